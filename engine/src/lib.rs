@@ -9,5 +9,6 @@
 //! random source; text and time come in as arguments. That keeps a case a pure fold of its
 //! events, replayable by an auditor years later.
 
+pub mod case;
 pub mod guard;
 pub mod sop;

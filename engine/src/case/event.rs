@@ -1,0 +1,242 @@
+//! Events: the facts a case's history is made of. Their JSON form is stable and versioned
+//! (`"v": 1`); a case is rebuilt by folding them, and an auditor re-checks every decision
+//! recorded in them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+/// Version of the stored event JSON. Bumped only with a reader for the old form.
+pub const EVENT_FORMAT_VERSION: u32 = 1;
+
+/// Who did it: the user and the role they acted in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub role: String,
+}
+
+impl Actor {
+    pub fn new(user: impl Into<String>, role: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            role: role.into(),
+        }
+    }
+
+    /// The engine itself (timers, automatic decisions), as recorded in events.
+    pub fn system() -> Self {
+        Self::new("sopflow", "system")
+    }
+}
+
+/// A document as the counter received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentReceipt {
+    /// The document id declared in the SOP (e.g. `fotokopi_kk`).
+    #[serde(rename = "type")]
+    pub doc: String,
+    /// Its number (letter number, KK number...), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Whether it was handed in. `false` records that it was checked and is missing.
+    pub received: bool,
+    /// SHA-256 of an uploaded scan, when one was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// One guard evaluated while choosing a branch: its text, its result, and the values it read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuardEvaluation {
+    pub branch: usize,
+    pub guard: String,
+    pub result: bool,
+    pub values: Map<String, Value>,
+}
+
+/// A recorded event: its place in the case's history, when, who, and what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub v: u32,
+    pub seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub by: Actor,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventBody {
+    /// A case was opened on an SOP version with its initial data.
+    CaseStarted {
+        case_id: String,
+        sop_id: String,
+        sop_version: u32,
+        data: Map<String, Value>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "time::serde::rfc3339::option"
+        )]
+        total_due_at: Option<OffsetDateTime>,
+    },
+    /// The case arrived at a step. `due_at` is set when the step's budget clock starts here
+    /// (not when the step shares a clock already running for its row).
+    StepEntered {
+        step: String,
+        visit: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget_step: Option<String>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "time::serde::rfc3339::option"
+        )]
+        due_at: Option<OffsetDateTime>,
+    },
+    /// Documents were handed in or checked at a step.
+    DocumentsRecorded {
+        step: String,
+        documents: Vec<DocumentReceipt>,
+    },
+    /// Case data was set at a step (merged into the case data).
+    DataRecorded {
+        step: String,
+        data: Map<String, Value>,
+    },
+    /// A queue number was handed out.
+    QueueNumberAssigned {
+        step: String,
+        queue: String,
+        number: String,
+    },
+    /// The case was called from its queue.
+    QueueCalled {
+        step: String,
+        queue: String,
+        number: String,
+    },
+    /// An adapter was asked to act; the result comes back as a command with the same key.
+    AdapterRequested {
+        step: String,
+        adapter: String,
+        idempotency_key: String,
+        request: Map<String, Value>,
+    },
+    /// The adapter's result arrived.
+    AdapterCompleted {
+        step: String,
+        idempotency_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// A step was done. `missing_documents` lists required documents absent at that moment.
+    StepCompleted {
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        missing_documents: Vec<String>,
+    },
+    /// A branch was chosen, with the guards evaluated (in order) and the values they read.
+    BranchTaken {
+        from: String,
+        to: String,
+        branch: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        evaluations: Vec<GuardEvaluation>,
+    },
+    /// A step's time budget ran out (once per budget clock).
+    TimeBudgetExceeded {
+        step: String,
+        #[serde(with = "time::serde::rfc3339")]
+        due_at: OffsetDateTime,
+    },
+    /// The SOP's total budget ran out (once per case).
+    TotalBudgetExceeded {
+        #[serde(with = "time::serde::rfc3339")]
+        due_at: OffsetDateTime,
+    },
+    /// The case cannot go on by itself: a guard failed, an adapter gave up.
+    IncidentRaised { step: String, reason: String },
+    /// Someone dealt with the incident; the step is tried again.
+    IncidentResolved { step: String, note: String },
+    /// The case reached an end step.
+    CaseCompleted { end: String },
+    /// The case was withdrawn.
+    CaseCancelled { reason: String },
+}
+
+impl EventBody {
+    /// The `type` tag, as stored and filtered on.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::CaseStarted { .. } => "case_started",
+            EventBody::StepEntered { .. } => "step_entered",
+            EventBody::DocumentsRecorded { .. } => "documents_recorded",
+            EventBody::DataRecorded { .. } => "data_recorded",
+            EventBody::QueueNumberAssigned { .. } => "queue_number_assigned",
+            EventBody::QueueCalled { .. } => "queue_called",
+            EventBody::AdapterRequested { .. } => "adapter_requested",
+            EventBody::AdapterCompleted { .. } => "adapter_completed",
+            EventBody::StepCompleted { .. } => "step_completed",
+            EventBody::BranchTaken { .. } => "branch_taken",
+            EventBody::TimeBudgetExceeded { .. } => "time_budget_exceeded",
+            EventBody::TotalBudgetExceeded { .. } => "total_budget_exceeded",
+            EventBody::IncidentRaised { .. } => "incident_raised",
+            EventBody::IncidentResolved { .. } => "incident_resolved",
+            EventBody::CaseCompleted { .. } => "case_completed",
+            EventBody::CaseCancelled { .. } => "case_cancelled",
+        }
+    }
+}
+
+impl Event {
+    /// Canonical JSON: the stable text hashed into the case's chain. Keys are sorted at every
+    /// level, whatever map order serde_json was built with, so the same event always gives
+    /// the same bytes.
+    pub fn to_canonical_json(&self) -> String {
+        let value = serde_json::to_value(self).unwrap_or(Value::Null);
+        let mut out = String::new();
+        write_canonical(&value, &mut out);
+        out
+    }
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}

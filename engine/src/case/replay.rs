@@ -1,0 +1,250 @@
+//! Replay with verification: rebuild a case event by event against the SOP version it ran
+//! under, and re-check every decision the history records. An auditor's tool: a divergence
+//! names the event where the history and the SOP part ways.
+
+use std::fmt;
+
+use super::decide::{check_data, choose_branch, missing_documents};
+use super::event::{Event, EventBody};
+use super::state::{ApplyError, CaseState};
+use crate::sop::Sop;
+use crate::sop::model::StepKind;
+
+/// Where and why a history does not match its SOP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Divergence {
+    pub seq: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "event {}: {}", self.seq, self.reason)
+    }
+}
+
+impl From<ApplyError> for Divergence {
+    fn from(e: ApplyError) -> Self {
+        Self {
+            seq: e.seq,
+            reason: format!("{}: {}", e.kind, e.reason),
+        }
+    }
+}
+
+/// Rebuilds the state from `events`, re-checking each recorded decision against `sop`.
+pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
+    let mut iter = events.iter();
+    let first = iter.next().ok_or(Divergence {
+        seq: 0,
+        reason: "empty history".to_owned(),
+    })?;
+    let mut state = CaseState::from_first(first)?;
+    if let EventBody::CaseStarted {
+        sop_id,
+        data,
+        total_due_at,
+        ..
+    } = &first.body
+    {
+        let diverge = |reason: String| Divergence { seq: 1, reason };
+        if sop_id != sop.id() {
+            return Err(diverge(format!(
+                "case ran on SOP `{sop_id}`, verified against `{}`",
+                sop.id()
+            )));
+        }
+        check_data(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
+        let expected = sop
+            .document()
+            .total_budget
+            .map(|b| first.at + std::time::Duration::from_secs(b.as_secs()));
+        if *total_due_at != expected {
+            return Err(diverge(format!(
+                "total due time {total_due_at:?}, the SOP gives {expected:?}"
+            )));
+        }
+    }
+    // The step the history must enter next (the start, or a branch's target).
+    let mut expected_entry: Option<usize> = Some(sop.start());
+    let mut previous_step: Option<usize> = None;
+    for event in iter {
+        check_event(sop, &state, event, &mut expected_entry, &mut previous_step)?;
+        state.apply(event)?;
+    }
+    Ok(state)
+}
+
+fn check_event(
+    sop: &Sop,
+    state: &CaseState,
+    event: &Event,
+    expected_entry: &mut Option<usize>,
+    previous_step: &mut Option<usize>,
+) -> Result<(), Divergence> {
+    let diverge = |reason: String| Divergence {
+        seq: event.seq,
+        reason,
+    };
+    let current = state
+        .current_step
+        .as_deref()
+        .and_then(|s| sop.step_index(s));
+    match &event.body {
+        EventBody::StepEntered {
+            step,
+            visit,
+            budget_step,
+            due_at,
+        } => {
+            let idx = sop
+                .step_index(step)
+                .ok_or_else(|| diverge(format!("unknown step `{step}`")))?;
+            if *expected_entry != Some(idx) {
+                return Err(diverge(format!(
+                    "enters `{step}`, but the SOP leads to {}",
+                    expected_entry
+                        .map(|i| format!("`{}`", sop.step(i).id))
+                        .unwrap_or_else(|| "no step here".into())
+                )));
+            }
+            *expected_entry = None;
+            if *visit != state.next_visit(step) {
+                return Err(diverge(format!(
+                    "visit {visit} of `{step}`, expected {}",
+                    state.next_visit(step)
+                )));
+            }
+            let budget = sop.compiled(idx).budget;
+            let shares = match (budget, *previous_step, &state.clock) {
+                (Some((owner, _)), Some(from), Some(clock)) => {
+                    sop.compiled(from).budget.map(|(o, _)| o) == Some(owner)
+                        && clock.step == sop.step(owner).id
+                }
+                _ => false,
+            };
+            let expected = match budget {
+                Some((owner, _)) if shares => (Some(sop.step(owner).id.clone()), None),
+                Some((owner, d)) => (
+                    Some(sop.step(owner).id.clone()),
+                    Some(event.at + std::time::Duration::from_secs(d.as_secs())),
+                ),
+                None => (None, None),
+            };
+            if (budget_step.clone(), *due_at) != expected {
+                return Err(diverge(format!(
+                    "budget clock {budget_step:?} due {due_at:?}, the SOP gives {:?} due {:?}",
+                    expected.0, expected.1
+                )));
+            }
+            *previous_step = Some(idx);
+        }
+        EventBody::StepCompleted {
+            step,
+            missing_documents: recorded,
+            ..
+        } => {
+            let idx = current.ok_or_else(|| diverge("no current step".to_owned()))?;
+            if sop.step(idx).id != *step {
+                return Err(diverge(format!(
+                    "completes `{step}`, the case is at `{}`",
+                    sop.step(idx).id
+                )));
+            }
+            let kind = sop.kind(idx);
+            if kind != StepKind::Service && kind != StepKind::Decision {
+                let missing = missing_documents(sop, idx, &state.data, &state.documents)
+                    .map_err(|e| diverge(format!("document condition: {e}")))?;
+                if &missing != recorded {
+                    return Err(diverge(format!(
+                        "missing documents recorded as {recorded:?}, the SOP gives {missing:?}"
+                    )));
+                }
+            }
+        }
+        EventBody::BranchTaken {
+            from,
+            to,
+            branch,
+            evaluations,
+            ..
+        } => {
+            let idx = current.ok_or_else(|| diverge("no current step".to_owned()))?;
+            if sop.step(idx).id != *from || !state.current_completed {
+                return Err(diverge(format!(
+                    "branches from `{from}`, which is not the completed current step"
+                )));
+            }
+            let outcome = state.visits.last().and_then(|v| v.outcome.clone());
+            let choice = choose_branch(sop, idx, &state.data, &state.documents, outcome.as_deref())
+                .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
+            let target = sop.compiled(idx).branches.get(choice.branch).map(|b| b.to);
+            if choice.branch != *branch || target.map(|t| &sop.step(t).id) != Some(to) {
+                return Err(diverge(format!(
+                    "took branch {branch} to `{to}`, the SOP's guards choose branch {} to `{}`",
+                    choice.branch,
+                    target.map(|t| sop.step(t).id.as_str()).unwrap_or("?")
+                )));
+            }
+            if choice.evaluations != *evaluations {
+                return Err(diverge(
+                    "recorded guard values differ from a re-evaluation".to_owned(),
+                ));
+            }
+            *expected_entry = target;
+        }
+        EventBody::TimeBudgetExceeded { step, due_at } => {
+            let clock = state
+                .clock
+                .as_ref()
+                .ok_or_else(|| diverge("no budget clock is running".to_owned()))?;
+            if clock.step != *step
+                || clock.due_at != *due_at
+                || clock.exceeded
+                || event.at <= *due_at
+            {
+                return Err(diverge(format!(
+                    "budget of `{step}` recorded as exceeded at {}, but it was not",
+                    event.at
+                )));
+            }
+        }
+        EventBody::TotalBudgetExceeded { due_at } => {
+            if state.total_due_at != Some(*due_at) || state.total_exceeded || event.at <= *due_at {
+                return Err(diverge(
+                    "total budget recorded as exceeded, but it was not".to_owned(),
+                ));
+            }
+        }
+        EventBody::AdapterRequested {
+            step,
+            idempotency_key,
+            ..
+        } => {
+            let visit = state.visits.last().map(|v| v.visit).unwrap_or(0);
+            let expected = format!("{}:{}:{}", state.case_id, step, visit);
+            if *idempotency_key != expected
+                || current.map(|c| sop.kind(c)) != Some(StepKind::Service)
+            {
+                return Err(diverge(format!(
+                    "adapter request `{idempotency_key}` does not fit the step"
+                )));
+            }
+        }
+        EventBody::CaseCompleted { end } => {
+            if current.map(|c| sop.kind(c)) != Some(StepKind::End)
+                || state.current_step.as_deref() != Some(end)
+            {
+                return Err(diverge(format!(
+                    "completes at `{end}`, which is not the end step the case reached"
+                )));
+            }
+        }
+        EventBody::IncidentResolved { .. } if state.current_completed => {
+            // Routing is tried again after a resolved incident.
+            *expected_entry = None;
+        }
+        _ => {}
+    }
+    Ok(())
+}

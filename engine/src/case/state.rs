@@ -1,0 +1,299 @@
+//! The state of a case: nothing but the fold of its events.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::event::{DocumentReceipt, Event, EventBody};
+
+/// Where a case stands as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// At a step, waiting for a person, a queue call or an adapter result.
+    Open,
+    /// Stopped until someone deals with an incident.
+    Incident,
+    /// Reached an end step.
+    Completed,
+    /// Withdrawn.
+    Cancelled,
+}
+
+impl CaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Open => "open",
+            CaseStatus::Incident => "incident",
+            CaseStatus::Completed => "completed",
+            CaseStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_closed(self) -> bool {
+        matches!(self, CaseStatus::Completed | CaseStatus::Cancelled)
+    }
+}
+
+/// One stay of the case at a step: entry, due time of its budget clock, completion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepVisit {
+    pub step: String,
+    pub visit: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub entered_at: OffsetDateTime,
+    /// The step whose budget runs (itself or its row's first budgeted step).
+    pub budget_step: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub due_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub completed_at: Option<OffsetDateTime>,
+    pub outcome: Option<String>,
+}
+
+/// A request to an adapter that has not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingRequest {
+    pub step: String,
+    pub adapter: String,
+    pub idempotency_key: String,
+}
+
+/// The budget clock now running: which step owns it, when it is due, whether it ran out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetClock {
+    pub step: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
+    pub exceeded: bool,
+}
+
+/// A case, as of its last event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseState {
+    pub case_id: String,
+    pub sop_id: String,
+    pub sop_version: u32,
+    pub status: CaseStatus,
+    /// Sequence number of the last event applied (0 before any).
+    pub version: u64,
+    /// The step the case is at (the end step once completed).
+    pub current_step: Option<String>,
+    /// Whether the current step is done and the case is between steps (only while an
+    /// incident keeps it from routing on).
+    pub current_completed: bool,
+    pub data: Map<String, Value>,
+    /// The latest receipt of each document.
+    pub documents: BTreeMap<String, DocumentReceipt>,
+    pub queue_number: Option<String>,
+    pub pending_request: Option<PendingRequest>,
+    pub incident: Option<String>,
+    pub clock: Option<BudgetClock>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub total_due_at: Option<OffsetDateTime>,
+    pub total_exceeded: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    pub visits: Vec<StepVisit>,
+}
+
+/// An event that does not fit the state it is applied to: a corrupt or forged history.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {seq} ({kind}): {reason}")]
+pub struct ApplyError {
+    pub seq: u64,
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+impl CaseState {
+    /// Builds the state from the first event, which must be `case_started` with seq 1.
+    pub fn from_first(event: &Event) -> Result<Self, ApplyError> {
+        let fail = |reason: &str| ApplyError {
+            seq: event.seq,
+            kind: event.body.kind(),
+            reason: reason.to_owned(),
+        };
+        if event.seq != 1 {
+            return Err(fail("a history starts with event 1"));
+        }
+        match &event.body {
+            EventBody::CaseStarted {
+                case_id,
+                sop_id,
+                sop_version,
+                data,
+                total_due_at,
+            } => Ok(Self {
+                case_id: case_id.clone(),
+                sop_id: sop_id.clone(),
+                sop_version: *sop_version,
+                status: CaseStatus::Open,
+                version: 1,
+                current_step: None,
+                current_completed: false,
+                data: data.clone(),
+                documents: BTreeMap::new(),
+                queue_number: None,
+                pending_request: None,
+                incident: None,
+                clock: None,
+                started_at: event.at,
+                total_due_at: *total_due_at,
+                total_exceeded: false,
+                closed_at: None,
+                visits: Vec::new(),
+            }),
+            _ => Err(fail("a history starts with case_started")),
+        }
+    }
+
+    /// Folds a whole history.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Self, ApplyError> {
+        let mut iter = events.into_iter();
+        let first = iter.next().ok_or(ApplyError {
+            seq: 0,
+            kind: "none",
+            reason: "empty history".to_owned(),
+        })?;
+        let mut state = Self::from_first(first)?;
+        for event in iter {
+            state.apply(event)?;
+        }
+        Ok(state)
+    }
+
+    /// Applies one event. Checks only what keeps the state coherent (sequence, case open);
+    /// whether the event was the right decision is `verify`'s job.
+    pub fn apply(&mut self, event: &Event) -> Result<(), ApplyError> {
+        let fail = |reason: String| ApplyError {
+            seq: event.seq,
+            kind: event.body.kind(),
+            reason,
+        };
+        if event.seq != self.version + 1 {
+            return Err(fail(format!("expected event {}", self.version + 1)));
+        }
+        if self.status.is_closed() {
+            return Err(fail(format!("case is already {}", self.status.as_str())));
+        }
+        match &event.body {
+            EventBody::CaseStarted { .. } => return Err(fail("case already started".to_owned())),
+            EventBody::StepEntered {
+                step,
+                visit,
+                budget_step,
+                due_at,
+            } => {
+                self.current_step = Some(step.clone());
+                self.current_completed = false;
+                self.queue_number = None;
+                match (budget_step, due_at) {
+                    (Some(owner), Some(due)) => {
+                        self.clock = Some(BudgetClock {
+                            step: owner.clone(),
+                            due_at: *due,
+                            exceeded: false,
+                        })
+                    }
+                    (Some(_), None) => {} // shares the clock already running
+                    (None, _) => self.clock = None,
+                }
+                self.visits.push(StepVisit {
+                    step: step.clone(),
+                    visit: *visit,
+                    entered_at: event.at,
+                    budget_step: budget_step.clone(),
+                    due_at: self.clock.as_ref().map(|c| c.due_at),
+                    completed_at: None,
+                    outcome: None,
+                });
+            }
+            EventBody::DocumentsRecorded { documents, .. } => {
+                for receipt in documents {
+                    self.documents.insert(receipt.doc.clone(), receipt.clone());
+                }
+            }
+            EventBody::DataRecorded { data, .. } => {
+                for (k, v) in data {
+                    self.data.insert(k.clone(), v.clone());
+                }
+            }
+            EventBody::QueueNumberAssigned { number, .. } => {
+                self.queue_number = Some(number.clone())
+            }
+            EventBody::QueueCalled { .. } => {}
+            EventBody::AdapterRequested {
+                step,
+                adapter,
+                idempotency_key,
+                ..
+            } => {
+                self.pending_request = Some(PendingRequest {
+                    step: step.clone(),
+                    adapter: adapter.clone(),
+                    idempotency_key: idempotency_key.clone(),
+                })
+            }
+            EventBody::AdapterCompleted { .. } => self.pending_request = None,
+            EventBody::StepCompleted { step, outcome, .. } => {
+                if self.current_step.as_deref() != Some(step) {
+                    return Err(fail(format!(
+                        "completes `{step}`, but the case is at {:?}",
+                        self.current_step
+                    )));
+                }
+                self.current_completed = true;
+                if let Some(visit) = self.visits.last_mut() {
+                    visit.completed_at = Some(event.at);
+                    visit.outcome = outcome.clone();
+                }
+            }
+            EventBody::BranchTaken { .. } => {}
+            EventBody::TimeBudgetExceeded { .. } => {
+                if let Some(clock) = &mut self.clock {
+                    clock.exceeded = true;
+                }
+            }
+            EventBody::TotalBudgetExceeded { .. } => self.total_exceeded = true,
+            EventBody::IncidentRaised { reason, .. } => {
+                self.status = CaseStatus::Incident;
+                self.incident = Some(reason.clone());
+            }
+            EventBody::IncidentResolved { .. } => {
+                self.status = CaseStatus::Open;
+                self.incident = None;
+            }
+            EventBody::CaseCompleted { .. } => {
+                self.status = CaseStatus::Completed;
+                self.closed_at = Some(event.at);
+                self.clock = None;
+                self.pending_request = None;
+            }
+            EventBody::CaseCancelled { .. } => {
+                self.status = CaseStatus::Cancelled;
+                self.closed_at = Some(event.at);
+                self.clock = None;
+                self.pending_request = None;
+            }
+        }
+        self.version = event.seq;
+        Ok(())
+    }
+
+    /// The visit number the next entry into `step` gets (1 for the first).
+    pub fn next_visit(&self, step: &str) -> u32 {
+        self.visits.iter().filter(|v| v.step == step).count() as u32 + 1
+    }
+
+    /// Whether the case or its current step is past its budget at `now`.
+    pub fn is_overdue(&self, now: OffsetDateTime) -> bool {
+        !self.status.is_closed()
+            && (self.clock.as_ref().is_some_and(|c| now > c.due_at)
+                || self.total_due_at.is_some_and(|d| now > d))
+    }
+}

@@ -1,0 +1,520 @@
+//! Every path of the KTP-el SOP as a readable scenario. Each one ends by replaying the
+//! history against the SOP and checking it rebuilds exactly the live state.
+
+mod support;
+
+use serde_json::json;
+use sopflow_engine::case::{CaseStatus, Command, CommandError, Effect, EventBody, verify};
+use support::{Case, applicant, ktp_el, run_ktp_el_case};
+
+fn assert_replays(case: &Case) {
+    let replayed = verify(case.sop, &case.events).expect("history verifies against its SOP");
+    assert_eq!(&replayed, case.state(), "replay equals the live state");
+}
+
+#[test]
+fn happy_path_from_file_to_card() {
+    let sop = ktp_el();
+    let case = run_ktp_el_case(&sop, false, false).unwrap();
+    assert_eq!(
+        case.path(),
+        [
+            "serahkan_berkas",
+            "verifikasi_berkas",
+            "tunggu_antrian",
+            "periksa_perekaman",
+            "cetak_ktp",
+            "validasi_ktp",
+            "terima_ktp",
+            "selesai"
+        ]
+    );
+    assert_eq!(case.state().status, CaseStatus::Completed);
+    assert!(
+        case.effects
+            .iter()
+            .any(|e| matches!(e, Effect::CallAdapter { adapter, .. } if adapter == "printer_ktp"))
+    );
+    assert_replays(&case);
+}
+
+#[test]
+fn incomplete_file_goes_back_to_the_applicant_then_gets_a_queue_number() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    case.start(applicant("baru"), &[]).unwrap();
+    case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
+        .unwrap();
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    assert_eq!(
+        case.current(),
+        "serahkan_berkas",
+        "an incomplete file is returned"
+    );
+    let returned = case
+        .events
+        .iter()
+        .find_map(|e| match &e.body {
+            EventBody::BranchTaken {
+                from,
+                to,
+                label,
+                evaluations,
+                ..
+            } if from == "verifikasi_berkas" => {
+                Some((to.clone(), label.clone(), evaluations.clone()))
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(returned.0, "serahkan_berkas");
+    assert_eq!(
+        returned.1.as_deref(),
+        Some("Tidak lengkap, berkas dikembalikan")
+    );
+    assert_eq!(returned.2[0].values["documents_complete"], json!(false));
+    assert_eq!(
+        case.state().visits.last().unwrap().visit,
+        2,
+        "second visit of step 1"
+    );
+
+    case.complete(
+        "petugas_antrian",
+        "serahkan_berkas",
+        json!({}),
+        &["fotokopi_kk"],
+        None,
+    )
+    .unwrap();
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    assert_eq!(case.current(), "tunggu_antrian");
+    assert_eq!(case.state().queue_number.as_deref(), Some("A-001"));
+    assert_replays(&case);
+}
+
+#[test]
+fn duplicate_record_is_consulted_with_adb_then_printed() {
+    let sop = ktp_el();
+    let case = run_ktp_el_case(&sop, false, true).unwrap();
+    let path = case.path();
+    assert_eq!(
+        &path[3..7],
+        [
+            "periksa_perekaman",
+            "konsultasi_adb",
+            "periksa_perekaman",
+            "cetak_ktp"
+        ]
+    );
+    let consult = case.effects.iter().find_map(|e| match e {
+        Effect::CallAdapter {
+            adapter,
+            request,
+            idempotency_key,
+            ..
+        } if adapter == "konsultasi_adb" => Some((request.clone(), idempotency_key.clone())),
+        _ => None,
+    });
+    let (request, key) = consult.expect("a consultation is sent");
+    assert_eq!(request["status_perekaman"], json!("DUPLICATE_RECORD"));
+    assert_eq!(key, "case-1:konsultasi_adb:1");
+    assert_eq!(case.state().status, CaseStatus::Completed);
+    assert_replays(&case);
+}
+
+#[test]
+fn adb_rejection_ends_the_case_with_its_reason() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    case.start(applicant("baru"), &["fotokopi_kk"]).unwrap();
+    case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
+        .unwrap();
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    case.call("operator_cetak", "cetak_ktp").unwrap();
+    case.complete(
+        "operator_cetak",
+        "periksa_perekaman",
+        json!({ "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": true }),
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        case.current(),
+        "konsultasi_adb",
+        "a NIK problem goes to the ADB even when printable"
+    );
+    case.adapter_result(Some("rejected"), None).unwrap();
+    assert_eq!(case.current(), "ditolak");
+    assert_eq!(case.state().status, CaseStatus::Completed);
+    assert_replays(&case);
+}
+
+#[test]
+fn a_pending_recording_status_waits_and_is_checked_again() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    case.start(applicant("baru"), &["fotokopi_kk"]).unwrap();
+    case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
+        .unwrap();
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    case.call("operator_cetak", "cetak_ktp").unwrap();
+    case.complete(
+        "operator_cetak",
+        "periksa_perekaman",
+        json!({ "status_perekaman": "SENT_FOR_ENROLLMENT" }),
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(case.current(), "tunggu_status_perekaman");
+    case.complete(
+        "operator_cetak",
+        "tunggu_status_perekaman",
+        json!({}),
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(case.current(), "periksa_perekaman");
+    assert_replays(&case);
+}
+
+#[test]
+fn a_lost_card_needs_the_police_letter() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    case.start(applicant("hilang"), &["fotokopi_kk"]).unwrap();
+    case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
+        .unwrap();
+    let missing = case.events.iter().rev().find_map(|e| match &e.body {
+        EventBody::StepCompleted {
+            missing_documents, ..
+        } => Some(missing_documents.clone()),
+        _ => None,
+    });
+    assert_eq!(missing.unwrap(), ["surat_kehilangan"]);
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    assert_eq!(
+        case.current(),
+        "serahkan_berkas",
+        "returned without the police letter"
+    );
+    case.complete(
+        "petugas_antrian",
+        "serahkan_berkas",
+        json!({}),
+        &["surat_kehilangan"],
+        None,
+    )
+    .unwrap();
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    assert_eq!(case.current(), "tunggu_antrian");
+    assert_replays(&case);
+}
+
+#[test]
+fn a_damaged_card_needs_the_old_card_but_not_the_police_letter() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    case.start(applicant("rusak"), &["fotokopi_kk", "ktp_lama"])
+        .unwrap();
+    case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
+        .unwrap();
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    assert_eq!(case.current(), "tunggu_antrian");
+    assert_replays(&case);
+}
+
+#[test]
+fn validation_is_refused_without_the_printed_card() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "validasi_ktp");
+    let err = case
+        .complete("petugas_antrian", "validasi_ktp", json!({}), &[], None)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CommandError::MissingDocuments {
+            missing: vec!["ktp_el_tercetak".into()]
+        }
+    );
+    assert_eq!(case.current(), "validasi_ktp", "nothing recorded");
+}
+
+#[test]
+fn commands_that_do_not_fit_are_refused_with_a_reason() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    let bad_nik = case
+        .start(json!({ "nik": "12345", "alasan": "baru" }), &[])
+        .unwrap_err();
+    match bad_nik {
+        CommandError::InvalidData { errors } => assert_eq!(errors[0].pointer, "/nik"),
+        other => panic!("expected invalid data, got {other:?}"),
+    }
+    case.start(applicant("baru"), &["fotokopi_kk"]).unwrap();
+    assert_eq!(
+        case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+            .unwrap_err(),
+        CommandError::WrongStep {
+            requested: "verifikasi_berkas".into(),
+            current: "serahkan_berkas".into()
+        }
+    );
+    assert!(matches!(
+        case.complete("operator_cetak", "serahkan_berkas", json!({}), &[], None)
+            .unwrap_err(),
+        CommandError::WrongRole { .. }
+    ));
+    assert!(matches!(
+        case.complete(
+            "petugas_antrian",
+            "serahkan_berkas",
+            json!({ "nik": "1312990101900002" }),
+            &[],
+            None
+        )
+        .unwrap_err(),
+        CommandError::FieldsNotAllowed { .. }
+    ));
+    assert!(matches!(
+        case.complete(
+            "petugas_antrian",
+            "serahkan_berkas",
+            json!({}),
+            &["paspor"],
+            None
+        )
+        .unwrap_err(),
+        CommandError::UnknownDocument { .. }
+    ));
+    assert!(matches!(
+        case.complete("petugas_antrian", "nope", json!({}), &[], None)
+            .unwrap_err(),
+        CommandError::UnknownStep { .. }
+    ));
+    let version = case.state().version;
+    assert_eq!(case.events.len() as u64, version, "refusals record nothing");
+
+    let mut done = run_ktp_el_case(&sop, false, false).unwrap();
+    assert_eq!(
+        done.tick().unwrap_err(),
+        CommandError::CaseClosed {
+            status: "completed"
+        }
+    );
+}
+
+#[test]
+fn only_the_print_operator_calls_from_the_queue() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "tunggu_antrian");
+    assert!(matches!(
+        case.call("petugas_antrian", "cetak_ktp").unwrap_err(),
+        CommandError::WrongRole { .. }
+    ));
+    assert_eq!(
+        case.call("operator_cetak", "lain").unwrap_err(),
+        CommandError::NotInQueue {
+            queue: "lain".into()
+        }
+    );
+    case.call("operator_cetak", "cetak_ktp").unwrap();
+    assert_eq!(case.current(), "periksa_perekaman");
+}
+
+#[test]
+fn a_time_budget_exceeded_is_recorded_once_per_step() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    case.start(applicant("baru"), &["fotokopi_kk"]).unwrap();
+    case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
+        .unwrap();
+    let visit = case.state().visits.last().unwrap().clone();
+    assert_eq!(
+        visit.due_at,
+        Some(visit.entered_at + std::time::Duration::from_secs(120)),
+        "2 minutes for row 2"
+    );
+    case.advance_secs(119);
+    case.tick().unwrap();
+    assert!(
+        !case.kinds().contains(&"time_budget_exceeded"),
+        "not yet due"
+    );
+    case.advance_secs(2);
+    case.tick().unwrap();
+    case.advance_secs(60);
+    case.tick().unwrap();
+    let exceeded: Vec<_> = case
+        .kinds()
+        .into_iter()
+        .filter(|k| *k == "time_budget_exceeded")
+        .collect();
+    assert_eq!(exceeded.len(), 1, "once per overdue step");
+    assert!(case.state().is_overdue(case.now));
+    case.advance_secs(12 * 60);
+    case.tick().unwrap();
+    assert!(
+        case.kinds().contains(&"total_budget_exceeded"),
+        "the SOP's 12 minutes ran out too"
+    );
+    assert_replays(&case);
+}
+
+#[test]
+fn steps_of_one_row_share_its_budget_clock() {
+    let sop = ktp_el();
+    let case = run_until(&sop, "cetak_ktp");
+    let periksa = case
+        .state()
+        .visits
+        .iter()
+        .find(|v| v.step == "periksa_perekaman")
+        .unwrap()
+        .clone();
+    let cetak = case.state().visits.last().unwrap().clone();
+    assert_eq!(cetak.step, "cetak_ktp");
+    assert_eq!(cetak.budget_step.as_deref(), Some("periksa_perekaman"));
+    assert_eq!(
+        cetak.due_at, periksa.due_at,
+        "printing runs on row 4's two minutes"
+    );
+}
+
+#[test]
+fn a_guard_that_fails_puts_the_case_into_an_incident() {
+    let text = support::ktp_el_text().replace(
+        "when: documents_complete",
+        // Reads a field that is not set yet at this step: `!()` has no meaning in rhai.
+        "when: documents_complete && !masalah_nik",
+    );
+    let sop = sopflow_engine::sop::load(&text)
+        .expect("still a valid SOP: the error only shows at run time");
+    let mut case = Case::new(&sop);
+    case.start(applicant("baru"), &["fotokopi_kk"]).unwrap();
+    case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
+        .unwrap();
+    case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+        .unwrap();
+    assert_eq!(case.state().status, CaseStatus::Incident);
+    let reason = case.state().incident.clone().unwrap();
+    assert!(reason.contains("!masalah_nik"), "{reason}");
+    assert!(matches!(
+        case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+            .unwrap_err(),
+        CommandError::InIncident { .. }
+    ));
+    assert_replays(&case);
+}
+
+#[test]
+fn an_adapter_failure_is_an_incident_and_a_resolution_retries_with_the_same_key() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "cetak_ktp");
+    let key = case.pending_key();
+    case.run(
+        "system",
+        Command::RecordAdapterFailure {
+            idempotency_key: key.clone(),
+            reason: "printer offline".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(case.state().status, CaseStatus::Incident);
+    case.effects.clear();
+    case.run(
+        "admin",
+        Command::ResolveIncident {
+            note: "printer back".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(case.state().status, CaseStatus::Open);
+    assert!(
+        matches!(&case.effects[..], [Effect::CallAdapter { idempotency_key, .. }] if *idempotency_key == key)
+    );
+    case.adapter_result(None, Some("job-9")).unwrap();
+    assert_eq!(case.current(), "validasi_ktp");
+    assert_replays(&case);
+}
+
+#[test]
+fn a_cancelled_case_accepts_nothing_more() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "verifikasi_berkas");
+    case.run(
+        "admin",
+        Command::Cancel {
+            reason: "pemohon membatalkan".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(case.state().status, CaseStatus::Cancelled);
+    assert_eq!(
+        case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+            .unwrap_err(),
+        CommandError::CaseClosed {
+            status: "cancelled"
+        }
+    );
+    assert_replays(&case);
+}
+
+#[test]
+fn a_tampered_decision_is_caught_by_verification() {
+    let sop = ktp_el();
+    let mut case = run_ktp_el_case(&sop, true, false).unwrap();
+    let tampered = case.events.iter_mut().find_map(|e| match &mut e.body {
+        EventBody::DataRecorded { data, .. } if data.contains_key("status_perekaman") => {
+            Some((e.seq, data))
+        }
+        _ => None,
+    });
+    let (seq, data) = tampered.unwrap();
+    data.insert("status_perekaman".into(), json!("DUPLICATE_RECORD"));
+    let divergence = verify(&sop, &case.events).unwrap_err();
+    assert!(
+        divergence.seq > seq,
+        "caught at the branch the data no longer supports: {divergence}"
+    );
+    assert!(divergence.reason.contains("branch"), "{divergence}");
+}
+
+/// Runs the happy path until the case stands at `step`.
+fn run_until<'a>(sop: &'a sopflow_engine::sop::Sop, step: &str) -> Case<'a> {
+    let mut case = Case::new(sop);
+    let mut steps: Vec<Box<dyn Fn(&mut Case<'a>) -> Result<(), CommandError>>> = vec![
+        Box::new(|c| c.start(applicant("baru"), &["fotokopi_kk"])),
+        Box::new(|c| c.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)),
+        Box::new(|c| c.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)),
+        Box::new(|c| c.call("operator_cetak", "cetak_ktp")),
+        Box::new(|c| {
+            c.complete(
+                "operator_cetak",
+                "periksa_perekaman",
+                json!({ "status_perekaman": "PRINT_READY_RECORD" }),
+                &[],
+                None,
+            )
+        }),
+        Box::new(|c| c.adapter_result(None, Some("job-1"))),
+    ];
+    for run in steps.drain(..) {
+        if case.state.is_some() && case.current() == step {
+            break;
+        }
+        run(&mut case).unwrap();
+    }
+    assert_eq!(case.current(), step);
+    case
+}
