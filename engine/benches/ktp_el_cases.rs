@@ -1,0 +1,56 @@
+//! Whole KTP-el cases per second through the pure engine, with the fixed mix of paths the
+//! project benchmarks everywhere: of every 10 cases, 2 hand in an incomplete file once,
+//! 1 has a duplicate record consulted with the ADB once, 7 go straight through.
+//! Each case ends with its history verified, as an auditor would replay it.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sopflow_engine::case::verify;
+use std::hint::black_box;
+
+/// (incomplete_once, adb_once) for ten cases.
+const MIX: [(bool, bool); 10] = [
+    (true, false),
+    (false, false),
+    (false, false),
+    (false, true),
+    (false, false),
+    (true, false),
+    (false, false),
+    (false, false),
+    (false, false),
+    (false, false),
+];
+
+fn cases(c: &mut Criterion) {
+    let sop = support::ktp_el();
+    let mut group = c.benchmark_group("ktp_el");
+    group.throughput(Throughput::Elements(MIX.len() as u64));
+    group.bench_function("ten_cases_mixed_paths", |b| {
+        b.iter(|| {
+            for (incomplete, adb) in MIX {
+                let case = support::run_ktp_el_case(&sop, incomplete, adb).expect("case runs");
+                black_box(case.events.len());
+            }
+        })
+    });
+    let histories: Vec<_> = MIX
+        .iter()
+        .map(|&(i, a)| support::run_ktp_el_case(&sop, i, a).expect("case runs").events)
+        .collect();
+    let events: usize = histories.iter().map(Vec::len).sum();
+    group.throughput(Throughput::Elements(events as u64));
+    group.bench_function("verify_ten_histories_events", |b| {
+        b.iter(|| {
+            for history in &histories {
+                black_box(verify(&sop, history).expect("verifies"));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cases);
+criterion_main!(benches);
