@@ -38,7 +38,11 @@ fn cases(c: &mut Criterion) {
     });
     let histories: Vec<_> = MIX
         .iter()
-        .map(|&(i, a)| support::run_ktp_el_case(&sop, i, a).expect("case runs").events)
+        .map(|&(i, a)| {
+            support::run_ktp_el_case(&sop, i, a)
+                .expect("case runs")
+                .events
+        })
         .collect();
     let events: usize = histories.iter().map(Vec::len).sum();
     group.throughput(Throughput::Elements(events as u64));

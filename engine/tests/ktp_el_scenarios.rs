@@ -518,3 +518,50 @@ fn run_until<'a>(sop: &'a sopflow_engine::sop::Sop, step: &str) -> Case<'a> {
     assert_eq!(case.current(), step);
     case
 }
+
+#[test]
+fn the_hash_chain_breaks_at_any_change_and_survives_erasure_of_personal_data() {
+    use sopflow_engine::case::chain::{GENESIS, event_hash, redacted, verify_chain};
+    let sop = ktp_el();
+    let case = run_ktp_el_case(&sop, false, false).unwrap();
+    let personal = sop.personal_fields().to_vec();
+    assert_eq!(personal, ["nama_lengkap", "nik", "no_kk"]);
+    let salt = "case-salt";
+    let mut prev = GENESIS.to_owned();
+    let mut links = Vec::new();
+    for event in &case.events {
+        let hash = event_hash(&prev, event, &personal, salt);
+        links.push((event.clone(), prev.clone(), hash.clone()));
+        prev = hash;
+    }
+    let check = |links: &[(sopflow_engine::case::Event, String, String)], salt: &str| {
+        verify_chain(
+            links.iter().map(|(e, p, h)| (e, p.as_str(), h.as_str())),
+            &personal,
+            salt,
+        )
+    };
+    assert_eq!(check(&links, salt), Ok(prev.clone()));
+
+    // Erasing personal data (values replaced by their salted hash, salt forgotten) keeps it valid.
+    let erased: Vec<_> = links
+        .iter()
+        .map(|(e, p, h)| (redacted(e, &personal, salt), p.clone(), h.clone()))
+        .collect();
+    assert!(
+        !serde_json::to_string(&erased[0].0)
+            .unwrap()
+            .contains("1312990101900001")
+    );
+    assert_eq!(check(&erased, "forgotten"), Ok(prev.clone()));
+
+    // Any alteration breaks it at that event.
+    let mut altered = links.clone();
+    if let EventBody::CaseStarted { data, .. } = &mut altered[0].0.body {
+        data.insert("alasan".into(), json!("hilang"));
+    }
+    assert_eq!(check(&altered, salt).unwrap_err().seq, 1);
+    let mut removed = links.clone();
+    removed.remove(3);
+    assert_eq!(check(&removed, salt).unwrap_err().seq, 5);
+}

@@ -54,8 +54,16 @@ fn random_sop(c: &mut Choices) -> String {
     let mut steps = String::new();
     for i in 0..n {
         let kind = kinds[c.pick(4)];
-        let kind = if kind == "decision" && i == n - 1 { "task" } else { kind };
-        let next_default = if i + 1 == n { "end".to_owned() } else { format!("s{}", i + 1) };
+        let kind = if kind == "decision" && i == n - 1 {
+            "task"
+        } else {
+            kind
+        };
+        let next_default = if i + 1 == n {
+            "end".to_owned()
+        } else {
+            format!("s{}", i + 1)
+        };
         let actor = if c.flip() { "a1" } else { "a2" };
         let row = 1 + c.pick(3);
         steps.push_str(&format!("  - id: s{i}\n    row: {row}\n    kind: {kind}\n    name: Step {i}\n    actor: {actor}\n"));
@@ -81,7 +89,11 @@ fn random_sop(c: &mut Choices) -> String {
             "queue" => steps.push_str("    queue: q\n    documents: [d1]\n"),
             _ => {}
         }
-        let extra = if kind == "decision" { 1 + c.pick(2) } else { c.pick(3) };
+        let extra = if kind == "decision" {
+            1 + c.pick(2)
+        } else {
+            c.pick(3)
+        };
         if extra == 0 {
             steps.push_str(&format!("    next: {next_default}\n"));
         } else {
@@ -93,7 +105,11 @@ fn random_sop(c: &mut Choices) -> String {
                 } else {
                     c.pick(n + 1)
                 };
-                let to = if target >= n { "end".to_owned() } else { format!("s{target}") };
+                let to = if target >= n {
+                    "end".to_owned()
+                } else {
+                    format!("s{target}")
+                };
                 let guard = GUARDS[c.pick(GUARDS.len())];
                 steps.push_str(&format!("      - to: {to}\n        when: '{guard}'\n"));
             }
@@ -175,7 +191,9 @@ fn random_command(c: &mut Choices, sop: &Sop, state: Option<&CaseState>) -> Comm
             let step = if c.pick(4) == 0 {
                 sop.step(c.pick(sop.step_count())).id.clone()
             } else {
-                state.and_then(|s| s.current_step.clone()).unwrap_or_default()
+                state
+                    .and_then(|s| s.current_step.clone())
+                    .unwrap_or_default()
             };
             Command::CompleteStep {
                 step,
@@ -185,10 +203,18 @@ fn random_command(c: &mut Choices, sop: &Sop, state: Option<&CaseState>) -> Comm
             }
         }
         4 => Command::CallFromQueue {
-            queue: if c.pick(4) == 0 { "z".into() } else { "q".into() },
+            queue: if c.pick(4) == 0 {
+                "z".into()
+            } else {
+                "q".into()
+            },
         },
         5 => Command::RecordAdapterResult {
-            idempotency_key: if c.pick(4) == 0 { "bogus".into() } else { pending },
+            idempotency_key: if c.pick(4) == 0 {
+                "bogus".into()
+            } else {
+                pending
+            },
             outcome,
             reference: None,
             data: Map::new(),
@@ -197,24 +223,41 @@ fn random_command(c: &mut Choices, sop: &Sop, state: Option<&CaseState>) -> Comm
             idempotency_key: pending,
             reason: "down".into(),
         },
-        7 => Command::ResolveIncident { note: "fixed".into() },
-        8 if c.pick(40) == 0 => Command::Cancel { reason: "withdrawn".into() },
+        7 => Command::ResolveIncident {
+            note: "fixed".into(),
+        },
+        8 if c.pick(40) == 0 => Command::Cancel {
+            reason: "withdrawn".into(),
+        },
         _ => Command::Tick,
     }
 }
 
 fn run(sop_choices: &[u32], command_choices: &[u32]) -> Result<(), TestCaseError> {
-    let mut c = Choices { data: sop_choices, at: 0 };
+    let mut c = Choices {
+        data: sop_choices,
+        at: 0,
+    };
     let text = random_sop(&mut c);
     let sop = match sop::load(&text) {
         Ok(sop) => sop,
         Err(problems) => {
-            let lines: Vec<String> = problems.iter().map(|p| p.display_with("random.yaml").to_string()).collect();
-            return Err(TestCaseError::fail(format!("generated SOP is invalid:\n{}\n{text}", lines.join("\n"))));
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| p.display_with("random.yaml").to_string())
+                .collect();
+            return Err(TestCaseError::fail(format!(
+                "generated SOP is invalid:\n{}\n{text}",
+                lines.join("\n")
+            )));
         }
     };
-    let mut c = Choices { data: command_choices, at: 0 };
-    let mut now = OffsetDateTime::from_unix_timestamp(1_772_438_400).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut c = Choices {
+        data: command_choices,
+        at: 0,
+    };
+    let mut now = OffsetDateTime::from_unix_timestamp(1_772_438_400)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut state: Option<CaseState> = None;
     let mut events: Vec<Event> = Vec::new();
     let mut queue = 0u32;
@@ -240,23 +283,33 @@ fn run(sop_choices: &[u32], command_choices: &[u32]) -> Result<(), TestCaseError
         };
         events.extend(done.events);
         let mut next = done.state;
-        if done.effects.iter().any(|e| matches!(e, Effect::AssignQueueNumber { .. })) {
+        if done
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::AssignQueueNumber { .. }))
+        {
             queue += 1;
-            let assign = Command::AssignQueueNumber { number: format!("Q-{queue:03}") };
-            let assigned = execute(&sop, Some(&next), &assign, &ctx).map_err(|e| TestCaseError::fail(format!("queue number refused: {e}")))?;
+            let assign = Command::AssignQueueNumber {
+                number: format!("Q-{queue:03}"),
+            };
+            let assigned = execute(&sop, Some(&next), &assign, &ctx)
+                .map_err(|e| TestCaseError::fail(format!("queue number refused: {e}")))?;
             events.extend(assigned.events);
             next = assigned.state;
         }
         state = Some(next);
     }
     let Some(live) = state else { return Ok(()) };
-    let folded = CaseState::replay(&events).map_err(|e| TestCaseError::fail(format!("fold failed: {e}")))?;
+    let folded =
+        CaseState::replay(&events).map_err(|e| TestCaseError::fail(format!("fold failed: {e}")))?;
     prop_assert_eq!(&folded, &live);
-    let verified = verify(&sop, &events).map_err(|e| TestCaseError::fail(format!("verify failed: {e}\n{text}\n{events:#?}")))?;
+    let verified = verify(&sop, &events)
+        .map_err(|e| TestCaseError::fail(format!("verify failed: {e}\n{text}\n{events:#?}")))?;
     prop_assert_eq!(&verified, &live);
     for event in &events {
         let json = serde_json::to_string(event).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let back: Event = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+        let back: Event =
+            serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
         prop_assert_eq!(&back, event);
     }
     Ok(())
@@ -278,7 +331,9 @@ proptest! {
 fn the_generator_produces_varied_valid_sops() {
     // Guards the generator itself: a handful of fixed inputs all load.
     for seed in 0..50u32 {
-        let data: Vec<u32> = (0..80).map(|i| (i * 7919 + seed * 104_729) % 1000).collect();
+        let data: Vec<u32> = (0..80)
+            .map(|i| (i * 7919 + seed * 104_729) % 1000)
+            .collect();
         let mut c = Choices { data: &data, at: 0 };
         let text = random_sop(&mut c);
         assert!(sop::load(&text).is_ok(), "seed {seed}:\n{text}");

@@ -5,6 +5,7 @@
 //! - [`state`]: the fold;
 //! - [`replay`]: verification of a history against its SOP version.
 
+pub mod chain;
 pub mod decide;
 pub mod event;
 pub mod replay;

@@ -42,6 +42,7 @@ pub struct Sop {
     document_conditions: Vec<Option<CompiledGuard>>,
     case_validator: jsonschema::Validator,
     case_fields: Vec<String>,
+    personal_fields: Vec<String>,
 }
 
 impl Sop {
@@ -63,6 +64,11 @@ impl Sop {
             .into_iter()
             .map(str::to_owned)
             .collect();
+        let personal_fields = document
+            .personal_fields()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         Self {
             document,
             steps,
@@ -71,6 +77,7 @@ impl Sop {
             document_conditions,
             case_validator,
             case_fields,
+            personal_fields,
         }
     }
 
@@ -120,5 +127,10 @@ impl Sop {
     /// Top-level case-data fields guards may read.
     pub fn case_fields(&self) -> &[String] {
         &self.case_fields
+    }
+
+    /// Case fields marked `x-personal: true`: kept out of logs, hashed in the event chain.
+    pub fn personal_fields(&self) -> &[String] {
+        &self.personal_fields
     }
 }

@@ -323,6 +323,22 @@ impl SopDocument {
             .map(|p| p.keys().map(String::as_str).collect())
             .unwrap_or_default()
     }
+
+    /// Case fields marked `x-personal: true` in the case schema (NIK, names...).
+    pub fn personal_fields(&self) -> Vec<&str> {
+        self.case_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .map(|p| {
+                p.iter()
+                    .filter(|(_, schema)| {
+                        schema.get("x-personal").and_then(|v| v.as_bool()) == Some(true)
+                    })
+                    .map(|(k, _)| k.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl Step {
