@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sopflow_api::serve::Config;
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +28,44 @@ enum Command {
     },
     /// Print the JSON Schema of the SOP format (committed as sop-definitions/sop.schema.json).
     Schema,
+    /// Run the REST service: loads and watches the definitions, runs the time-budget timer.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://./sopflow.db].
+        #[arg(long)]
+        database: Option<String>,
+        /// Directory of SOP YAML files [default: ./sop-definitions].
+        #[arg(long)]
+        definitions: Option<PathBuf>,
+        /// Configuration file (TOML); flags override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Manage API users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and print its token, once, alone on the last line.
+    Add {
+        name: String,
+        /// An SOP actor id (e.g. petugas_antrian), `admin` or `auditor`.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "sqlite://./sopflow.db")]
+        database: String,
+    },
+    /// List users (never their tokens).
+    List {
+        #[arg(long, default_value = "sqlite://./sopflow.db")]
+        database: String,
+    },
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -37,7 +76,75 @@ fn main() -> anyhow::Result<ExitCode> {
             print!("{}", sopflow_engine::sop::schema_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve {
+            listen,
+            database,
+            definitions,
+            config,
+        } => {
+            init_logging();
+            let mut cfg = match config {
+                Some(path) => Config::load(&path)?,
+                None => Config::default(),
+            };
+            if let Some(listen) = listen {
+                cfg.listen = listen;
+            }
+            if let Some(database) = database {
+                cfg.database = database;
+            }
+            if let Some(definitions) = definitions {
+                cfg.definitions = definitions;
+            }
+            runtime()?.block_on(sopflow_api::serve::run(cfg))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command } => runtime()?.block_on(user(command)),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// JSON logs when `SOPFLOW_LOG_FORMAT=json`, readable text otherwise; `RUST_LOG` filters.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("SOPFLOW_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UserCommand::Add { name, role, database } => {
+            let valid = !role.is_empty() && role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                anyhow::bail!("role {role:?} is not an id: use an SOP actor id, `admin` or `auditor`");
+            }
+            let store = sopflow_store::Store::connect(&database)
+                .await
+                .with_context(|| format!("cannot open {}", sopflow_api::serve::redact_url(&database)))?;
+            let (token, hash) = sopflow_api::auth::new_token().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            store
+                .add_user(&name, &role, &hash, time::OffsetDateTime::now_utc())
+                .await
+                .with_context(|| format!("cannot add user {name}"))?;
+            println!("user {name} added with role {role}; its token (shown once):");
+            println!("{token}");
+        }
+        UserCommand::List { database } => {
+            let store = sopflow_store::Store::connect(&database).await?;
+            for u in store.list_users().await? {
+                println!("{}\t{}\t{}", u.name, u.role, u.created_at);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,229 @@
+//! The SOP versions a process knows: deployed from files or `POST /sops`, kept in the store,
+//! compiled once and cached. A version is immutable and identified by its number and the
+//! SHA-256 of its text; a case stays on the version it started on, so every version ever
+//! used stays loadable.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use sopflow_engine::case::chain::sha256_hex;
+use sopflow_engine::sop::{self, Diagnostic, Sop};
+use sopflow_store::Store;
+use time::OffsetDateTime;
+
+/// One deployed SOP version, compiled.
+#[derive(Debug)]
+pub struct Deployed {
+    pub sop_id: String,
+    pub version: u32,
+    pub content_hash: String,
+    pub yaml: String,
+    pub created_at: OffsetDateTime,
+    pub sop: Sop,
+}
+
+/// Why a deployment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("the SOP is invalid ({} problems)", .0.len())]
+    Invalid(Vec<Diagnostic>),
+    #[error("store: {0}")]
+    Store(#[from] sopflow_store::Error),
+}
+
+/// A file of the definitions directory that did not deploy, with its problems as
+/// `FILE:LINE:COLUMN: field: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    pub file: String,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    versions: HashMap<(String, u32), Arc<Deployed>>,
+    /// Files whose last change failed validation (the previous version stays active).
+    file_problems: BTreeMap<String, Vec<String>>,
+}
+
+/// Cheap to clone; shared by the handlers, the ticker and the watcher.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl Registry {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Validates `yaml` and stores it as a new version (or finds the identical one).
+    pub async fn deploy(&self, store: &Store, yaml: &str) -> Result<Arc<Deployed>, DeployError> {
+        let compiled = sop::load(yaml).map_err(DeployError::Invalid)?;
+        let hash = sha256_hex(yaml.as_bytes());
+        let sop_id = compiled.id().to_owned();
+        let (version, _created) = store
+            .put_sop_version(&sop_id, &hash, yaml, OffsetDateTime::now_utc())
+            .await?;
+        let stored = store.sop_version(&sop_id, version).await?;
+        let created_at = stored.map(|s| s.created_at).unwrap_or_else(OffsetDateTime::now_utc);
+        let deployed = Arc::new(Deployed {
+            sop_id: sop_id.clone(),
+            version: u32::try_from(version).unwrap_or(u32::MAX),
+            content_hash: hash,
+            yaml: yaml.to_owned(),
+            created_at,
+            sop: compiled,
+        });
+        self.write()
+            .versions
+            .insert((sop_id, deployed.version), deployed.clone());
+        Ok(deployed)
+    }
+
+    /// A version, compiled from the store on first use (another process may have deployed it).
+    pub async fn get(&self, store: &Store, sop_id: &str, version: u32) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
+        if let Some(found) = self.read().versions.get(&(sop_id.to_owned(), version)) {
+            return Ok(Some(found.clone()));
+        }
+        let Some(stored) = store.sop_version(sop_id, i64::from(version)).await? else {
+            return Ok(None);
+        };
+        // Stored versions passed validation when deployed; one that no longer compiles (a
+        // stricter build) is reported rather than run.
+        let compiled = match sop::load(&stored.yaml) {
+            Ok(c) => c,
+            Err(problems) => {
+                tracing::error!(sop_id, version, problems = problems.len(), "stored SOP version no longer validates");
+                return Ok(None);
+            }
+        };
+        let deployed = Arc::new(Deployed {
+            sop_id: stored.sop_id.clone(),
+            version,
+            content_hash: stored.content_hash,
+            yaml: stored.yaml,
+            created_at: stored.created_at,
+            sop: compiled,
+        });
+        self.write()
+            .versions
+            .insert((sop_id.to_owned(), version), deployed.clone());
+        Ok(Some(deployed))
+    }
+
+    /// The newest version of an SOP, as the store knows it (across processes).
+    pub async fn latest(&self, store: &Store, sop_id: &str) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
+        let versions = store.sop_versions(sop_id).await?;
+        match versions.iter().map(|v| v.version).max() {
+            Some(v) => self.get(store, sop_id, u32::try_from(v).unwrap_or(u32::MAX)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Deploys every `*.yaml` / `*.yml` file of `dir`. Invalid files are remembered with their
+    /// problems and logged; their SOP keeps its previous version.
+    pub async fn sync_dir(&self, store: &Store, dir: &Path) -> Vec<FileProblem> {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot read the definitions directory");
+                return Vec::new();
+            }
+        };
+        files.sort();
+        let mut problems = Vec::new();
+        for path in files {
+            let name = path.display().to_string();
+            let outcome = match std::fs::read_to_string(&path) {
+                Ok(text) => self.deploy(store, &text).await.map(|d| (d.sop_id.clone(), d.version)),
+                Err(e) => Err(DeployError::Invalid(vec![Diagnostic::new(
+                    sop::Layer::Syntax,
+                    sop::source_map::Pos { line: 1, column: 1 },
+                    "",
+                    format!("cannot read: {e}"),
+                )])),
+            };
+            match outcome {
+                Ok((sop_id, version)) => {
+                    tracing::info!(file = %name, sop_id, version, "SOP deployed");
+                    self.write().file_problems.remove(&name);
+                }
+                Err(DeployError::Invalid(diagnostics)) => {
+                    let lines: Vec<String> = diagnostics.iter().map(|d| d.display_with(&name).to_string()).collect();
+                    for line in &lines {
+                        tracing::warn!(problem = %line, "SOP file refused; the previous version stays active");
+                    }
+                    self.write().file_problems.insert(name.clone(), lines.clone());
+                    problems.push(FileProblem { file: name, problems: lines });
+                }
+                Err(DeployError::Store(e)) => {
+                    tracing::error!(file = %name, error = %e, "SOP deployment failed in the store");
+                }
+            }
+        }
+        problems
+    }
+
+    /// Files whose last version was refused, with their problems.
+    pub fn file_problems(&self) -> Vec<FileProblem> {
+        self.read()
+            .file_problems
+            .iter()
+            .map(|(file, problems)| FileProblem {
+                file: file.clone(),
+                problems: problems.clone(),
+            })
+            .collect()
+    }
+
+    /// Every version compiled in this process.
+    pub fn loaded(&self) -> Vec<Arc<Deployed>> {
+        let mut all: Vec<Arc<Deployed>> = self.read().versions.values().cloned().collect();
+        all.sort_by(|a, b| (&a.sop_id, a.version).cmp(&(&b.sop_id, b.version)));
+        all
+    }
+
+    /// Watches `dir` and re-syncs it after changes settle. Runs until the process ends.
+    pub fn watch(&self, store: Store, dir: PathBuf) -> Result<WatchGuard, notify::Error> {
+        use notify::Watcher;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                let _ = tx.send(());
+            }
+        })?;
+        watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+        let registry = self.clone();
+        let task = tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                // Editors save in several writes: wait for the burst to end, then rescan.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                while rx.try_recv().is_ok() {}
+                registry.sync_dir(&store, &dir).await;
+            }
+        });
+        Ok(WatchGuard { _watcher: watcher, task })
+    }
+}
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct WatchGuard {
+    _watcher: notify::RecommendedWatcher,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,483 @@
+//! The runtime around the pure engine: one command = one store transaction.
+//!
+//! For each command: lock the case (the store's transaction), fold its events, `decide`,
+//! hand out queue numbers inside the same transaction, chain the new events, queue the
+//! adapter requests in the outbox, update the case's projection and commit. Only then is the
+//! command acknowledged, so an acknowledged command is durable and nothing half-done is
+//! ever visible.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+use sopflow_engine::case::chain::{self, GENESIS};
+use sopflow_engine::case::{
+    Actor, CaseState, Command, CommandError, Context, DocumentReceipt, Effect, Event, execute,
+};
+use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Store, Tx};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::registry::{Deployed, Registry};
+
+/// Why a command did not go through.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The engine refused the command.
+    #[error("{error}")]
+    Command {
+        error: CommandError,
+        current_version: u64,
+        current_step: Option<String>,
+    },
+    /// The client expected another version of the case.
+    #[error("the case is at version {current_version}")]
+    Conflict {
+        current_version: u64,
+        current_step: Option<String>,
+    },
+    #[error("no case `{0}`")]
+    CaseNotFound(String),
+    #[error("no SOP `{0}`")]
+    SopNotFound(String),
+    #[error("Idempotency-Key reused for a different request")]
+    IdempotencyMismatch,
+    #[error("busy: {0}")]
+    Busy(String),
+    /// A stored history that does not fold: never expected, reported loudly.
+    #[error("corrupt history: {0}")]
+    Corrupt(String),
+    #[error("store: {0}")]
+    Store(sopflow_store::Error),
+}
+
+impl From<sopflow_store::Error> for RuntimeError {
+    fn from(e: sopflow_store::Error) -> Self {
+        match e {
+            sopflow_store::Error::Conflict { current_version, .. } => RuntimeError::Conflict {
+                current_version: u64::try_from(current_version).unwrap_or(0),
+                current_step: None,
+            },
+            sopflow_store::Error::Busy(m) => RuntimeError::Busy(m),
+            other => RuntimeError::Store(other),
+        }
+    }
+}
+
+/// A request's Idempotency-Key, with a hash of what was asked.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// The answer given to a command (kept for idempotent replays).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    /// Whether this is a replay of an earlier answer.
+    pub replayed: bool,
+}
+
+/// A case as loaded: its SOP version and its state.
+#[derive(Debug, Clone)]
+pub struct LoadedCase {
+    pub deployed: Arc<Deployed>,
+    pub state: Arc<CaseState>,
+}
+
+/// Renders a case for an answer (the API's DTO); supplied by the HTTP layer so the runtime
+/// stays free of wire types.
+pub type Render = fn(&Deployed, &CaseState, OffsetDateTime) -> Value;
+
+/// Shared by all handlers and background tasks.
+#[derive(Clone)]
+pub struct Runtime {
+    pub store: Store,
+    pub registry: Registry,
+    /// The office's UTC offset: queue numbers restart each local day.
+    pub utc_offset: UtcOffset,
+    cache: Arc<Mutex<HashMap<String, Arc<CaseState>>>>,
+}
+
+/// Beyond this many cached states the cache starts over: a bound, not an LRU.
+const CACHE_LIMIT: usize = 50_000;
+
+impl Runtime {
+    pub fn new(store: Store, registry: Registry, utc_offset: UtcOffset) -> Self {
+        Self {
+            store,
+            registry,
+            utc_offset,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn cached(&self, case_id: &str, version: i64) -> Option<Arc<CaseState>> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(case_id)
+            .filter(|s| i64::try_from(s.version).ok() == Some(version))
+            .cloned()
+    }
+
+    fn remember(&self, state: Arc<CaseState>) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(state.case_id.clone(), state);
+    }
+
+    async fn deployed(&self, sop_id: &str, version: i64) -> Result<Arc<Deployed>, RuntimeError> {
+        let version = u32::try_from(version).map_err(|_| RuntimeError::Corrupt(format!("SOP version {version}")))?;
+        self.registry
+            .get(&self.store, sop_id, version)
+            .await?
+            .ok_or_else(|| RuntimeError::Corrupt(format!("SOP `{sop_id}` version {version} is not loadable")))
+    }
+
+    /// Reads a case (outside any transaction), from the cache when it is current.
+    pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
+        let record = self
+            .store
+            .case(case_id)
+            .await?
+            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
+        let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+        if let Some(state) = self.cached(case_id, record.version) {
+            return Ok(LoadedCase { deployed, state });
+        }
+        let events = decode(&self.store.events(case_id).await?)?;
+        let state = Arc::new(CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?);
+        self.remember(state.clone());
+        Ok(LoadedCase { deployed, state })
+    }
+
+    /// The history of a case, decoded.
+    pub async fn history(&self, case_id: &str) -> Result<(LoadedCase, Vec<sopflow_store::Event>), RuntimeError> {
+        let loaded = self.load(case_id).await?;
+        let events = self.store.events(case_id).await?;
+        Ok((loaded, events))
+    }
+
+    /// Opens a case on the newest version of `sop_id`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_case(
+        &self,
+        sop_id: &str,
+        data: Map<String, Value>,
+        documents: Vec<DocumentReceipt>,
+        files: Vec<(String, Vec<u8>)>,
+        actor: Actor,
+        now: OffsetDateTime,
+        idempotency: Option<Idempotency>,
+        render: Render,
+    ) -> Result<Answer, RuntimeError> {
+        if let Some(answer) = self.replayed(&actor, idempotency.as_ref()).await? {
+            return Ok(answer);
+        }
+        let deployed = self
+            .registry
+            .latest(&self.store, sop_id)
+            .await?
+            .ok_or_else(|| RuntimeError::SopNotFound(sop_id.to_owned()))?;
+        // Time-ordered ids: listings by id are listings by creation.
+        let case_id = uuid::Uuid::now_v7().to_string();
+        let command = Command::Start {
+            case_id: case_id.clone(),
+            sop_version: deployed.version,
+            data,
+            documents,
+        };
+        let mut tx = self.store.begin().await?;
+        store_files(&mut tx, &files).await?;
+        let salt = new_salt();
+        let state = self
+            .commit_command(&mut tx, &deployed, None, &case_id, &salt, &command, &actor, now)
+            .await?;
+        let answer = Answer {
+            status: 201,
+            body: render(&deployed, &state, now),
+            replayed: false,
+        };
+        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer).await?;
+        tx.commit().await?;
+        self.remember(Arc::new(state));
+        Ok(answer)
+    }
+
+    /// Runs a command on an existing case.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn command(
+        &self,
+        case_id: &str,
+        expected_version: Option<u64>,
+        command: Command,
+        files: Vec<(String, Vec<u8>)>,
+        actor: Actor,
+        now: OffsetDateTime,
+        idempotency: Option<Idempotency>,
+        render: Render,
+    ) -> Result<Answer, RuntimeError> {
+        if let Some(answer) = self.replayed(&actor, idempotency.as_ref()).await? {
+            return Ok(answer);
+        }
+        let mut tx = self.store.begin().await?;
+        let record = tx
+            .case(case_id)
+            .await?
+            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
+        let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+        let state = match self.cached(case_id, record.version) {
+            Some(s) => s,
+            None => {
+                let events = decode(&tx.events(case_id).await?)?;
+                Arc::new(CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?)
+            }
+        };
+        if let Some(expected) = expected_version
+            && expected != state.version
+        {
+            return Err(RuntimeError::Conflict {
+                current_version: state.version,
+                current_step: state.current_step.clone(),
+            });
+        }
+        store_files(&mut tx, &files).await?;
+        let salt = tx.case_salt(case_id).await?.unwrap_or_default();
+        let new_state = self
+            .commit_command(&mut tx, &deployed, Some((&state, &record.head_hash)), case_id, &salt, &command, &actor, now)
+            .await?;
+        let answer = Answer {
+            status: 200,
+            body: render(&deployed, &new_state, now),
+            replayed: false,
+        };
+        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer).await?;
+        tx.commit().await?;
+        self.remember(Arc::new(new_state));
+        Ok(answer)
+    }
+
+    /// Decides, numbers queue tickets, chains and appends, inside `tx`.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_command(
+        &self,
+        tx: &mut Tx,
+        deployed: &Deployed,
+        current: Option<(&CaseState, &str)>,
+        case_id: &str,
+        salt: &str,
+        command: &Command,
+        actor: &Actor,
+        now: OffsetDateTime,
+    ) -> Result<CaseState, RuntimeError> {
+        let sop = &deployed.sop;
+        let ctx = Context {
+            now,
+            actor: actor.clone(),
+        };
+        let refuse = |error: CommandError| match current {
+            Some((s, _)) => RuntimeError::Command {
+                error,
+                current_version: s.version,
+                current_step: s.current_step.clone(),
+            },
+            None => RuntimeError::Command {
+                error,
+                current_version: 0,
+                current_step: None,
+            },
+        };
+        let mut executed = execute(sop, current.map(|(s, _)| s), command, &ctx).map_err(refuse)?;
+        let mut effects = std::mem::take(&mut executed.effects);
+        let mut index = 0;
+        while index < effects.len() {
+            if let Effect::AssignQueueNumber { queue, prefix } = &effects[index] {
+                let key = format!("{}:{queue}", deployed.sop_id);
+                let day = now.to_offset(self.utc_offset).date();
+                let n = tx.next_queue_number(&key, day).await?;
+                let system = Context {
+                    now,
+                    actor: Actor::system(),
+                };
+                let assign = Command::AssignQueueNumber {
+                    number: format!("{prefix}-{n:03}"),
+                };
+                let more = execute(sop, Some(&executed.state), &assign, &system).map_err(refuse)?;
+                executed.state = more.state;
+                executed.events.extend(more.events);
+                effects.extend(more.effects);
+            }
+            index += 1;
+        }
+        if executed.events.is_empty() {
+            // Nothing happened (a tick with nothing due): nothing to store.
+            return Ok(executed.state);
+        }
+        let personal = sop.personal_fields();
+        let mut prev = current.map_or_else(|| GENESIS.to_owned(), |(_, head)| head.to_owned());
+        let mut new_events = Vec::with_capacity(executed.events.len());
+        for event in &executed.events {
+            let hash = chain::event_hash(&prev, event, personal, salt);
+            new_events.push(NewEvent {
+                kind: event.body.kind().to_owned(),
+                recorded_at: event.at,
+                user_name: event.by.user.clone(),
+                role: event.by.role.clone(),
+                payload: serde_json::to_value(event).map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+            });
+            prev = hash;
+        }
+        let outbox: Vec<NewOutbox> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::CallAdapter {
+                    adapter,
+                    step,
+                    idempotency_key,
+                    request,
+                } => Some(NewOutbox {
+                    idempotency_key: idempotency_key.clone(),
+                    adapter: adapter.clone(),
+                    payload: serde_json::json!({
+                        "case_id": case_id,
+                        "step": step,
+                        "sop_id": deployed.sop_id,
+                        "request": request,
+                    }),
+                    next_attempt_at: now,
+                }),
+                _ => None,
+            })
+            .collect();
+        let state = &executed.state;
+        let projection = CaseProjection {
+            sop_id: deployed.sop_id.clone(),
+            sop_version: i64::from(deployed.version),
+            status: state.status.as_str().to_owned(),
+            current_step: state.current_step.clone(),
+            version: i64::try_from(state.version).unwrap_or(i64::MAX),
+            head_hash: prev,
+            due_at: next_due(state),
+            overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,
+            updated_at: now,
+        };
+        let expected = current.map_or(0, |(s, _)| i64::try_from(s.version).unwrap_or(i64::MAX));
+        if current.is_none() {
+            tx.put_case_salt(case_id, salt).await?;
+        }
+        tx.append(case_id, expected, &new_events, &projection, &outbox).await?;
+        record_metrics(state, &executed.events);
+        Ok(executed.state)
+    }
+
+    async fn replayed(&self, actor: &Actor, idempotency: Option<&Idempotency>) -> Result<Option<Answer>, RuntimeError> {
+        let Some(idem) = idempotency else { return Ok(None) };
+        match self.store.idempotent_response(&actor.user, &idem.key).await? {
+            None => Ok(None),
+            Some(stored) if stored.request_hash != idem.request_hash => Err(RuntimeError::IdempotencyMismatch),
+            Some(stored) => Ok(Some(Answer {
+                status: stored.status_code,
+                body: serde_json::from_str(&stored.body).unwrap_or(Value::Null),
+                replayed: true,
+            })),
+        }
+    }
+
+    async fn remember_answer(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        idempotency: Option<&Idempotency>,
+        answer: &Answer,
+    ) -> Result<(), RuntimeError> {
+        let Some(idem) = idempotency else { return Ok(()) };
+        let stored = StoredResponse {
+            request_hash: idem.request_hash.clone(),
+            status_code: answer.status,
+            body: answer.body.to_string(),
+            created_at: OffsetDateTime::now_utc(),
+        };
+        match tx.remember_response(&actor.user, &idem.key, &stored).await {
+            // The same key raced in from a parallel retry: that one's answer stands.
+            Err(sopflow_store::Error::AlreadyExists(_)) => Err(RuntimeError::Busy("the same Idempotency-Key is being processed".into())),
+            other => Ok(other?),
+        }
+    }
+}
+
+/// When the case needs the ticker next: the running budget clock or the total budget,
+/// whichever runs out first and has not yet been recorded.
+pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
+    if state.status.is_closed() {
+        return None;
+    }
+    let step = state.clock.as_ref().filter(|c| !c.exceeded).map(|c| c.due_at);
+    let total = state.total_due_at.filter(|_| !state.total_exceeded);
+    match (step, total) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Uploaded document scans, content-addressed, committed with the command that records them.
+async fn store_files(tx: &mut Tx, files: &[(String, Vec<u8>)]) -> Result<(), RuntimeError> {
+    for (sha256, bytes) in files {
+        tx.put_file(sha256, bytes).await?;
+    }
+    Ok(())
+}
+
+/// Decodes stored event payloads into engine events.
+pub fn decode(stored: &[sopflow_store::Event]) -> Result<Vec<Event>, RuntimeError> {
+    stored
+        .iter()
+        .map(|e| {
+            serde_json::from_value::<Event>(e.payload.clone())
+                .map_err(|err| RuntimeError::Corrupt(format!("case {} event {}: {err}", e.case_id, e.seq)))
+        })
+        .collect()
+}
+
+/// 128 random bits, hex: the per-case salt of personal-data hashes.
+fn new_salt() -> String {
+    let mut bytes = [0u8; 16];
+    // getrandom fails only without an OS entropy source; a fixed salt then still chains.
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn record_metrics(after: &CaseState, events: &[Event]) {
+    use sopflow_engine::case::EventBody;
+    for event in events {
+        match &event.body {
+            EventBody::CaseStarted { sop_id, .. } => {
+                metrics::counter!("sopflow_cases_started_total", "sop" => sop_id.clone()).increment(1);
+            }
+            EventBody::StepCompleted { step, .. } => {
+                let entered = after
+                    .visits
+                    .iter()
+                    .rev()
+                    .find(|v| &v.step == step)
+                    .map(|v| v.entered_at);
+                if let Some(entered) = entered {
+                    metrics::histogram!("sopflow_step_duration_seconds", "sop" => after.sop_id.clone(), "step" => step.clone())
+                        .record((event.at - entered).as_seconds_f64());
+                }
+            }
+            EventBody::TimeBudgetExceeded { step, .. } => {
+                metrics::counter!("sopflow_time_budget_breaches_total", "sop" => after.sop_id.clone(), "step" => step.clone())
+                    .increment(1);
+            }
+            EventBody::TotalBudgetExceeded { .. } => {
+                metrics::counter!("sopflow_total_budget_breaches_total", "sop" => after.sop_id.clone()).increment(1);
+            }
+            _ => {}
+        }
+    }
+}
