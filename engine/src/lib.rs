@@ -10,4 +10,5 @@
 //! events, replayable by an auditor years later.
 
 pub mod guard;
+pub mod render;
 pub mod sop;
