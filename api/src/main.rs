@@ -1,10 +1,11 @@
 //! The `sopflow` binary: the command line over the engine (and, later, the service).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use sopflow_engine::render::Format;
 use sopflow_api::serve::Config;
 
 #[derive(Parser)]
@@ -28,6 +29,18 @@ enum Command {
     },
     /// Print the JSON Schema of the SOP format (committed as sop-definitions/sop.schema.json).
     Schema,
+    /// Draw an SOP: a Mermaid flowchart, a Graphviz digraph, or the official PermenPAN-RB
+    /// 35/2012 table as one printable HTML page. The file must validate first; if it does
+    /// not, its problems are printed (to standard error, as `validate` prints them) and the
+    /// exit code is 1.
+    Render {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        format: RenderFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Run the REST service: loads and watches the definitions, runs the time-budget timer.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -48,6 +61,26 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RenderFormat {
+    /// Mermaid flowchart source.
+    Mermaid,
+    /// Graphviz DOT source.
+    Dot,
+    /// The official SOP layout, self-contained HTML.
+    Html,
+}
+
+impl From<RenderFormat> for Format {
+    fn from(format: RenderFormat) -> Self {
+        match format {
+            RenderFormat::Mermaid => Format::Mermaid,
+            RenderFormat::Dot => Format::Dot,
+            RenderFormat::Html => Format::Html,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -76,6 +109,7 @@ fn main() -> anyhow::Result<ExitCode> {
             print!("{}", sopflow_engine::sop::schema_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Render { file, format, output } => render(&file, format.into(), output.as_deref()),
         Command::Serve {
             listen,
             database,
@@ -143,6 +177,27 @@ async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
                 println!("{}\t{}\t{}", u.name, u.role, u.created_at);
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(file: &Path, format: Format, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
+    let sop = match sopflow_engine::sop::load(&text) {
+        Ok(sop) => sop,
+        Err(problems) => {
+            // Standard error, so that a broken file never leaves half a drawing on stdout.
+            for p in &problems {
+                eprintln!("{}", p.display_with(&name));
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let drawing = sopflow_engine::render::render(sop.document(), format);
+    match output {
+        Some(path) => std::fs::write(path, drawing).with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{drawing}"),
     }
     Ok(ExitCode::SUCCESS)
 }

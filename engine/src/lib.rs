@@ -11,4 +11,5 @@
 
 pub mod case;
 pub mod guard;
+pub mod render;
 pub mod sop;
