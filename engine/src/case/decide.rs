@@ -318,6 +318,8 @@ impl<'a> Decider<'a> {
             .ok_or_else(|| CommandError::UnknownStep {
                 step: step_id.to_owned(),
             })?;
+        // A role that may never record this step is refused whatever the case's position.
+        self.check_role(requested)?;
         let current = self.current(working)?;
         if requested != current || working.case.current_completed {
             return Err(CommandError::WrongStep {
@@ -337,7 +339,6 @@ impl<'a> Decider<'a> {
                 });
             }
         }
-        self.check_role(current)?;
         let not_allowed: Vec<String> = data
             .keys()
             .filter(|k| !step.collects.contains(k))
