@@ -35,13 +35,23 @@ fn line(d: &Diagnostic) -> String {
 }
 
 /// Loads `tests/broken/{name}.yaml` and asserts its problems are exactly `expected` (one
-/// `LINE:COLUMN: field: message` per line; blank lines and indentation are ignored).
+/// `LINE:COLUMN: field: message` per line; blank lines and indentation are ignored), all
+/// from the layer the name starts with.
 #[track_caller]
 fn check(name: &str, expected: &str) {
-    let path = tests_dir().join("broken").join(format!("{name}.yaml"));
-    let text = read(&path);
-    let problems = match sop::load(&text) {
-        Ok(_) => panic!("{name}.yaml loaded without a problem"),
+    let text = read(&tests_dir().join("broken").join(format!("{name}.yaml")));
+    check_text(
+        &format!("{name}.yaml"),
+        &text,
+        Some(layer_of(name)),
+        expected,
+    );
+}
+
+#[track_caller]
+fn check_text(name: &str, text: &str, layer: Option<Layer>, expected: &str) {
+    let problems = match sop::load(text) {
+        Ok(_) => panic!("{name} loaded without a problem"),
         Err(problems) => problems,
     };
     let actual: Vec<String> = problems.iter().map(line).collect();
@@ -53,35 +63,48 @@ fn check(name: &str, expected: &str) {
     assert_eq!(
         actual,
         expected,
-        "\n{name}.yaml: the problems differ. Actual:\n{}\n",
+        "\n{name}: the problems differ. Actual:\n{}\n",
         actual.join("\n")
     );
-    let lines: Vec<&str> = text.lines().collect();
+    // Split on every newline: the end of a file is the line after its last newline.
+    let lines: Vec<&str> = text.split('\n').collect();
     for d in &problems {
-        assert_eq!(
-            d.layer,
-            layer_of(name),
-            "{name}.yaml: {} comes from the wrong layer",
-            line(d)
-        );
+        if let Some(layer) = layer {
+            assert_eq!(
+                d.layer,
+                layer,
+                "{name}: {} comes from the wrong layer",
+                line(d)
+            );
+        }
         let source = d
             .pos
             .line
             .checked_sub(1)
             .and_then(|i| lines.get(i))
-            .unwrap_or_else(|| panic!("{name}.yaml: {} is past the last line", line(d)));
+            .unwrap_or_else(|| panic!("{name}: {} is past the last line", line(d)));
         assert!(
             d.pos.column >= 1 && d.pos.column <= source.chars().count() + 1,
-            "{name}.yaml: {} is outside line {:?}",
-            line(d),
-            source
+            "{name}: {} is outside line {source:?}",
+            line(d)
         );
     }
 }
 
+fn minimal() -> String {
+    read(&tests_dir().join("valid/minimal.yaml"))
+}
+
+/// `minimal.yaml` with `old` (which must occur once) replaced by `new`.
+fn minimal_with(old: &str, new: &str) -> String {
+    let text = minimal();
+    assert_eq!(text.matches(old).count(), 1, "{old:?}");
+    text.replacen(old, new, 1)
+}
+
 #[test]
 fn the_minimal_sop_loads_cleanly() {
-    let sop = sop::load(&read(&tests_dir().join("valid/minimal.yaml")))
+    let sop = sop::load(&minimal())
         .unwrap_or_else(|p| panic!("{}", p.iter().map(line).collect::<Vec<_>>().join("\n")));
     assert_eq!(sop.id(), "minimal");
     assert_eq!(sop.step_count(), 5);
@@ -138,6 +161,71 @@ fn every_broken_file_is_checked() {
     assert!(count >= 28, "only {count} broken files");
 }
 
+/// Spellings that mean the same as the canonical ones load too.
+#[test]
+fn equivalent_spellings_load() {
+    for (old, new) in [
+        ("schema_version: 1\n", "schema_version: 1.0\n"),
+        ("    row: 3\n", "    row: 3.0\n"),
+        ("    budget: 1m\n", "    budget: PT1M\n"),
+        ("    budget: 1m\n", "    budget: 60s\n"),
+        (
+            "    documents: [kk, surat_hilang]\n",
+            "    documents:\n      - kk\n      - \"surat_hilang\"\n",
+        ),
+    ] {
+        let text = minimal_with(old, new);
+        if let Err(problems) = sop::load(&text) {
+            panic!(
+                "{new:?}: {}",
+                problems.iter().map(line).collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}
+
+/// Files that are not an SOP at all get one clear problem.
+#[test]
+fn files_that_are_not_an_sop() {
+    let not_a_mapping = "an SOP is a mapping of fields (`schema_version: 1`, `id`, `header`, ...), but the file holds";
+    check_text(
+        "empty",
+        "",
+        Some(Layer::Schema),
+        &format!("1:1: {not_a_mapping} nothing"),
+    );
+    check_text(
+        "comment only",
+        "# nothing yet\n",
+        Some(Layer::Schema),
+        &format!("1:1: {not_a_mapping} nothing"),
+    );
+    check_text(
+        "a list",
+        "- id: x\n",
+        Some(Layer::Schema),
+        &format!("1:1: {not_a_mapping} a list"),
+    );
+    check_text(
+        "a word",
+        "ktp-el\n",
+        Some(Layer::Schema),
+        &format!("1:1: {not_a_mapping} a single value"),
+    );
+    check_text(
+        "two documents",
+        &format!("{}---\nid: lagi\n", minimal()),
+        Some(Layer::Syntax),
+        "1:1: YAML: deserializing from YAML containing more than one document is not supported",
+    );
+    check_text(
+        "unclosed at the end",
+        "steps: [\n",
+        Some(Layer::Syntax),
+        "2:1: steps: YAML syntax error: while parsing a node, did not find expected node content (inside the `[` opened at line 1, column 8: is its closing `]` missing?)",
+    );
+}
+
 // Layer 1: YAML syntax.
 
 #[test]
@@ -145,7 +233,17 @@ fn syntax_bad_indentation() {
     check(
         "syntax_bad_indentation",
         r#"
-        66:11: steps[2]: YAML syntax error: mapping values are not allowed in this context
+        66:11: steps[2]: YAML syntax error: mapping values are not allowed in this context (usually a `: ` inside an unquoted value, which needs quotes, or a key indented deeper than the one before it)
+        "#,
+    );
+}
+
+#[test]
+fn syntax_complex_key() {
+    check(
+        "syntax_complex_key",
+        r#"
+        42:3: a key must be text, not a list or a mapping
         "#,
     );
 }
@@ -165,7 +263,7 @@ fn syntax_tab_indentation() {
     check(
         "syntax_tab_indentation",
         r#"
-        65:10: steps[2].row: YAML syntax error: while scanning a plain scalar, found a tab
+        66:1: steps[2].row: YAML syntax error: a tab in the indentation (YAML indents with spaces only)
         "#,
     );
 }
@@ -175,7 +273,7 @@ fn syntax_unclosed_flow() {
     check(
         "syntax_unclosed_flow",
         r#"
-        49:22: steps[0].documents: YAML syntax error: illegal placement of ':' indicator
+        49:22: steps[0].documents: YAML syntax error: illegal placement of ':' indicator (inside the `[` opened at line 48, column 16: is its closing `]` missing?)
         "#,
     );
 }
@@ -185,7 +283,7 @@ fn syntax_unclosed_quote() {
     check(
         "syntax_unclosed_quote",
         r#"
-        26:20: documents[1].required_when: YAML syntax error: invalid indentation in quoted scalar
+        26:20: documents[1].required_when: YAML syntax error: invalid indentation in quoted scalar (is the closing ' of the string opened here missing?)
         "#,
     );
 }
@@ -197,7 +295,7 @@ fn schema_bad_adapter_kind() {
     check(
         "schema_bad_adapter_kind",
         r#"
-        29:11: adapters[0].kind: "printer" is not valid under any of the schemas listed in the 'oneOf' keyword
+        29:11: adapters[0].kind: `printer` is not one of `card_printer`, `consultation`
         "#,
     );
 }
@@ -207,7 +305,7 @@ fn schema_bad_kind() {
     check(
         "schema_bad_kind",
         r#"
-        66:11: steps[2].kind: "human" is not valid under any of the schemas listed in the 'oneOf' keyword
+        66:11: steps[2].kind: `human` is not one of `task`, `decision`, `service`, `queue`, `end`
         "#,
     );
 }
@@ -233,11 +331,21 @@ fn schema_bad_queue_prefix() {
 }
 
 #[test]
+fn schema_duration_too_long() {
+    check(
+        "schema_duration_too_long",
+        r#"
+        50:13: steps[0].budget: duration "60000d" is longer than 100 years: is it a typo?
+        "#,
+    );
+}
+
+#[test]
 fn schema_invalid_case_schema() {
     check(
         "schema_invalid_case_schema",
         r#"
-        37:9: case_schema.type: not a valid JSON Schema: "objekt" is not valid under any of the schemas listed in the 'anyOf' keyword
+        37:9: case_schema.type: not a valid JSON Schema: `objekt` is not one of `array`, `boolean`, `integer`, `null`, `number`, `object`, `string`
         "#,
     );
 }
@@ -257,7 +365,7 @@ fn schema_invalid_sop_id() {
     check(
         "schema_invalid_sop_id",
         r#"
-        4:5: id: invalid id "Minimal SOP": use lowercase ASCII letters, digits and `_`, starting with a letter
+        4:5: id: invalid id "Minimal SOP": use lowercase ASCII letters, digits, `_` and `-`, starting with a letter
         "#,
     );
 }
@@ -287,8 +395,17 @@ fn schema_misspelt_required_field() {
     check(
         "schema_misspelt_required_field",
         r#"
-        64:5: steps[2].actor: missing required field `actor`
-        68:5: steps[2].actr: unknown field `actr`
+        68:5: steps[2].actr: unknown field `actr`: did you mean `actor`?
+        "#,
+    );
+}
+
+#[test]
+fn schema_number_for_text() {
+    check(
+        "schema_number_for_text",
+        r#"
+        11:11: header.dates.made: 2024 is not of type "string": put it in quotes ("2024") to keep it as text
         "#,
     );
 }
@@ -298,7 +415,7 @@ fn schema_unknown_field() {
     check(
         "schema_unknown_field",
         r#"
-        70:5: steps[2].notes: unknown field `notes`
+        70:5: steps[2].notes: unknown field `notes`: did you mean `note`?
         "#,
     );
 }
@@ -309,6 +426,16 @@ fn schema_unsupported_version() {
         "schema_unsupported_version",
         r#"
         3:17: schema_version: unsupported schema_version 2: this sopflow reads version 1
+        "#,
+    );
+}
+
+#[test]
+fn schema_version_as_text() {
+    check(
+        "schema_version_as_text",
+        r#"
+        3:17: schema_version: "1" is not of type "integer"
         "#,
     );
 }
@@ -340,7 +467,7 @@ fn ref_builtin_field_clash() {
     check(
         "ref_builtin_field_clash",
         r#"
-        42:7: case_schema.properties.outcome: case field `outcome` clashes with a name the engine gives guards
+        41:5: case_schema.properties.outcome: case field `outcome` clashes with a name the engine gives guards
         "#,
     );
 }
@@ -370,7 +497,7 @@ fn ref_duplicate_actor_id() {
     check(
         "ref_duplicate_actor_id",
         r#"
-        21:9: actors[2].id: duplicate actor id `petugas` (also actors[1])
+        21:9: actors[2].id: duplicate actor id `petugas` (first defined at line 19, actors[1])
         "#,
     );
 }
@@ -380,7 +507,7 @@ fn ref_duplicate_document_id() {
     check(
         "ref_duplicate_document_id",
         r#"
-        24:9: documents[1].id: duplicate document id `kk` (also documents[0])
+        24:9: documents[1].id: duplicate document id `kk` (first defined at line 22, documents[0])
         "#,
     );
 }
@@ -390,7 +517,7 @@ fn ref_duplicate_step_id() {
     check(
         "ref_duplicate_step_id",
         r#"
-        84:9: steps[5].id: duplicate step id `selesai` (also steps[4])
+        88:9: steps[5].id: duplicate step id `selesai` (first defined at line 83, steps[4])
         "#,
     );
 }
@@ -400,7 +527,7 @@ fn ref_end_with_next() {
     check(
         "ref_end_with_next",
         r#"
-        84:11: steps[4].next: an end step has no `next`
+        88:11: steps[4].next: an end step has no `next`
         "#,
     );
 }
@@ -542,7 +669,7 @@ fn graph_cannot_reach_end() {
     check(
         "graph_cannot_reach_end",
         r#"
-        84:9: steps[5].id: step `tunda` can never reach an end step: a case there would be stuck
+        88:9: steps[5].id: step `tunda` can never reach an end step: a case there would be stuck
         "#,
     );
 }
@@ -552,7 +679,7 @@ fn graph_decision_loop() {
     check(
         "graph_decision_loop",
         r#"
-        59:7: steps[1].next: decisions periksa → periksa_ulang form a loop that no person, queue or adapter breaks: a case would spin forever
+        58:5: steps[1].next: decisions periksa → periksa_ulang form a loop that no person, queue or adapter breaks: a case would spin forever
         "#,
     );
 }
@@ -572,7 +699,7 @@ fn graph_no_default_branch() {
     check(
         "graph_no_default_branch",
         r#"
-        59:7: steps[1].next: no default branch: the last branch must have no `when`, so that the case always has a way out
+        58:5: steps[1].next: no default branch: the last branch must have no `when`, so that the case always has a way out
         "#,
     );
 }
@@ -582,7 +709,7 @@ fn graph_no_end_step() {
     check(
         "graph_no_end_step",
         r#"
-        43:3: steps: no end step (kind: end): no case could ever finish
+        42:1: steps: no end step (kind: end): no case could ever finish
         "#,
     );
 }
@@ -592,7 +719,7 @@ fn graph_two_defaults() {
     check(
         "graph_two_defaults",
         r#"
-        61:9: steps[1].next[1]: more than one default branch (without `when`)
+        61:9: steps[1].next[1]: more than one default branch (without `when`; next[0] is one too): only the last branch may have no `when`
         "#,
     );
 }
@@ -602,7 +729,7 @@ fn graph_unreachable_step() {
     check(
         "graph_unreachable_step",
         r#"
-        84:9: steps[5].id: step `arsip` is unreachable from the start step `serahkan`
+        88:9: steps[5].id: step `arsip` is unreachable from the start step `serahkan`
         "#,
     );
 }
@@ -614,7 +741,17 @@ fn guard_bad_required_when() {
     check(
         "guard_bad_required_when",
         r#"
-        26:20: documents[1].required_when: guard `alasan == "hilang" && !documents_complete` does not compile: Undefined variable: documents_complete (at 1:24 of the expression)
+        26:43: documents[1].required_when: guard `alasan == "hilang" && !documents_complete` does not compile: `documents_complete` is not declared: a document condition reads only case fields (known: alasan)
+        "#,
+    );
+}
+
+#[test]
+fn guard_outcome_without_outcomes() {
+    check(
+        "guard_outcome_without_outcomes",
+        r#"
+        60:37: steps[1].next[0].when: guard reads `outcome`, but step `periksa` declares no `outcomes`
         "#,
     );
 }
@@ -624,7 +761,7 @@ fn guard_statement() {
     check(
         "guard_statement",
         r#"
-        60:15: steps[1].next[0].when: guard `let x = 1` does not compile: Unexpected 'let' (at 1:1 of the expression)
+        60:15: steps[1].next[0].when: guard `let x = 1` does not compile: Unexpected 'let': a guard is one expression, without `let`, `;`, loops or functions
         "#,
     );
 }
@@ -634,7 +771,7 @@ fn guard_syntax_error() {
     check(
         "guard_syntax_error",
         r#"
-        60:15: steps[1].next[0].when: guard `documents_complete &&` does not compile: Script is incomplete (at 1:22 of the expression)
+        60:36: steps[1].next[0].when: guard `documents_complete &&` does not compile: Script is incomplete
         "#,
     );
 }
@@ -644,7 +781,7 @@ fn guard_undeclared_name() {
     check(
         "guard_undeclared_name",
         r#"
-        60:15: steps[1].next[0].when: guard `berkas_lengkap` does not compile: Undefined variable: berkas_lengkap (at 1:1 of the expression)
+        60:15: steps[1].next[0].when: guard `berkas_lengkap` does not compile: `berkas_lengkap` is not declared (known: alasan, documents, documents_complete, missing_documents, outcome)
         "#,
     );
 }
@@ -654,7 +791,37 @@ fn guard_unknown_document() {
     check(
         "guard_unknown_document",
         r#"
-        60:15: steps[1].next[0].when: guard reads `documents.ktp_lama`, but no document `ktp_lama` is declared (known: kk, surat_hilang)
+        60:25: steps[1].next[0].when: guard reads `documents.ktp_lama`, but no document `ktp_lama` is declared (known: kk, surat_hilang)
+        "#,
+    );
+}
+
+#[test]
+fn guard_unknown_document_index() {
+    check(
+        "guard_unknown_document_index",
+        r#"
+        60:25: steps[1].next[0].when: guard reads `documents["ktp_lama"]`, but no document `ktp_lama` is declared (known: kk, surat_hilang)
+        "#,
+    );
+}
+
+#[test]
+fn guard_unknown_enum_value() {
+    check(
+        "guard_unknown_enum_value",
+        r#"
+        26:30: documents[1].required_when: `alasan` is never "hilng" (case_schema allows `baru`, `hilang`)
+        "#,
+    );
+}
+
+#[test]
+fn guard_unknown_outcome() {
+    check(
+        "guard_unknown_outcome",
+        r#"
+        81:26: steps[3].next[0].when: `outcome` is never "tercetak" (step `cetak` declares outcomes `dicetak`, `gagal`)
         "#,
     );
 }
