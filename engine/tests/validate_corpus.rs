@@ -263,7 +263,7 @@ fn syntax_tab_indentation() {
     check(
         "syntax_tab_indentation",
         r#"
-        66:1: steps[2].row: YAML syntax error: a tab in the indentation (YAML indents with spaces only)
+        66:1: steps[2]: YAML syntax error: a tab in the indentation (YAML indents with spaces only)
         "#,
     );
 }

@@ -155,16 +155,20 @@ impl<'a> Walker<'a> {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => {
                 let marker = e.marker();
-                let (pos, message) = self.explain(
-                    clamp_to_lines(
-                        &self.lines,
-                        Pos {
-                            line: marker.line(),
-                            column: marker.col() + 1,
-                        },
-                    ),
-                    e.info(),
+                let reported = clamp_to_lines(
+                    &self.lines,
+                    Pos {
+                        line: marker.line(),
+                        column: marker.col() + 1,
+                    },
                 );
+                let (pos, message) = self.explain(reported, e.info());
+                // Moved to a later line (a tab below a scalar), the problem is no longer in
+                // the node being read but in the mapping or list around it.
+                let pointer = match pointer.rfind('/') {
+                    Some(cut) if pos.line > reported.line => &pointer[..cut],
+                    _ => pointer,
+                };
                 self.problems.push(WalkProblem {
                     pos,
                     pointer: pointer.to_owned(),
@@ -185,7 +189,13 @@ impl<'a> Walker<'a> {
     /// The parser's message, made actionable: where the tab is, which bracket or quote is
     /// left open, what a misplaced `:` usually means.
     fn explain(&self, pos: Pos, info: &str) -> (Pos, String) {
-        if info.contains("tab") {
+        const TAB_ERRORS: &[&str] = &[
+            "found a tab",
+            "tab cannot be used",
+            "tabs disallowed",
+            "cannot start with a tab",
+        ];
+        if TAB_ERRORS.iter().any(|t| info.contains(t)) {
             // The parser reports the scalar or block before the tab; point at the tab itself.
             let tab = self
                 .lines
