@@ -331,6 +331,16 @@ fn schema_bad_queue_prefix() {
 }
 
 #[test]
+fn schema_branch_typo() {
+    check(
+        "schema_branch_typo",
+        r#"
+        60:9: steps[1].next[0].whn: unknown field `whn`: did you mean `when`?
+        "#,
+    );
+}
+
+#[test]
 fn schema_duration_too_long() {
     check(
         "schema_duration_too_long",
@@ -406,6 +416,16 @@ fn schema_number_for_text() {
         "schema_number_for_text",
         r#"
         11:11: header.dates.made: 2024 is not of type "string": put it in quotes ("2024") to keep it as text
+        "#,
+    );
+}
+
+#[test]
+fn schema_text_for_list() {
+    check(
+        "schema_text_for_list",
+        r#"
+        18:18: actors[0].recorded_by: "petugas" is not a list: write it as [petugas]
         "#,
     );
 }

@@ -10,6 +10,7 @@
 
 use std::sync::LazyLock;
 
+use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::types::JsonType;
 use serde_json::Value;
@@ -161,55 +162,15 @@ fn check_schema(map: &SourceMap, json: &Value) -> Result<(), Vec<Diagnostic>> {
         Ok(format) => format,
         Err(e) => return Err(vec![schema_error("", e.clone())]),
     };
-    let mut out = Vec::new();
-    // A misspelt field is both unknown and (if required) missing: both are collected first,
-    // so that it can be reported once, with the name it was meant to be.
-    let mut unknown: Vec<(String, String, Vec<String>)> = Vec::new();
-    let mut missing: Vec<(String, String)> = Vec::new();
+    let mut found = Found::default();
     for error in format.validator.iter_errors(json) {
-        let pointer = error.instance_path().as_str().to_owned();
-        match error.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let allowed = allowed_fields(&format.schema, error.schema_path().as_str());
-                for name in unexpected {
-                    unknown.push((pointer.clone(), name.clone(), allowed.clone()));
-                }
-            }
-            ValidationErrorKind::Required { property } => {
-                missing.push((pointer, property.as_str().unwrap_or_default().to_owned()));
-            }
-            ValidationErrorKind::Pattern { pattern } => {
-                out.push(schema_error(
-                    &pointer,
-                    pattern_message(error.instance(), pattern),
-                ));
-            }
-            ValidationErrorKind::AnyOf { .. } if pointer.ends_with("/next") => out.push(schema_error(
-                &pointer,
-                format!("{} is neither a step id nor a list of branches (`- to: step`, optional `when`, `label`)", error.instance()),
-            )),
-            ValidationErrorKind::Type { kind }
-                if expects_text(kind)
-                    && (error.instance().is_number() || error.instance().is_boolean()) =>
-            {
-                out.push(schema_error(
-                    &pointer,
-                    format!(
-                        "{} is not of type \"string\": put it in quotes (\"{}\") to keep it as text",
-                        error.instance(),
-                        error.instance()
-                    ),
-                ));
-            }
-            kind => {
-                let message = match allowed_values(kind) {
-                    Some(values) => not_one_of(error.instance(), &values),
-                    None => error.to_string(),
-                };
-                out.push(schema_error(&pointer, message));
-            }
-        }
+        found.add(&error, &format.schema, map);
     }
+    let Found {
+        mut out,
+        unknown,
+        mut missing,
+    } = found;
     for (object, name, allowed) in &unknown {
         let present: Vec<&str> = json
             .pointer(object)
@@ -262,6 +223,103 @@ fn check_schema(map: &SourceMap, json: &Value) -> Result<(), Vec<Diagnostic>> {
     }
     sort_and_dedup(&mut out);
     if out.is_empty() { Ok(()) } else { Err(out) }
+}
+
+/// The schema layer's findings. A misspelt field is both unknown and (if required) missing:
+/// both are collected first, so that it can be reported once, with the name it was meant to be.
+#[derive(Default)]
+struct Found {
+    out: Vec<Diagnostic>,
+    /// Object pointer, unknown field, the fields that object allows.
+    unknown: Vec<(String, String, Vec<String>)>,
+    /// Object pointer, missing field.
+    missing: Vec<(String, String)>,
+}
+
+impl Found {
+    fn add(&mut self, error: &ValidationError<'_>, schema: &Value, map: &SourceMap) {
+        let pointer = error.instance_path().as_str().to_owned();
+        let mut push = |message: String| {
+            self.out.push(Diagnostic::new(
+                Layer::Schema,
+                map.problem_pos(&pointer),
+                &pointer,
+                message,
+            ));
+        };
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let allowed = allowed_fields(schema, error.schema_path().as_str());
+                for name in unexpected {
+                    self.unknown
+                        .push((pointer.clone(), name.clone(), allowed.clone()));
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default().to_owned();
+                self.missing.push((pointer, name));
+            }
+            ValidationErrorKind::Pattern { pattern } => {
+                push(pattern_message(error.instance(), pattern));
+            }
+            ValidationErrorKind::Type {
+                kind: TypeKind::Single(JsonType::Array),
+            } if error.instance().is_string() => {
+                push(format!(
+                    "{} is not a list: write it as [{}]",
+                    error.instance(),
+                    error.instance().as_str().unwrap_or_default()
+                ));
+            }
+            ValidationErrorKind::Type { kind }
+                if expects_text(kind)
+                    && (error.instance().is_number() || error.instance().is_boolean()) =>
+            {
+                push(format!(
+                    "{} is not of type \"string\": put it in quotes (\"{}\") to keep it as text",
+                    error.instance(),
+                    error.instance()
+                ));
+            }
+            kind => {
+                if let Some(values) = allowed_values(kind) {
+                    return push(not_one_of(error.instance(), &values));
+                }
+                if let ValidationErrorKind::AnyOf { context }
+                | ValidationErrorKind::OneOfNotValid { context } = kind
+                {
+                    // Only one alternative is for this type of value (the list of branches for
+                    // a list, not the step id or the `null`): its own problems say what is wrong.
+                    let relevant: Vec<_> = context
+                        .iter()
+                        .filter(|alternative| !for_another_type(alternative, error))
+                        .collect();
+                    if let [only] = relevant.as_slice() {
+                        for inner in only.iter() {
+                            self.add(inner, schema, map);
+                        }
+                        return;
+                    }
+                    if pointer.ends_with("/next") {
+                        return push(format!(
+                            "{} is neither a step id nor a list of branches (`- to: step`, optional `when`, `label`)",
+                            error.instance()
+                        ));
+                    }
+                }
+                push(error.to_string());
+            }
+        }
+    }
+}
+
+/// Whether an alternative of `parent` (a `oneOf`/`anyOf`) failed only because the value is
+/// of another type than it is for (a list where it takes text), not over something inside.
+fn for_another_type(alternative: &[ValidationError<'_>], parent: &ValidationError<'_>) -> bool {
+    alternative.iter().all(|e| {
+        matches!(e.kind(), ValidationErrorKind::Type { .. })
+            && e.instance_path() == parent.instance_path()
+    })
 }
 
 /// Whether a type error is about text (`title: 2021`, `made: 2021`, `note: yes`).
