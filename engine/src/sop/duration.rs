@@ -16,9 +16,11 @@ pub struct Duration {
 
 /// Why a duration text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {text:?}: expected e.g. `30s`, `2m`, `1h30m`, `3d` or `PT2M`")]
-pub struct ParseDurationError {
-    text: String,
+pub enum ParseDurationError {
+    #[error("invalid duration {0:?}: expected e.g. `30s`, `2m`, `1h30m`, `3d` or `PT2M`")]
+    Malformed(String),
+    #[error("duration {0:?} is longer than 100 years: is it a typo?")]
+    TooLong(String),
 }
 
 /// Upper bound (100 years): anything beyond is a typo, and it keeps arithmetic far from overflow.
@@ -45,7 +47,13 @@ impl Duration {
     }
 }
 
-fn parse_units(body: &str, units: &[(char, u64)]) -> Option<u64> {
+/// Why a run of number-unit pairs was refused.
+enum Refused {
+    Malformed,
+    TooLong,
+}
+
+fn parse_units(body: &str, units: &[(char, u64)]) -> Result<u64, Refused> {
     let mut total: u64 = 0;
     let mut number = String::new();
     let mut last_unit = 0usize;
@@ -57,27 +65,33 @@ fn parse_units(body: &str, units: &[(char, u64)]) -> Option<u64> {
         // Units must appear in order (largest first) and each once.
         let pos = units
             .iter()
-            .position(|(u, _)| *u == c.to_ascii_lowercase())?;
+            .position(|(u, _)| *u == c.to_ascii_lowercase())
+            .ok_or(Refused::Malformed)?;
         if number.is_empty() || pos < last_unit {
-            return None;
+            return Err(Refused::Malformed);
         }
-        let value: u64 = number.parse().ok()?;
-        total = total.checked_add(value.checked_mul(units[pos].1)?)?;
+        // Only digits were pushed, so the one way to fail is being too large for u64.
+        let value: u64 = number.parse().map_err(|_| Refused::TooLong)?;
+        total = value
+            .checked_mul(units[pos].1)
+            .and_then(|v| total.checked_add(v))
+            .ok_or(Refused::TooLong)?;
         number.clear();
         last_unit = pos + 1;
     }
     if !number.is_empty() || body.is_empty() {
-        return None;
+        return Err(Refused::Malformed);
     }
-    Some(total)
+    Ok(total)
 }
 
 impl FromStr for Duration {
     type Err = ParseDurationError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = || ParseDurationError {
-            text: text.to_owned(),
+        let err = |refused| match refused {
+            Refused::Malformed => ParseDurationError::Malformed(text.to_owned()),
+            Refused::TooLong => ParseDurationError::TooLong(text.to_owned()),
         };
         let trimmed = text.trim();
         let seconds = if let Some(iso) = trimmed.strip_prefix('P') {
@@ -88,20 +102,21 @@ impl FromStr for Duration {
             let days = if date.is_empty() {
                 0
             } else {
-                parse_units(date, &[('d', 86_400)]).ok_or_else(err)?
+                parse_units(date, &[('d', 86_400)]).map_err(err)?
             };
             let clock = match time {
-                Some(t) => parse_units(t, &[('h', 3_600), ('m', 60), ('s', 1)]).ok_or_else(err)?,
-                None if date.is_empty() => return Err(err()),
+                Some(t) => parse_units(t, &[('h', 3_600), ('m', 60), ('s', 1)]).map_err(err)?,
+                None if date.is_empty() => return Err(err(Refused::Malformed)),
                 None => 0,
             };
-            days.checked_add(clock).ok_or_else(err)?
+            days.checked_add(clock)
+                .ok_or_else(|| err(Refused::TooLong))?
         } else {
             parse_units(trimmed, &[('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)])
-                .ok_or_else(err)?
+                .map_err(err)?
         };
         if seconds > MAX_SECONDS {
-            return Err(err());
+            return Err(err(Refused::TooLong));
         }
         Ok(Self { seconds })
     }
@@ -136,9 +151,10 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
-/// Same pattern as the parser accepts, so editors flag a bad budget before `validate` does.
-pub const DURATION_PATTERN: &str =
-    r"^(([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?|P([0-9]+D)?(T([0-9]+H)?([0-9]+M)?([0-9]+S)?)?)$";
+/// The forms the parser accepts (in canonical case), so editors flag a bad budget before
+/// `validate` does. Only the 100-year bound is left to the parser. The ISO form needs a unit
+/// after `T`: `PT` and `P1DT` are refused.
+pub const DURATION_PATTERN: &str = r"^(([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?|P([0-9]+D(T([0-9]+H([0-9]+M)?([0-9]+S)?|[0-9]+M([0-9]+S)?|[0-9]+S))?|T([0-9]+H([0-9]+M)?([0-9]+S)?|[0-9]+M([0-9]+S)?|[0-9]+S)))$";
 
 impl JsonSchema for Duration {
     fn schema_name() -> Cow<'static, str> {
@@ -193,8 +209,37 @@ mod tests {
             "1x",
             "99999999999999999999s",
             "-1m",
+            "P1DT",
         ] {
             assert_eq!(secs(bad), None, "{bad:?} should be refused");
+        }
+        assert!(matches!(
+            "99999999999999999999s".parse::<Duration>(),
+            Err(ParseDurationError::TooLong(_))
+        ));
+        assert!(matches!(
+            "101000d".parse::<Duration>(),
+            Err(ParseDurationError::TooLong(_))
+        ));
+    }
+
+    /// The pattern in the schema accepts exactly what the parser does (but the 100-year
+    /// bound, and the surrounding spaces and lowercase ISO units the parser tolerates).
+    #[test]
+    fn the_schema_pattern_agrees_with_the_parser() {
+        let schema =
+            serde_json::json!({"type": "string", "pattern": DURATION_PATTERN, "minLength": 2});
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        for text in [
+            "30s", "2m", "1h30m", "3d", "1d2h3m4s", "PT2M", "PT30S", "P1D", "P1DT2H", "PT1H30M",
+            "P2DT5S", "", "P", "PT", "P1DT", "5", "m", "1m1h", "PT1H1H", "P1H", "1 m", "PTM",
+            "P1DT1M1H",
+        ] {
+            assert_eq!(
+                validator.is_valid(&serde_json::json!(text)),
+                secs(text).is_some(),
+                "{text:?}: the pattern and the parser disagree"
+            );
         }
     }
 

@@ -225,7 +225,7 @@ pub struct Step {
     pub id: String,
     /// The row (No.) of the SOP table this step belongs to. Extra steps a row implies share
     /// its number and its time budget.
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub row: u32,
     /// What the step is.
     pub kind: StepKind,

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -22,6 +22,9 @@ pub struct Pos {
 struct Entry {
     key: Option<Pos>,
     value: Pos,
+    /// A plain (unquoted) scalar on one line: its text is the value, character for character,
+    /// so a column inside the value is a column of the file.
+    plain_one_line: bool,
 }
 
 /// JSON Pointer (`/steps/2/actor`) to position.
@@ -52,6 +55,26 @@ impl SourceMap {
         self.lookup(pointer, |e| e.key.unwrap_or(e.value))
     }
 
+    /// Where to report a problem with the node at `pointer` (or its nearest ancestor): the value
+    /// when it stands on its key's line, else the key (`next:` rather than the first branch
+    /// on the line below it, `outcome:` rather than its first property).
+    pub fn problem_pos(&self, pointer: &str) -> Pos {
+        self.lookup(pointer, |e| match e.key {
+            Some(key) if e.value.line > key.line => key,
+            _ => e.value,
+        })
+    }
+
+    /// The file position of `line:column` (1-based) inside the value at `pointer`, when that
+    /// value is a plain scalar on one line (so the mapping is exact); `None` otherwise.
+    pub fn pos_in_value(&self, pointer: &str, line: usize, column: usize) -> Option<Pos> {
+        let entry = self.entries.get(pointer)?;
+        (entry.plain_one_line && line == 1 && column >= 1).then_some(Pos {
+            line: entry.value.line,
+            column: entry.value.column + column - 1,
+        })
+    }
+
     /// Whether the document has a node at `pointer`.
     pub fn contains(&self, pointer: &str) -> bool {
         self.entries.contains_key(pointer)
@@ -74,6 +97,8 @@ impl SourceMap {
     pub fn build(text: &str) -> (Self, Vec<WalkProblem>) {
         let mut walker = Walker {
             parser: Parser::new_from_str(text),
+            lines: text.split('\n').collect(),
+            open_flows: Vec::new(),
             map: SourceMap::default(),
             problems: Vec::new(),
         };
@@ -89,6 +114,23 @@ fn pos_of(span: &Span) -> Pos {
     }
 }
 
+/// `pos`, moved back inside `text` if it is past the end of its line or of the text: parsers
+/// report the end of the input as the line after it.
+pub fn clamp(text: &str, pos: Pos) -> Pos {
+    clamp_to_lines(&text.split('\n').collect::<Vec<_>>(), pos)
+}
+
+fn clamp_to_lines(lines: &[&str], pos: Pos) -> Pos {
+    let line = pos.line.clamp(1, lines.len().max(1));
+    let width = lines.get(line - 1).map_or(0, |l| l.chars().count());
+    let column = if line < pos.line {
+        width + 1
+    } else {
+        pos.column.clamp(1, width + 1)
+    };
+    Pos { line, column }
+}
+
 /// Escapes one JSON Pointer segment (RFC 6901).
 pub fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
@@ -96,6 +138,10 @@ pub fn escape_segment(segment: &str) -> String {
 
 struct Walker<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    /// The text's lines (split at every `\n`), to explain syntax errors.
+    lines: Vec<&'a str>,
+    /// The flow collections (`[` or `{`) being walked, innermost last, with where they open.
+    open_flows: Vec<(char, Pos)>,
     map: SourceMap,
     problems: Vec<WalkProblem>,
 }
@@ -109,18 +155,87 @@ impl<'a> Walker<'a> {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => {
                 let marker = e.marker();
-                self.problems.push(WalkProblem {
-                    pos: Pos {
+                let reported = clamp_to_lines(
+                    &self.lines,
+                    Pos {
                         line: marker.line(),
                         column: marker.col() + 1,
                     },
+                );
+                let (pos, message) = self.explain(reported, e.info());
+                // Moved to a later line (a tab below a scalar), the problem is no longer in
+                // the node being read but in the mapping or list around it.
+                let pointer = match pointer.rfind('/') {
+                    Some(cut) if pos.line > reported.line => &pointer[..cut],
+                    _ => pointer,
+                };
+                self.problems.push(WalkProblem {
+                    pos,
                     pointer: pointer.to_owned(),
-                    message: format!("YAML syntax error: {}", e.info()),
+                    message,
                 });
                 Err(Stop)
             }
             None => Err(Stop),
         }
+    }
+
+    /// The character at a 1-based position.
+    fn char_at(&self, pos: Pos) -> Option<char> {
+        let line = self.lines.get(pos.line.checked_sub(1)?)?;
+        line.chars().nth(pos.column.checked_sub(1)?)
+    }
+
+    /// The parser's message, made actionable: where the tab is, which bracket or quote is
+    /// left open, what a misplaced `:` usually means.
+    fn explain(&self, pos: Pos, info: &str) -> (Pos, String) {
+        const TAB_ERRORS: &[&str] = &[
+            "found a tab",
+            "tab cannot be used",
+            "tabs disallowed",
+            "cannot start with a tab",
+        ];
+        if TAB_ERRORS.iter().any(|t| info.contains(t)) {
+            // The parser reports the scalar or block before the tab; point at the tab itself.
+            let tab = self
+                .lines
+                .iter()
+                .enumerate()
+                .skip(pos.line.saturating_sub(1))
+                .find_map(|(i, line)| {
+                    let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+                    line[..indent].find('\t').map(|byte| Pos {
+                        line: i + 1,
+                        column: byte + 1,
+                    })
+                });
+            if let Some(tab) = tab {
+                return (
+                    tab,
+                    "YAML syntax error: a tab in the indentation (YAML indents with spaces only)"
+                        .to_owned(),
+                );
+            }
+        }
+        let mut message = format!("YAML syntax error: {info}");
+        if let Some(quote @ ('\'' | '"')) = self.char_at(pos)
+            && info.contains("quoted scalar")
+        {
+            message.push_str(&format!(
+                " (is the closing {quote} of the string opened here missing?)"
+            ));
+        } else if let Some((open, at)) = self.open_flows.last() {
+            let close = if *open == '[' { ']' } else { '}' };
+            message.push_str(&format!(
+                " (inside the `{open}` opened at line {}, column {}: is its closing `{close}` missing?)",
+                at.line, at.column
+            ));
+        } else if info.contains("mapping values are not allowed") {
+            message.push_str(
+                " (usually a `: ` inside an unquoted value, which needs quotes, or a key indented deeper than the one before it)",
+            );
+        }
+        (pos, message)
     }
 
     fn document(&mut self) {
@@ -151,9 +266,16 @@ impl<'a> Walker<'a> {
         depth: usize,
     ) -> Result<(), Stop> {
         let value = pos_of(&span);
-        self.map
-            .entries
-            .insert(pointer.clone(), Entry { key, value });
+        let plain_one_line = matches!(event, Event::Scalar(_, ScalarStyle::Plain, ..))
+            && span.end.line() == span.start.line();
+        self.map.entries.insert(
+            pointer.clone(),
+            Entry {
+                key,
+                value,
+                plain_one_line,
+            },
+        );
         if depth > MAX_DEPTH {
             self.problems.push(WalkProblem {
                 pos: value,
@@ -162,9 +284,25 @@ impl<'a> Walker<'a> {
             });
             return Err(Stop);
         }
+        let flow = match self.char_at(value) {
+            Some(c @ ('[' | '{')) => Some(c),
+            _ => None,
+        };
         match event {
-            Event::MappingStart(..) => self.mapping(&pointer, depth),
-            Event::SequenceStart(..) => self.sequence(&pointer, depth),
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if let Some(open) = flow {
+                    self.open_flows.push((open, value));
+                }
+                let walked = if matches!(event, Event::MappingStart(..)) {
+                    self.mapping(&pointer, depth)
+                } else {
+                    self.sequence(&pointer, depth)
+                };
+                if flow.is_some() {
+                    self.open_flows.pop();
+                }
+                walked
+            }
             _ => Ok(()),
         }
     }
@@ -177,9 +315,15 @@ impl<'a> Walker<'a> {
             let key = match event {
                 Event::MappingEnd => return Ok(()),
                 Event::Scalar(text, ..) => text.into_owned(),
-                // A complex key (a mapping or list as key) is never valid in an SOP; walk it
-                // so the stream stays in step, and let the schema layer report it.
+                // A complex key (a mapping or list as key) is never valid in an SOP, and JSON
+                // cannot hold it: report it here, where its position is known, and walk it so
+                // the stream stays in step.
                 other => {
+                    self.problems.push(WalkProblem {
+                        pos: key_pos,
+                        pointer: pointer.to_owned(),
+                        message: "a key must be text, not a list or a mapping".to_owned(),
+                    });
                     self.node(other, span, format!("{pointer}/?"), None, depth + 1)?;
                     "?".to_owned()
                 }
@@ -270,6 +414,86 @@ mod tests {
         assert!(
             problems[0].message.starts_with("YAML syntax error"),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn problems_with_block_values_are_reported_at_their_key() {
+        let text = "steps:\n  - id: a\n    next:\n      - to: b\n    name: A\n";
+        let (map, _) = SourceMap::build(text);
+        assert_eq!(map.problem_pos("/steps/0/next"), Pos { line: 3, column: 5 });
+        assert_eq!(map.problem_pos("/steps"), Pos { line: 1, column: 1 });
+        // A value on its key's line, or an item of a list, is reported where it stands.
+        assert_eq!(
+            map.problem_pos("/steps/0/name"),
+            Pos {
+                line: 5,
+                column: 11
+            }
+        );
+        assert_eq!(map.problem_pos("/steps/0"), Pos { line: 2, column: 5 });
+    }
+
+    #[test]
+    fn columns_inside_plain_one_line_values_map_to_the_file() {
+        let text = "a: x == 1\nb: \"x == 1\"\nc: >-\n  x ==\n  1\n";
+        let (map, _) = SourceMap::build(text);
+        assert_eq!(
+            map.pos_in_value("/a", 1, 3),
+            Some(Pos { line: 1, column: 6 })
+        );
+        assert_eq!(map.pos_in_value("/a", 2, 1), None);
+        assert_eq!(map.pos_in_value("/b", 1, 3), None);
+        assert_eq!(map.pos_in_value("/c", 1, 3), None);
+    }
+
+    #[test]
+    fn a_tab_is_reported_where_it_is() {
+        let (_, problems) = SourceMap::build("a:\n  b: 1\n\tc: 2\n");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].pos, Pos { line: 3, column: 1 });
+        assert!(
+            problems[0].message.contains("tab in the indentation"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_bracket_is_named_with_its_position() {
+        let (_, problems) = SourceMap::build("a: [1, 2\nb: 3\n");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.ends_with(
+                "(inside the `[` opened at line 1, column 4: is its closing `]` missing?)"
+            ),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn complex_keys_are_refused_where_they_stand() {
+        let (_, problems) = SourceMap::build("a: 1\n? [b]\n: 2\n");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].pos, Pos { line: 2, column: 3 });
+    }
+
+    #[test]
+    fn positions_past_the_end_are_brought_back_inside() {
+        assert_eq!(
+            clamp("ab", Pos { line: 2, column: 1 }),
+            Pos { line: 1, column: 3 }
+        );
+        assert_eq!(
+            clamp("ab\n", Pos { line: 2, column: 1 }),
+            Pos { line: 2, column: 1 }
+        );
+        assert_eq!(
+            clamp("ab", Pos { line: 1, column: 9 }),
+            Pos { line: 1, column: 3 }
+        );
+        assert_eq!(
+            clamp("", Pos { line: 0, column: 0 }),
+            Pos { line: 1, column: 1 }
         );
     }
 

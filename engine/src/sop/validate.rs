@@ -15,7 +15,7 @@ use petgraph::visit::{Dfs, Reversed};
 use super::compiled::{CompiledBranch, CompiledStep, Sop, StepIdx};
 use super::diagnostic::{Diagnostic, Layer};
 use super::load::sort_and_dedup;
-use super::model::{Next, SopDocument, StepKind};
+use super::model::{Next, SopDocument, Step, StepKind};
 use super::source_map::SourceMap;
 use crate::guard::{self, BUILTIN_NAMES, CompiledGuard};
 
@@ -38,7 +38,7 @@ pub fn validate(document: SopDocument, map: &SourceMap) -> Result<Sop, Vec<Diagn
     let case_validator = jsonschema::validator_for(&case_schema).map_err(|e| {
         vec![Diagnostic::new(
             Layer::Schema,
-            map.value_pos("/case_schema"),
+            map.problem_pos("/case_schema"),
             "/case_schema",
             e.to_string(),
         )]
@@ -56,10 +56,24 @@ impl Problems<'_> {
     fn at(&mut self, layer: Layer, pointer: &str, message: impl Into<String>) {
         self.out.push(Diagnostic::new(
             layer,
-            self.map.value_pos(pointer),
+            self.map.problem_pos(pointer),
             pointer,
             message,
         ));
+    }
+
+    /// A problem at `line:column` inside the guard at `pointer`: that exact place when the
+    /// guard is a plain one-line scalar, else the guard, with the place in the message.
+    fn in_guard(&mut self, pointer: &str, at: (usize, usize), message: String) {
+        let (pos, message) = match self.map.pos_in_value(pointer, at.0, at.1) {
+            Some(pos) => (pos, message),
+            None => (
+                self.map.problem_pos(pointer),
+                format!("{message} (at {}:{} of the expression)", at.0, at.1),
+            ),
+        };
+        self.out
+            .push(Diagnostic::new(Layer::Guards, pos, pointer, message));
     }
 
     fn finish(mut self) -> Vec<Diagnostic> {
@@ -86,10 +100,13 @@ fn check_unique<'a>(
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, id) in ids.enumerate() {
         if let Some(first) = seen.get(id) {
+            let line = p.map.problem_pos(&format!("/{section}/{first}/id")).line;
             p.at(
                 Layer::References,
                 &format!("/{section}/{i}/id"),
-                format!("duplicate {what} id `{id}` (also {section}[{first}])"),
+                format!(
+                    "duplicate {what} id `{id}` (first defined at line {line}, {section}[{first}])"
+                ),
             );
         } else {
             seen.insert(id, i);
@@ -331,10 +348,10 @@ fn check_graph(doc: &SopDocument, p: &mut Problems) {
                     "the default branch (without `when`) must be the last one: branches after it are never taken",
                 ),
                 [_] => {}
-                [_, extra, ..] => p.at(
+                [first, extra, ..] => p.at(
                     Layer::Graph,
                     &format!("/steps/{i}/next/{extra}"),
-                    "more than one default branch (without `when`)",
+                    format!("more than one default branch (without `when`; next[{first}] is one too): only the last branch may have no `when`"),
                 ),
             }
         }
@@ -426,54 +443,39 @@ struct Guards {
     documents: Vec<Option<CompiledGuard>>,
 }
 
+/// What one guard may read.
+struct GuardScope<'a> {
+    names: Vec<&'a str>,
+    /// Names that only take a few text values (an `enum` case field, a step's `outcome`), with
+    /// those values and where they are declared.
+    values: Vec<(&'a str, Vec<&'a str>, String)>,
+    /// For a branch guard, the step it leaves; `None` for a document condition.
+    step: Option<&'a Step>,
+    documents: &'a [&'a str],
+}
+
 fn compile_guards(doc: &SopDocument, p: &mut Problems) -> Guards {
-    let engine = guard::shared();
     let fields = doc.case_fields();
     let document_ids: Vec<&str> = doc.documents.iter().map(|d| d.id.as_str()).collect();
-    let mut branch_names: Vec<&str> = fields.clone();
-    branch_names.extend_from_slice(BUILTIN_NAMES);
-
-    let compile = |source: &str,
-                   pointer: String,
-                   names: &[&str],
-                   p: &mut Problems|
-     -> Option<CompiledGuard> {
-        match engine.compile(source, names) {
-            Ok(g) => {
-                for prop in guard::properties_of(source, "documents") {
-                    if !document_ids.contains(&prop.as_str()) {
-                        p.at(
-                            Layer::Guards,
-                            &pointer,
-                            format!("guard reads `documents.{prop}`, but no document `{prop}` is declared ({})", known(&document_ids)),
-                        );
-                    }
-                }
-                Some(g)
-            }
-            Err(e) => {
-                let location = match (e.line, e.column) {
-                    (Some(l), Some(c)) => format!(" (at {l}:{c} of the expression)"),
-                    _ => String::new(),
-                };
-                p.at(
-                    Layer::Guards,
-                    &pointer,
-                    format!("guard `{source}` does not compile: {}{location}", e.message),
-                );
-                None
-            }
-        }
-    };
+    let field_values: Vec<(&str, Vec<&str>, String)> = fields
+        .iter()
+        .filter_map(|&f| Some((f, text_values(doc, f)?, "case_schema allows".to_owned())))
+        .collect();
 
     let documents = doc
         .documents
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            d.required_when
-                .as_deref()
-                .and_then(|src| compile(src, format!("/documents/{i}/required_when"), &fields, p))
+            let scope = GuardScope {
+                names: fields.clone(),
+                values: field_values.clone(),
+                step: None,
+                documents: &document_ids,
+            };
+            d.required_when.as_deref().and_then(|src| {
+                compile_guard(src, &format!("/documents/{i}/required_when"), &scope, p)
+            })
         })
         .collect();
     let branches = doc
@@ -481,15 +483,32 @@ fn compile_guards(doc: &SopDocument, p: &mut Problems) -> Guards {
         .iter()
         .enumerate()
         .map(|(i, step)| match &step.next {
-            Some(Next::Branches(b)) => b
-                .iter()
-                .enumerate()
-                .map(|(j, br)| {
-                    br.when.as_deref().and_then(|src| {
-                        compile(src, format!("/steps/{i}/next/{j}/when"), &branch_names, p)
+            Some(Next::Branches(b)) => {
+                let mut names = fields.clone();
+                names.extend_from_slice(BUILTIN_NAMES);
+                let mut values = field_values.clone();
+                if !step.outcomes.is_empty() {
+                    values.push((
+                        "outcome",
+                        step.outcomes.iter().map(String::as_str).collect(),
+                        format!("step `{}` declares outcomes", step.id),
+                    ));
+                }
+                let scope = GuardScope {
+                    names,
+                    values,
+                    step: Some(step),
+                    documents: &document_ids,
+                };
+                b.iter()
+                    .enumerate()
+                    .map(|(j, br)| {
+                        br.when.as_deref().and_then(|src| {
+                            compile_guard(src, &format!("/steps/{i}/next/{j}/when"), &scope, p)
+                        })
                     })
-                })
-                .collect(),
+                    .collect()
+            }
             Some(Next::Step(_)) => vec![None],
             None => Vec::new(),
         })
@@ -498,6 +517,257 @@ fn compile_guards(doc: &SopDocument, p: &mut Problems) -> Guards {
         branches,
         documents,
     }
+}
+
+/// The text values case field `field` is limited to by its `enum` or `const`, if any.
+fn text_values<'a>(doc: &'a SopDocument, field: &str) -> Option<Vec<&'a str>> {
+    let schema = doc.case_schema.get("properties")?.get(field)?;
+    if let Some(options) = schema.get("enum").and_then(|e| e.as_array()) {
+        options.iter().map(|o| o.as_str()).collect()
+    } else {
+        schema.get("const")?.as_str().map(|c| vec![c])
+    }
+}
+
+/// Words that start a statement: a guard is one expression.
+const STATEMENT_WORDS: &[&str] = &[
+    "let", "const", "fn", "for", "while", "loop", "do", "return", "throw", "import", "export",
+];
+
+fn compile_guard(
+    source: &str,
+    pointer: &str,
+    scope: &GuardScope,
+    p: &mut Problems,
+) -> Option<CompiledGuard> {
+    match guard::shared().compile(source, &scope.names) {
+        Ok(g) => {
+            check_guard_values(source, pointer, scope, p);
+            Some(g)
+        }
+        Err(e) => {
+            let mut detail = match e.message.strip_prefix("Undefined variable: ") {
+                Some(name) if scope.step.is_some() => {
+                    format!("`{name}` is not declared ({})", known(&scope.names))
+                }
+                Some(name) => format!(
+                    "`{name}` is not declared: a document condition reads only case fields ({})",
+                    known(&scope.names)
+                ),
+                None => e.message.clone(),
+            };
+            let tokens = tokens(source);
+            let statement = tokens.iter().any(|t| t.token == Token::Symbol(";"))
+                || matches!(tokens.first(), Some(Located { token: Token::Name(w), .. }) if STATEMENT_WORDS.contains(&w.as_str()));
+            if statement {
+                detail.push_str(
+                    ": a guard is one expression, without `let`, `;`, loops or functions",
+                );
+            }
+            let message = format!("guard `{source}` does not compile: {detail}");
+            match (e.line, e.column) {
+                (Some(line), Some(column)) => p.in_guard(pointer, (line, column), message),
+                _ => p.at(Layer::Guards, pointer, message),
+            }
+            None
+        }
+    }
+}
+
+/// What compiling cannot see: documents read that are not declared, `outcome` read after a
+/// step that has none, and comparisons with a text value a name never takes (a typo there
+/// silently sends every case down another branch).
+fn check_guard_values(source: &str, pointer: &str, scope: &GuardScope, p: &mut Problems) {
+    let tokens = tokens(source);
+    let at = |i: usize| tokens.get(i).map(|t| &t.token);
+    let text_at = |i: usize| match at(i) {
+        Some(Token::Text(t)) => Some(t.as_str()),
+        _ => None,
+    };
+    let is_comparison = |i: usize| matches!(at(i), Some(Token::Symbol("==" | "!=")));
+    // A name read as a whole: not a property (`x.outcome`), not called or indexed.
+    let bare = |i: usize| {
+        i.checked_sub(1).and_then(at) != Some(&Token::Symbol("."))
+            && !matches!(at(i + 1), Some(Token::Symbol("." | "[" | "(")))
+    };
+    let values_of = |name: &str| scope.values.iter().find(|(n, ..)| *n == name);
+    let check_value = |name: &str, i: usize, p: &mut Problems| {
+        if let (Some(text), Some((_, values, origin))) = (text_at(i), values_of(name))
+            && !values.contains(&text)
+        {
+            let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+            p.in_guard(
+                pointer,
+                (tokens[i].line, tokens[i].column),
+                format!(
+                    "`{name}` is never \"{text}\" ({origin} {})",
+                    values.join(", ")
+                ),
+            );
+        }
+    };
+    for (i, t) in tokens.iter().enumerate() {
+        let after_dot = i.checked_sub(1).and_then(at) == Some(&Token::Symbol("."));
+        match &t.token {
+            Token::Name(n) if n == "documents" && !after_dot => {
+                let (id, shown, pos) = match (at(i + 1), at(i + 2), at(i + 3)) {
+                    (Some(Token::Symbol(".")), Some(Token::Name(id)), _) => {
+                        (id.as_str(), format!("documents.{id}"), i + 2)
+                    }
+                    (Some(Token::Symbol("[")), Some(Token::Text(id)), Some(Token::Symbol("]"))) => {
+                        (id.as_str(), format!("documents[\"{id}\"]"), i + 2)
+                    }
+                    _ => continue,
+                };
+                if !scope.documents.contains(&id) {
+                    p.in_guard(
+                        pointer,
+                        (tokens[pos].line, tokens[pos].column),
+                        format!(
+                            "guard reads `{shown}`, but no document `{id}` is declared ({})",
+                            known(scope.documents)
+                        ),
+                    );
+                }
+            }
+            Token::Name(n)
+                if n == "outcome"
+                    && !after_dot
+                    && scope.step.is_some_and(|s| s.outcomes.is_empty()) =>
+            {
+                let step = scope.step.map_or("", |s| s.id.as_str());
+                p.in_guard(
+                    pointer,
+                    (t.line, t.column),
+                    format!("guard reads `outcome`, but step `{step}` declares no `outcomes`"),
+                );
+            }
+            Token::Name(n) if bare(i) && values_of(n).is_some() => {
+                if is_comparison(i + 1) {
+                    check_value(n, i + 2, p);
+                } else if at(i + 1) == Some(&Token::Name("in".to_owned()))
+                    && at(i + 2) == Some(&Token::Symbol("["))
+                {
+                    let mut j = i + 3;
+                    while text_at(j).is_some() {
+                        check_value(n, j, p);
+                        if at(j + 1) != Some(&Token::Symbol(",")) {
+                            break;
+                        }
+                        j += 2;
+                    }
+                }
+            }
+            Token::Text(_) if is_comparison(i + 1) => {
+                if let Some(Token::Name(n)) = at(i + 2)
+                    && bare(i + 2)
+                {
+                    check_value(n, i, p);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A guard's tokens, as far as the checks above need them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Name(String),
+    /// A double-quoted string without escapes (with escapes it is `Other`: no check guesses).
+    Text(String),
+    Symbol(&'static str),
+    Other,
+}
+
+/// A token and where it starts in the guard (1-based line and column, in characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Located {
+    token: Token,
+    line: usize,
+    column: usize,
+}
+
+fn tokens(source: &str) -> Vec<Located> {
+    let chars: Vec<char> = source.chars().collect();
+    let mut out = Vec::new();
+    let (mut i, mut line, mut column) = (0, 1, 1);
+    while let Some(&c) = chars.get(i) {
+        let (start_line, start_column) = (line, column);
+        let mut len = 1;
+        let token = match c {
+            '\n' => {
+                i += 1;
+                line += 1;
+                column = 1;
+                continue;
+            }
+            c if c.is_whitespace() => {
+                i += 1;
+                column += 1;
+                continue;
+            }
+            '"' | '\'' | '`' => {
+                let mut escaped = false;
+                let mut closed = false;
+                while let Some(&n) = chars.get(i + len) {
+                    len += 1;
+                    if n == '\\' {
+                        escaped = true;
+                        len += 1;
+                    } else if n == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                let body: String = chars[i + 1..(i + len).min(chars.len())]
+                    .iter()
+                    .take(len.saturating_sub(2))
+                    .collect();
+                if c == '"' && closed && !escaped && !body.contains('\n') {
+                    Token::Text(body)
+                } else {
+                    Token::Other
+                }
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                while chars
+                    .get(i + len)
+                    .is_some_and(|n| n.is_alphanumeric() || *n == '_')
+                {
+                    len += 1;
+                }
+                Token::Name(chars[i..i + len].iter().collect())
+            }
+            '=' | '!' if chars.get(i + 1) == Some(&'=') => {
+                len = 2;
+                Token::Symbol(if c == '=' { "==" } else { "!=" })
+            }
+            '.' => Token::Symbol("."),
+            '[' => Token::Symbol("["),
+            ']' => Token::Symbol("]"),
+            '(' => Token::Symbol("("),
+            ',' => Token::Symbol(","),
+            ';' => Token::Symbol(";"),
+            _ => Token::Other,
+        };
+        // Strings may span lines; keep the position right after them.
+        for n in chars.iter().skip(i).take(len) {
+            if *n == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        i += len;
+        out.push(Located {
+            token,
+            line: start_line,
+            column: start_column,
+        });
+    }
+    out
 }
 
 fn compile_steps(
@@ -564,4 +834,42 @@ fn compile_steps(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(source: &str) -> Vec<Token> {
+        tokens(source).into_iter().map(|t| t.token).collect()
+    }
+
+    #[test]
+    fn tokens_keep_names_texts_and_comparisons() {
+        use Token::*;
+        assert_eq!(
+            kinds(r#"outcome == "ok" && documents["kk"]"#),
+            vec![
+                Name("outcome".into()),
+                Symbol("=="),
+                Text("ok".into()),
+                Other,
+                Other,
+                Name("documents".into()),
+                Symbol("["),
+                Text("kk".into()),
+                Symbol("]"),
+            ]
+        );
+        // Escapes, other quotes and unclosed strings are not guessed at.
+        assert_eq!(kinds(r#""a\"b""#), vec![Other]);
+        assert_eq!(kinds("'a' `b` \"c"), vec![Other, Other, Other]);
+    }
+
+    #[test]
+    fn tokens_know_their_line_and_column() {
+        let located = tokens("a ==\n  \"b\" != c");
+        let at: Vec<(usize, usize)> = located.iter().map(|t| (t.line, t.column)).collect();
+        assert_eq!(at, vec![(1, 1), (1, 3), (2, 3), (2, 7), (2, 10)]);
+    }
 }
