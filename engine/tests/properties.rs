@@ -70,6 +70,7 @@ fn random_sop(c: &mut Choices) -> String {
         if c.flip() {
             steps.push_str(&format!("    budget: {}s\n", 30 * (1 + c.pick(4))));
         }
+        let mut has_outcomes = false;
         match kind {
             "task" => {
                 steps.push_str("    collects: [x, flag, label]\n    documents: [d1, d2]\n");
@@ -78,12 +79,14 @@ fn random_sop(c: &mut Choices) -> String {
                 }
                 if c.flip() {
                     steps.push_str("    outcomes: [ok, no]\n");
+                    has_outcomes = true;
                 }
             }
             "service" => {
                 steps.push_str("    adapter: svc\n    request: [x]\n");
                 if c.flip() {
                     steps.push_str("    outcomes: [ok, no]\n");
+                    has_outcomes = true;
                 }
             }
             "queue" => steps.push_str("    queue: q\n    documents: [d1]\n"),
@@ -110,7 +113,11 @@ fn random_sop(c: &mut Choices) -> String {
                 } else {
                     format!("s{target}")
                 };
-                let guard = GUARDS[c.pick(GUARDS.len())];
+                let mut guard = GUARDS[c.pick(GUARDS.len())];
+                if guard.contains("outcome") && !has_outcomes {
+                    // Validation refuses `outcome` after a step that declares none.
+                    guard = "x > 3";
+                }
                 steps.push_str(&format!("      - to: {to}\n        when: '{guard}'\n"));
             }
             steps.push_str(&format!("      - to: {next_default}\n"));
