@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused_without_recursing_further() {
-        let text = "[".repeat(200) + &"]".repeat(200);
+        let text = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let (_, problems) = SourceMap::build(&text);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("nesting deeper"));
