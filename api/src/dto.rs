@@ -89,7 +89,9 @@ pub struct CurrentStep {
     pub actor: String,
     /// Roles that may complete it (for a queue step: that may call it).
     pub roles: Vec<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub entered_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     pub overdue: bool,
     /// Required documents, with whether each is held (after conditions).
@@ -118,8 +120,11 @@ pub struct CaseView {
     pub documents: Value,
     pub incident: Option<String>,
     pub overdue: bool,
+    #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub total_due_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
 }
 
@@ -134,8 +139,13 @@ impl CaseView {
             .map(|idx| {
                 let step = sop.step(idx);
                 let visit = state.visits.last();
-                let missing = sopflow_engine::case::decide::missing_documents(sop, idx, &state.data, &state.documents)
-                    .unwrap_or_default();
+                let missing = sopflow_engine::case::decide::missing_documents(
+                    sop,
+                    idx,
+                    &state.data,
+                    &state.documents,
+                )
+                .unwrap_or_default();
                 let roles = if step.kind == StepKind::Queue {
                     sop.document()
                         .queues
@@ -235,8 +245,11 @@ pub struct CaseSummary {
     pub status: String,
     pub current_step: Option<String>,
     pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     pub overdue: bool,
 }
@@ -247,6 +260,7 @@ pub struct HistoryEvent {
     pub seq: i64,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub user: String,
     pub role: String,
@@ -270,6 +284,7 @@ pub struct SopSummary {
 pub struct SopVersionSummary {
     pub version: i64,
     pub content_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -293,6 +308,7 @@ pub struct SopVersionDetail {
     pub sop_id: String,
     pub version: u32,
     pub content_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub yaml: String,
     /// The flowchart, as Mermaid.
@@ -308,7 +324,9 @@ pub struct Deployment {
 }
 
 /// Converts API document inputs to engine receipts, hashing any uploaded content.
-pub fn receipts(inputs: &[DocumentInput]) -> Result<(Vec<DocumentReceipt>, Vec<(String, Vec<u8>)>), String> {
+pub fn receipts(
+    inputs: &[DocumentInput],
+) -> Result<(Vec<DocumentReceipt>, Vec<(String, Vec<u8>)>), String> {
     use base64::Engine as _;
     let mut receipts = Vec::with_capacity(inputs.len());
     let mut files = Vec::new();

@@ -41,13 +41,22 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/sops", get(routes::list_sops).post(routes::deploy_sop))
         .route("/sops/{id}", get(routes::get_sop))
-        .route("/sops/{id}/versions/{version}", get(routes::get_sop_version))
+        .route(
+            "/sops/{id}/versions/{version}",
+            get(routes::get_sop_version),
+        )
         .route("/cases", get(routes::list_cases).post(routes::start_case))
         .route("/cases/{id}", get(routes::get_case))
         .route("/cases/{id}/history", get(routes::history))
-        .route("/cases/{id}/steps/{step}/complete", post(routes::complete_step))
+        .route(
+            "/cases/{id}/steps/{step}/complete",
+            post(routes::complete_step),
+        )
         .route("/cases/{id}/cancel", post(routes::cancel_case))
-        .route("/cases/{id}/incident/resolve", post(routes::resolve_incident))
+        .route(
+            "/cases/{id}/incident/resolve",
+            post(routes::resolve_incident),
+        )
         .route("/tasks", get(routes::tasks))
         .route("/queues/{queue}/call-next", post(routes::call_next))
         .fallback(routes::not_found)

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use sopflow_engine::render::Format;
 use sopflow_api::serve::Config;
+use sopflow_engine::render::Format;
 
 #[derive(Parser)]
 #[command(
@@ -109,7 +109,11 @@ fn main() -> anyhow::Result<ExitCode> {
             print!("{}", sopflow_engine::sop::schema_json());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Render { file, format, output } => render(&file, format.into(), output.as_deref()),
+        Command::Render {
+            file,
+            format,
+            output,
+        } => render(&file, format.into(), output.as_deref()),
         Command::Serve {
             listen,
             database,
@@ -138,14 +142,18 @@ fn main() -> anyhow::Result<ExitCode> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// JSON logs when `SOPFLOW_LOG_FORMAT=json`, readable text otherwise; `RUST_LOG` filters.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("SOPFLOW_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {
@@ -155,15 +163,27 @@ fn init_logging() {
 
 async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
     match command {
-        UserCommand::Add { name, role, database } => {
-            let valid = !role.is_empty() && role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        UserCommand::Add {
+            name,
+            role,
+            database,
+        } => {
+            let valid = !role.is_empty()
+                && role
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid {
-                anyhow::bail!("role {role:?} is not an id: use an SOP actor id, `admin` or `auditor`");
+                anyhow::bail!(
+                    "role {role:?} is not an id: use an SOP actor id, `admin` or `auditor`"
+                );
             }
             let store = sopflow_store::Store::connect(&database)
                 .await
-                .with_context(|| format!("cannot open {}", sopflow_api::serve::redact_url(&database)))?;
-            let (token, hash) = sopflow_api::auth::new_token().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+                .with_context(|| {
+                    format!("cannot open {}", sopflow_api::serve::redact_url(&database))
+                })?;
+            let (token, hash) = sopflow_api::auth::new_token()
+                .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
             store
                 .add_user(&name, &role, &hash, time::OffsetDateTime::now_utc())
                 .await
@@ -196,7 +216,8 @@ fn render(file: &Path, format: Format, output: Option<&Path>) -> anyhow::Result<
     };
     let drawing = sopflow_engine::render::render(sop.document(), format);
     match output {
-        Some(path) => std::fs::write(path, drawing).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, drawing)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{drawing}"),
     }
     Ok(ExitCode::SUCCESS)

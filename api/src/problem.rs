@@ -72,11 +72,20 @@ impl Problem {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "A valid bearer token is required")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A valid bearer token is required",
+        )
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed for this role").detail(detail)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed for this role",
+        )
+        .detail(detail)
     }
 
     pub fn unprocessable(kind: &str, title: &str, detail: impl Into<String>) -> Self {
@@ -85,11 +94,20 @@ impl Problem {
 
     pub fn internal() -> Self {
         // The cause is logged where it happened; the client learns nothing internal.
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        )
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable").detail(detail)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+        )
+        .detail(detail)
     }
 }
 
@@ -97,9 +115,10 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(self)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }
@@ -130,15 +149,42 @@ impl From<CommandError> for Problem {
         match e {
             CommandError::WrongRole { .. } => Problem::forbidden(detail),
             CommandError::UnknownStep { .. } => Problem::not_found(detail),
-            CommandError::InvalidData { errors } => Problem::unprocessable("invalid-data", "The case data is invalid", "the data does not match the SOP's case schema")
-                .errors(errors.into_iter().map(|e| FieldError { pointer: e.pointer, message: e.message }).collect()),
-            CommandError::MissingDocuments { .. } => Problem::unprocessable("missing-documents", "Required documents are missing", detail),
-            CommandError::UnknownDocument { .. } => Problem::unprocessable("unknown-document", "Unknown document", detail),
-            CommandError::FieldsNotAllowed { .. } => Problem::unprocessable("fields-not-allowed", "Fields not allowed at this step", detail),
-            CommandError::InvalidOutcome { .. } => Problem::unprocessable("invalid-outcome", "Invalid outcome", detail),
-            CommandError::WrongKind { .. } => Problem::unprocessable("wrong-kind", "The step is not completed this way", detail),
+            CommandError::InvalidData { errors } => Problem::unprocessable(
+                "invalid-data",
+                "The case data is invalid",
+                "the data does not match the SOP's case schema",
+            )
+            .errors(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError {
+                        pointer: e.pointer,
+                        message: e.message,
+                    })
+                    .collect(),
+            ),
+            CommandError::MissingDocuments { .. } => Problem::unprocessable(
+                "missing-documents",
+                "Required documents are missing",
+                detail,
+            ),
+            CommandError::UnknownDocument { .. } => {
+                Problem::unprocessable("unknown-document", "Unknown document", detail)
+            }
+            CommandError::FieldsNotAllowed { .. } => Problem::unprocessable(
+                "fields-not-allowed",
+                "Fields not allowed at this step",
+                detail,
+            ),
+            CommandError::InvalidOutcome { .. } => {
+                Problem::unprocessable("invalid-outcome", "Invalid outcome", detail)
+            }
+            CommandError::WrongKind { .. } => {
+                Problem::unprocessable("wrong-kind", "The step is not completed this way", detail)
+            }
             // Everything else means the case is not where the client thought: it moved on.
-            _ => Problem::new(StatusCode::CONFLICT, "conflict", "The case has moved on").detail(detail),
+            _ => Problem::new(StatusCode::CONFLICT, "conflict", "The case has moved on")
+                .detail(detail),
         }
     }
 }
@@ -146,7 +192,11 @@ impl From<CommandError> for Problem {
 impl From<RuntimeError> for Problem {
     fn from(e: RuntimeError) -> Self {
         match e {
-            RuntimeError::Command { error, current_version, current_step } => {
+            RuntimeError::Command {
+                error,
+                current_version,
+                current_step,
+            } => {
                 let mut p = Problem::from(error);
                 if p.status == StatusCode::CONFLICT.as_u16() {
                     p.current_version = Some(current_version);
@@ -154,7 +204,10 @@ impl From<RuntimeError> for Problem {
                 }
                 p
             }
-            RuntimeError::Conflict { current_version, current_step } => {
+            RuntimeError::Conflict {
+                current_version,
+                current_step,
+            } => {
                 let mut p = Problem::new(StatusCode::CONFLICT, "conflict", "The case has moved on")
                     .detail(format!("the case is at version {current_version}"));
                 p.current_version = Some(current_version);

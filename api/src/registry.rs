@@ -55,11 +55,15 @@ pub struct Registry {
 
 impl Registry {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Validates `yaml` and stores it as a new version (or finds the identical one).
@@ -71,7 +75,9 @@ impl Registry {
             .put_sop_version(&sop_id, &hash, yaml, OffsetDateTime::now_utc())
             .await?;
         let stored = store.sop_version(&sop_id, version).await?;
-        let created_at = stored.map(|s| s.created_at).unwrap_or_else(OffsetDateTime::now_utc);
+        let created_at = stored
+            .map(|s| s.created_at)
+            .unwrap_or_else(OffsetDateTime::now_utc);
         let deployed = Arc::new(Deployed {
             sop_id: sop_id.clone(),
             version: u32::try_from(version).unwrap_or(u32::MAX),
@@ -87,7 +93,12 @@ impl Registry {
     }
 
     /// A version, compiled from the store on first use (another process may have deployed it).
-    pub async fn get(&self, store: &Store, sop_id: &str, version: u32) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
+    pub async fn get(
+        &self,
+        store: &Store,
+        sop_id: &str,
+        version: u32,
+    ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
         if let Some(found) = self.read().versions.get(&(sop_id.to_owned(), version)) {
             return Ok(Some(found.clone()));
         }
@@ -99,7 +110,12 @@ impl Registry {
         let compiled = match sop::load(&stored.yaml) {
             Ok(c) => c,
             Err(problems) => {
-                tracing::error!(sop_id, version, problems = problems.len(), "stored SOP version no longer validates");
+                tracing::error!(
+                    sop_id,
+                    version,
+                    problems = problems.len(),
+                    "stored SOP version no longer validates"
+                );
                 return Ok(None);
             }
         };
@@ -118,10 +134,17 @@ impl Registry {
     }
 
     /// The newest version of an SOP, as the store knows it (across processes).
-    pub async fn latest(&self, store: &Store, sop_id: &str) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
+    pub async fn latest(
+        &self,
+        store: &Store,
+        sop_id: &str,
+    ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
         let versions = store.sop_versions(sop_id).await?;
         match versions.iter().map(|v| v.version).max() {
-            Some(v) => self.get(store, sop_id, u32::try_from(v).unwrap_or(u32::MAX)).await,
+            Some(v) => {
+                self.get(store, sop_id, u32::try_from(v).unwrap_or(u32::MAX))
+                    .await
+            }
             None => Ok(None),
         }
     }
@@ -145,7 +168,10 @@ impl Registry {
         for path in files {
             let name = path.display().to_string();
             let outcome = match std::fs::read_to_string(&path) {
-                Ok(text) => self.deploy(store, &text).await.map(|d| (d.sop_id.clone(), d.version)),
+                Ok(text) => self
+                    .deploy(store, &text)
+                    .await
+                    .map(|d| (d.sop_id.clone(), d.version)),
                 Err(e) => Err(DeployError::Invalid(vec![Diagnostic::new(
                     sop::Layer::Syntax,
                     sop::source_map::Pos { line: 1, column: 1 },
@@ -159,12 +185,20 @@ impl Registry {
                     self.write().file_problems.remove(&name);
                 }
                 Err(DeployError::Invalid(diagnostics)) => {
-                    let lines: Vec<String> = diagnostics.iter().map(|d| d.display_with(&name).to_string()).collect();
+                    let lines: Vec<String> = diagnostics
+                        .iter()
+                        .map(|d| d.display_with(&name).to_string())
+                        .collect();
                     for line in &lines {
                         tracing::warn!(problem = %line, "SOP file refused; the previous version stays active");
                     }
-                    self.write().file_problems.insert(name.clone(), lines.clone());
-                    problems.push(FileProblem { file: name, problems: lines });
+                    self.write()
+                        .file_problems
+                        .insert(name.clone(), lines.clone());
+                    problems.push(FileProblem {
+                        file: name,
+                        problems: lines,
+                    });
                 }
                 Err(DeployError::Store(e)) => {
                     tracing::error!(file = %name, error = %e, "SOP deployment failed in the store");
@@ -197,11 +231,12 @@ impl Registry {
     pub fn watch(&self, store: Store, dir: PathBuf) -> Result<WatchGuard, notify::Error> {
         use notify::Watcher;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
-                let _ = tx.send(());
-            }
-        })?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok() {
+                    let _ = tx.send(());
+                }
+            })?;
         watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
         let registry = self.clone();
         let task = tokio::spawn(async move {
@@ -212,7 +247,10 @@ impl Registry {
                 registry.sync_dir(&store, &dir).await;
             }
         });
-        Ok(WatchGuard { _watcher: watcher, task })
+        Ok(WatchGuard {
+            _watcher: watcher,
+            task,
+        })
     }
 }
 

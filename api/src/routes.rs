@@ -44,13 +44,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            Problem::new(e.status(), "body-refused", "The request body was refused").detail(e.body_text())
+            Problem::new(e.status(), "body-refused", "The request body was refused")
+                .detail(e.body_text())
         })?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| {
-            let kind = if e.is_data() { "invalid-body" } else { "malformed-json" };
-            let status = if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
-            // serde_json names the field and position; it does not echo values.
-            Problem::new(status, kind, "The request body was refused").detail(e.to_string())
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "The request body is not JSON",
+            )
+            .detail(e.to_string())
+        })?;
+        // Requests are objects; serde would also read a struct from an array of its fields.
+        if !json.is_object() {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                "The request body was refused",
+            )
+            .detail("expected a JSON object"));
+        }
+        // serde names the field; it does not echo values.
+        let value = serde_json::from_value(json).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                "The request body was refused",
+            )
+            .detail(e.to_string())
         })?;
         Ok(Self {
             value,
@@ -59,17 +80,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-fn idempotency(headers: &HeaderMap, request_hash: &str, scope: &str) -> Result<Option<Idempotency>, Problem> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+fn idempotency(
+    headers: &HeaderMap,
+    request_hash: &str,
+    scope: &str,
+) -> Result<Option<Idempotency>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 200)
-        .ok_or_else(|| Problem::bad_request("Idempotency-Key must be 1 to 200 visible ASCII characters"))?;
+        .ok_or_else(|| {
+            Problem::bad_request("Idempotency-Key must be 1 to 200 visible ASCII characters")
+        })?;
     Ok(Some(Idempotency {
         key: key.to_owned(),
         // The same key on another endpoint or with another body is a different request.
-        request_hash: sopflow_engine::case::chain::sha256_hex(format!("{scope}\n{request_hash}").as_bytes()),
+        request_hash: sopflow_engine::case::chain::sha256_hex(
+            format!("{scope}\n{request_hash}").as_bytes(),
+        ),
     }))
 }
 
@@ -110,10 +141,15 @@ pub async fn openapi() -> Response {
 #[utoipa::path(get, path = "/metrics", security(("bearer" = [])), responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>, user: User) -> Result<Response, Problem> {
     user.require(&[ADMIN, AUDITOR])?;
-    let counts = state.runtime.store.count_cases_by_status().await.map_err(|e| {
-        tracing::error!(error = %e, "metrics: counting cases");
-        Problem::internal()
-    })?;
+    let counts = state
+        .runtime
+        .store
+        .count_cases_by_status()
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "metrics: counting cases");
+            Problem::internal()
+        })?;
     for (sop_id, status, count) in counts {
         metrics::gauge!("sopflow_cases", "sop" => sop_id, "status" => status).set(count as f64);
     }
@@ -123,7 +159,10 @@ pub async fn metrics(State(state): State<AppState>, user: User) -> Result<Respon
 
 /// The SOPs with their versions, and refused definition files.
 #[utoipa::path(get, path = "/sops", security(("bearer" = [])), responses((status = 200, body = dto::SopList)))]
-pub async fn list_sops(State(state): State<AppState>, _user: User) -> Result<Json<dto::SopList>, Problem> {
+pub async fn list_sops(
+    State(state): State<AppState>,
+    _user: User,
+) -> Result<Json<dto::SopList>, Problem> {
     let store = &state.runtime.store;
     let all = store.all_sop_versions().await.map_err(store_error)?;
     let mut sops: Vec<dto::SopSummary> = Vec::new();
@@ -147,7 +186,12 @@ pub async fn list_sops(State(state): State<AppState>, _user: User) -> Result<Jso
         }
     }
     for s in &mut sops {
-        if let Ok(Some(d)) = state.runtime.registry.get(store, &s.sop_id, s.latest_version as u32).await {
+        if let Ok(Some(d)) = state
+            .runtime
+            .registry
+            .get(store, &s.sop_id, s.latest_version as u32)
+            .await
+        {
             s.title = d.sop.document().header.title.clone();
         }
     }
@@ -161,15 +205,26 @@ pub async fn list_sops(State(state): State<AppState>, _user: User) -> Result<Jso
             problems: f.problems,
         })
         .collect();
-    Ok(Json(dto::SopList { sops, refused_files }))
+    Ok(Json(dto::SopList {
+        sops,
+        refused_files,
+    }))
 }
 
 /// One SOP's versions.
 #[utoipa::path(get, path = "/sops/{id}", security(("bearer" = [])), responses((status = 200, body = dto::SopSummary), (status = 404, body = Problem)))]
-pub async fn get_sop(State(state): State<AppState>, _user: User, Path(id): Path<String>) -> Result<Json<dto::SopSummary>, Problem> {
+pub async fn get_sop(
+    State(state): State<AppState>,
+    _user: User,
+    Path(id): Path<String>,
+) -> Result<Json<dto::SopSummary>, Problem> {
     let store = &state.runtime.store;
     let versions = store.sop_versions(&id).await.map_err(store_error)?;
-    let latest = versions.iter().map(|v| v.version).max().ok_or_else(|| Problem::not_found(format!("no SOP `{id}`")))?;
+    let latest = versions
+        .iter()
+        .map(|v| v.version)
+        .max()
+        .ok_or_else(|| Problem::not_found(format!("no SOP `{id}`")))?;
     let title = match state.runtime.registry.get(store, &id, latest as u32).await {
         Ok(Some(d)) => d.sop.document().header.title.clone(),
         _ => String::new(),
@@ -216,10 +271,20 @@ pub async fn get_sop_version(
 /// Deploys an SOP (admin). The body is the YAML text.
 #[utoipa::path(post, path = "/sops", security(("bearer" = [])), request_body(content = String, content_type = "application/yaml"),
     responses((status = 201, body = dto::Deployment), (status = 422, body = Problem)))]
-pub async fn deploy_sop(State(state): State<AppState>, user: User, body: Bytes) -> Result<Response, Problem> {
+pub async fn deploy_sop(
+    State(state): State<AppState>,
+    user: User,
+    body: Bytes,
+) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
-    let text = std::str::from_utf8(&body).map_err(|_| Problem::bad_request("the SOP must be UTF-8 text"))?;
-    match state.runtime.registry.deploy(&state.runtime.store, text).await {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| Problem::bad_request("the SOP must be UTF-8 text"))?;
+    match state
+        .runtime
+        .registry
+        .deploy(&state.runtime.store, text)
+        .await
+    {
         Ok(d) => {
             tracing::info!(sop_id = %d.sop_id, version = d.version, user = %user.name, "SOP deployed through the API");
             Ok((
@@ -280,7 +345,16 @@ pub async fn start_case(
     let (receipts, files) = dto::receipts(&request.documents).map_err(Problem::bad_request)?;
     let a = state
         .runtime
-        .start_case(&request.sop_id, request.data, receipts, files, user.actor(), now(), idem, dto::render_case)
+        .start_case(
+            &request.sop_id,
+            request.data,
+            receipts,
+            files,
+            user.actor(),
+            now(),
+            idem,
+            dto::render_case,
+        )
         .await?;
     Ok(answer(a))
 }
@@ -322,10 +396,18 @@ pub async fn list_cases(
     let rows = state
         .runtime
         .store
-        .list_cases(&filter, &Page { limit, after: q.after })
+        .list_cases(
+            &filter,
+            &Page {
+                limit,
+                after: q.after,
+            },
+        )
         .await
         .map_err(store_error)?;
-    let next = (rows.len() as u32 == limit).then(|| rows.last().map(|r| r.case_id.clone())).flatten();
+    let next = (rows.len() as u32 == limit)
+        .then(|| rows.last().map(|r| r.case_id.clone()))
+        .flatten();
     Ok(Json(dto::CasePage {
         cases: rows
             .into_iter()
@@ -348,14 +430,22 @@ pub async fn list_cases(
 
 /// One case.
 #[utoipa::path(get, path = "/cases/{id}", security(("bearer" = [])), responses((status = 200, body = CaseView), (status = 404, body = Problem)))]
-pub async fn get_case(State(state): State<AppState>, _user: User, Path(id): Path<String>) -> Result<Json<CaseView>, Problem> {
+pub async fn get_case(
+    State(state): State<AppState>,
+    _user: User,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>, Problem> {
     let loaded = state.runtime.load(&id).await?;
     Ok(Json(CaseView::new(&loaded.deployed, &loaded.state, now())))
 }
 
 /// The events of a case, with their hash chain.
 #[utoipa::path(get, path = "/cases/{id}/history", security(("bearer" = [])), responses((status = 200, body = [dto::HistoryEvent]), (status = 404, body = Problem)))]
-pub async fn history(State(state): State<AppState>, _user: User, Path(id): Path<String>) -> Result<Json<Vec<dto::HistoryEvent>>, Problem> {
+pub async fn history(
+    State(state): State<AppState>,
+    _user: User,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<dto::HistoryEvent>>, Problem> {
     let (_, events) = state.runtime.history(&id).await?;
     Ok(Json(
         events
@@ -396,7 +486,16 @@ pub async fn complete_step(
     };
     let a = state
         .runtime
-        .command(&id, request.expected_version, command, files, user.actor(), now(), idem, dto::render_case)
+        .command(
+            &id,
+            request.expected_version,
+            command,
+            files,
+            user.actor(),
+            now(),
+            idem,
+            dto::render_case,
+        )
         .await?;
     Ok(answer(a))
 }
@@ -410,10 +509,21 @@ pub async fn cancel_case(
     body: JsonBody<dto::Reason>,
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
-    let command = Command::Cancel { reason: body.value.reason };
+    let command = Command::Cancel {
+        reason: body.value.reason,
+    };
     let a = state
         .runtime
-        .command(&id, None, command, Vec::new(), user.actor(), now(), None, dto::render_case)
+        .command(
+            &id,
+            None,
+            command,
+            Vec::new(),
+            user.actor(),
+            now(),
+            None,
+            dto::render_case,
+        )
         .await?;
     Ok(answer(a))
 }
@@ -427,10 +537,21 @@ pub async fn resolve_incident(
     body: JsonBody<dto::Reason>,
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
-    let command = Command::ResolveIncident { note: body.value.reason };
+    let command = Command::ResolveIncident {
+        note: body.value.reason,
+    };
     let a = state
         .runtime
-        .command(&id, None, command, Vec::new(), user.actor(), now(), None, dto::render_case)
+        .command(
+            &id,
+            None,
+            command,
+            Vec::new(),
+            user.actor(),
+            now(),
+            None,
+            dto::render_case,
+        )
         .await?;
     Ok(answer(a))
 }
@@ -451,7 +572,10 @@ pub async fn tasks(
 ) -> Result<Json<Vec<Task>>, Problem> {
     let Query(q) = query?;
     if q.role != user.role && !user.is(ADMIN) {
-        return Err(Problem::forbidden(format!("role `{}` may only list its own inbox", user.role)));
+        return Err(Problem::forbidden(format!(
+            "role `{}` may only list its own inbox",
+            user.role
+        )));
     }
     let steps = steps_for(&state, |d, idx| {
         let step = d.sop.step(idx);
@@ -472,15 +596,24 @@ pub async fn tasks(
         current_steps: Some(steps.iter().map(|(_, _, s)| s.clone()).collect()),
         ..CaseFilter::default()
     };
-    let rows = state.runtime.store.list_cases(&filter, &Page::first(500)).await.map_err(store_error)?;
+    let rows = state
+        .runtime
+        .store
+        .list_cases(&filter, &Page::first(500))
+        .await
+        .map_err(store_error)?;
     for row in rows {
-        let in_version = steps
-            .iter()
-            .any(|(sop, v, s)| *sop == row.sop_id && i64::from(*v) == row.sop_version && Some(s) == row.current_step.as_ref());
+        let in_version = steps.iter().any(|(sop, v, s)| {
+            *sop == row.sop_id
+                && i64::from(*v) == row.sop_version
+                && Some(s) == row.current_step.as_ref()
+        });
         if !in_version {
             continue;
         }
-        let Ok(loaded) = state.runtime.load(&row.case_id).await else { continue };
+        let Ok(loaded) = state.runtime.load(&row.case_id).await else {
+            continue;
+        };
         let view = CaseView::new(&loaded.deployed, &loaded.state, at);
         if let Some(step) = view.current_step {
             out.push(Task {
@@ -500,26 +633,51 @@ pub async fn tasks(
 /// Calls the next waiting case of a queue (the oldest number first) for the caller.
 #[utoipa::path(post, path = "/queues/{queue}/call-next", security(("bearer" = [])),
     responses((status = 200, body = CaseView), (status = 204, description = "Nobody is waiting"), (status = 403, body = Problem)))]
-pub async fn call_next(State(state): State<AppState>, user: User, Path(queue): Path<String>) -> Result<Response, Problem> {
-    let steps = steps_for(&state, |d, idx| d.sop.step(idx).queue.as_deref() == Some(queue.as_str())).await?;
+pub async fn call_next(
+    State(state): State<AppState>,
+    user: User,
+    Path(queue): Path<String>,
+) -> Result<Response, Problem> {
+    let steps = steps_for(&state, |d, idx| {
+        d.sop.step(idx).queue.as_deref() == Some(queue.as_str())
+    })
+    .await?;
     if steps.is_empty() {
         return Err(Problem::not_found(format!("no queue `{queue}`")));
     }
     let mut allowed = false;
     for (sop_id, version, _) in &steps {
-        if let Ok(Some(d)) = state.runtime.registry.get(&state.runtime.store, sop_id, *version).await {
-            allowed |= d.sop.document().queues.iter().any(|q| q.id == queue && q.called_by.contains(&user.role));
+        if let Ok(Some(d)) = state
+            .runtime
+            .registry
+            .get(&state.runtime.store, sop_id, *version)
+            .await
+        {
+            allowed |= d
+                .sop
+                .document()
+                .queues
+                .iter()
+                .any(|q| q.id == queue && q.called_by.contains(&user.role));
         }
     }
     if !allowed {
-        return Err(Problem::forbidden(format!("role `{}` may not call queue `{queue}`", user.role)));
+        return Err(Problem::forbidden(format!(
+            "role `{}` may not call queue `{queue}`",
+            user.role
+        )));
     }
     let filter = CaseFilter {
         statuses: Some(vec!["open".into()]),
         current_steps: Some(steps.iter().map(|(_, _, s)| s.clone()).collect()),
         ..CaseFilter::default()
     };
-    let rows = state.runtime.store.list_cases(&filter, &Page::first(500)).await.map_err(store_error)?;
+    let rows = state
+        .runtime
+        .store
+        .list_cases(&filter, &Page::first(500))
+        .await
+        .map_err(store_error)?;
     let mut waiting = Vec::new();
     for row in rows {
         if let Ok(loaded) = state.runtime.load(&row.case_id).await
@@ -531,15 +689,29 @@ pub async fn call_next(State(state): State<AppState>, user: User, Path(queue): P
     }
     waiting.sort();
     for (_, case_id) in waiting {
-        let command = Command::CallFromQueue { queue: queue.clone() };
+        let command = Command::CallFromQueue {
+            queue: queue.clone(),
+        };
         match state
             .runtime
-            .command(&case_id, None, command, Vec::new(), user.actor(), now(), None, dto::render_case)
+            .command(
+                &case_id,
+                None,
+                command,
+                Vec::new(),
+                user.actor(),
+                now(),
+                None,
+                dto::render_case,
+            )
             .await
         {
             Ok(a) => return Ok(answer(a)),
             // Another operator called this one first: take the next.
-            Err(crate::runtime::RuntimeError::Command { .. } | crate::runtime::RuntimeError::Conflict { .. }) => continue,
+            Err(
+                crate::runtime::RuntimeError::Command { .. }
+                | crate::runtime::RuntimeError::Conflict { .. },
+            ) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -555,8 +727,16 @@ async fn steps_for(
     let versions = store.all_sop_versions().await.map_err(store_error)?;
     let mut out = Vec::new();
     for v in versions {
-        let Ok(version) = u32::try_from(v.version) else { continue };
-        let Some(d) = state.runtime.registry.get(store, &v.sop_id, version).await.map_err(store_error)? else {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        let Some(d) = state
+            .runtime
+            .registry
+            .get(store, &v.sop_id, version)
+            .await
+            .map_err(store_error)?
+        else {
             continue;
         };
         for idx in 0..d.sop.step_count() {

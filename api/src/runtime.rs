@@ -14,7 +14,7 @@ use sopflow_engine::case::chain::{self, GENESIS};
 use sopflow_engine::case::{
     Actor, CaseState, Command, CommandError, Context, DocumentReceipt, Effect, Event, execute,
 };
-use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Store, Tx};
+use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Store, StoredResponse, Tx};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::registry::{Deployed, Registry};
@@ -53,7 +53,9 @@ pub enum RuntimeError {
 impl From<sopflow_store::Error> for RuntimeError {
     fn from(e: sopflow_store::Error) -> Self {
         match e {
-            sopflow_store::Error::Conflict { current_version, .. } => RuntimeError::Conflict {
+            sopflow_store::Error::Conflict {
+                current_version, ..
+            } => RuntimeError::Conflict {
                 current_version: u64::try_from(current_version).unwrap_or(0),
                 current_step: None,
             },
@@ -130,11 +132,14 @@ impl Runtime {
     }
 
     async fn deployed(&self, sop_id: &str, version: i64) -> Result<Arc<Deployed>, RuntimeError> {
-        let version = u32::try_from(version).map_err(|_| RuntimeError::Corrupt(format!("SOP version {version}")))?;
+        let version = u32::try_from(version)
+            .map_err(|_| RuntimeError::Corrupt(format!("SOP version {version}")))?;
         self.registry
             .get(&self.store, sop_id, version)
             .await?
-            .ok_or_else(|| RuntimeError::Corrupt(format!("SOP `{sop_id}` version {version} is not loadable")))
+            .ok_or_else(|| {
+                RuntimeError::Corrupt(format!("SOP `{sop_id}` version {version} is not loadable"))
+            })
     }
 
     /// Reads a case (outside any transaction), from the cache when it is current.
@@ -149,13 +154,17 @@ impl Runtime {
             return Ok(LoadedCase { deployed, state });
         }
         let events = decode(&self.store.events(case_id).await?)?;
-        let state = Arc::new(CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?);
+        let state =
+            Arc::new(CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?);
         self.remember(state.clone());
         Ok(LoadedCase { deployed, state })
     }
 
     /// The history of a case, decoded.
-    pub async fn history(&self, case_id: &str) -> Result<(LoadedCase, Vec<sopflow_store::Event>), RuntimeError> {
+    pub async fn history(
+        &self,
+        case_id: &str,
+    ) -> Result<(LoadedCase, Vec<sopflow_store::Event>), RuntimeError> {
         let loaded = self.load(case_id).await?;
         let events = self.store.events(case_id).await?;
         Ok((loaded, events))
@@ -194,14 +203,17 @@ impl Runtime {
         store_files(&mut tx, &files).await?;
         let salt = new_salt();
         let state = self
-            .commit_command(&mut tx, &deployed, None, &case_id, &salt, &command, &actor, now)
+            .commit_command(
+                &mut tx, &deployed, None, &case_id, &salt, &command, &actor, now,
+            )
             .await?;
         let answer = Answer {
             status: 201,
             body: render(&deployed, &state, now),
             replayed: false,
         };
-        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer).await?;
+        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer)
+            .await?;
         tx.commit().await?;
         self.remember(Arc::new(state));
         Ok(answer)
@@ -233,7 +245,9 @@ impl Runtime {
             Some(s) => s,
             None => {
                 let events = decode(&tx.events(case_id).await?)?;
-                Arc::new(CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?)
+                Arc::new(
+                    CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
+                )
             }
         };
         if let Some(expected) = expected_version
@@ -247,14 +261,24 @@ impl Runtime {
         store_files(&mut tx, &files).await?;
         let salt = tx.case_salt(case_id).await?.unwrap_or_default();
         let new_state = self
-            .commit_command(&mut tx, &deployed, Some((&state, &record.head_hash)), case_id, &salt, &command, &actor, now)
+            .commit_command(
+                &mut tx,
+                &deployed,
+                Some((&state, &record.head_hash)),
+                case_id,
+                &salt,
+                &command,
+                &actor,
+                now,
+            )
             .await?;
         let answer = Answer {
             status: 200,
             body: render(&deployed, &new_state, now),
             replayed: false,
         };
-        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer).await?;
+        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer)
+            .await?;
         tx.commit().await?;
         self.remember(Arc::new(new_state));
         Ok(answer)
@@ -326,7 +350,8 @@ impl Runtime {
                 recorded_at: event.at,
                 user_name: event.by.user.clone(),
                 role: event.by.role.clone(),
-                payload: serde_json::to_value(event).map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
+                payload: serde_json::to_value(event)
+                    .map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
                 prev_hash: prev.clone(),
                 hash: hash.clone(),
             });
@@ -370,16 +395,29 @@ impl Runtime {
         if current.is_none() {
             tx.put_case_salt(case_id, salt).await?;
         }
-        tx.append(case_id, expected, &new_events, &projection, &outbox).await?;
+        tx.append(case_id, expected, &new_events, &projection, &outbox)
+            .await?;
         record_metrics(state, &executed.events);
         Ok(executed.state)
     }
 
-    async fn replayed(&self, actor: &Actor, idempotency: Option<&Idempotency>) -> Result<Option<Answer>, RuntimeError> {
-        let Some(idem) = idempotency else { return Ok(None) };
-        match self.store.idempotent_response(&actor.user, &idem.key).await? {
+    async fn replayed(
+        &self,
+        actor: &Actor,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Option<Answer>, RuntimeError> {
+        let Some(idem) = idempotency else {
+            return Ok(None);
+        };
+        match self
+            .store
+            .idempotent_response(&actor.user, &idem.key)
+            .await?
+        {
             None => Ok(None),
-            Some(stored) if stored.request_hash != idem.request_hash => Err(RuntimeError::IdempotencyMismatch),
+            Some(stored) if stored.request_hash != idem.request_hash => {
+                Err(RuntimeError::IdempotencyMismatch)
+            }
             Some(stored) => Ok(Some(Answer {
                 status: stored.status_code,
                 body: serde_json::from_str(&stored.body).unwrap_or(Value::Null),
@@ -395,7 +433,9 @@ impl Runtime {
         idempotency: Option<&Idempotency>,
         answer: &Answer,
     ) -> Result<(), RuntimeError> {
-        let Some(idem) = idempotency else { return Ok(()) };
+        let Some(idem) = idempotency else {
+            return Ok(());
+        };
         let stored = StoredResponse {
             request_hash: idem.request_hash.clone(),
             status_code: answer.status,
@@ -404,7 +444,9 @@ impl Runtime {
         };
         match tx.remember_response(&actor.user, &idem.key, &stored).await {
             // The same key raced in from a parallel retry: that one's answer stands.
-            Err(sopflow_store::Error::AlreadyExists(_)) => Err(RuntimeError::Busy("the same Idempotency-Key is being processed".into())),
+            Err(sopflow_store::Error::AlreadyExists(_)) => Err(RuntimeError::Busy(
+                "the same Idempotency-Key is being processed".into(),
+            )),
             other => Ok(other?),
         }
     }
@@ -416,7 +458,11 @@ pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
     if state.status.is_closed() {
         return None;
     }
-    let step = state.clock.as_ref().filter(|c| !c.exceeded).map(|c| c.due_at);
+    let step = state
+        .clock
+        .as_ref()
+        .filter(|c| !c.exceeded)
+        .map(|c| c.due_at);
     let total = state.total_due_at.filter(|_| !state.total_exceeded);
     match (step, total) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -437,8 +483,9 @@ pub fn decode(stored: &[sopflow_store::Event]) -> Result<Vec<Event>, RuntimeErro
     stored
         .iter()
         .map(|e| {
-            serde_json::from_value::<Event>(e.payload.clone())
-                .map_err(|err| RuntimeError::Corrupt(format!("case {} event {}: {err}", e.case_id, e.seq)))
+            serde_json::from_value::<Event>(e.payload.clone()).map_err(|err| {
+                RuntimeError::Corrupt(format!("case {} event {}: {err}", e.case_id, e.seq))
+            })
         })
         .collect()
 }
@@ -456,7 +503,8 @@ fn record_metrics(after: &CaseState, events: &[Event]) {
     for event in events {
         match &event.body {
             EventBody::CaseStarted { sop_id, .. } => {
-                metrics::counter!("sopflow_cases_started_total", "sop" => sop_id.clone()).increment(1);
+                metrics::counter!("sopflow_cases_started_total", "sop" => sop_id.clone())
+                    .increment(1);
             }
             EventBody::StepCompleted { step, .. } => {
                 let entered = after

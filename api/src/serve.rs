@@ -46,10 +46,18 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Parse { path: String, source: Box<toml::de::Error> },
-    #[error("unknown time zone {0:?}: use an Indonesian zone (Asia/Jakarta, Asia/Makassar, Asia/Jayapura), UTC, or an offset like +07:00")]
+    Parse {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+    #[error(
+        "unknown time zone {0:?}: use an Indonesian zone (Asia/Jakarta, Asia/Makassar, Asia/Jayapura), UTC, or an offset like +07:00"
+    )]
     TimeZone(String),
 }
 
@@ -73,8 +81,11 @@ impl Config {
             "Asia/Makassar" | "WITA" => 8,
             "Asia/Jayapura" | "WIT" => 9,
             other => {
-                let format = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
-                return UtcOffset::parse(other, &format).map_err(|_| ConfigError::TimeZone(other.to_owned()));
+                let format = time::macros::format_description!(
+                    "[offset_hour sign:mandatory]:[offset_minute]"
+                );
+                return UtcOffset::parse(other, &format)
+                    .map_err(|_| ConfigError::TimeZone(other.to_owned()));
             }
         };
         UtcOffset::from_hms(hours, 0, 0).map_err(|_| ConfigError::TimeZone(self.timezone.clone()))
@@ -150,7 +161,9 @@ fn hostname() -> String {
 /// A database URL without its password, for logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://…@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }
@@ -161,7 +174,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -16,7 +16,11 @@ const BATCH: u32 = 100;
 
 /// One pass: ticks every case due at `now`. Returns how many were ticked.
 pub async fn tick_due(runtime: &Runtime, worker: &str, now: OffsetDateTime) -> usize {
-    let due = match runtime.store.claim_due_cases(worker, now, LEASE, BATCH).await {
+    let due = match runtime
+        .store
+        .claim_due_cases(worker, now, LEASE, BATCH)
+        .await
+    {
         Ok(due) => due,
         Err(e) => {
             tracing::warn!(error = %e, "timer: claiming due cases failed");
@@ -26,7 +30,16 @@ pub async fn tick_due(runtime: &Runtime, worker: &str, now: OffsetDateTime) -> u
     let mut ticked = 0;
     for case in due {
         match runtime
-            .command(&case.case_id, None, Command::Tick, Vec::new(), Actor::system(), now, None, dto::render_case)
+            .command(
+                &case.case_id,
+                None,
+                Command::Tick,
+                Vec::new(),
+                Actor::system(),
+                now,
+                None,
+                dto::render_case,
+            )
             .await
         {
             Ok(_) => ticked += 1,

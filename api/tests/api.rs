@@ -48,7 +48,8 @@ async fn open_case(api: &Api, token: &str) -> String {
 }
 
 async fn complete(api: &Api, token: &str, case: &str, step: &str, body: Value) -> support::Reply {
-    api.post(&format!("/cases/{case}/steps/{step}/complete"), token, body).await
+    api.post(&format!("/cases/{case}/steps/{step}/complete"), token, body)
+        .await
 }
 
 async fn a_ktp_el_case_runs_from_file_to_card(api: &Api) {
@@ -61,17 +62,33 @@ async fn a_ktp_el_case_runs_from_file_to_card(api: &Api) {
     assert_eq!(r.body["current_step"]["id"], "tunggu_antrian");
     assert_eq!(r.body["queue_number"], "A-001");
 
-    let r = api.post("/queues/cetak_ktp/call-next", &s.operator, json!({})).await;
+    let r = api
+        .post("/queues/cetak_ktp/call-next", &s.operator, json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["case_id"], case.as_str());
     assert_eq!(r.body["current_step"]["id"], "periksa_perekaman");
 
-    let r = complete(api, &s.operator, &case, "periksa_perekaman", json!({ "data": { "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": false } })).await;
+    let r = complete(
+        api,
+        &s.operator,
+        &case,
+        "periksa_perekaman",
+        json!({ "data": { "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": false } }),
+    )
+    .await;
     assert_eq!(r.body["current_step"]["id"], "cetak_ktp", "{}", r.text);
     // No printer adapter configured: the operator records the print.
     let r = complete(api, &s.operator, &case, "cetak_ktp", json!({})).await;
     assert_eq!(r.body["current_step"]["id"], "validasi_ktp", "{}", r.text);
-    let r = complete(api, &s.petugas, &case, "validasi_ktp", json!({ "documents": [{ "type": "ktp_el_tercetak" }] })).await;
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "validasi_ktp",
+        json!({ "documents": [{ "type": "ktp_el_tercetak" }] }),
+    )
+    .await;
     assert_eq!(r.body["current_step"]["id"], "terima_ktp", "{}", r.text);
     let r = complete(api, &s.petugas, &case, "terima_ktp", json!({})).await;
     assert_eq!(r.body["status"], "completed", "{}", r.text);
@@ -81,10 +98,16 @@ async fn a_ktp_el_case_runs_from_file_to_card(api: &Api) {
     let events = history.body.as_array().unwrap();
     assert_eq!(events.last().unwrap()["type"], "case_completed");
     for pair in events.windows(2) {
-        assert_eq!(pair[1]["prev_hash"], pair[0]["hash"], "the history is chained");
+        assert_eq!(
+            pair[1]["prev_hash"], pair[0]["hash"],
+            "the history is chained"
+        );
     }
     let users: Vec<&str> = events.iter().map(|e| e["user"].as_str().unwrap()).collect();
-    assert!(users.contains(&"petugas") && users.contains(&"operator"), "who did it is recorded");
+    assert!(
+        users.contains(&"petugas") && users.contains(&"operator"),
+        "who did it is recorded"
+    );
 
     let got = api.get(&format!("/cases/{case}"), &s.auditor).await;
     assert_eq!(got.body["status"], "completed");
@@ -96,45 +119,125 @@ async fn two_operators_completing_the_same_step_one_wins_one_gets_409(api: &Api)
     let case = open_case(api, &s.petugas).await;
     let other = api.user("petugas2", "petugas_antrian").await;
     let path = format!("/cases/{case}/steps/serahkan_berkas/complete");
-    let (a, b) = tokio::join!(api.post(&path, &s.petugas, json!({})), api.post(&path, &other, json!({})));
+    let (a, b) = tokio::join!(
+        api.post(&path, &s.petugas, json!({})),
+        api.post(&path, &other, json!({}))
+    );
     let mut statuses = [a.status, b.status];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{} / {}", a.text, b.text);
-    let loser = if a.status == StatusCode::CONFLICT { &a } else { &b };
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{} / {}",
+        a.text,
+        b.text
+    );
+    let loser = if a.status == StatusCode::CONFLICT {
+        &a
+    } else {
+        &b
+    };
     assert_eq!(loser.content_type, "application/problem+json");
     let got = api.get(&format!("/cases/{case}"), &s.petugas).await;
-    assert_eq!(loser.body["current_version"], got.body["version"], "409 carries the current version");
+    assert_eq!(
+        loser.body["current_version"], got.body["version"],
+        "409 carries the current version"
+    );
     let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
-    let completions = history.body.as_array().unwrap().iter().filter(|e| e["type"] == "step_completed").count();
+    let completions = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "step_completed")
+        .count();
     assert_eq!(completions, 1, "nothing twice");
 
     // A stale expected_version is refused even when the step fits.
-    let r = complete(api, &s.petugas, &case, "verifikasi_berkas", json!({ "expected_version": 1 })).await;
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "verifikasi_berkas",
+        json!({ "expected_version": 1 }),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
 }
 
 async fn an_idempotency_key_gives_the_same_answer_and_no_second_event(api: &Api) {
     let s = staff(api).await;
     let body = json!({ "sop_id": "ktp-el", "data": applicant() });
-    let first = api.send(Method::POST, "/cases", Some(&s.petugas), Some(body.clone()), &[("idempotency-key", "k-1")]).await;
-    let again = api.send(Method::POST, "/cases", Some(&s.petugas), Some(body), &[("idempotency-key", "k-1")]).await;
+    let first = api
+        .send(
+            Method::POST,
+            "/cases",
+            Some(&s.petugas),
+            Some(body.clone()),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
+    let again = api
+        .send(
+            Method::POST,
+            "/cases",
+            Some(&s.petugas),
+            Some(body),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(first.body, again.body, "same key, same answer");
     assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
     let list = api.get("/cases?sop_id=ktp-el", &s.auditor).await;
-    assert_eq!(list.body["cases"].as_array().unwrap().len(), 1, "no second case");
+    assert_eq!(
+        list.body["cases"].as_array().unwrap().len(),
+        1,
+        "no second case"
+    );
 
     let case = first.body["case_id"].as_str().unwrap();
     let path = format!("/cases/{case}/steps/serahkan_berkas/complete");
-    let a = api.send(Method::POST, &path, Some(&s.petugas), Some(json!({})), &[("idempotency-key", "k-2")]).await;
-    let b = api.send(Method::POST, &path, Some(&s.petugas), Some(json!({})), &[("idempotency-key", "k-2")]).await;
-    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK), "{}", b.text);
+    let a = api
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.petugas),
+            Some(json!({})),
+            &[("idempotency-key", "k-2")],
+        )
+        .await;
+    let b = api
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.petugas),
+            Some(json!({})),
+            &[("idempotency-key", "k-2")],
+        )
+        .await;
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::OK, StatusCode::OK),
+        "{}",
+        b.text
+    );
     assert_eq!(a.body, b.body);
     let reused = api
-        .send(Method::POST, &path, Some(&s.petugas), Some(json!({ "outcome": "x" })), &[("idempotency-key", "k-2")])
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.petugas),
+            Some(json!({ "outcome": "x" })),
+            &[("idempotency-key", "k-2")],
+        )
         .await;
-    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY, "same key, other request: refused");
+    assert_eq!(
+        reused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "same key, other request: refused"
+    );
 }
 
 async fn bad_input_gets_problem_json_and_writes_nothing(api: &Api) {
@@ -154,35 +257,100 @@ async fn bad_input_gets_problem_json_and_writes_nothing(api: &Api) {
     };
     let cases: Vec<(support::Reply, StatusCode)> = vec![
         (send_text("{\"data\": ").await, StatusCode::BAD_REQUEST),
-        (send_text("{\"dta\": {}}").await, StatusCode::UNPROCESSABLE_ENTITY),
-        (send_text("{\"data\": 5}").await, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            send_text("{\"dta\": {}}").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            send_text("{\"data\": 5}").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (send_text("[]").await, StatusCode::UNPROCESSABLE_ENTITY),
-        (complete(api, &s.petugas, &case, "serahkan_berkas", json!({ "data": { "alasan": "liburan" } })).await, StatusCode::UNPROCESSABLE_ENTITY),
-        (complete(api, &s.petugas, &case, "nope", json!({})).await, StatusCode::NOT_FOUND),
-        (complete(api, &s.petugas, "no-such-case", "serahkan_berkas", json!({})).await, StatusCode::NOT_FOUND),
-        (api.post("/cases", &s.petugas, json!({ "sop_id": "ktp-el", "data": { "nik": "123", "alasan": "baru" } })).await, StatusCode::UNPROCESSABLE_ENTITY),
-        (api.post("/cases", &s.petugas, json!({ "sop_id": "nope", "data": {} })).await, StatusCode::NOT_FOUND),
+        (
+            complete(
+                api,
+                &s.petugas,
+                &case,
+                "serahkan_berkas",
+                json!({ "data": { "alasan": "liburan" } }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            complete(api, &s.petugas, &case, "nope", json!({})).await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            complete(
+                api,
+                &s.petugas,
+                "no-such-case",
+                "serahkan_berkas",
+                json!({}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            api.post(
+                "/cases",
+                &s.petugas,
+                json!({ "sop_id": "ktp-el", "data": { "nik": "123", "alasan": "baru" } }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            api.post(
+                "/cases",
+                &s.petugas,
+                json!({ "sop_id": "nope", "data": {} }),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
         (api.get("/nowhere", &s.petugas).await, StatusCode::NOT_FOUND),
-        (api.get("/cases?limit=0", &s.petugas).await, StatusCode::BAD_REQUEST),
-        (api.get("/cases?bogus=1", &s.petugas).await, StatusCode::BAD_REQUEST),
+        (
+            api.get("/cases?limit=0", &s.petugas).await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            api.get("/cases?bogus=1", &s.petugas).await,
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (i, (reply, expected)) in cases.iter().enumerate() {
         assert_eq!(reply.status, *expected, "case {i}: {}", reply.text);
         assert_eq!(reply.content_type, "application/problem+json", "case {i}");
-        assert_eq!(reply.body["status"].as_u64(), Some(u64::from(expected.as_u16())), "case {i}");
+        assert_eq!(
+            reply.body["status"].as_u64(),
+            Some(u64::from(expected.as_u16())),
+            "case {i}"
+        );
     }
     let invalid = &cases[7].0;
-    assert_eq!(invalid.body["errors"][0]["pointer"], "/nik", "the field is named");
+    assert_eq!(
+        invalid.body["errors"][0]["pointer"], "/nik",
+        "the field is named"
+    );
     let huge = "x".repeat(sopflow_api::MAX_BODY_BYTES + 1);
     let request = axum::http::Request::builder()
         .method(Method::POST)
         .uri(path.clone())
         .header("authorization", format!("Bearer {}", s.petugas))
         .header("content-type", "application/json")
-        .body(axum::body::Body::from(format!("{{\"outcome\": \"{huge}\"}}")))
+        .body(axum::body::Body::from(format!(
+            "{{\"outcome\": \"{huge}\"}}"
+        )))
         .unwrap();
     let too_big = api.raw(request).await;
-    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_big.text);
+    assert_eq!(
+        too_big.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        too_big.text
+    );
     let after = api.get(&format!("/cases/{case}"), &s.petugas).await.body["version"].clone();
     assert_eq!(before, after, "nothing written");
 }
@@ -190,36 +358,129 @@ async fn bad_input_gets_problem_json_and_writes_nothing(api: &Api) {
 async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
     let s = staff(api).await;
     let case = open_case(api, &s.petugas).await;
-    let tokens = [("admin", &s.admin), ("petugas_antrian", &s.petugas), ("operator_cetak", &s.operator), ("auditor", &s.auditor)];
+    let tokens = [
+        ("admin", &s.admin),
+        ("petugas_antrian", &s.petugas),
+        ("operator_cetak", &s.operator),
+        ("auditor", &s.auditor),
+    ];
     let yaml = support::ktp_el_yaml();
     // (method, path, body, roles that may)
     let matrix: Vec<(Method, String, Option<Value>, &[&str])> = vec![
-        (Method::GET, "/sops".into(), None, &["admin", "petugas_antrian", "operator_cetak", "auditor"]),
-        (Method::GET, "/sops/ktp-el".into(), None, &["admin", "petugas_antrian", "operator_cetak", "auditor"]),
-        (Method::GET, "/sops/ktp-el/versions/1".into(), None, &["admin", "petugas_antrian", "operator_cetak", "auditor"]),
-        (Method::GET, "/cases".into(), None, &["admin", "petugas_antrian", "operator_cetak", "auditor"]),
-        (Method::GET, format!("/cases/{case}"), None, &["admin", "petugas_antrian", "operator_cetak", "auditor"]),
-        (Method::GET, format!("/cases/{case}/history"), None, &["admin", "petugas_antrian", "operator_cetak", "auditor"]),
+        (
+            Method::GET,
+            "/sops".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/sops/ktp-el".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/sops/ktp-el/versions/1".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/cases".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}"),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}/history"),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
         (Method::GET, "/metrics".into(), None, &["admin", "auditor"]),
-        (Method::GET, "/tasks?role=petugas_antrian".into(), None, &["admin", "petugas_antrian"]),
-        (Method::POST, "/cases".into(), Some(json!({ "sop_id": "ktp-el", "data": applicant() })), &["petugas_antrian"]),
-        (Method::POST, format!("/cases/{case}/steps/serahkan_berkas/complete"), Some(json!({})), &["petugas_antrian"]),
-        (Method::POST, "/queues/cetak_ktp/call-next".into(), Some(json!({})), &["operator_cetak"]),
-        (Method::POST, format!("/cases/{case}/incident/resolve"), Some(json!({ "reason": "x" })), &["admin"]),
-        (Method::POST, format!("/cases/{case}/cancel"), Some(json!({ "reason": "x" })), &["admin"]),
+        (
+            Method::GET,
+            "/tasks?role=petugas_antrian".into(),
+            None,
+            &["admin", "petugas_antrian"],
+        ),
+        (
+            Method::POST,
+            "/cases".into(),
+            Some(json!({ "sop_id": "ktp-el", "data": applicant() })),
+            &["petugas_antrian"],
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/steps/serahkan_berkas/complete"),
+            Some(json!({})),
+            &["petugas_antrian"],
+        ),
+        (
+            Method::POST,
+            "/queues/cetak_ktp/call-next".into(),
+            Some(json!({})),
+            &["operator_cetak"],
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/incident/resolve"),
+            Some(json!({ "reason": "x" })),
+            &["admin"],
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/cancel"),
+            Some(json!({ "reason": "x" })),
+            &["admin"],
+        ),
     ];
     for (method, path, body, allowed) in &matrix {
-        let anonymous = api.send(method.clone(), path, None, body.clone(), &[]).await;
-        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{method} {path} without a token");
-        let forged = api.send(method.clone(), path, Some("not-a-token"), body.clone(), &[]).await;
-        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{method} {path} with a bad token");
+        let anonymous = api
+            .send(method.clone(), path, None, body.clone(), &[])
+            .await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a token"
+        );
+        let forged = api
+            .send(method.clone(), path, Some("not-a-token"), body.clone(), &[])
+            .await;
+        assert_eq!(
+            forged.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with a bad token"
+        );
         for (role, token) in &tokens {
-            let reply = api.send(method.clone(), path, Some(token), body.clone(), &[]).await;
+            let reply = api
+                .send(method.clone(), path, Some(token), body.clone(), &[])
+                .await;
             if allowed.contains(role) {
-                assert_ne!(reply.status, StatusCode::FORBIDDEN, "{method} {path} as {role}: {}", reply.text);
-                assert_ne!(reply.status, StatusCode::UNAUTHORIZED, "{method} {path} as {role}");
+                assert_ne!(
+                    reply.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} as {role}: {}",
+                    reply.text
+                );
+                assert_ne!(
+                    reply.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} as {role}"
+                );
             } else {
-                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{method} {path} as {role}: {}", reply.text);
+                assert_eq!(
+                    reply.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} as {role}: {}",
+                    reply.text
+                );
             }
         }
     }
@@ -233,8 +494,16 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
             .body(axum::body::Body::from(yaml.clone()))
             .unwrap();
         let reply = api.raw(request).await;
-        let expected = if *role == "admin" { StatusCode::CREATED } else { StatusCode::FORBIDDEN };
-        assert_eq!(reply.status, expected, "POST /sops as {role}: {}", reply.text);
+        let expected = if *role == "admin" {
+            StatusCode::CREATED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(
+            reply.status, expected,
+            "POST /sops as {role}: {}",
+            reply.text
+        );
     }
     for open in ["/healthz", "/openapi.json"] {
         let reply = api.send(Method::GET, open, None, None, &[]).await;
@@ -248,24 +517,51 @@ async fn a_changed_definition_becomes_a_new_version_and_cases_stay_pinned(api: &
     let changed = support::ktp_el_yaml().replace("budget: 5m", "budget: 10m");
     std::fs::write(api.definitions.path().join("ktp-el.yaml"), &changed).unwrap();
     let registry = &api.service.runtime.registry;
-    registry.sync_dir(&api.service.runtime.store, api.definitions.path()).await;
+    registry
+        .sync_dir(&api.service.runtime.store, api.definitions.path())
+        .await;
     let sop = api.get("/sops/ktp-el", &s.admin).await;
     assert_eq!(sop.body["latest_version"], 2, "{}", sop.text);
     let newer = open_case(api, &s.petugas).await;
-    assert_eq!(api.get(&format!("/cases/{newer}"), &s.admin).await.body["sop_version"], 2);
-    assert_eq!(api.get(&format!("/cases/{case}"), &s.admin).await.body["sop_version"], 1, "pinned to its version");
+    assert_eq!(
+        api.get(&format!("/cases/{newer}"), &s.admin).await.body["sop_version"],
+        2
+    );
+    assert_eq!(
+        api.get(&format!("/cases/{case}"), &s.admin).await.body["sop_version"],
+        1,
+        "pinned to its version"
+    );
 
     // A broken save changes nothing and is reported.
-    std::fs::write(api.definitions.path().join("ktp-el.yaml"), changed.replace("actor: operator_cetak\n", "actor: operator\n")).unwrap();
-    let problems = registry.sync_dir(&api.service.runtime.store, api.definitions.path()).await;
+    std::fs::write(
+        api.definitions.path().join("ktp-el.yaml"),
+        changed.replace("actor: operator_cetak\n", "actor: operator\n"),
+    )
+    .unwrap();
+    let problems = registry
+        .sync_dir(&api.service.runtime.store, api.definitions.path())
+        .await;
     assert_eq!(problems.len(), 1);
     let list = api.get("/sops", &s.admin).await;
     assert_eq!(list.body["sops"][0]["latest_version"], 2);
-    let refused = list.body["refused_files"][0]["problems"][0].as_str().unwrap();
+    let refused = list.body["refused_files"][0]["problems"][0]
+        .as_str()
+        .unwrap();
     assert!(refused.contains("unknown actor `operator`"), "{refused}");
     let v1 = api.get("/sops/ktp-el/versions/1", &s.admin).await;
-    assert!(v1.body["yaml"].as_str().unwrap().contains("budget: 5m"), "old versions are kept");
-    assert!(v1.body["mermaid"].as_str().unwrap().starts_with("flowchart"), "{}", v1.text);
+    assert!(
+        v1.body["yaml"].as_str().unwrap().contains("budget: 5m"),
+        "old versions are kept"
+    );
+    assert!(
+        v1.body["mermaid"]
+            .as_str()
+            .unwrap()
+            .contains("flowchart TD"),
+        "{}",
+        v1.text
+    );
 }
 
 async fn the_inbox_lists_open_steps_by_role_with_due_time_and_documents(api: &Api) {
@@ -279,7 +575,10 @@ async fn the_inbox_lists_open_steps_by_role_with_due_time_and_documents(api: &Ap
     assert_eq!(tasks[0]["step"]["id"], "serahkan_berkas");
     assert!(tasks[0]["step"]["due_at"].is_string());
     let docs = tasks[0]["step"]["documents"].as_array().unwrap();
-    assert!(docs.iter().any(|d| d["type"] == "fotokopi_kk" && d["received"] == true));
+    assert!(
+        docs.iter()
+            .any(|d| d["type"] == "fotokopi_kk" && d["received"] == true)
+    );
     let operator_inbox = api.get("/tasks?role=operator_cetak", &s.operator).await;
     assert_eq!(operator_inbox.body.as_array().unwrap().len(), 0);
     let other_role = api.get("/tasks?role=operator_cetak", &s.petugas).await;
@@ -298,12 +597,18 @@ async fn queue_numbers_run_per_queue_and_call_next_takes_the_oldest(api: &Api) {
     let numbers: Vec<&str> = cases.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(numbers, ["A-001", "A-002", "A-003"]);
     for (case, _) in &cases {
-        let r = api.post("/queues/cetak_ktp/call-next", &s.operator, json!({})).await;
+        let r = api
+            .post("/queues/cetak_ktp/call-next", &s.operator, json!({}))
+            .await;
         assert_eq!(r.body["case_id"], case.as_str(), "oldest first");
     }
-    let empty = api.post("/queues/cetak_ktp/call-next", &s.operator, json!({})).await;
+    let empty = api
+        .post("/queues/cetak_ktp/call-next", &s.operator, json!({}))
+        .await;
     assert_eq!(empty.status, StatusCode::NO_CONTENT);
-    let unknown = api.post("/queues/nope/call-next", &s.operator, json!({})).await;
+    let unknown = api
+        .post("/queues/nope/call-next", &s.operator, json!({}))
+        .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
@@ -313,25 +618,59 @@ async fn the_timer_records_an_exceeded_budget_once(api: &Api) {
     let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
     let runtime = &api.service.runtime;
     assert_eq!(sopflow_api::ticker::tick_due(runtime, "w1", later).await, 1);
-    assert_eq!(sopflow_api::ticker::tick_due(runtime, "w1", later).await, 0, "once per step");
+    assert_eq!(
+        sopflow_api::ticker::tick_due(runtime, "w1", later).await,
+        0,
+        "once per step"
+    );
     let overdue = api.get("/cases?overdue=true", &s.auditor).await;
     assert_eq!(overdue.body["cases"][0]["case_id"], case.as_str());
     let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
-    let breaches = history.body.as_array().unwrap().iter().filter(|e| e["type"] == "time_budget_exceeded").count();
+    let breaches = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "time_budget_exceeded")
+        .count();
     assert_eq!(breaches, 1);
 }
 
 async fn openapi_and_metrics_describe_the_service(api: &Api) {
     let s = staff(api).await;
     open_case(api, &s.petugas).await;
-    let doc = api.send(Method::GET, "/openapi.json", None, None, &[]).await;
-    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc.text);
-    for path in ["/cases", "/cases/{id}/steps/{step}/complete", "/tasks", "/queues/{queue}/call-next", "/sops"] {
-        assert!(doc.body["paths"].get(path).is_some(), "{path} is documented");
+    let doc = api
+        .send(Method::GET, "/openapi.json", None, None, &[])
+        .await;
+    assert!(
+        doc.body["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc.text
+    );
+    for path in [
+        "/cases",
+        "/cases/{id}/steps/{step}/complete",
+        "/tasks",
+        "/queues/{queue}/call-next",
+        "/sops",
+    ] {
+        assert!(
+            doc.body["paths"].get(path).is_some(),
+            "{path} is documented"
+        );
     }
     let metrics = api.get("/metrics", &s.admin).await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.text.contains("sopflow_cases{"), "{}", metrics.text);
-    assert!(metrics.text.contains("sopflow_http_request_duration_seconds"), "{}", metrics.text);
-    assert!(!metrics.text.contains("1312990101900001"), "no personal data in metrics");
+    assert!(
+        metrics
+            .text
+            .contains("sopflow_http_request_duration_seconds"),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        !metrics.text.contains("1312990101900001"),
+        "no personal data in metrics"
+    );
 }

@@ -31,7 +31,10 @@ pub struct Reply {
 
 /// The KTP-el SOP as shipped.
 pub fn ktp_el_yaml() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../sop-definitions/ktp-el.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sop-definitions/ktp-el.yaml"
+    );
     std::fs::read_to_string(path).expect("ktp-el.yaml")
 }
 
@@ -73,7 +76,14 @@ impl Api {
         token
     }
 
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, extra: &[(&str, &str)]) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -100,7 +110,9 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Reply {
@@ -117,7 +129,8 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.send(Method::POST, path, Some(token), Some(body), &[]).await
+        self.send(Method::POST, path, Some(token), Some(body), &[])
+            .await
     }
 }
 

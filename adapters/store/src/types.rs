@@ -1,0 +1,190 @@
+//! The values the store takes and returns.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One deployed SOP text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SopVersion {
+    pub sop_id: String,
+    pub version: i64,
+    pub content_hash: String,
+    pub yaml: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// An event to append; its seq follows from the append's expected version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub kind: String,
+    pub recorded_at: OffsetDateTime,
+    pub user_name: String,
+    pub role: String,
+    /// Stored as this exact JSON text (the hash chain covers it).
+    pub payload: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub case_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub recorded_at: OffsetDateTime,
+    pub user_name: String,
+    pub role: String,
+    pub payload: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// What the runtime computed from the events, stored with them for listing and timers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseProjection {
+    /// Only used when the case is created: a case stays on its SOP version.
+    pub sop_id: String,
+    pub sop_version: i64,
+    pub status: String,
+    pub current_step: Option<String>,
+    /// The last event's seq.
+    pub version: i64,
+    /// The last event's hash.
+    pub head_hash: String,
+    /// When the ticker must next look at the case (the current step's budget end); `None`
+    /// when nothing is pending, e.g. the case is closed.
+    pub due_at: Option<OffsetDateTime>,
+    pub overdue: bool,
+    /// The command's time.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A case as listed: its projection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub case_id: String,
+    pub sop_id: String,
+    pub sop_version: i64,
+    pub status: String,
+    pub current_step: Option<String>,
+    pub version: i64,
+    pub head_hash: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub due_at: Option<OffsetDateTime>,
+    pub overdue: bool,
+}
+
+/// Filters for [`crate::Store::list_cases`]; `None` does not filter. A list matches any of
+/// its values (an empty list matches nothing).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseFilter {
+    pub sop_id: Option<String>,
+    pub statuses: Option<Vec<String>>,
+    pub current_steps: Option<Vec<String>>,
+    /// Cases overdue at this time: flagged `overdue`, or `due_at` at or before it.
+    pub overdue_at: Option<OffsetDateTime>,
+}
+
+/// A page of a listing, by case_id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub limit: u32,
+    /// The last case_id of the previous page.
+    pub after: Option<String>,
+}
+
+impl Page {
+    pub fn first(limit: u32) -> Self {
+        Self { limit, after: None }
+    }
+}
+
+/// An effect to deliver, queued with the events that call for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutbox {
+    /// Deterministic (case, step, attempt): delivering twice must be recognisable.
+    pub idempotency_key: String,
+    pub adapter: String,
+    pub payload: serde_json::Value,
+    /// When the first delivery may start.
+    pub next_attempt_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    Pending,
+    Claimed,
+    Done,
+    /// The last attempt failed; retried at `next_attempt_at`.
+    Failed,
+    /// Given up; waits for a human to retry it.
+    Incident,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Claimed => "claimed",
+            OutboxStatus::Done => "done",
+            OutboxStatus::Failed => "failed",
+            OutboxStatus::Incident => "incident",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => OutboxStatus::Pending,
+            "claimed" => OutboxStatus::Claimed,
+            "done" => OutboxStatus::Done,
+            "failed" => OutboxStatus::Failed,
+            "incident" => OutboxStatus::Incident,
+            _ => return None,
+        })
+    }
+}
+
+/// An outbox row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub case_id: String,
+    /// The last event of the append that queued it.
+    pub seq: i64,
+    pub idempotency_key: String,
+    pub adapter: String,
+    pub payload: serde_json::Value,
+    pub status: OutboxStatus,
+    /// Claims so far (a claim whose worker died counts too).
+    pub attempts: i32,
+    pub next_attempt_at: OffsetDateTime,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// An API user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    /// Hex SHA-256 of the token (the token itself is never stored).
+    pub token_hash: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// The response given to an idempotent request, replayed when the same key comes again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// A hash of the request, to refuse the same key reused for a different request.
+    pub request_hash: String,
+    pub status_code: u16,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}

@@ -1,0 +1,1155 @@
+//! The store's behaviour, written once and run on SQLite and, when
+//! `SOPFLOW_TEST_DATABASE_URL` is set, on PostgreSQL (`sqlite::NAME`, `postgres::NAME`).
+//! Races use real concurrency: tasks on a multi-threaded runtime, and two connected stores
+//! on one database standing for two processes.
+
+// The scenarios are plain async fns (run by the generated #[tokio::test]s), which clippy's
+// allow-unwrap-in-tests does not recognise as tests: a panic here is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use sopflow_store::testing::TestDb;
+use sopflow_store::{CaseFilter, CaseProjection, Error, OutboxStatus, Page, Store, StoredResponse};
+use support::{SOP, T0, at, create_case, deploy, events, outbox, projection};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+backend_tests!(
+    migrations_run_twice_harmlessly,
+    sop_versions_are_numbered_and_idempotent,
+    concurrent_deploys_get_distinct_numbers,
+    appended_events_read_back_in_order,
+    rolled_back_transaction_leaves_nothing,
+    bad_appends_are_refused_and_write_nothing,
+    racing_appends_one_wins_the_rest_conflict,
+    racing_creations_one_wins,
+    commands_reading_in_their_transaction_serialize,
+    schema_refuses_changing_history,
+    outbox_rows_are_claimed_exactly_once,
+    outbox_lifecycle_retry_incident_and_duplicates,
+    expired_outbox_lease_is_reclaimed,
+    queue_numbers_are_consecutive_per_queue_and_day,
+    users_are_found_by_token_hash,
+    idempotent_responses_commit_with_the_command,
+    list_cases_filters_and_pages,
+    due_cases_are_claimed_once_with_a_lease,
+    times_are_utc_microseconds_and_sort_right,
+    salts_and_files_commit_with_the_case,
+);
+
+#[tokio::test]
+async fn unknown_url_scheme_is_refused_without_echoing_the_url() {
+    let err = Store::connect("mysql://root:secret@localhost/db")
+        .await
+        .expect_err("mysql is not supported");
+    assert!(matches!(err, Error::UnsupportedUrl(ref s) if s == "mysql"));
+    assert!(!err.to_string().contains("secret"));
+}
+
+async fn migrations_run_twice_harmlessly(db: &TestDb) {
+    let first = db.store().await;
+    let v = deploy(&first, SOP).await;
+    create_case(&first, v, "c1", 2, &[]).await;
+    first.close().await;
+
+    // Connecting again runs the migrations again: nothing changes, nothing fails.
+    let second = db.store().await;
+    let third = db.store().await;
+    assert_eq!(second.sop_versions(SOP).await.unwrap().len(), 1);
+    assert_eq!(third.events("c1").await.unwrap().len(), 2);
+}
+
+async fn sop_versions_are_numbered_and_idempotent(db: &TestDb) {
+    let store = db.store().await;
+    let put = |sop: &'static str, hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .put_sop_version(sop, hash, &format!("yaml {hash}"), T0)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(put("ktp_el", "h1").await, (1, true));
+    assert_eq!(put("ktp_el", "h1").await, (1, false));
+    assert_eq!(put("ktp_el", "h2").await, (2, true));
+    assert_eq!(
+        put("ktp_el", "h1").await,
+        (1, false),
+        "an old text keeps its number"
+    );
+    assert_eq!(
+        put("akta_lahir", "h1").await,
+        (1, true),
+        "numbers are per SOP"
+    );
+
+    let ktp = store.sop_versions("ktp_el").await.unwrap();
+    assert_eq!(
+        ktp.iter()
+            .map(|v| (v.version, v.content_hash.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "h1"), (2, "h2")]
+    );
+    let v2 = store.sop_version("ktp_el", 2).await.unwrap().unwrap();
+    assert_eq!((v2.yaml.as_str(), v2.created_at), ("yaml h2", T0));
+    assert_eq!(store.sop_version("ktp_el", 3).await.unwrap(), None);
+
+    let latest = store.latest_sop_versions().await.unwrap();
+    assert_eq!(
+        latest
+            .iter()
+            .map(|v| (v.sop_id.as_str(), v.version))
+            .collect::<Vec<_>>(),
+        [("akta_lahir", 1), ("ktp_el", 2)]
+    );
+    let all = store.all_sop_versions().await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|v| (v.sop_id.as_str(), v.version))
+            .collect::<Vec<_>>(),
+        [("akta_lahir", 1), ("ktp_el", 1), ("ktp_el", 2)]
+    );
+}
+
+async fn concurrent_deploys_get_distinct_numbers(db: &TestDb) {
+    // Two "processes" deploy five texts, each text twice, all at once.
+    let stores = [db.store().await, db.store().await];
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            tokio::spawn(async move {
+                let hash = format!("h{}", i % 5);
+                let (version, created) =
+                    store.put_sop_version(SOP, &hash, "yaml", T0).await.unwrap();
+                (hash, version, created)
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    assert_eq!(results.iter().filter(|r| r.2).count(), 5, "{results:?}");
+    for (hash, version, _) in &results {
+        let same: BTreeSet<_> = results
+            .iter()
+            .filter(|r| &r.0 == hash)
+            .map(|r| r.1)
+            .collect();
+        assert_eq!(
+            same,
+            BTreeSet::from([*version]),
+            "one number per text: {results:?}"
+        );
+    }
+    let numbers: BTreeSet<_> = results.iter().map(|r| r.1).collect();
+    assert_eq!(numbers, (1..=5).collect(), "{results:?}");
+}
+
+async fn appended_events_read_back_in_order(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let head = create_case(&store, v, "c1", 2, &[outbox("c1/s1/1", T0)]).await;
+
+    let case = store.case("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            case.sop_id.as_str(),
+            case.sop_version,
+            case.version,
+            case.head_hash.as_str()
+        ),
+        (SOP, v, 2, head.as_str())
+    );
+    assert_eq!(
+        (case.created_at, case.current_step.as_deref()),
+        (T0, Some("s1"))
+    );
+
+    // The next command, in the shape the runtime uses: read in the transaction, then append.
+    let mut more = events("c1", 2, &head, 3, "second");
+    more[1].payload = json!({"z": "Ñoño ✓", "a": [1, 2.5, -3], "nested": {"b": null, "a": true}});
+    let mut tx = store.begin().await.unwrap();
+    let seen = tx.case("c1").await.unwrap().unwrap();
+    assert_eq!(seen.version, 2);
+    assert_eq!(tx.events("c1").await.unwrap().len(), 2);
+    let mut p = projection(v, 2, &more, Some("s2"));
+    p.updated_at = at(60);
+    p.due_at = Some(at(120));
+    tx.append("c1", 2, &more, &p, &[]).await.unwrap();
+    assert_eq!(
+        tx.events("c1").await.unwrap().len(),
+        5,
+        "the transaction sees its writes"
+    );
+    tx.commit().await.unwrap();
+
+    let all = store.events("c1").await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    for pair in all.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "stored chained");
+    }
+    assert_eq!(all[3].payload, more[1].payload, "payload round-trips");
+    assert_eq!(
+        (
+            all[2].kind.as_str(),
+            all[2].user_name.as_str(),
+            all[2].role.as_str()
+        ),
+        ("step_recorded_3", "ani", "petugas_antrian")
+    );
+    assert_eq!(all[2].recorded_at, T0);
+
+    let since = store.events_since("c1", 2).await.unwrap();
+    assert_eq!(since.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
+    assert!(store.events_since("c1", 5).await.unwrap().is_empty());
+    assert!(store.events("nobody").await.unwrap().is_empty());
+    assert_eq!(store.case("nobody").await.unwrap(), None);
+
+    let case = store.case("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (case.version, case.head_hash.as_str()),
+        (5, more[2].hash.as_str())
+    );
+    assert_eq!(
+        (case.created_at, case.updated_at, case.due_at),
+        (T0, at(60), Some(at(120)))
+    );
+    assert_eq!(case.current_step.as_deref(), Some("s2"));
+
+    let out = store.outbox_for_case("c1").await.unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].seq, out[0].status), (2, OutboxStatus::Pending));
+    assert_eq!(out[0].payload, json!({"job": "c1/s1/1"}));
+}
+
+async fn rolled_back_transaction_leaves_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let head = create_case(&store, v, "c1", 1, &[]).await;
+
+    let more = events("c1", 1, &head, 2, "rolled-back");
+    let mut tx = store.begin().await.unwrap();
+    let number = tx
+        .next_queue_number("A", date!(2025 - 03 - 03))
+        .await
+        .unwrap();
+    assert_eq!(number, 1);
+    tx.append(
+        "c1",
+        1,
+        &more,
+        &projection(v, 1, &more, Some("s2")),
+        &[outbox("k", T0)],
+    )
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+
+    // Dropped without commit: the same.
+    let mut tx = store.begin().await.unwrap();
+    tx.append(
+        "c1",
+        1,
+        &more,
+        &projection(v, 1, &more, Some("s2")),
+        &[outbox("k", T0)],
+    )
+    .await
+    .unwrap();
+    drop(tx);
+
+    assert_eq!(store.events("c1").await.unwrap().len(), 1);
+    assert_eq!(store.case("c1").await.unwrap().unwrap().version, 1);
+    assert!(store.outbox_for_case("c1").await.unwrap().is_empty());
+    let number = store
+        .next_queue_number("A", date!(2025 - 03 - 03))
+        .await
+        .unwrap();
+    assert_eq!(number, 1, "a rolled back number is given again");
+}
+
+async fn bad_appends_are_refused_and_write_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let head = create_case(&store, v, "c1", 2, &[]).await;
+
+    let attempt = |case_id: &'static str, expected: i64, evs: Vec<_>, p: CaseProjection| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let result = tx.append(case_id, expected, &evs, &p, &[]).await;
+            if result.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            result
+        }
+    };
+
+    let evs = events("ghost", 1, "x", 1, "t");
+    let err = attempt("ghost", 1, evs.clone(), projection(v, 1, &evs, None)).await;
+    assert!(matches!(err, Err(Error::NotFound(_))), "{err:?}");
+
+    let evs = events("c1", 0, "", 1, "again");
+    let err = attempt("c1", 0, evs.clone(), projection(v, 0, &evs, None)).await;
+    assert!(
+        matches!(
+            err,
+            Err(Error::Conflict {
+                current_version: 2,
+                ..
+            })
+        ),
+        "creating an existing case: {err:?}"
+    );
+
+    let evs = events("c1", 1, "whatever", 1, "stale");
+    let err = attempt("c1", 1, evs.clone(), projection(v, 1, &evs, None)).await;
+    assert!(
+        matches!(
+            err,
+            Err(Error::Conflict {
+                current_version: 2,
+                ..
+            })
+        ),
+        "stale version: {err:?}"
+    );
+
+    let evs = events("c1", 2, "not-the-head", 1, "unchained");
+    let err = attempt("c1", 2, evs.clone(), projection(v, 2, &evs, None)).await;
+    assert!(
+        matches!(err, Err(Error::Invalid(_))),
+        "broken chain: {err:?}"
+    );
+
+    let mut evs = events("c1", 2, &head, 2, "gap");
+    evs[1].prev_hash = "elsewhere".into();
+    let err = attempt("c1", 2, evs.clone(), projection(v, 2, &evs, None)).await;
+    assert!(
+        matches!(err, Err(Error::Invalid(_))),
+        "broken chain in the batch: {err:?}"
+    );
+
+    let evs = events("c1", 2, &head, 1, "miscounted");
+    let mut p = projection(v, 2, &evs, None);
+    p.version = 4;
+    let err = attempt("c1", 2, evs, p.clone()).await;
+    assert!(
+        matches!(err, Err(Error::Invalid(_))),
+        "projection version: {err:?}"
+    );
+    let err = attempt("c1", 2, vec![], p).await;
+    assert!(matches!(err, Err(Error::Invalid(_))), "no events: {err:?}");
+
+    let evs = events("c2", 0, "", 1, "unknown-sop");
+    let err = attempt("c2", 0, evs.clone(), projection(99, 0, &evs, None)).await;
+    assert!(
+        matches!(err, Err(Error::Database(_))),
+        "a case must refer to a deployed SOP version: {err:?}"
+    );
+
+    assert_eq!(store.events("c1").await.unwrap().len(), 2);
+    assert_eq!(store.case("c1").await.unwrap().unwrap().head_hash, head);
+    assert_eq!(store.case("c2").await.unwrap(), None);
+}
+
+async fn racing_appends_one_wins_the_rest_conflict(db: &TestDb) {
+    let stores = [db.store().await, db.store().await];
+    let v = deploy(&stores[0], SOP).await;
+    let head = create_case(&stores[0], v, "c1", 1, &[]).await;
+
+    // 20 commands decided on version 1, from two "processes" at once.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            let head = head.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let tag = format!("w{i}");
+                let evs = events("c1", 1, &head, 2, &tag);
+                let p = projection(v, 1, &evs, Some(&tag));
+                barrier.wait().await;
+                let mut tx = store.begin().await?;
+                tx.append("c1", 1, &evs, &p, &[outbox(&format!("c1/{tag}"), T0)])
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, Error>(tag)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(tag) => winners.push(tag),
+            Err(Error::Conflict {
+                current_version, ..
+            }) => assert_eq!(current_version, 3),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one append wins: {winners:?}");
+    let winner = &winners[0];
+
+    let stored = stores[1].events("c1").await.unwrap();
+    assert_eq!(stored.len(), 3, "nothing half-written");
+    assert!(
+        stored[1..]
+            .iter()
+            .all(|e| e.hash.ends_with(&format!("/{winner}")))
+    );
+    let case = stores[1].case("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            case.version,
+            case.current_step.as_deref(),
+            case.head_hash.as_str()
+        ),
+        (3, Some(winner.as_str()), stored[2].hash.as_str())
+    );
+    let out = stores[1].outbox_for_case("c1").await.unwrap();
+    assert_eq!(
+        out.iter()
+            .map(|o| o.idempotency_key.as_str())
+            .collect::<Vec<_>>(),
+        [format!("c1/{winner}")]
+    );
+}
+
+async fn racing_creations_one_wins(db: &TestDb) {
+    let stores = [db.store().await, db.store().await];
+    let v = deploy(&stores[0], SOP).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let evs = events("new", 0, "", 1, &format!("w{i}"));
+                barrier.wait().await;
+                let mut tx = store.begin().await?;
+                tx.append("new", 0, &evs, &projection(v, 0, &evs, None), &[])
+                    .await?;
+                tx.commit().await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(Error::Conflict {
+                current_version, ..
+            }) => assert_eq!(current_version, 1),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(stores[0].events("new").await.unwrap().len(), 1);
+}
+
+async fn commands_reading_in_their_transaction_serialize(db: &TestDb) {
+    let stores = [db.store().await, db.store().await];
+    let v = deploy(&stores[0], SOP).await;
+    create_case(&stores[0], v, "c1", 1, &[]).await;
+
+    // Each command reads the case in its transaction, then appends on what it read: the read
+    // locks the case, so the commands queue instead of conflicting.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let mut tx = store.begin().await?;
+                let case = tx.case("c1").await?.expect("case exists");
+                let evs = events("c1", case.version, &case.head_hash, 1, &format!("w{i}"));
+                let p = projection(v, case.version, &evs, None);
+                tx.append("c1", case.version, &evs, &p, &[]).await?;
+                tx.commit().await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().expect("no command conflicts");
+    }
+    let stored = stores[1].events("c1").await.unwrap();
+    assert_eq!(stored.len(), 11);
+    for pair in stored.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    assert_eq!(stores[1].case("c1").await.unwrap().unwrap().version, 11);
+}
+
+async fn schema_refuses_changing_history(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    create_case(&store, v, "c1", 2, &[]).await;
+    store.close().await;
+
+    assert!(
+        db.raw_execute("UPDATE events SET kind = 'forged'")
+            .await
+            .is_err()
+    );
+    assert!(db.raw_execute("DELETE FROM events").await.is_err());
+    assert!(
+        db.raw_execute("UPDATE sop_versions SET yaml = 'x'")
+            .await
+            .is_err()
+    );
+    assert!(
+        db.raw_execute("DELETE FROM sop_versions").await.is_err(),
+        "a version a case refers to is kept"
+    );
+    let store = db.store().await;
+    assert_eq!(store.events("c1").await.unwrap()[0].kind, "step_recorded_1");
+}
+
+async fn outbox_rows_are_claimed_exactly_once(db: &TestDb) {
+    let stores = [db.store().await, db.store().await];
+    let v = deploy(&stores[0], SOP).await;
+    for c in 0..10 {
+        let id = format!("c{c}");
+        let rows: Vec<_> = (0..3)
+            .map(|k| outbox(&format!("{id}/print/{k}"), T0))
+            .collect();
+        create_case(&stores[0], v, &id, 1, &rows).await;
+    }
+    // Four workers, two per "process", claim small batches until nothing is left.
+    let tasks: Vec<_> = (0..4)
+        .map(|w| {
+            let store = stores[w % 2].clone();
+            tokio::spawn(async move {
+                let worker = format!("worker-{w}");
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim_outbox(&worker, at(1), Duration::minutes(5), 4)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    for item in batch {
+                        assert_eq!(item.claimed_by.as_deref(), Some(worker.as_str()));
+                        assert_eq!((item.status, item.attempts), (OutboxStatus::Claimed, 1));
+                        mine.push(item.id);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.unwrap());
+    }
+    let distinct: BTreeSet<_> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len(), 30, "every row claimed once: {claimed:?}");
+    assert_eq!(distinct.len(), 30);
+}
+
+async fn outbox_lifecycle_retry_incident_and_duplicates(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let head = create_case(&store, v, "c1", 1, &[outbox("c1/print/1", at(10))]).await;
+    let lease = Duration::seconds(60);
+
+    assert!(
+        store
+            .claim_outbox("a", T0, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due"
+    );
+    let claimed = store.claim_outbox("a", at(10), lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let item = &claimed[0];
+    let id = item.id;
+    assert_eq!((item.status, item.attempts), (OutboxStatus::Claimed, 1));
+    assert_eq!(
+        (item.claimed_by.as_deref(), item.lease_until),
+        (Some("a"), Some(at(70)))
+    );
+    assert_eq!((item.adapter.as_str(), item.seq), ("print", 1));
+    assert!(
+        store
+            .claim_outbox("b", at(11), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let err = store.complete_outbox(id, "b", at(11)).await;
+    assert!(matches!(err, Err(Error::LeaseLost { .. })), "{err:?}");
+
+    // A failure to retry later.
+    store
+        .fail_outbox(id, "a", "printer offline", at(100), false, at(12))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_outbox("b", at(50), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_outbox("b", at(100), lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].attempts, again[0].last_error.as_deref()),
+        (2, Some("printer offline"))
+    );
+
+    // Giving up makes an incident, which only a human's retry brings back.
+    store
+        .fail_outbox(id, "b", "paper jam", at(100), true, at(101))
+        .await
+        .unwrap();
+    let far = at(1_000_000);
+    assert!(
+        store
+            .claim_outbox("b", far, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let incidents = store.list_incidents().await.unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(
+        (incidents[0].id, incidents[0].status),
+        (id, OutboxStatus::Incident)
+    );
+    assert_eq!(incidents[0].last_error.as_deref(), Some("paper jam"));
+
+    store.retry_incident(id, at(200)).await.unwrap();
+    assert!(store.list_incidents().await.unwrap().is_empty());
+    let err = store.retry_incident(id, at(200)).await;
+    assert!(matches!(err, Err(Error::NotFound(_))), "{err:?}");
+    let retried = store.claim_outbox("c", at(200), lease, 10).await.unwrap();
+    assert_eq!((retried.len(), retried[0].attempts), (1, 1));
+    store.complete_outbox(id, "c", at(201)).await.unwrap();
+    let err = store.complete_outbox(id, "c", at(202)).await;
+    assert!(
+        matches!(err, Err(Error::LeaseLost { .. })),
+        "done is final: {err:?}"
+    );
+    let err = store.complete_outbox(id + 1000, "c", at(202)).await;
+    assert!(matches!(err, Err(Error::NotFound(_))), "{err:?}");
+    assert!(
+        store
+            .claim_outbox("c", far, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The same effect queued again (same deterministic key) is not queued twice.
+    let evs = events("c1", 1, &head, 1, "again");
+    let mut tx = store.begin().await.unwrap();
+    tx.append(
+        "c1",
+        1,
+        &evs,
+        &projection(v, 1, &evs, None),
+        &[outbox("c1/print/1", at(300)), outbox("c1/print/2", at(300))],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let rows = store.outbox_for_case("c1").await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.idempotency_key.as_str(), r.status, r.seq))
+            .collect::<Vec<_>>(),
+        [
+            ("c1/print/1", OutboxStatus::Done, 1),
+            ("c1/print/2", OutboxStatus::Pending, 2)
+        ]
+    );
+}
+
+async fn expired_outbox_lease_is_reclaimed(db: &TestDb) {
+    let stores = [db.store().await, db.store().await];
+    let v = deploy(&stores[0], SOP).await;
+    create_case(&stores[0], v, "c1", 1, &[outbox("c1/adb/1", T0)]).await;
+    let lease = Duration::seconds(30);
+
+    // Worker a claims, then its process dies.
+    let a = stores[0].claim_outbox("a", T0, lease, 10).await.unwrap();
+    assert_eq!(a.len(), 1);
+    let id = a[0].id;
+    assert!(
+        stores[1]
+            .claim_outbox("b", at(29), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let b = stores[1]
+        .claim_outbox("b", at(30), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(b.len(), 1, "the lease ran out: the row is claimable again");
+    assert_eq!(
+        (b[0].id, b[0].attempts, b[0].claimed_by.as_deref()),
+        (id, 2, Some("b"))
+    );
+
+    // a comes back late: its reports are refused; b's stands.
+    let err = stores[0].complete_outbox(id, "a", at(31)).await;
+    assert!(matches!(err, Err(Error::LeaseLost { .. })), "{err:?}");
+    let err = stores[0]
+        .fail_outbox(id, "a", "late", at(40), true, at(31))
+        .await;
+    assert!(matches!(err, Err(Error::LeaseLost { .. })), "{err:?}");
+    stores[1].complete_outbox(id, "b", at(32)).await.unwrap();
+    let rows = stores[0].outbox_for_case("c1").await.unwrap();
+    assert_eq!(
+        (rows[0].status, rows[0].last_error.as_deref()),
+        (OutboxStatus::Done, None)
+    );
+}
+
+async fn queue_numbers_are_consecutive_per_queue_and_day(db: &TestDb) {
+    let stores = [db.store().await, db.store().await];
+    let day = date!(2025 - 03 - 03);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let n = tx.next_queue_number("A", day).await.unwrap();
+                tx.commit().await.unwrap();
+                n
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.push(t.await.unwrap());
+    }
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=20).collect::<Vec<i64>>(),
+        "unique and consecutive"
+    );
+
+    let mut tx = stores[0].begin().await.unwrap();
+    assert_eq!(tx.next_queue_number("A", day).await.unwrap(), 21);
+    assert_eq!(tx.next_queue_number("A", day).await.unwrap(), 22);
+    tx.commit().await.unwrap();
+    assert_eq!(
+        stores[1].next_queue_number("B", day).await.unwrap(),
+        1,
+        "per queue"
+    );
+    let tomorrow = date!(2025 - 03 - 04);
+    assert_eq!(
+        stores[1].next_queue_number("A", tomorrow).await.unwrap(),
+        1,
+        "per day"
+    );
+    assert_eq!(stores[0].next_queue_number("A", day).await.unwrap(), 23);
+}
+
+async fn users_are_found_by_token_hash(db: &TestDb) {
+    let store = db.store().await;
+    let ani = store
+        .add_user("ani", "petugas_antrian", "aa11", T0)
+        .await
+        .unwrap();
+    let budi = store
+        .add_user("budi", "operator_cetak", "bb22", at(1))
+        .await
+        .unwrap();
+    assert_ne!(ani.id, budi.id);
+    assert_eq!(
+        (ani.name.as_str(), ani.role.as_str(), ani.created_at),
+        ("ani", "petugas_antrian", T0)
+    );
+
+    assert_eq!(
+        store.user_by_token_hash("bb22").await.unwrap(),
+        Some(budi.clone())
+    );
+    assert_eq!(store.user_by_token_hash("cc33").await.unwrap(), None);
+
+    let err = store.add_user("ani", "adb", "dd44", T0).await;
+    assert!(
+        matches!(err, Err(Error::AlreadyExists(_))),
+        "name taken: {err:?}"
+    );
+    let err = store.add_user("cici", "adb", "aa11", T0).await;
+    assert!(
+        matches!(err, Err(Error::AlreadyExists(_))),
+        "token taken: {err:?}"
+    );
+
+    assert_eq!(store.list_users().await.unwrap(), [ani, budi]);
+}
+
+async fn idempotent_responses_commit_with_the_command(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let response = |body: &str| StoredResponse {
+        request_hash: "req-hash".into(),
+        status_code: 201,
+        body: body.into(),
+        created_at: at(5),
+    };
+
+    let evs = events("c1", 0, "", 1, "create");
+    let mut tx = store.begin().await.unwrap();
+    tx.append("c1", 0, &evs, &projection(v, 0, &evs, None), &[])
+        .await
+        .unwrap();
+    tx.remember_response("ani", "key-1", &response("{\"case_id\":\"c1\"}"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.idempotent_response("ani", "key-1").await.unwrap(),
+        Some(response("{\"case_id\":\"c1\"}"))
+    );
+    assert_eq!(
+        store.idempotent_response("budi", "key-1").await.unwrap(),
+        None,
+        "per user"
+    );
+
+    // Rolled back with its command: not remembered.
+    let evs = events("c2", 0, "", 1, "create");
+    let mut tx = store.begin().await.unwrap();
+    tx.append("c2", 0, &evs, &projection(v, 0, &evs, None), &[])
+        .await
+        .unwrap();
+    tx.remember_response("ani", "key-2", &response("{}"))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        store.idempotent_response("ani", "key-2").await.unwrap(),
+        None
+    );
+    assert_eq!(store.case("c2").await.unwrap(), None);
+
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.remember_response("ani", "key-1", &response("{}")).await;
+    assert!(matches!(err, Err(Error::AlreadyExists(_))), "{err:?}");
+}
+
+async fn list_cases_filters_and_pages(db: &TestDb) {
+    let store = db.store().await;
+    let ktp = deploy(&store, "ktp_el").await;
+    let akta = deploy(&store, "akta_lahir").await;
+    /// (id, sop, status, step, due_at, overdue)
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<OffsetDateTime>,
+        bool,
+    );
+    let rows: [Row; 7] = [
+        ("c01", "ktp_el", "open", Some("s1"), Some(at(100)), false),
+        ("c02", "ktp_el", "open", Some("s2"), None, false),
+        ("c03", "ktp_el", "closed", None, None, false),
+        ("c04", "akta_lahir", "open", Some("s1"), Some(at(50)), false),
+        ("c05", "ktp_el", "open", Some("s1"), None, true),
+        ("c06", "ktp_el", "open", Some("s3"), Some(at(300)), false),
+        ("c07", "akta_lahir", "closed", None, None, false),
+    ];
+    for (id, sop, status, step, due_at, overdue) in rows {
+        let evs = events(id, 0, "", 1, "create");
+        let mut p = projection(if sop == "ktp_el" { ktp } else { akta }, 0, &evs, step);
+        p.sop_id = sop.into();
+        p.status = status.into();
+        p.due_at = due_at;
+        p.overdue = overdue;
+        let mut tx = store.begin().await.unwrap();
+        tx.append(id, 0, &evs, &p, &[]).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let list = |filter: CaseFilter, page: Page| {
+        let store = store.clone();
+        async move {
+            store
+                .list_cases(&filter, &page)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.case_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = Page::first(100);
+    let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+
+    assert_eq!(
+        list(CaseFilter::default(), all.clone()).await,
+        ["c01", "c02", "c03", "c04", "c05", "c06", "c07"]
+    );
+    let by_sop = CaseFilter {
+        sop_id: Some("ktp_el".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(by_sop.clone(), all.clone()).await,
+        ["c01", "c02", "c03", "c05", "c06"]
+    );
+    let open = CaseFilter {
+        statuses: strings(&["open"]),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(open, all.clone()).await,
+        ["c01", "c02", "c04", "c05", "c06"]
+    );
+    let nothing = CaseFilter {
+        statuses: strings(&[]),
+        ..Default::default()
+    };
+    assert!(
+        list(nothing, all.clone()).await.is_empty(),
+        "an empty list matches nothing"
+    );
+    let steps = CaseFilter {
+        current_steps: strings(&["s1", "s2"]),
+        ..Default::default()
+    };
+    assert_eq!(list(steps, all.clone()).await, ["c01", "c02", "c04", "c05"]);
+    let overdue = CaseFilter {
+        overdue_at: Some(at(100)),
+        ..Default::default()
+    };
+    assert_eq!(list(overdue, all.clone()).await, ["c01", "c04", "c05"]);
+    let combined = CaseFilter {
+        sop_id: Some("ktp_el".into()),
+        current_steps: strings(&["s1"]),
+        overdue_at: Some(at(60)),
+        ..Default::default()
+    };
+    assert_eq!(list(combined, all.clone()).await, ["c05"]);
+
+    let page = |after: Option<&str>, limit| Page {
+        limit,
+        after: after.map(str::to_owned),
+    };
+    let everything = CaseFilter::default();
+    assert_eq!(
+        list(everything.clone(), page(None, 3)).await,
+        ["c01", "c02", "c03"]
+    );
+    assert_eq!(
+        list(everything.clone(), page(Some("c03"), 3)).await,
+        ["c04", "c05", "c06"]
+    );
+    assert_eq!(
+        list(everything.clone(), page(Some("c06"), 3)).await,
+        ["c07"]
+    );
+    assert!(list(everything, page(Some("c07"), 3)).await.is_empty());
+    assert_eq!(list(by_sop.clone(), page(None, 2)).await, ["c01", "c02"]);
+    assert_eq!(
+        list(by_sop.clone(), page(Some("c02"), 2)).await,
+        ["c03", "c05"]
+    );
+    assert_eq!(list(by_sop, page(Some("c05"), 2)).await, ["c06"]);
+
+    let counts = store.count_cases_by_status().await.unwrap();
+    let counts: Vec<_> = counts
+        .iter()
+        .map(|(s, st, n)| (s.as_str(), st.as_str(), *n))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("akta_lahir", "closed", 1),
+            ("akta_lahir", "open", 1),
+            ("ktp_el", "closed", 1),
+            ("ktp_el", "open", 4)
+        ]
+    );
+}
+
+async fn due_cases_are_claimed_once_with_a_lease(db: &TestDb) {
+    let stores = [db.store().await, db.store().await];
+    let v = deploy(&stores[0], SOP).await;
+    let mut heads = std::collections::BTreeMap::new();
+    for (id, due) in [
+        ("d1", Some(at(10))),
+        ("d2", Some(at(20))),
+        ("d3", Some(at(500))),
+        ("d4", None),
+    ] {
+        let evs = events(id, 0, "", 1, "create");
+        let mut p = projection(v, 0, &evs, Some("s1"));
+        p.due_at = due;
+        let mut tx = stores[0].begin().await.unwrap();
+        tx.append(id, 0, &evs, &p, &[]).await.unwrap();
+        tx.commit().await.unwrap();
+        heads.insert(id, evs[0].hash.clone());
+    }
+    let lease = Duration::seconds(60);
+
+    // Four tickers in two "processes" at once: each due case goes to one of them.
+    let tasks: Vec<_> = (0..4)
+        .map(|w| {
+            let store = stores[w % 2].clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim_due_cases(&format!("ticker-{w}"), at(100), lease, 1)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|c| c.case_id));
+                }
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.unwrap());
+    }
+    claimed.sort();
+    assert_eq!(claimed, ["d1", "d2"], "each due case claimed once");
+
+    // Within the lease nobody else gets them; once it runs out (the ticker died), they return.
+    assert!(
+        stores[1]
+            .claim_due_cases("t", at(159), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = stores[1]
+        .claim_due_cases("t", at(160), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.case_id.as_str()).collect::<Vec<_>>(),
+        ["d1", "d2"],
+        "oldest due first"
+    );
+
+    // An append sets the next due time and frees the case: d1 is done, d2 is still due.
+    for (id, due) in [("d1", None), ("d2", Some(at(100)))] {
+        let evs = events(id, 1, &heads[id], 1, "tick");
+        let mut p = projection(v, 1, &evs, Some("s2"));
+        p.due_at = due;
+        p.overdue = true;
+        let mut tx = stores[0].begin().await.unwrap();
+        tx.append(id, 1, &evs, &p, &[]).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let after = stores[0]
+        .claim_due_cases("t2", at(161), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.iter().map(|c| c.case_id.as_str()).collect::<Vec<_>>(),
+        ["d2"]
+    );
+    assert!(after[0].overdue);
+}
+
+async fn times_are_utc_microseconds_and_sort_right(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    // 08:00:10.123456789 in Jakarta is 01:00:10.123456 UTC once truncated to microseconds.
+    let local = datetime!(2025-03-03 08:00:10.123456789 +07:00);
+    let evs = events("c1", 0, "", 1, "t");
+    let mut p = projection(v, 0, &evs, None);
+    p.updated_at = local;
+    p.due_at = Some(at(10));
+    let mut tx = store.begin().await.unwrap();
+    tx.append("c1", 0, &evs, &p, &[]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let case = store.case("c1").await.unwrap().unwrap();
+    let expected = datetime!(2025-03-03 01:00:10.123456 UTC);
+    assert_eq!(case.created_at, expected);
+    assert!(case.created_at.offset().is_utc());
+
+    // 10.5 s after T0 is later than 10 s: a text order that trimmed fractions would get wrong.
+    let overdue = |t: OffsetDateTime| CaseFilter {
+        overdue_at: Some(t),
+        ..Default::default()
+    };
+    let half_past = at(10) + Duration::milliseconds(500);
+    assert_eq!(
+        store
+            .list_cases(&overdue(half_past), &Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let just_before = at(10) - Duration::microseconds(1);
+    assert!(
+        store
+            .list_cases(&overdue(just_before), &Page::first(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn salts_and_files_commit_with_the_case(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let scan = b"%PDF-1.7 kartu keluarga".to_vec();
+
+    // As the runtime creates a case: files and the salt first, then the append.
+    let evs = events("c1", 0, "", 1, "create");
+    let mut tx = store.begin().await.unwrap();
+    tx.put_file("sha-of-scan", &scan).await.unwrap();
+    tx.put_file("sha-of-scan", &scan).await.unwrap(); // content-addressed: no-op
+    tx.put_case_salt("c1", "0011aabb").await.unwrap();
+    assert_eq!(
+        tx.case_salt("c1").await.unwrap().as_deref(),
+        Some("0011aabb")
+    );
+    tx.append("c1", 0, &evs, &projection(v, 0, &evs, None), &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.case_salt("c1").await.unwrap().as_deref(),
+        Some("0011aabb")
+    );
+    assert_eq!(store.file("sha-of-scan").await.unwrap(), Some(scan));
+    assert_eq!(store.file("unknown").await.unwrap(), None);
+    assert_eq!(store.case_salt("c2").await.unwrap(), None);
+
+    let mut tx = store.begin().await.unwrap();
+    let err = tx.put_case_salt("c1", "ffff").await;
+    assert!(matches!(err, Err(Error::AlreadyExists(_))), "{err:?}");
+    drop(tx);
+
+    // A salt for a case that the transaction never creates does not commit.
+    let mut tx = store.begin().await.unwrap();
+    tx.put_case_salt("orphan", "ffff").await.unwrap();
+    assert!(tx.commit().await.is_err());
+    assert_eq!(store.case_salt("orphan").await.unwrap(), None);
+}

@@ -1,0 +1,130 @@
+//! The harness (fresh databases come from `sopflow_store::testing`) and small builders.
+
+use serde_json::json;
+pub use sopflow_store::testing::{Backend, TestDb};
+use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Store};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// Runs one scenario on one backend with a fresh database.
+pub async fn run(backend: Backend, scenario: impl AsyncFnOnce(&TestDb)) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    scenario(&db).await;
+    db.cleanup().await;
+}
+
+/// One test per scenario and backend: `sqlite::NAME` and `postgres::NAME`.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::support::run($crate::support::Backend::Sqlite, $crate::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::support::run($crate::support::Backend::Postgres, $crate::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+// ---- builders ----
+
+/// A Monday morning at the office, in UTC.
+pub const T0: OffsetDateTime = datetime!(2025-03-03 01:00 UTC);
+
+pub fn at(seconds: i64) -> OffsetDateTime {
+    T0 + Duration::seconds(seconds)
+}
+
+pub const SOP: &str = "ktp_el";
+
+/// Deploys a version of `sop` (cases refer to it) and returns its number.
+pub async fn deploy(store: &Store, sop: &str) -> i64 {
+    let (version, _) = store
+        .put_sop_version(sop, &format!("hash-of-{sop}"), &format!("id: {sop}\n"), T0)
+        .await
+        .expect("deploy");
+    version
+}
+
+/// `n` chained events after seq `after`, the first chaining to `prev`. `tag` marks the writer.
+pub fn events(case_id: &str, after: i64, prev: &str, n: usize, tag: &str) -> Vec<NewEvent> {
+    let mut prev = prev.to_owned();
+    (1..=n as i64)
+        .map(|i| {
+            let seq = after + i;
+            let hash = format!("{case_id}/{seq}/{tag}");
+            NewEvent {
+                kind: format!("step_recorded_{seq}"),
+                recorded_at: T0,
+                user_name: "ani".into(),
+                role: "petugas_antrian".into(),
+                payload: json!({"v": 1, "seq": seq, "tag": tag}),
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+            }
+        })
+        .collect()
+}
+
+/// The projection after `events`, appended at `expected_version`.
+pub fn projection(
+    sop_version: i64,
+    expected_version: i64,
+    events: &[NewEvent],
+    step: Option<&str>,
+) -> CaseProjection {
+    CaseProjection {
+        sop_id: SOP.into(),
+        sop_version,
+        status: "open".into(),
+        current_step: step.map(str::to_owned),
+        version: expected_version + events.len() as i64,
+        head_hash: events.last().expect("events").hash.clone(),
+        due_at: None,
+        overdue: false,
+        updated_at: T0,
+    }
+}
+
+pub fn outbox(key: &str, due: OffsetDateTime) -> NewOutbox {
+    NewOutbox {
+        idempotency_key: key.into(),
+        adapter: "print".into(),
+        payload: json!({"job": key}),
+        next_attempt_at: due,
+    }
+}
+
+/// Creates a case of [`SOP`] with `n` events and the given outbox rows; returns its head hash.
+pub async fn create_case(
+    store: &Store,
+    sop_version: i64,
+    case_id: &str,
+    n: usize,
+    out: &[NewOutbox],
+) -> String {
+    let evs = events(case_id, 0, "", n, "create");
+    let mut tx = store.begin().await.expect("begin");
+    tx.append(
+        case_id,
+        0,
+        &evs,
+        &projection(sop_version, 0, &evs, Some("s1")),
+        out,
+    )
+    .await
+    .expect("create case");
+    tx.commit().await.expect("commit");
+    evs.last().expect("events").hash.clone()
+}
