@@ -323,10 +323,11 @@ pub struct Deployment {
     pub content_hash: String,
 }
 
+/// An uploaded scan: its SHA-256 (hex) and its bytes.
+pub type Upload = (String, Vec<u8>);
+
 /// Converts API document inputs to engine receipts, hashing any uploaded content.
-pub fn receipts(
-    inputs: &[DocumentInput],
-) -> Result<(Vec<DocumentReceipt>, Vec<(String, Vec<u8>)>), String> {
+pub fn receipts(inputs: &[DocumentInput]) -> Result<(Vec<DocumentReceipt>, Vec<Upload>), String> {
     use base64::Engine as _;
     let mut receipts = Vec::with_capacity(inputs.len());
     let mut files = Vec::new();

@@ -1,5 +1,8 @@
 //! The REST API end to end, in-process, on SQLite and (when configured) PostgreSQL.
 
+// Helpers outside `#[test]` functions unwrap too: in tests a panic is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use axum::http::{Method, StatusCode};

@@ -493,75 +493,26 @@ fn a_tampered_decision_is_caught_by_verification() {
 /// Runs the happy path until the case stands at `step`.
 fn run_until<'a>(sop: &'a sopflow_engine::sop::Sop, step: &str) -> Case<'a> {
     let mut case = Case::new(sop);
-    let mut steps: Vec<Box<dyn Fn(&mut Case<'a>) -> Result<(), CommandError>>> = vec![
-        Box::new(|c| c.start(applicant("baru"), &["fotokopi_kk"])),
-        Box::new(|c| c.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)),
-        Box::new(|c| c.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)),
-        Box::new(|c| c.call("operator_cetak", "cetak_ktp")),
-        Box::new(|c| {
-            c.complete(
+    for stage in 0.. {
+        if case.state.is_some() && case.current() == step {
+            break;
+        }
+        let done = match stage {
+            0 => case.start(applicant("baru"), &["fotokopi_kk"]),
+            1 => case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None),
+            2 => case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None),
+            3 => case.call("operator_cetak", "cetak_ktp"),
+            4 => case.complete(
                 "operator_cetak",
                 "periksa_perekaman",
                 json!({ "status_perekaman": "PRINT_READY_RECORD" }),
                 &[],
                 None,
-            )
-        }),
-        Box::new(|c| c.adapter_result(None, Some("job-1"))),
-    ];
-    for run in steps.drain(..) {
-        if case.state.is_some() && case.current() == step {
-            break;
-        }
-        run(&mut case).unwrap();
+            ),
+            5 => case.adapter_result(None, Some("job-1")),
+            _ => panic!("the happy path never reaches `{step}`"),
+        };
+        done.expect("happy path step");
     }
-    assert_eq!(case.current(), step);
     case
-}
-
-#[test]
-fn the_hash_chain_breaks_at_any_change_and_survives_erasure_of_personal_data() {
-    use sopflow_engine::case::chain::{GENESIS, event_hash, redacted, verify_chain};
-    let sop = ktp_el();
-    let case = run_ktp_el_case(&sop, false, false).unwrap();
-    let personal = sop.personal_fields().to_vec();
-    assert_eq!(personal, ["nama_lengkap", "nik", "no_kk"]);
-    let salt = "case-salt";
-    let mut prev = GENESIS.to_owned();
-    let mut links = Vec::new();
-    for event in &case.events {
-        let hash = event_hash(&prev, event, &personal, salt);
-        links.push((event.clone(), prev.clone(), hash.clone()));
-        prev = hash;
-    }
-    let check = |links: &[(sopflow_engine::case::Event, String, String)], salt: &str| {
-        verify_chain(
-            links.iter().map(|(e, p, h)| (e, p.as_str(), h.as_str())),
-            &personal,
-            salt,
-        )
-    };
-    assert_eq!(check(&links, salt), Ok(prev.clone()));
-
-    // Erasing personal data (values replaced by their salted hash, salt forgotten) keeps it valid.
-    let erased: Vec<_> = links
-        .iter()
-        .map(|(e, p, h)| (redacted(e, &personal, salt), p.clone(), h.clone()))
-        .collect();
-    assert!(
-        !serde_json::to_string(&erased[0].0)
-            .unwrap()
-            .contains("1312990101900001")
-    );
-    assert_eq!(check(&erased, "forgotten"), Ok(prev.clone()));
-
-    // Any alteration breaks it at that event.
-    let mut altered = links.clone();
-    if let EventBody::CaseStarted { data, .. } = &mut altered[0].0.body {
-        data.insert("alasan".into(), json!("hilang"));
-    }
-    assert_eq!(check(&altered, salt).unwrap_err().seq, 1);
-    let mut removed = links.clone();
-    removed.remove(3);
-    assert_eq!(check(&removed, salt).unwrap_err().seq, 5);
 }

@@ -88,8 +88,7 @@ pub fn verify_chain<'a>(
     salt: &str,
 ) -> Result<String, ChainBreak> {
     let mut expected_prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    for (event, prev, hash) in links {
+    for (expected_seq, (event, prev, hash)) in (1..).zip(links) {
         let fail = |reason: String| ChainBreak {
             seq: event.seq,
             reason,
@@ -107,7 +106,6 @@ pub fn verify_chain<'a>(
             return Err(fail("its content does not match its hash".to_owned()));
         }
         expected_prev = computed;
-        expected_seq += 1;
     }
     Ok(expected_prev)
 }

@@ -422,7 +422,7 @@ impl<'a> Decider<'a> {
 
     fn check_role(&self, step: StepIdx) -> Result<(), CommandError> {
         let allowed = &self.sop.compiled(step).roles;
-        if allowed.iter().any(|r| *r == self.ctx.actor.role) {
+        if allowed.contains(&self.ctx.actor.role) {
             Ok(())
         } else {
             Err(CommandError::WrongRole {

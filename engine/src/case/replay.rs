@@ -209,12 +209,14 @@ fn check_event(
                 )));
             }
         }
-        EventBody::TotalBudgetExceeded { due_at } => {
-            if state.total_due_at != Some(*due_at) || state.total_exceeded || event.at <= *due_at {
-                return Err(diverge(
-                    "total budget recorded as exceeded, but it was not".to_owned(),
-                ));
-            }
+        EventBody::TotalBudgetExceeded { due_at }
+            if state.total_due_at != Some(*due_at)
+                || state.total_exceeded
+                || event.at <= *due_at =>
+        {
+            return Err(diverge(
+                "total budget recorded as exceeded, but it was not".to_owned(),
+            ));
         }
         EventBody::AdapterRequested {
             step,
@@ -231,14 +233,13 @@ fn check_event(
                 )));
             }
         }
-        EventBody::CaseCompleted { end } => {
+        EventBody::CaseCompleted { end }
             if current.map(|c| sop.kind(c)) != Some(StepKind::End)
-                || state.current_step.as_deref() != Some(end)
-            {
-                return Err(diverge(format!(
-                    "completes at `{end}`, which is not the end step the case reached"
-                )));
-            }
+                || state.current_step.as_deref() != Some(end) =>
+        {
+            return Err(diverge(format!(
+                "completes at `{end}`, which is not the end step the case reached"
+            )));
         }
         EventBody::IncidentResolved { .. } if state.current_completed => {
             // Routing is tried again after a resolved incident.
