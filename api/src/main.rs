@@ -1,5 +1,6 @@
 //! The `sopflow` binary: the command line over the engine (and, later, the service).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -34,6 +35,7 @@ enum Command {
     /// not, its problems are printed (to standard error, as `validate` prints them) and the
     /// exit code is 1.
     Render {
+        /// The SOP file (YAML).
         file: PathBuf,
         #[arg(long, value_enum)]
         format: RenderFormat,
@@ -207,7 +209,8 @@ fn render(file: &Path, format: Format, output: Option<&Path>) -> anyhow::Result<
     let sop = match sopflow_engine::sop::load(&text) {
         Ok(sop) => sop,
         Err(problems) => {
-            // Standard error, so that a broken file never leaves half a drawing on stdout.
+            // Standard error: stdout carries only the drawing, so `> sop.html` never captures
+            // diagnostics.
             for p in &problems {
                 eprintln!("{}", p.display_with(&name));
             }
@@ -218,7 +221,19 @@ fn render(file: &Path, format: Format, output: Option<&Path>) -> anyhow::Result<
     match output {
         Some(path) => std::fs::write(path, drawing)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{drawing}"),
+        None => {
+            // Not `print!`, which panics when the reader has gone (`| head`).
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(drawing.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(e).context("cannot write to standard output");
+                }
+                _ => {}
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

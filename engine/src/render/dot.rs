@@ -1,5 +1,7 @@
-//! The SOP as a Graphviz digraph: the same nodes and arrows as the Mermaid flowchart, one
-//! cluster per actor (Pelaksana).
+//! The SOP as a Graphviz digraph: the same nodes and arrows as the Mermaid flowchart, each
+//! step's actor (Pelaksana) in small italics under its name. (Clusters per actor were tried:
+//! the applicant's steps come first, in the middle and last, so its cluster spans the whole
+//! drawing and Graphviz overlaps it with the others.)
 //!
 //! Shapes: start/end rounded box (the capsule), task box, decision diamond, service box with
 //! a double border (an adapter does the work), queue parallelogram. A branching task,
@@ -19,7 +21,7 @@ pub fn dot(document: &SopDocument) -> String {
     let _ = writeln!(out, "digraph {} {{", quoted(&document.id));
     let _ = writeln!(
         out,
-        "    graph [label={}, labelloc=t, fontname={font}, rankdir=TB, newrank=true];",
+        "    graph [label={}, labelloc=t, fontname={font}, rankdir=TB, nodesep=0.5, ranksep=0.45];",
         quoted(&format!("SOP {}", document.header.title)),
         font = quoted(FONT)
     );
@@ -35,42 +37,20 @@ pub fn dot(document: &SopDocument) -> String {
     );
 
     let start_index = document.steps.iter().position(|s| s.id == document.start);
-    let start_node = format!(
-        "{} [label=\"Mulai\", shape=box, style=rounded];",
-        quoted(START_NODE)
-    );
-    let mut placed = vec![false; document.steps.len()];
-    for actor in &document.actors {
+    if start_index.is_some() {
         let _ = writeln!(
             out,
-            "    subgraph {} {{",
-            quoted(&format!("cluster_{}", identifier(&actor.id)))
+            "    {} [label=\"Mulai\", shape=box, style=rounded];",
+            quoted(START_NODE)
         );
-        let _ = writeln!(
-            out,
-            "        label={}; style=dashed; color=gray40;",
-            quoted(&actor.name)
-        );
-        if start_index.is_some_and(|i| document.steps[i].actor == actor.id) {
-            let _ = writeln!(out, "        {start_node}");
-        }
-        for (index, step) in document.steps.iter().enumerate() {
-            if step.actor == actor.id {
-                write_nodes(&mut out, "        ", step);
-                placed[index] = true;
-            }
-        }
-        out.push_str("    }\n");
     }
-    for (index, step) in document.steps.iter().enumerate() {
-        if !placed[index] {
-            write_nodes(&mut out, "    ", step);
-        }
+    for step in &document.steps {
+        let actor = document
+            .actor(&step.actor)
+            .map_or(step.actor.as_str(), |a| a.name.as_str());
+        write_nodes(&mut out, step, actor);
     }
     if let Some(start) = start_index {
-        if document.actor(&document.steps[start].actor).is_none() {
-            let _ = writeln!(out, "    {start_node}");
-        }
         let _ = writeln!(
             out,
             "    {} -> {};",
@@ -105,27 +85,29 @@ pub fn dot(document: &SopDocument) -> String {
     out
 }
 
-fn write_nodes(out: &mut String, indent: &str, step: &Step) {
-    let label = quoted(&format!("({}) {}", step.row, step.name));
+fn write_nodes(out: &mut String, step: &Step, actor: &str) {
     let id = node_id(step);
+    let name = match step.kind {
+        StepKind::End => step.name.clone(),
+        _ => format!("({}) {}", step.row, step.name),
+    };
+    // An HTML-like label, so the actor can be smaller than the step's name.
+    let label = format!(
+        "<{}<BR/><FONT POINT-SIZE=\"8\"><I>{}</I></FONT>>",
+        html_text(&name),
+        html_text(actor)
+    );
     let _ = match step.kind {
-        StepKind::Task => writeln!(out, "{indent}{id} [label={label}, shape=box];"),
-        StepKind::Decision => writeln!(out, "{indent}{id} [label={label}, shape=diamond];"),
-        StepKind::Service => writeln!(
-            out,
-            "{indent}{id} [label={label}, shape=box, peripheries=2];"
-        ),
-        StepKind::Queue => writeln!(out, "{indent}{id} [label={label}, shape=parallelogram];"),
-        StepKind::End => writeln!(
-            out,
-            "{indent}{id} [label={}, shape=box, style=rounded];",
-            quoted(&step.name)
-        ),
+        StepKind::Task => writeln!(out, "    {id} [label={label}, shape=box];"),
+        StepKind::Decision => writeln!(out, "    {id} [label={label}, shape=diamond];"),
+        StepKind::Service => writeln!(out, "    {id} [label={label}, shape=box, peripheries=2];"),
+        StepKind::Queue => writeln!(out, "    {id} [label={label}, shape=parallelogram];"),
+        StepKind::End => writeln!(out, "    {id} [label={label}, shape=box, style=rounded];"),
     };
     if has_choice(step) && step.kind != StepKind::Decision {
         let _ = writeln!(
             out,
-            "{indent}{} [label={}, shape=diamond];",
+            "    {} [label={}, shape=diamond];",
             choice_id(step),
             quoted(&format!("{}?", step.name))
         );
@@ -154,6 +136,23 @@ pub(crate) fn quoted(raw: &str) -> String {
         }
     }
     escaped.push('"');
+    escaped
+}
+
+/// Text inside an HTML-like label: the markup characters become entities (Graphviz reads
+/// `&amp;`, `&lt;`, `&gt;`, `&quot;`); line breaks become spaces.
+pub(crate) fn html_text(raw: &str) -> String {
+    let mut escaped = String::with_capacity(raw.len());
+    for c in one_line(raw).chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            c if c.is_control() => {}
+            c => escaped.push(c),
+        }
+    }
     escaped
 }
 

@@ -527,3 +527,192 @@ fn horizontal(a: Point, b: Point) -> Vec<(usize, usize, Line)> {
     pieces.push(piece(b.column, Len::Pct(-edge), Len::Pct(b.x)));
     pieces
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::render::edges;
+    use crate::sop::model::{Branch, Next};
+
+    fn ktp_el() -> SopDocument {
+        let text = include_str!("../../../sop-definitions/ktp-el.yaml");
+        crate::sop::load(text).unwrap().document().clone()
+    }
+
+    /// A piece's extent along one axis, with the cell's edges as far away as they can be.
+    fn span(a: Len, b: Len) -> (i32, i32) {
+        let value = |l: Len| match l {
+            Len::Px(p) => p,
+            Len::Pct(p) if p >= 100 => i32::MAX,
+            Len::Pct(p) if p <= -100 => i32::MIN,
+            // A percentage between the edges is only used across (x), never down (y).
+            Len::Pct(p) => p,
+        };
+        let (a, b) = (value(a), value(b));
+        (a.min(b), a.max(b))
+    }
+
+    fn pct(l: Len) -> i32 {
+        match l {
+            Len::Pct(p) | Len::Px(p) => p,
+        }
+    }
+
+    /// Every arrow ends with one arrowhead in its target's cell, and no line runs through a
+    /// symbol (touching its border at a port is fine).
+    fn check_layout(document: &SopDocument) -> Result<(), String> {
+        let edges = edges(document);
+        let grid = layout(document, &edges);
+        let mut arrowheads = 0;
+        for row in 0..grid.order.len() {
+            for column in 0..grid.columns {
+                let cell = grid.cell(row, column);
+                arrowheads += cell.lines.iter().filter(|l| l.arrowhead).count();
+                let Some((_, symbol)) = cell.symbol else {
+                    continue;
+                };
+                let half = symbol.half_height();
+                for line in &cell.lines {
+                    let through = if line.x1 == line.x2 {
+                        let (low, high) = span(line.y1, line.y2);
+                        pct(line.x1).abs() < SYMBOL_HALF_WIDTH && low < half && high > -half
+                    } else {
+                        let (low, high) = span(line.x1, line.x2);
+                        pct(line.y1).abs() < half
+                            && low < SYMBOL_HALF_WIDTH
+                            && high > -SYMBOL_HALF_WIDTH
+                    };
+                    if through {
+                        return Err(format!(
+                            "row {row} column {column}: {line:?} crosses {symbol:?}"
+                        ));
+                    }
+                }
+            }
+        }
+        if arrowheads != edges.len() {
+            return Err(format!(
+                "{arrowheads} arrowheads for {} arrows",
+                edges.len()
+            ));
+        }
+        for edge in &edges {
+            let row = grid
+                .order
+                .iter()
+                .position(|&s| s == edge.to)
+                .unwrap_or(usize::MAX);
+            let target = &document.steps[edge.to];
+            let column = document.actors.iter().position(|a| a.id == target.actor);
+            let lands = column.is_some_and(|c| grid.cell(row, c).lines.iter().any(|l| l.arrowhead));
+            if !lands {
+                return Err(format!("no arrowhead at {}", target.id));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn ktp_el_arrows_avoid_symbols_and_land_on_their_targets() {
+        assert_eq!(check_layout(&ktp_el()), Ok(()));
+    }
+
+    #[test]
+    fn ktp_el_steps_sit_in_table_order_and_their_actors_columns() {
+        let document = ktp_el();
+        let grid = layout(&document, &edges(&document));
+        let ids: Vec<&str> = grid
+            .order
+            .iter()
+            .map(|&i| document.steps[i].id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "serahkan_berkas",
+                "verifikasi_berkas",
+                "tunggu_antrian",
+                "periksa_perekaman",
+                "cetak_ktp",
+                "tunggu_status_perekaman",
+                "konsultasi_adb",
+                "ditolak",
+                "validasi_ktp",
+                "terima_ktp",
+                "selesai",
+            ]
+        );
+        // periksa_perekaman (operator_cetak, third column) is a diamond.
+        assert_eq!(grid.cell(3, 2).symbol, Some((3, Symbol::Decision)));
+        // The loop back from verifikasi_berkas ends at serahkan_berkas' side, in row 0.
+        assert!(
+            grid.cell(0, 0)
+                .lines
+                .iter()
+                .any(|l| l.arrowhead && l.x2 == Len::Pct(SYMBOL_HALF_WIDTH))
+        );
+        // Rows with labels below their symbol are taller than the default.
+        assert!(grid.min_height(3) > 2 * DEFAULT_HALF_ROW);
+        assert_eq!(grid.min_height(2), 2 * DEFAULT_HALF_ROW);
+    }
+
+    #[test]
+    fn a_step_that_loops_on_itself_gets_an_arrow() {
+        let mut document = ktp_el();
+        document.steps[2].next = Some(Next::Branches(vec![
+            Branch {
+                to: "tunggu_antrian".into(),
+                when: Some("true".into()),
+                label: Some("Ulang".into()),
+            },
+            Branch {
+                to: "periksa_perekaman".into(),
+                when: None,
+                label: None,
+            },
+        ]));
+        assert_eq!(check_layout(&document), Ok(()));
+    }
+
+    #[test]
+    fn unresolved_references_are_left_out_not_fatal() {
+        let mut document = ktp_el();
+        document.steps[0].actor = "nobody".into();
+        document.steps[1].next = Some(Next::Step("nowhere".into()));
+        let grid = layout(&document, &edges(&document));
+        assert!((0..grid.columns).all(|c| grid.cell(0, c).symbol.is_none()));
+        document.actors.clear();
+        let grid = layout(&document, &edges(&document));
+        assert_eq!(grid.columns, 0);
+    }
+
+    proptest! {
+        /// Any wiring of any steps over any actors lays out without crossing a symbol.
+        #[test]
+        fn arbitrary_flowcharts_keep_arrows_off_symbols(
+            actors in proptest::collection::vec(0usize..4, 11),
+            rows in proptest::collection::vec(1u32..6, 11),
+            targets in proptest::collection::vec(proptest::collection::vec(0usize..11, 0..4), 11),
+        ) {
+            let mut document = ktp_el();
+            let ids: Vec<String> = document.steps.iter().map(|s| s.id.clone()).collect();
+            let actor_ids: Vec<String> = document.actors.iter().map(|a| a.id.clone()).collect();
+            for (i, step) in document.steps.iter_mut().enumerate() {
+                step.actor = actor_ids[actors[i]].clone();
+                step.row = rows[i];
+                step.next = match targets[i].as_slice() {
+                    [] => None,
+                    [one] => Some(Next::Step(ids[*one].clone())),
+                    many => Some(Next::Branches(
+                        many.iter()
+                            .map(|&t| Branch { to: ids[t].clone(), when: None, label: Some(format!("ke {}", ids[t])) })
+                            .collect(),
+                    )),
+                };
+            }
+            prop_assert_eq!(check_layout(&document), Ok(()));
+        }
+    }
+}

@@ -41,6 +41,7 @@ h2.flow-title { font-size: 13px; text-align: center; margin: 0 0 6px; }
 .flow thead { display: table-header-group; }
 .flow tr { break-inside: avoid; }
 .flow td.no { text-align: center; }
+.flow td.no.continued { border-top-style: hidden; }
 .flow td.activity.sub-step { font-style: italic; }
 .flow td.actor { position: relative; padding: 0; }
 .flow td.waktu { text-align: center; }
@@ -224,12 +225,12 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
         );
         let first_of_row =
             table_row == 0 || document.steps[grid.order[table_row - 1]].row != step.row;
+        // Steps sharing a row look like one merged No. cell, but without `rowspan`, which
+        // would keep the whole group on one printed page.
         if first_of_row {
-            let span = grid.order[table_row..]
-                .iter()
-                .take_while(|&&i| document.steps[i].row == step.row)
-                .count();
-            let _ = write!(out, "<td class=\"no\" rowspan=\"{span}\">{}</td>", step.row);
+            let _ = write!(out, "<td class=\"no\">{}</td>", step.row);
+        } else {
+            out.push_str("<td class=\"no continued\"></td>");
         }
         match &step.activity {
             Some(activity) => {
