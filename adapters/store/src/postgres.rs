@@ -451,7 +451,7 @@ impl PgStore {
     ) -> Result<User> {
         let row = sqlx::query(
             "INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4)
-             RETURNING id, name, role, created_at",
+             RETURNING id, name, role, token_hash, created_at",
         )
         .bind(name)
         .bind(role)
@@ -467,17 +467,20 @@ impl PgStore {
     }
 
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, role, token_hash, created_at FROM users WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(user).transpose()
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, role, token_hash, created_at FROM users ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(user).collect()
     }
 
@@ -805,6 +808,7 @@ fn user(row: &PgRow) -> Result<User> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         role: row.try_get("role")?,
+        token_hash: row.try_get("token_hash")?,
         created_at: row.try_get("created_at")?,
     })
 }

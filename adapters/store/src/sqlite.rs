@@ -86,8 +86,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        // The one writer stays open for good: no reconnect cost, and an in-memory database
+        // lives exactly as long as its connection.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone().create_if_missing(true))
             .await?;
         MIGRATOR.run(&writer).await?;
@@ -461,7 +466,7 @@ impl SqliteStore {
     ) -> Result<User> {
         let row = sqlx::query(
             "INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4)
-             RETURNING id, name, role, created_at",
+             RETURNING id, name, role, token_hash, created_at",
         )
         .bind(name)
         .bind(role)
@@ -477,17 +482,20 @@ impl SqliteStore {
     }
 
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.reader)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, role, token_hash, created_at FROM users WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.reader)
+        .await?;
         row.as_ref().map(user).transpose()
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY name")
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, role, token_hash, created_at FROM users ORDER BY name")
+                .fetch_all(&self.reader)
+                .await?;
         rows.iter().map(user).collect()
     }
 
@@ -836,6 +844,7 @@ fn user(row: &SqliteRow) -> Result<User> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         role: row.try_get("role")?,
+        token_hash: row.try_get("token_hash")?,
         created_at: get_ts(row, "created_at")?,
     })
 }

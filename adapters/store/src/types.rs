@@ -168,12 +168,14 @@ pub struct OutboxItem {
     pub updated_at: OffsetDateTime,
 }
 
-/// An API user (the token hash is not returned).
+/// An API user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: i64,
     pub name: String,
     pub role: String,
+    /// Hex SHA-256 of the token, for the caller's constant-time comparison after the lookup.
+    pub token_hash: String,
     pub created_at: OffsetDateTime,
 }
 
