@@ -86,8 +86,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        // The one writer stays open for good: no reconnect cost, and an in-memory database
+        // lives exactly as long as its connection.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone().create_if_missing(true))
             .await?;
         MIGRATOR.run(&writer).await?;

@@ -174,7 +174,7 @@ pub struct User {
     pub id: i64,
     pub name: String,
     pub role: String,
-    /// Hex SHA-256 of the token (the token itself is never stored).
+    /// Hex SHA-256 of the token, for the caller's constant-time comparison after the lookup.
     pub token_hash: String,
     pub created_at: OffsetDateTime,
 }

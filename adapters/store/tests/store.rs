@@ -51,6 +51,17 @@ async fn unknown_url_scheme_is_refused_without_echoing_the_url() {
     assert!(!err.to_string().contains("secret"));
 }
 
+#[tokio::test]
+async fn in_memory_sqlite_works_for_throwaway_runs() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    let v = deploy(&store, SOP).await;
+    create_case(&store, v, "c1", 2, &[]).await;
+    // Reads go to the writer's connection: a second in-memory connection would be empty.
+    assert_eq!(store.events("c1").await.unwrap().len(), 2);
+    assert_eq!(store.case("c1").await.unwrap().unwrap().version, 2);
+}
+
 async fn migrations_run_twice_harmlessly(db: &TestDb) {
     let first = db.store().await;
     let v = deploy(&first, SOP).await;
