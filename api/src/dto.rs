@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::registry::Deployed;
+use crate::runtime::Upload;
 
 /// A document handed in or checked at a step.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -322,9 +323,6 @@ pub struct Deployment {
     pub version: u32,
     pub content_hash: String,
 }
-
-/// An uploaded scan: its SHA-256 (hex) and its bytes.
-pub type Upload = (String, Vec<u8>);
 
 /// Converts API document inputs to engine receipts, hashing any uploaded content.
 pub fn receipts(inputs: &[DocumentInput]) -> Result<(Vec<DocumentReceipt>, Vec<Upload>), String> {

@@ -14,8 +14,9 @@ use sopflow_engine::case::chain::{self, GENESIS};
 use sopflow_engine::case::{
     Actor, CaseState, Command, CommandError, Context, DocumentReceipt, Effect, Event, execute,
 };
-use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Store, StoredResponse, Tx};
+use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Savepoint, Store, StoredResponse, Tx};
 use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::registry::{Deployed, Registry};
 
@@ -92,6 +93,35 @@ pub struct LoadedCase {
 /// stays free of wire types.
 pub type Render = fn(&Deployed, &CaseState, OffsetDateTime) -> Value;
 
+/// An uploaded scan: its SHA-256 (hex) and its bytes.
+pub type Upload = (String, Vec<u8>);
+
+/// One command to run in a transaction.
+struct Job {
+    case_id: String,
+    target: Target,
+    expected_version: Option<u64>,
+    command: Command,
+    files: Vec<Upload>,
+    actor: Actor,
+    now: OffsetDateTime,
+    idempotency: Option<Idempotency>,
+    render: Render,
+}
+
+enum Target {
+    /// A new case on this SOP version.
+    New(Arc<Deployed>),
+    /// The case `case_id`, as stored.
+    Existing,
+}
+
+/// A job waiting for the group committer, with where to send its answer.
+struct Batched {
+    job: Job,
+    reply: oneshot::Sender<Result<Answer, RuntimeError>>,
+}
+
 /// Shared by all handlers and background tasks.
 #[derive(Clone)]
 pub struct Runtime {
@@ -100,19 +130,29 @@ pub struct Runtime {
     /// The office's UTC offset: queue numbers restart each local day.
     pub utc_offset: UtcOffset,
     cache: Arc<Mutex<HashMap<String, Arc<CaseState>>>>,
+    /// SQLite only: commands go to one writer that commits them in batches.
+    batcher: Option<mpsc::UnboundedSender<Batched>>,
 }
 
 /// Beyond this many cached states the cache starts over: a bound, not an LRU.
 const CACHE_LIMIT: usize = 50_000;
 
 impl Runtime {
+    /// A runtime; on SQLite it starts the group committer (call inside a tokio runtime).
     pub fn new(store: Store, registry: Registry, utc_offset: UtcOffset) -> Self {
-        Self {
+        let mut runtime = Self {
             store,
             registry,
             utc_offset,
             cache: Arc::new(Mutex::new(HashMap::new())),
+            batcher: None,
+        };
+        if runtime.store.backend() == "sqlite" {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(group_commit(runtime.clone(), receiver));
+            runtime.batcher = Some(sender);
         }
+        runtime
     }
 
     fn cached(&self, case_id: &str, version: i64) -> Option<Arc<CaseState>> {
@@ -177,7 +217,7 @@ impl Runtime {
         sop_id: &str,
         data: Map<String, Value>,
         documents: Vec<DocumentReceipt>,
-        files: Vec<(String, Vec<u8>)>,
+        files: Vec<Upload>,
         actor: Actor,
         now: OffsetDateTime,
         idempotency: Option<Idempotency>,
@@ -199,24 +239,18 @@ impl Runtime {
             data,
             documents,
         };
-        let mut tx = self.store.begin().await?;
-        store_files(&mut tx, &files).await?;
-        let salt = new_salt();
-        let state = self
-            .commit_command(
-                &mut tx, &deployed, None, &case_id, &salt, &command, &actor, now,
-            )
-            .await?;
-        let answer = Answer {
-            status: 201,
-            body: render(&deployed, &state, now),
-            replayed: false,
-        };
-        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer)
-            .await?;
-        tx.commit().await?;
-        self.remember(Arc::new(state));
-        Ok(answer)
+        self.run(Job {
+            case_id,
+            target: Target::New(deployed),
+            expected_version: None,
+            command,
+            files,
+            actor,
+            now,
+            idempotency,
+            render,
+        })
+        .await
     }
 
     /// Runs a command on an existing case.
@@ -226,7 +260,7 @@ impl Runtime {
         case_id: &str,
         expected_version: Option<u64>,
         command: Command,
-        files: Vec<(String, Vec<u8>)>,
+        files: Vec<Upload>,
         actor: Actor,
         now: OffsetDateTime,
         idempotency: Option<Idempotency>,
@@ -235,53 +269,92 @@ impl Runtime {
         if let Some(answer) = self.replayed(&actor, idempotency.as_ref()).await? {
             return Ok(answer);
         }
+        self.run(Job {
+            case_id: case_id.to_owned(),
+            target: Target::Existing,
+            expected_version,
+            command,
+            files,
+            actor,
+            now,
+            idempotency,
+            render,
+        })
+        .await
+    }
+
+    /// Runs a job in a transaction of its own, or hands it to the group committer.
+    async fn run(&self, job: Job) -> Result<Answer, RuntimeError> {
+        if let Some(batcher) = &self.batcher {
+            let (reply, answer) = oneshot::channel();
+            batcher
+                .send(Batched { job, reply })
+                .map_err(|_| RuntimeError::Busy("the writer has stopped".into()))?;
+            return answer
+                .await
+                .unwrap_or_else(|_| Err(RuntimeError::Busy("the writer has stopped".into())));
+        }
         let mut tx = self.store.begin().await?;
-        let record = tx
-            .case(case_id)
-            .await?
-            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
-        let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
-        let state = match self.cached(case_id, record.version) {
-            Some(s) => s,
-            None => {
-                let events = decode(&tx.events(case_id).await?)?;
-                Arc::new(
-                    CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
-                )
+        let (answer, state) = self.execute(&mut tx, &job).await?;
+        tx.commit().await?;
+        self.remember(Arc::new(state));
+        Ok(answer)
+    }
+
+    /// The body of one command inside `tx`: load, decide, append, remember the answer.
+    async fn execute(&self, tx: &mut Tx, job: &Job) -> Result<(Answer, CaseState), RuntimeError> {
+        store_files(tx, &job.files).await?;
+        let (deployed, current, head, salt) = match &job.target {
+            Target::New(deployed) => (deployed.clone(), None, None, new_salt()),
+            Target::Existing => {
+                let record = tx
+                    .case(&job.case_id)
+                    .await?
+                    .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
+                let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+                let state = match self.cached(&job.case_id, record.version) {
+                    Some(s) => s,
+                    None => {
+                        let events = decode(&tx.events(&job.case_id).await?)?;
+                        Arc::new(
+                            CaseState::replay(&events)
+                                .map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
+                        )
+                    }
+                };
+                if let Some(expected) = job.expected_version
+                    && expected != state.version
+                {
+                    return Err(RuntimeError::Conflict {
+                        current_version: state.version,
+                        current_step: state.current_step.clone(),
+                    });
+                }
+                let salt = tx.case_salt(&job.case_id).await?.unwrap_or_default();
+                (deployed, Some(state), Some(record.head_hash), salt)
             }
         };
-        if let Some(expected) = expected_version
-            && expected != state.version
-        {
-            return Err(RuntimeError::Conflict {
-                current_version: state.version,
-                current_step: state.current_step.clone(),
-            });
-        }
-        store_files(&mut tx, &files).await?;
-        let salt = tx.case_salt(case_id).await?.unwrap_or_default();
-        let new_state = self
+        let current = current.as_deref().zip(head.as_deref());
+        let state = self
             .commit_command(
-                &mut tx,
+                tx,
                 &deployed,
-                Some((&state, &record.head_hash)),
-                case_id,
+                current,
+                &job.case_id,
                 &salt,
-                &command,
-                &actor,
-                now,
+                &job.command,
+                &job.actor,
+                job.now,
             )
             .await?;
         let answer = Answer {
-            status: 200,
-            body: render(&deployed, &new_state, now),
+            status: if current.is_none() { 201 } else { 200 },
+            body: (job.render)(&deployed, &state, job.now),
             replayed: false,
         };
-        self.remember_answer(&mut tx, &actor, idempotency.as_ref(), &answer)
+        self.remember_answer(tx, &job.actor, job.idempotency.as_ref(), &answer)
             .await?;
-        tx.commit().await?;
-        self.remember(Arc::new(new_state));
-        Ok(answer)
+        Ok((answer, state))
     }
 
     /// Decides, numbers queue tickets, chains and appends, inside `tx`.
@@ -452,6 +525,84 @@ impl Runtime {
     }
 }
 
+/// Most commands committed together. Enough to amortise one fsync over a burst of clients,
+/// small enough that no command waits long behind others.
+const MAX_BATCH: usize = 64;
+
+/// The SQLite writer: takes the commands waiting, runs each inside one transaction under
+/// its own savepoint (a refused command is rolled back alone), commits once, and only then
+/// answers them all. One fsync for many commands, and every answer still means durable.
+async fn group_commit(runtime: Runtime, mut receiver: mpsc::UnboundedReceiver<Batched>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("sopflow_commit_batch_size").record(batch.len() as f64);
+        let mut tx = match runtime.store.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let message = format!("cannot begin a transaction: {e}");
+                for b in batch {
+                    let _ = b.reply.send(Err(RuntimeError::Busy(message.clone())));
+                }
+                continue;
+            }
+        };
+        let mut done = Vec::with_capacity(batch.len());
+        let mut broken = None;
+        for b in batch {
+            if broken.is_some() {
+                done.push((b.reply, Err(RuntimeError::Busy("the batch failed".into()))));
+                continue;
+            }
+            if let Err(e) = tx.savepoint(Savepoint::Set).await {
+                broken = Some(e.to_string());
+                done.push((b.reply, Err(RuntimeError::Busy("the batch failed".into()))));
+                continue;
+            }
+            let outcome = runtime.execute(&mut tx, &b.job).await;
+            let closing = if outcome.is_ok() {
+                Savepoint::Release
+            } else {
+                Savepoint::RollBack
+            };
+            let mut closed = tx.savepoint(closing).await;
+            if closing == Savepoint::RollBack && closed.is_ok() {
+                closed = tx.savepoint(Savepoint::Release).await;
+            }
+            if let Err(e) = closed {
+                broken = Some(e.to_string());
+            }
+            done.push((b.reply, outcome));
+        }
+        let committed = match broken {
+            Some(reason) => {
+                let _ = tx.rollback().await;
+                Err(reason)
+            }
+            None => tx.commit().await.map_err(|e| e.to_string()),
+        };
+        for (reply, outcome) in done {
+            let answer = match (&committed, outcome) {
+                (Ok(()), Ok((answer, state))) => {
+                    runtime.remember(Arc::new(state));
+                    Ok(answer)
+                }
+                (Ok(()), Err(e)) => Err(e),
+                (Err(reason), _) => {
+                    tracing::error!(%reason, "group commit failed; the batch was rolled back");
+                    Err(RuntimeError::Busy(format!("the commit failed: {reason}")))
+                }
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}
+
 /// When the case needs the ticker next: the running budget clock or the total budget,
 /// whichever runs out first and has not yet been recorded.
 pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
@@ -471,7 +622,7 @@ pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
 }
 
 /// Uploaded document scans, content-addressed, committed with the command that records them.
-async fn store_files(tx: &mut Tx, files: &[(String, Vec<u8>)]) -> Result<(), RuntimeError> {
+async fn store_files(tx: &mut Tx, files: &[Upload]) -> Result<(), RuntimeError> {
     for (sha256, bytes) in files {
         tx.put_file(sha256, bytes).await?;
     }

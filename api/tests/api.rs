@@ -20,6 +20,7 @@ api_tests!(
     queue_numbers_run_per_queue_and_call_next_takes_the_oldest,
     the_timer_records_an_exceeded_budget_once,
     openapi_and_metrics_describe_the_service,
+    concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone,
 );
 
 struct Staff {
@@ -676,4 +677,45 @@ async fn openapi_and_metrics_describe_the_service(api: &Api) {
         !metrics.text.contains("1312990101900001"),
         "no personal data in metrics"
     );
+}
+
+async fn concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone(api: &Api) {
+    let s = staff(api).await;
+    // 30 clients at once: on SQLite they share group commits; every third one is refused.
+    let requests = (0..30).map(|i| {
+        let nik = if i % 3 == 0 {
+            "bad".to_owned()
+        } else {
+            format!("13129901019{i:05}")
+        };
+        api.post(
+            "/cases",
+            &s.petugas,
+            json!({ "sop_id": "ktp-el", "data": { "nik": nik, "alasan": "baru" } }),
+        )
+    });
+    let replies = futures::future::join_all(requests).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!((created, refused), (20, 10));
+    let list = api.get("/cases?limit=100", &s.auditor).await;
+    assert_eq!(
+        list.body["cases"].as_array().unwrap().len(),
+        20,
+        "exactly the accepted ones are stored"
+    );
+    for reply in replies.iter().filter(|r| r.status == StatusCode::CREATED) {
+        let id = reply.body["case_id"].as_str().unwrap();
+        let history = api.get(&format!("/cases/{id}/history"), &s.auditor).await;
+        assert_eq!(
+            history.body[0]["type"], "case_started",
+            "an acknowledged case is stored whole"
+        );
+    }
 }

@@ -72,6 +72,14 @@ pub enum Store {
     Postgres(PgStore),
 }
 
+/// What to do with the per-command savepoint (see [`Tx::savepoint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Savepoint {
+    Set,
+    Release,
+    RollBack,
+}
+
 /// A transaction: see [`Store::begin`]. Dropped without [`Tx::commit`], it rolls back.
 #[derive(Debug)]
 pub enum Tx {
@@ -374,6 +382,13 @@ impl Tx {
         response: &StoredResponse,
     ) -> Result<()> {
         dispatch!(Tx, self, t => t.remember_response(user, key, response).await)
+    }
+
+    /// Sets, releases or rolls back to the transaction's one savepoint. Group commit runs
+    /// several commands in one transaction, each between a set and a release, so that one
+    /// failing command is rolled back alone.
+    pub async fn savepoint(&mut self, action: Savepoint) -> Result<()> {
+        dispatch!(Tx, self, t => t.savepoint(action).await)
     }
 
     /// Commits; when this returns `Ok`, the transaction is durable.

@@ -15,6 +15,7 @@ use sqlx::types::Json;
 use sqlx::{Executor, Postgres, Row, Transaction};
 use time::{Date, Duration, OffsetDateTime};
 
+use crate::Savepoint;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::types::{
     CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, OutboxItem, OutboxStatus,
@@ -718,6 +719,16 @@ impl PgTx {
             true => Error::AlreadyExists(format!("idempotency key {key} of {user}")),
             false => e.into(),
         })?;
+        Ok(())
+    }
+
+    pub async fn savepoint(&mut self, action: Savepoint) -> Result<()> {
+        let sql = match action {
+            Savepoint::Set => "SAVEPOINT sopflow_command",
+            Savepoint::Release => "RELEASE SAVEPOINT sopflow_command",
+            Savepoint::RollBack => "ROLLBACK TO SAVEPOINT sopflow_command",
+        };
+        sqlx::query(sql).execute(&mut *self.tx).await?;
         Ok(())
     }
 

@@ -19,6 +19,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime};
 
+use crate::Savepoint;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::types::{
     CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, OutboxItem, OutboxStatus,
@@ -729,6 +730,16 @@ impl SqliteTx {
             true => Error::AlreadyExists(format!("idempotency key {key} of {user}")),
             false => e.into(),
         })?;
+        Ok(())
+    }
+
+    pub async fn savepoint(&mut self, action: Savepoint) -> Result<()> {
+        let sql = match action {
+            Savepoint::Set => "SAVEPOINT sopflow_command",
+            Savepoint::Release => "RELEASE SAVEPOINT sopflow_command",
+            Savepoint::RollBack => "ROLLBACK TO SAVEPOINT sopflow_command",
+        };
+        sqlx::query(sql).execute(&mut *self.tx).await?;
         Ok(())
     }
 
