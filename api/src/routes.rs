@@ -514,16 +514,7 @@ pub async fn cancel_case(
     };
     let a = state
         .runtime
-        .command(
-            &id,
-            None,
-            command,
-            Vec::new(),
-            user.actor(),
-            now(),
-            None,
-            dto::render_case,
-        )
+        .plain(&id, command, user.actor(), now())
         .await?;
     Ok(answer(a))
 }
@@ -542,16 +533,7 @@ pub async fn resolve_incident(
     };
     let a = state
         .runtime
-        .command(
-            &id,
-            None,
-            command,
-            Vec::new(),
-            user.actor(),
-            now(),
-            None,
-            dto::render_case,
-        )
+        .plain(&id, command, user.actor(), now())
         .await?;
     Ok(answer(a))
 }
@@ -694,16 +676,7 @@ pub async fn call_next(
         };
         match state
             .runtime
-            .command(
-                &case_id,
-                None,
-                command,
-                Vec::new(),
-                user.actor(),
-                now(),
-                None,
-                dto::render_case,
-            )
+            .plain(&case_id, command, user.actor(), now())
             .await
         {
             Ok(a) => return Ok(answer(a)),

@@ -283,6 +283,28 @@ impl Runtime {
         .await
     }
 
+    /// A command without expected version, uploads or idempotency key: admin actions, queue
+    /// calls and timer ticks.
+    pub async fn plain(
+        &self,
+        case_id: &str,
+        command: Command,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> Result<Answer, RuntimeError> {
+        self.command(
+            case_id,
+            None,
+            command,
+            Vec::new(),
+            actor,
+            now,
+            None,
+            crate::dto::render_case,
+        )
+        .await
+    }
+
     /// Runs a job in a transaction of its own, or hands it to the group committer.
     async fn run(&self, job: Job) -> Result<Answer, RuntimeError> {
         if let Some(batcher) = &self.batcher {

@@ -6,7 +6,6 @@ use std::time::Duration;
 use sopflow_engine::case::{Actor, Command};
 use time::OffsetDateTime;
 
-use crate::dto;
 use crate::runtime::Runtime;
 
 /// How often the timer looks; budgets are in seconds, so once a second is precise enough.
@@ -30,16 +29,7 @@ pub async fn tick_due(runtime: &Runtime, worker: &str, now: OffsetDateTime) -> u
     let mut ticked = 0;
     for case in due {
         match runtime
-            .command(
-                &case.case_id,
-                None,
-                Command::Tick,
-                Vec::new(),
-                Actor::system(),
-                now,
-                None,
-                dto::render_case,
-            )
+            .plain(&case.case_id, Command::Tick, Actor::system(), now)
             .await
         {
             Ok(_) => ticked += 1,
