@@ -7,7 +7,7 @@
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sopflow_engine::case::verify;
+use sopflow_engine::case::{EventBody, verify};
 use std::hint::black_box;
 
 /// (incomplete_once, adb_once) for ten cases.
@@ -50,6 +50,49 @@ fn cases(c: &mut Criterion) {
         b.iter(|| {
             for history in &histories {
                 black_box(verify(&sop, history).expect("verifies"));
+            }
+        })
+    });
+    // Baseline, same run: only the guard evaluations those ten cases make, with a bare rhai
+    // engine on the same values (read back from the recorded decisions). The ratio of the two
+    // is what the engine adds around its guards.
+    let engine = rhai::Engine::new();
+    let mut evaluations = Vec::new();
+    for history in &histories {
+        for event in history {
+            if let EventBody::BranchTaken {
+                evaluations: evals, ..
+            } = &event.body
+            {
+                for e in evals {
+                    let ast = engine.compile_expression(&e.guard).expect("guard compiles");
+                    let values: Vec<(String, rhai::Dynamic)> = e
+                        .values
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                rhai::serde::to_dynamic(v).expect("value converts"),
+                            )
+                        })
+                        .collect();
+                    evaluations.push((ast, values));
+                }
+            }
+        }
+    }
+    group.throughput(Throughput::Elements(MIX.len() as u64));
+    group.bench_function("baseline_bare_rhai_guards_of_ten_cases", |b| {
+        b.iter(|| {
+            for (ast, values) in &evaluations {
+                let mut scope = rhai::Scope::new();
+                for (k, v) in values {
+                    scope.push(k.clone(), v.clone());
+                }
+                let result: bool = engine
+                    .eval_ast_with_scope(&mut scope, ast)
+                    .expect("guard evaluates");
+                black_box(result);
             }
         })
     });
