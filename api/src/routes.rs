@@ -665,8 +665,19 @@ pub async fn call_next(
         if let Ok(loaded) = state.runtime.load(&row.case_id).await
             && loaded.state.queue_number.is_some()
         {
-            let since = loaded.state.visits.last().map(|v| v.entered_at);
-            waiting.push((since, row.case_id));
+            // Called in number order: numbers restart each local day, so the day comes first.
+            let day = loaded
+                .state
+                .visits
+                .last()
+                .map(|v| v.entered_at.to_offset(state.runtime.utc_offset).date());
+            let number = loaded
+                .state
+                .queue_number
+                .as_deref()
+                .and_then(|n| n.rsplit('-').next())
+                .and_then(|n| n.parse::<u64>().ok());
+            waiting.push(((day, number), row.case_id));
         }
     }
     waiting.sort();

@@ -21,6 +21,7 @@ api_tests!(
     the_timer_records_an_exceeded_budget_once,
     openapi_and_metrics_describe_the_service,
     concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone,
+    an_uploaded_document_is_stored_and_its_sha256_recorded,
 );
 
 struct Staff {
@@ -718,4 +719,98 @@ async fn concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone(
             "an acknowledged case is stored whole"
         );
     }
+}
+
+async fn an_uploaded_document_is_stored_and_its_sha256_recorded(api: &Api) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    // A "scan": binary, with zero bytes and every byte value.
+    let scan: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&scan);
+    let sha256: String = sha2::Sha256::digest(&scan)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    // Not base64: refused, nothing recorded.
+    let before = api.get(&format!("/cases/{case}"), &s.petugas).await.body["version"].clone();
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "serahkan_berkas",
+        json!({ "documents": [{ "type": "fotokopi_kk", "content_base64": "not base64!" }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(
+        api.get(&format!("/cases/{case}"), &s.petugas).await.body["version"],
+        before,
+        "nothing written"
+    );
+
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "serahkan_berkas",
+        json!({ "documents": [{ "type": "fotokopi_kk", "number": "KK-7", "content_base64": encoded }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["documents"]["fotokopi_kk"]["sha256"],
+        sha256.as_str()
+    );
+
+    let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    let recorded: Vec<&Value> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "documents_recorded" && e["event"]["step"] == "serahkan_berkas")
+        .map(|e| &e["event"]["documents"])
+        .collect();
+    assert_eq!(
+        recorded.len(),
+        2,
+        "at the start and at the step: {}",
+        history.text
+    );
+    assert_eq!(
+        recorded[1],
+        &json!([{ "type": "fotokopi_kk", "number": "KK-7", "received": true, "sha256": sha256 }]),
+        "the receipt carries the SHA-256 of the bytes"
+    );
+    assert!(
+        !history.text.contains(&encoded[..64]),
+        "the history holds the hash, not the content"
+    );
+
+    let store = &api.service.runtime.store;
+    assert_eq!(
+        store.file(&sha256).await.unwrap().as_deref(),
+        Some(scan.as_slice()),
+        "the bytes are stored under their SHA-256"
+    );
+    // Content-addressed: the same scan for another case is stored once, and still found.
+    let other = open_case(api, &s.petugas).await;
+    let r = complete(
+        api,
+        &s.petugas,
+        &other,
+        "serahkan_berkas",
+        json!({ "documents": [{ "type": "fotokopi_kk", "content_base64": encoded }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        store.file(&sha256).await.unwrap().as_deref(),
+        Some(scan.as_slice())
+    );
+    assert_eq!(store.file(&"0".repeat(64)).await.unwrap(), None);
 }
