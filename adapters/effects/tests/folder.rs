@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is a failed test, not a crash on input.
 //! The folder printer: one file per key, written atomically, never twice.
 
 use sopflow_effects::{

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is a failed test, not a crash on input.
 //! The IPP printer against a real IPP Everywhere printer (CUPS' `ippeveprinter`), started per
 //! test on a free port with its own spool folder. Needs `SOPFLOW_TEST_IPP=1` and ippeveprinter
 //! with DNS-SD running (see the crate README / `.ci/run`).

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // Test helpers: a panic is a failed test, not a crash on input.
 //! The consultation webhook against real HTTP receivers on 127.0.0.1.
 
 use std::sync::{Arc, Mutex};
