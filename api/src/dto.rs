@@ -161,7 +161,7 @@ impl CaseView {
                     id: step.id.clone(),
                     row: step.row,
                     name: step.name.clone(),
-                    kind: kind_name(step.kind).to_owned(),
+                    kind: step.kind.as_str().to_owned(),
                     actor: step.actor.clone(),
                     roles,
                     entered_at: visit.map(|v| v.entered_at),
@@ -206,16 +206,6 @@ impl CaseView {
 /// The JSON of a case for an answer.
 pub fn render_case(deployed: &Deployed, state: &CaseState, now: OffsetDateTime) -> Value {
     serde_json::to_value(CaseView::new(deployed, state, now)).unwrap_or(Value::Null)
-}
-
-pub fn kind_name(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Task => "task",
-        StepKind::Decision => "decision",
-        StepKind::Service => "service",
-        StepKind::Queue => "queue",
-        StepKind::End => "end",
-    }
 }
 
 /// An open step in a role's inbox.

@@ -335,7 +335,7 @@ impl<'a> Decider<'a> {
             other => {
                 return Err(CommandError::WrongKind {
                     step: step.id.clone(),
-                    kind: kind_name(other),
+                    kind: other.as_str(),
                 });
             }
         }
@@ -662,25 +662,14 @@ impl<'a> Decider<'a> {
         from: Option<StepIdx>,
     ) -> Result<(), CommandError> {
         let step = self.sop.step(to);
-        let budget = self.sop.compiled(to).budget;
         // A clock keeps running while the case stays within the steps that share it.
-        let shares_running_clock = match (budget, from, &working.case.clock) {
-            (Some((owner, _)), Some(from), Some(clock)) => {
-                self.sop.compiled(from).budget.map(|(o, _)| o) == Some(owner)
-                    && clock.step == self.sop.step(owner).id
-            }
-            _ => false,
-        };
-        let (budget_step, due_at) = match budget {
-            Some((owner, _)) if shares_running_clock => {
-                (Some(self.sop.step(owner).id.clone()), None)
-            }
-            Some((owner, duration)) => (
-                Some(self.sop.step(owner).id.clone()),
-                Some(self.ctx.now + std::time::Duration::from_secs(duration.as_secs())),
-            ),
-            None => (None, None),
-        };
+        let (budget_step, due_at) = budget_clock(
+            self.sop,
+            to,
+            from,
+            working.case.clock.as_ref(),
+            self.ctx.now,
+        );
         let body = EventBody::StepEntered {
             step: step.id.clone(),
             visit: working.case.next_visit(&step.id),
@@ -792,16 +781,6 @@ impl Working {
     }
 }
 
-fn kind_name(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Task => "task",
-        StepKind::Decision => "decision",
-        StepKind::Service => "service",
-        StepKind::Queue => "queue",
-        StepKind::End => "end",
-    }
-}
-
 fn check_outcome(allowed: &[String], outcome: Option<&str>) -> Result<(), CommandError> {
     let ok = match outcome {
         None => allowed.is_empty(),
@@ -829,6 +808,34 @@ fn check_documents_known(
             doc: r.doc.clone(),
         }),
         None => Ok(()),
+    }
+}
+
+/// The budget clock of entering step `to` from `from` at `now`: the step that owns the
+/// budget, and a due time when a new clock starts (`None` while the case stays among the
+/// steps that share the clock already running). Also used by replay to re-check it.
+pub(crate) fn budget_clock(
+    sop: &Sop,
+    to: StepIdx,
+    from: Option<StepIdx>,
+    running: Option<&super::state::BudgetClock>,
+    now: OffsetDateTime,
+) -> (Option<String>, Option<OffsetDateTime>) {
+    let budget = sop.compiled(to).budget;
+    let shares_running_clock = match (budget, from, running) {
+        (Some((owner, _)), Some(from), Some(clock)) => {
+            sop.compiled(from).budget.map(|(o, _)| o) == Some(owner)
+                && clock.step == sop.step(owner).id
+        }
+        _ => false,
+    };
+    match budget {
+        Some((owner, _)) if shares_running_clock => (Some(sop.step(owner).id.clone()), None),
+        Some((owner, duration)) => (
+            Some(sop.step(owner).id.clone()),
+            Some(now + std::time::Duration::from_secs(duration.as_secs())),
+        ),
+        None => (None, None),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::decide::{check_data, choose_branch, missing_documents};
+use super::decide::{budget_clock, check_data, choose_branch, missing_documents};
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
 use crate::sop::Sop;
@@ -115,22 +115,7 @@ fn check_event(
                     state.next_visit(step)
                 )));
             }
-            let budget = sop.compiled(idx).budget;
-            let shares = match (budget, *previous_step, &state.clock) {
-                (Some((owner, _)), Some(from), Some(clock)) => {
-                    sop.compiled(from).budget.map(|(o, _)| o) == Some(owner)
-                        && clock.step == sop.step(owner).id
-                }
-                _ => false,
-            };
-            let expected = match budget {
-                Some((owner, _)) if shares => (Some(sop.step(owner).id.clone()), None),
-                Some((owner, d)) => (
-                    Some(sop.step(owner).id.clone()),
-                    Some(event.at + std::time::Duration::from_secs(d.as_secs())),
-                ),
-                None => (None, None),
-            };
+            let expected = budget_clock(sop, idx, *previous_step, state.clock.as_ref(), event.at);
             if (budget_step.clone(), *due_at) != expected {
                 return Err(diverge(format!(
                     "budget clock {budget_step:?} due {due_at:?}, the SOP gives {:?} due {:?}",

@@ -205,6 +205,19 @@ pub enum StepKind {
     End,
 }
 
+impl StepKind {
+    /// The kind as written in the YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Task => "task",
+            StepKind::Decision => "decision",
+            StepKind::Service => "service",
+            StepKind::Queue => "queue",
+            StepKind::End => "end",
+        }
+    }
+}
+
 /// What a missing required document does at a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
