@@ -352,7 +352,9 @@ impl Tx {
 
     /// Appends `events` to the case as seq `expected_version + 1 ..`, sets its projection and
     /// queues `outbox` rows (each tied to the last event appended here; a row whose
-    /// idempotency key is already queued is not queued twice).
+    /// idempotency key is already queued is not queued twice, except that a row given up as an
+    /// `incident` is queued again, attempts reset: the command that asks again is the human's
+    /// retry, so it re-arms the delivery in its own transaction).
     ///
     /// `expected_version == 0` creates the case (`projection` then also gives its SOP and
     /// version; later appends keep those and `created_at`). `projection.updated_at` is the

@@ -682,7 +682,11 @@ impl SqliteTx {
                 "INSERT INTO outbox (case_id, seq, idempotency_key, adapter, payload, status,
                                      attempts, next_attempt_at, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $7)
-                 ON CONFLICT (idempotency_key) DO NOTHING",
+                 ON CONFLICT (idempotency_key) DO UPDATE
+                 SET status = 'pending', attempts = 0, seq = excluded.seq,
+                     next_attempt_at = excluded.next_attempt_at, claimed_by = NULL,
+                     lease_until = NULL, updated_at = excluded.updated_at
+                 WHERE outbox.status = 'incident'",
             )
             .bind(case_id)
             .bind(projection.version)

@@ -691,6 +691,40 @@ async fn outbox_lifecycle_retry_incident_and_duplicates(db: &TestDb) {
             ("c1/print/2", OutboxStatus::Pending, 2)
         ]
     );
+
+    // A row given up as an incident is re-armed when a command asks for the same key again.
+    let second = rows[1].id;
+    store.claim_outbox("d", at(300), lease, 10).await.unwrap();
+    store
+        .fail_outbox(second, "d", "printer offline", at(300), true, at(301))
+        .await
+        .unwrap();
+    let head = store.case("c1").await.unwrap().unwrap().head_hash;
+    let evs = events("c1", 2, &head, 1, "retry");
+    let mut tx = store.begin().await.unwrap();
+    tx.append(
+        "c1",
+        2,
+        &evs,
+        &projection(v, 2, &evs, None),
+        &[outbox("c1/print/1", at(400)), outbox("c1/print/2", at(400))],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let rows = store.outbox_for_case("c1").await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.idempotency_key.as_str(), r.status, r.seq, r.attempts))
+            .collect::<Vec<_>>(),
+        [
+            ("c1/print/1", OutboxStatus::Done, 1, 1),
+            ("c1/print/2", OutboxStatus::Pending, 3, 0)
+        ],
+        "the done row stays done; the incident is queued again"
+    );
+    assert_eq!(rows[1].next_attempt_at, at(400));
+    assert!(store.list_incidents().await.unwrap().is_empty());
 }
 
 async fn expired_outbox_lease_is_reclaimed(db: &TestDb) {
