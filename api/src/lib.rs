@@ -6,9 +6,14 @@
 //! - [`runtime`]: one command = one store transaction (decide, number, chain, append);
 //! - [`registry`]: SOP versions (deployed from files or the API, watched, cached);
 //! - [`ticker`]: the time-budget timer;
+//! - [`dispatch`]: the outbox dispatcher (adapter deliveries, retries, incidents), over the
+//!   [`adapters`] the configuration binds; [`adapter_routes`]: incidents and callbacks;
 //! - [`serve`]: wiring it all together for `sopflow serve`.
 
+pub mod adapter_routes;
+pub mod adapters;
 pub mod auth;
+pub mod dispatch;
 pub mod dto;
 pub mod openapi;
 pub mod problem;
@@ -31,6 +36,8 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub struct AppState {
     pub runtime: runtime::Runtime,
     pub metrics: PrometheusHandle,
+    /// The deployment's adapters (the callback endpoint checks their signatures).
+    pub adapters: std::sync::Arc<adapters::Adapters>,
 }
 
 /// The HTTP application, without a socket: tests drive it with `oneshot`.
@@ -59,6 +66,15 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tasks", get(routes::tasks))
         .route("/queues/{queue}/call-next", post(routes::call_next))
+        .route("/incidents", get(adapter_routes::list_incidents))
+        .route(
+            "/incidents/{id}/retry",
+            post(adapter_routes::retry_incident),
+        )
+        .route(
+            "/callbacks/{adapter}",
+            post(adapter_routes::consultation_callback),
+        )
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(serve::observe))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{dto, problem, routes};
+use crate::{adapter_routes, dto, problem, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,9 @@ use crate::{dto, problem, routes};
         routes::resolve_incident,
         routes::tasks,
         routes::call_next,
+        adapter_routes::list_incidents,
+        adapter_routes::retry_incident,
+        adapter_routes::consultation_callback,
     ),
     components(schemas(problem::Problem, problem::FieldError, dto::CaseView, dto::Task, dto::DocumentInput)),
     modifiers(&BearerAuth)

@@ -104,7 +104,7 @@ fn idempotency(
     }))
 }
 
-fn answer(a: Answer) -> Response {
+pub(crate) fn answer(a: Answer) -> Response {
     let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
     let mut response = (status, Json(a.body)).into_response();
     if a.replayed {
@@ -115,7 +115,7 @@ fn answer(a: Answer) -> Response {
     response
 }
 
-fn now() -> OffsetDateTime {
+pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 

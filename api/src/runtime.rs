@@ -7,6 +7,7 @@
 //! ever visible.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
@@ -16,7 +17,7 @@ use sopflow_engine::case::{
 };
 use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Savepoint, Store, StoredResponse, Tx};
 use time::{OffsetDateTime, UtcOffset};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::registry::{Deployed, Registry};
 
@@ -132,6 +133,10 @@ pub struct Runtime {
     cache: Arc<Mutex<HashMap<String, Arc<CaseState>>>>,
     /// SQLite only: commands go to one writer that commits them in batches.
     batcher: Option<mpsc::UnboundedSender<Batched>>,
+    /// Woken after a commit that queued adapter requests: the dispatcher need not poll.
+    pub outbox_queued: Arc<Notify>,
+    /// Set by a command that queued outbox rows, taken after its commit.
+    queued_since_commit: Arc<AtomicBool>,
 }
 
 /// Beyond this many cached states the cache starts over: a bound, not an LRU.
@@ -146,6 +151,8 @@ impl Runtime {
             utc_offset,
             cache: Arc::new(Mutex::new(HashMap::new())),
             batcher: None,
+            outbox_queued: Arc::new(Notify::new()),
+            queued_since_commit: Arc::new(AtomicBool::new(false)),
         };
         if runtime.store.backend() == "sqlite" {
             let (sender, receiver) = mpsc::unbounded_channel();
@@ -319,8 +326,16 @@ impl Runtime {
         let mut tx = self.store.begin().await?;
         let (answer, state) = self.execute(&mut tx, &job).await?;
         tx.commit().await?;
+        self.committed();
         self.remember(Arc::new(state));
         Ok(answer)
+    }
+
+    /// After a commit: wakes the dispatcher if adapter requests were queued.
+    fn committed(&self) {
+        if self.queued_since_commit.swap(false, Ordering::AcqRel) {
+            self.outbox_queued.notify_one();
+        }
     }
 
     /// The body of one command inside `tx`: load, decide, append, remember the answer.
@@ -492,6 +507,9 @@ impl Runtime {
         }
         tx.append(case_id, expected, &new_events, &projection, &outbox)
             .await?;
+        if !outbox.is_empty() {
+            self.queued_since_commit.store(true, Ordering::Release);
+        }
         record_metrics(state, &executed.events);
         Ok(executed.state)
     }
@@ -608,6 +626,7 @@ async fn group_commit(runtime: Runtime, mut receiver: mpsc::UnboundedReceiver<Ba
             }
             None => tx.commit().await.map_err(|e| e.to_string()),
         };
+        runtime.committed();
         for (reply, outcome) in done {
             let answer = match (&committed, outcome) {
                 (Ok(()), Ok((answer, state))) => {

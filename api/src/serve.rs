@@ -1,7 +1,9 @@
 //! `sopflow serve`: configuration, start-up and the request observer.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -12,6 +14,8 @@ use serde::Deserialize;
 use sopflow_store::Store;
 use time::UtcOffset;
 
+use crate::adapters::{AdapterConfig, AdapterConfigError, Adapters, DispatchConfig};
+use crate::dispatch::Dispatcher;
 use crate::registry::Registry;
 use crate::runtime::Runtime;
 use crate::{AppState, app, ticker};
@@ -29,6 +33,15 @@ pub struct Config {
     /// The office's time zone (queue numbers restart each local day): an Indonesian zone
     /// name (`Asia/Jakarta`, `Asia/Makassar`, `Asia/Jayapura`...), `UTC`, or `+07:00`.
     pub timezone: String,
+    /// Where card printers the configuration does not name print (one PDF per card).
+    pub prints: PathBuf,
+    /// How adapters reach this service (the consultation desk's callback goes to
+    /// `{public_url}/callbacks/{adapter}`); default `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Adapter implementations by the adapter ids SOPs use.
+    pub adapters: BTreeMap<String, AdapterConfig>,
+    /// Delivery of adapter requests: attempts, backoff, lease.
+    pub dispatch: DispatchConfig,
 }
 
 impl Default for Config {
@@ -38,6 +51,10 @@ impl Default for Config {
             database: "sqlite://./sopflow.db".to_owned(),
             definitions: PathBuf::from("./sop-definitions"),
             timezone: "Asia/Jakarta".to_owned(),
+            prints: PathBuf::from("./sopflow-prints"),
+            public_url: None,
+            adapters: BTreeMap::new(),
+            dispatch: DispatchConfig::default(),
         }
     }
 }
@@ -125,10 +142,12 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         tracing::warn!(dir = %config.definitions.display(), "no definitions directory: SOPs come only through POST /sops");
         None
     };
+    let adapters = Arc::new(Adapters::from_config(&config.adapters, &config.prints)?);
     let runtime = Runtime::new(store, registry, offset);
     let state = AppState {
         runtime: runtime.clone(),
         metrics: metrics_handle(),
+        adapters,
     };
     Ok(Service {
         state,
@@ -141,13 +160,28 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
 pub async fn run(config: Config) -> Result<(), ServeError> {
     let service = build(&config).await?;
     let worker = format!("{}-{}", hostname(), std::process::id());
-    let ticker = tokio::spawn(ticker::run(service.runtime.clone(), worker));
+    let ticker = tokio::spawn(ticker::run(service.runtime.clone(), worker.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let dispatcher = tokio::spawn(
+        Dispatcher::new(
+            service.runtime.clone(),
+            service.state.adapters.clone(),
+            config.dispatch.clone(),
+            worker,
+            public_url,
+        )
+        .run(),
+    );
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database), "sopflow serving");
     axum::serve(listener, app(service.state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     ticker.abort();
+    dispatcher.abort();
     service.runtime.store.close().await;
     Ok(())
 }
@@ -210,6 +244,8 @@ pub enum ServeError {
     Store(#[from] sopflow_store::Error),
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    #[error("adapters: {0}")]
+    Adapters(#[from] AdapterConfigError),
     #[error("watching the definitions: {0}")]
     Watch(#[from] notify::Error),
     #[error("network: {0}")]

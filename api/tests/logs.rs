@@ -8,6 +8,7 @@
 mod process;
 
 use std::io::Write as _;
+use std::time::Duration;
 
 use process::{Server, add_user, ktp_el_yaml};
 use serde_json::json;
@@ -121,7 +122,11 @@ fn run_and_capture(database: &str, env: &[(&str, &str)]) -> String {
         "periksa_perekaman",
         json!({ "data": { "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": false } }),
     );
-    step(&operator, "cetak_ktp", json!({}));
+    // The default folder printer prints the card (the PDF holds the NIK; the logs must not).
+    process::wait_for(Duration::from_secs(30), "the card to be printed", || {
+        let r = server.get(&format!("/cases/{case}"), &auditor);
+        (r.body["current_step"]["id"] == "validasi_ktp").then_some(())
+    });
     step(
         &petugas,
         "validasi_ktp",

@@ -103,6 +103,21 @@ impl Server {
             .expect("one server")
     }
 
+    /// [`Server::start`] with more command-line arguments (e.g. `--config FILE`).
+    pub fn start_with_args(
+        name: &str,
+        logs: &Path,
+        database: &str,
+        definitions: &Path,
+        args: &[&str],
+    ) -> Server {
+        let mut server = Self::spawn_with(name, logs, database, definitions, &[], args);
+        if let Err(log) = server.wait_ready() {
+            panic!("{name} did not start:\n{log}");
+        }
+        server
+    }
+
     /// Starts several processes at once (they migrate and deploy concurrently), then waits
     /// for each to serve.
     pub fn start_all(
@@ -144,6 +159,17 @@ impl Server {
         definitions: &Path,
         env: &[(&str, &str)],
     ) -> Server {
+        Self::spawn_with(name, logs, database, definitions, env, &[])
+    }
+
+    fn spawn_with(
+        name: &str,
+        logs: &Path,
+        database: &str,
+        definitions: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Server {
         let port = free_port();
         let stdout = logs.join(format!("{name}.stdout"));
         let stderr = logs.join(format!("{name}.stderr"));
@@ -156,6 +182,7 @@ impl Server {
             .arg(database)
             .arg("--definitions")
             .arg(definitions)
+            .args(args)
             // Not the developer's settings: each test says what it wants.
             .env_remove("RUST_LOG")
             .env_remove("SOPFLOW_LOG_FORMAT")
@@ -207,7 +234,8 @@ impl Server {
         format!("{}{}", read(&self.stdout), read(&self.stderr))
     }
 
-    /// Stops the process (kill) and returns everything it wrote.
+    /// Stops the process (SIGKILL, like `kill -9`: no graceful shutdown) and returns everything
+    /// it wrote.
     pub fn stop(mut self) -> String {
         self.kill();
         self.output()

@@ -14,6 +14,8 @@ use tower::ServiceExt;
 
 pub use sopflow_store::testing::Backend;
 
+pub mod peers;
+
 pub struct Api {
     pub app: Router,
     pub service: Service,
@@ -41,14 +43,21 @@ pub fn ktp_el_yaml() -> String {
 impl Api {
     /// A service on a fresh database with the KTP-el SOP in its definitions directory.
     pub async fn start(backend: Backend) -> Option<Api> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// [`Api::start`], with the configuration adjusted by `configure` (adapters, dispatch).
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<Api> {
         let db = TestDb::new(backend).await?;
         let definitions = tempfile::tempdir().expect("tempdir");
         std::fs::write(definitions.path().join("ktp-el.yaml"), ktp_el_yaml()).expect("write SOP");
-        let config = Config {
+        let mut config = Config {
             database: db.url.clone(),
             definitions: PathBuf::from(definitions.path()),
+            prints: definitions.path().join("prints"),
             ..Config::default()
         };
+        configure(&mut config);
         let service = build(&config).await.expect("service builds");
         let app = sopflow_api::app(service.state.clone());
         Some(Api {
@@ -135,6 +144,7 @@ impl Api {
 }
 
 /// One test per scenario and backend.
+#[allow(unused_macros)]
 macro_rules! api_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -161,4 +171,5 @@ macro_rules! api_tests {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use api_tests;
