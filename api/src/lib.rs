@@ -77,6 +77,9 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            problem::problem_for_plain_errors,
+        ))
         .layer(axum::middleware::from_fn(serve::observe))
         .with_state(state)
 }

@@ -233,3 +233,51 @@ impl From<RuntimeError> for Problem {
         }
     }
 }
+
+/// Longest framework error text carried over into a problem's detail.
+const MAX_REJECTION_DETAIL: usize = 512;
+
+/// Turns error answers that did not come from a handler (axum's own rejections: a body over the
+/// size limit, a method the route lacks, an unreadable path parameter) into problem+json, so
+/// that every error a client sees has the same shape.
+pub async fn problem_for_plain_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text: String = axum::body::to_bytes(body, MAX_REJECTION_DETAIL * 4)
+        .await
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .chars()
+                .take(MAX_REJECTION_DETAIL)
+                .collect()
+        })
+        .unwrap_or_default();
+    let kind = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        s if s.is_server_error() => "internal",
+        _ => "bad-request",
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut problem = Problem::new(status, kind, title);
+    if !text.is_empty() {
+        problem = problem.detail(text);
+    }
+    let mut answer = problem.into_response();
+    // Keep headers such as `Allow` on a 405.
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}

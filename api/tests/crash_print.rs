@@ -37,7 +37,10 @@ fn killed_mid_print(backend: Backend) {
         .build()
         .unwrap();
     let Some(db) = rt.block_on(TestDb::new(backend)) else {
-        let _ = writeln!(std::io::stderr(), "*** SKIPPED *** {backend:?}: no database");
+        let _ = writeln!(
+            std::io::stderr(),
+            "*** SKIPPED *** {backend:?}: no database"
+        );
         return;
     };
     // Each job "prints" for 4 s; the server follows a job for 2 s per attempt.
@@ -85,7 +88,11 @@ max_attempts = 20
     assert_eq!(r.status, 201, "{}", r.text);
     let case = r.body["case_id"].as_str().unwrap().to_owned();
     let step = |server: &Server, token: &str, step: &str, body: serde_json::Value| {
-        let r = server.post(&format!("/cases/{case}/steps/{step}/complete"), token, &body);
+        let r = server.post(
+            &format!("/cases/{case}/steps/{step}/complete"),
+            token,
+            &body,
+        );
         assert_eq!(r.status, 200, "{step}: {}", r.text);
         r
     };
@@ -115,10 +122,14 @@ max_attempts = 20
 
     // A new process picks the delivery up once the dead one's lease runs out.
     let server = Server::start_with_args("second", work.path(), &db.url, &definitions, &args);
-    wait_for(Duration::from_secs(40), "the print confirmed after restart", || {
-        let r = server.get(&format!("/cases/{case}"), &auditor);
-        (r.body["current_step"]["id"] == "validasi_ktp").then_some(())
-    });
+    wait_for(
+        Duration::from_secs(40),
+        "the print confirmed after restart",
+        || {
+            let r = server.get(&format!("/cases/{case}"), &auditor);
+            (r.body["current_step"]["id"] == "validasi_ktp").then_some(())
+        },
+    );
     assert_eq!(
         printer.documents().len(),
         1,
@@ -133,7 +144,10 @@ max_attempts = 20
         .collect();
     assert_eq!(completed.len(), 1, "the print is recorded once");
     assert_eq!(
-        events.iter().filter(|e| e["type"] == "incident_raised").count(),
+        events
+            .iter()
+            .filter(|e| e["type"] == "incident_raised")
+            .count(),
         0
     );
     drop(server);

@@ -218,7 +218,11 @@ impl<'a> Walker<'a> {
             }
         }
         let mut message = format!("YAML syntax error: {info}");
-        if let Some(quote @ ('\'' | '"')) = self.char_at(pos)
+        if info.contains("recursion limit") {
+            message = format!(
+                "YAML nesting deeper than the parser allows ({info}): an SOP is never nested this deep"
+            );
+        } else if let Some(quote @ ('\'' | '"')) = self.char_at(pos)
             && info.contains("quoted scalar")
         {
             message.push_str(&format!(
@@ -281,6 +285,17 @@ impl<'a> Walker<'a> {
                 pos: value,
                 pointer,
                 message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            });
+            return Err(Stop);
+        }
+        if matches!(event, Event::Alias(_)) {
+            // One alias is harmless, nested ones expand exponentially ("billion laughs"), and
+            // either makes an SOP harder to review: the file writes values out.
+            self.problems.push(WalkProblem {
+                pos: value,
+                pointer,
+                message: "YAML aliases (`*name`) are not allowed in an SOP: write the value out"
+                    .to_owned(),
             });
             return Err(Stop);
         }
