@@ -1,6 +1,12 @@
 //! Bearer tokens: random 256-bit, shown once, stored only as SHA-256.
 
-use axum::extract::FromRequestParts;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sopflow_engine::case::Actor;
@@ -21,6 +27,81 @@ pub fn new_token() -> Result<(String, String), getrandom::Error> {
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let hash = sha256_hex(token.as_bytes());
     Ok((token, hash))
+}
+
+/// Failed authentications per client address: a burst, then a steady rate; beyond it the
+/// address is refused (429) for a while, valid token or not, so guessing tokens stays slow.
+///
+/// Keyed by the TCP peer address: behind a reverse proxy every client shares the proxy's
+/// address, and the proxy should rate-limit itself.
+pub struct AuthFailureLimiter {
+    limiter: governor::RateLimiter<
+        IpAddr,
+        governor::state::keyed::HashMapStateStore<IpAddr>,
+        governor::clock::DefaultClock,
+    >,
+    clock: governor::clock::DefaultClock,
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// Beyond this many blocked addresses, expired blocks are swept.
+const BLOCKED_SWEEP_AT: usize = 10_000;
+
+impl AuthFailureLimiter {
+    /// `burst` failures at once, refilled at `per_minute`.
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let quota = governor::Quota::per_minute(per_minute).allow_burst(burst);
+        let clock = governor::clock::DefaultClock::default();
+        Self {
+            limiter: governor::RateLimiter::new(
+                quota,
+                governor::state::keyed::HashMapStateStore::default(),
+                clock.clone(),
+            ),
+            clock,
+            blocked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long `ip` must still wait, if it is blocked.
+    fn blocked_for(&self, ip: IpAddr) -> Option<Duration> {
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        let until = *blocked.get(&ip)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Counts a failure; returns the wait when it used up the address's allowance.
+    fn failed(&self, ip: IpAddr) -> Option<Duration> {
+        use governor::clock::Clock as _;
+        let wait = match self.limiter.check_key(&ip) {
+            Ok(()) => return None,
+            Err(not_until) => not_until
+                .wait_time_from(self.clock.now())
+                .max(Duration::from_secs(1)),
+        };
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if blocked.len() >= BLOCKED_SWEEP_AT {
+            blocked.retain(|_, until| *until > now);
+            self.limiter.retain_recent();
+        }
+        blocked.insert(ip, now + wait);
+        Some(wait)
+    }
+}
+
+fn too_many(wait: Duration) -> Problem {
+    metrics::counter!("sopflow_auth_rate_limited_total").increment(1);
+    let mut problem = Problem::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "too-many-failed-logins",
+        "Too many failed authentications from this address",
+    )
+    .detail(format!("try again in {} s", wait.as_secs().max(1)));
+    problem.retry_after = Some(wait.as_secs().max(1));
+    problem
 }
 
 /// The authenticated caller.
@@ -60,6 +141,18 @@ impl FromRequestParts<AppState> for User {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Only requests that came over a socket have an address to limit (not in-process ones).
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(wait) = peer.and_then(|ip| state.auth_limiter.blocked_for(ip)) {
+            return Err(too_many(wait));
+        }
+        let refuse = || match peer.and_then(|ip| state.auth_limiter.failed(ip)) {
+            Some(wait) => too_many(wait),
+            None => Problem::unauthorized(),
+        };
         let token = parts
             .headers
             .get(AUTHORIZATION)
@@ -67,7 +160,7 @@ impl FromRequestParts<AppState> for User {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(Problem::unauthorized)?;
+            .ok_or_else(refuse)?;
         let hash = sha256_hex(token.as_bytes());
         // Looked up by its hash: the lookup's timing depends on the hash, not on the token.
         let user = state
@@ -81,11 +174,11 @@ impl FromRequestParts<AppState> for User {
             })?
             .ok_or_else(|| {
                 metrics::counter!("sopflow_auth_failures_total").increment(1);
-                Problem::unauthorized()
+                refuse()
             })?;
         // Defence in depth: compare the hashes without an early exit.
         if !bool::from(user.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
-            return Err(Problem::unauthorized());
+            return Err(refuse());
         }
         Ok(User {
             name: user.name,

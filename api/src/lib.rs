@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The deployment's adapters (the callback endpoint checks their signatures).
     pub adapters: std::sync::Arc<adapters::Adapters>,
+    /// Failed authentications per client address.
+    pub auth_limiter: std::sync::Arc<auth::AuthFailureLimiter>,
 }
 
 /// The HTTP application, without a socket: tests drive it with `oneshot`.

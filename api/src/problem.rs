@@ -30,6 +30,9 @@ pub struct Problem {
     /// On a conflict: the step the case is at now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_step: Option<String>,
+    /// Seconds to wait, sent as `Retry-After` (429).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 /// One located problem inside a request.
@@ -50,6 +53,7 @@ impl Problem {
             errors: Vec::new(),
             current_version: None,
             current_step: None,
+            retry_after: None,
         }
     }
 
@@ -114,7 +118,13 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self.retry_after;
         let mut response = (status, Json(self)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

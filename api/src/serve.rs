@@ -42,6 +42,10 @@ pub struct Config {
     pub adapters: BTreeMap<String, AdapterConfig>,
     /// Delivery of adapter requests: attempts, backoff, lease.
     pub dispatch: DispatchConfig,
+    /// Failed authentications one client address may make at once, then per minute, before
+    /// it is refused for a while (429).
+    pub auth_failure_burst: u32,
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for Config {
@@ -55,6 +59,8 @@ impl Default for Config {
             public_url: None,
             adapters: BTreeMap::new(),
             dispatch: DispatchConfig::default(),
+            auth_failure_burst: 20,
+            auth_failures_per_minute: 10,
         }
     }
 }
@@ -148,6 +154,10 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         runtime: runtime.clone(),
         metrics: metrics_handle(),
         adapters,
+        auth_limiter: Arc::new(crate::auth::AuthFailureLimiter::new(
+            config.auth_failure_burst,
+            config.auth_failures_per_minute,
+        )),
     };
     Ok(Service {
         state,
@@ -177,9 +187,13 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         .run(),
     );
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database), "sopflow serving");
-    axum::serve(listener, app(service.state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // With the peer address: failed authentications are limited per address.
+    axum::serve(
+        listener,
+        app(service.state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     ticker.abort();
     dispatcher.abort();
     service.runtime.store.close().await;
