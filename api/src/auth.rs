@@ -160,7 +160,8 @@ impl FromRequestParts<AppState> for User {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(refuse)?;
+            // No token is no guess: only wrong tokens count against the address.
+            .ok_or_else(Problem::unauthorized)?;
         let hash = sha256_hex(token.as_bytes());
         // Looked up by its hash: the lookup's timing depends on the hash, not on the token.
         let user = state

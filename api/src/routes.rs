@@ -360,6 +360,7 @@ pub async fn start_case(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     pub sop_id: Option<String>,
@@ -370,6 +371,7 @@ pub struct CaseQuery {
     /// Only cases past a budget now.
     pub overdue: Option<bool>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next` of the previous page.
     pub after: Option<String>,
@@ -539,6 +541,7 @@ pub async fn resolve_incident(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TaskQuery {
     /// The role whose inbox to list (your own; admins may list any).
