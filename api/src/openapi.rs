@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{dto, problem, routes};
+use crate::{audit, dto, problem, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,11 @@ use crate::{dto, problem, routes};
         routes::resolve_incident,
         routes::tasks,
         routes::call_next,
+        audit::http::replay,
+        audit::http::verify_case,
+        audit::http::anchor,
+        audit::http::export_cases,
+        audit::http::sop_report,
     ),
     components(schemas(problem::Problem, problem::FieldError, dto::CaseView, dto::Task, dto::DocumentInput)),
     modifiers(&BearerAuth)
