@@ -937,6 +937,17 @@ async fn exports_stream_masked_histories_and_record_every_reveal(api: &Api) {
     assert_eq!(last.reason.as_deref(), Some("KPK request 12"));
     assert_eq!(last.user_name, "auditor");
     assert!(last.scope.contains("jsonl"));
+    // The log itself is append-only.
+    for statement in [
+        "UPDATE audit_access SET reason = 'nothing'",
+        "DELETE FROM audit_access",
+    ] {
+        assert!(
+            api.db.raw_execute(statement).await.is_err(),
+            "{statement} is refused"
+        );
+    }
+    assert_eq!(store.audit_accesses(0, 100).await.unwrap().len(), log.len());
 
     // The CLI exports the same, and records it.
     let dir = tempfile::tempdir().unwrap();
