@@ -505,6 +505,46 @@ async fn every_tampering_is_found_with_its_case_event_and_reason(api: &Api) {
     cli_has(&stdout, &cases[2], 4, Check::Chain, "expected event 3 here");
     assert!(stdout.contains("verified 1 cases"), "{stdout}");
 
+    // The report counts the histories that no longer fold apart; the export still carries
+    // every history as stored (it is the evidence).
+    let r = api.get("/reports/sops/ktp-el/versions/1", &s.auditor).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (r.body["cases"].as_u64(), r.body["unreadable"].as_u64()),
+        (Some(11), Some(5)),
+        "{}",
+        r.text
+    );
+    let r = api
+        .get(
+            "/exports/cases?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+            &s.auditor,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text.lines().count(), 11);
+    assert!(r.text.contains("mallory") && !r.text.contains(NIK));
+
+    // A replay of a damaged history says why instead.
+    let r = api
+        .get(&format!("/cases/{}/replay", cases[2]), &s.auditor)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["pointer"], "event 4", "{}", r.text);
+    let intact_prefix = api
+        .get(&format!("/cases/{}/replay?until=2", cases[0]), &s.auditor)
+        .await;
+    assert_eq!(
+        intact_prefix.status,
+        StatusCode::OK,
+        "{}",
+        intact_prefix.text
+    );
+    assert_eq!(
+        intact_prefix.body["verified"], false,
+        "the whole history does not verify"
+    );
+
     // The API's verification of one case says the same.
     let r = api
         .get(&format!("/cases/{}/verify", cases[4]), &s.auditor)

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sopflow_store::Store;
 use time::OffsetDateTime;
 
-use super::{AuditError, CaseWalk, Personal, SopCache, decode, shown_event};
+use super::{AuditError, CaseWalk, Personal, SopCache, mask_json};
 
 /// The format of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +112,9 @@ impl Exporter {
             if record.created_at < self.request.from || record.created_at >= self.request.to {
                 continue;
             }
+            // Exported as stored, even a history that no longer verifies: that is for
+            // `audit verify` to say, and the export is the evidence.
             let stored = self.store.events(&record.case_id).await?;
-            let events = decode(&record.case_id, &stored)?;
             let personal = match self
                 .sops
                 .get(&self.store, &record.sop_id, record.sop_version)
@@ -121,21 +122,25 @@ impl Exporter {
             {
                 Ok(sop) => sop.sop.personal_fields().to_vec(),
                 // Without its SOP the personal fields are unknown: mask every data value.
-                Err(_) => all_data_fields(&events),
+                Err(_) => all_data_fields(&stored),
             };
-            let rows: Vec<ExportEvent> = events
+            let rows: Vec<ExportEvent> = stored
                 .iter()
-                .zip(&stored)
-                .map(|(e, s)| ExportEvent {
-                    seq: e.seq,
-                    at: rfc3339(e.at),
-                    user: e.by.user.clone(),
-                    role: e.by.role.clone(),
-                    kind: e.body.kind().to_owned(),
-                    prev_hash: s.prev_hash.clone(),
-                    hash: s.hash.clone(),
-                    event: serde_json::to_value(shown_event(e, &personal, &self.request.personal))
-                        .unwrap_or(Value::Null),
+                .map(|s| {
+                    let mut event = s.payload.clone();
+                    if !self.request.personal.is_revealed() {
+                        mask_json(&mut event, &personal);
+                    }
+                    ExportEvent {
+                        seq: u64::try_from(s.seq).unwrap_or(0),
+                        at: rfc3339(s.recorded_at),
+                        user: s.user_name.clone(),
+                        role: s.role.clone(),
+                        kind: s.kind.clone(),
+                        prev_hash: s.prev_hash.clone(),
+                        hash: s.hash.clone(),
+                        event,
+                    }
                 })
                 .collect();
             let chunk = match self.request.format {
@@ -202,12 +207,10 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// Every data field the history sets: the fallback mask when the SOP cannot be read.
-fn all_data_fields(events: &[sopflow_engine::case::Event]) -> Vec<String> {
-    use sopflow_engine::case::EventBody;
+fn all_data_fields(stored: &[sopflow_store::Event]) -> Vec<String> {
     let mut fields = Vec::new();
-    for e in events {
-        if let EventBody::CaseStarted { data, .. } | EventBody::DataRecorded { data, .. } = &e.body
-        {
+    for e in stored {
+        if let Some(data) = e.payload.get("data").and_then(Value::as_object) {
             fields.extend(data.keys().cloned());
         }
     }

@@ -23,7 +23,7 @@ use super::verify::{VerifyOptions, VerifyReport, verify_store};
 use super::{AuditError, Personal, Requester, record_access};
 use crate::AppState;
 use crate::auth::{ADMIN, AUDITOR, User};
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem};
 
 impl From<AuditError> for Problem {
     fn from(e: AuditError) -> Self {
@@ -41,6 +41,20 @@ impl From<AuditError> for Problem {
                 );
                 Problem::internal()
             }
+            AuditError::Unreplayable { case_id, findings } => Problem::unprocessable(
+                "unreplayable-history",
+                "The history cannot be replayed",
+                format!("case {case_id} does not verify; see `sopflow audit verify`"),
+            )
+            .errors(
+                findings
+                    .into_iter()
+                    .map(|f| FieldError {
+                        pointer: f.seq.map(|s| format!("event {s}")).unwrap_or_default(),
+                        message: format!("{}: {}", f.check.as_str(), f.reason),
+                    })
+                    .collect(),
+            ),
             AuditError::Store(e) => {
                 tracing::error!(error = %e, "audit: store error");
                 Problem::internal()
@@ -78,7 +92,8 @@ pub struct ReplayQuery {
 
 /// A case step by step, and its state as of any event (auditor, admin).
 #[utoipa::path(get, path = "/cases/{id}/replay", security(("bearer" = [])), params(("id" = String, Path, description = "Case id"), ReplayQuery),
-    responses((status = 200, body = Replay), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Replay), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, description = "The history is too damaged to replay: the findings", body = Problem)))]
 pub async fn replay(
     State(state): State<AppState>,
     user: User,

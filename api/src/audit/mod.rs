@@ -49,6 +49,12 @@ pub enum AuditError {
     /// A stored history or SOP that cannot be read at all.
     #[error("{0}")]
     Corrupt(String),
+    /// A history too damaged to replay; the findings say where and why.
+    #[error("case {case_id} cannot be replayed: {}", findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    Unreplayable {
+        case_id: String,
+        findings: Vec<verify::Finding>,
+    },
     #[error("store: {0}")]
     Store(#[from] sopflow_store::Error),
 }
@@ -281,6 +287,24 @@ pub fn mask_map(map: &mut Map<String, Value>, personal: &[String]) {
     }
 }
 
+/// Masks the personal fields wherever they appear in a JSON value (any object key named like
+/// one): for stored JSON that may not even decode (a damaged history is still exported).
+pub fn mask_json(value: &mut Value, personal: &[String]) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if personal.iter().any(|p| p == key) {
+                    *v = mask_value(v);
+                } else {
+                    mask_json(v, personal);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| mask_json(v, personal)),
+        _ => {}
+    }
+}
+
 /// The event with its personal values masked: the same places the hash chain salts
 /// (`chain::redacted`).
 pub fn mask_event(event: &Event, personal: &[String]) -> Event {
@@ -329,6 +353,17 @@ mod tests {
         assert_eq!(mask_value(&json!(12)), json!("***"));
         let erased = json!({ PERSONAL_MARK: "abc" });
         assert_eq!(mask_value(&erased), erased);
+    }
+
+    #[test]
+    fn personal_keys_are_masked_at_any_depth() {
+        let personal = vec!["nik".to_owned()];
+        let mut v = json!({ "data": { "nik": "1312990101900001", "alasan": "baru" },
+                            "evaluations": [{ "values": { "nik": "1312990101900001" } }] });
+        mask_json(&mut v, &personal);
+        assert_eq!(v["data"]["nik"], "************0001");
+        assert_eq!(v["data"]["alasan"], "baru");
+        assert_eq!(v["evaluations"][0]["values"]["nik"], "************0001");
     }
 
     #[test]

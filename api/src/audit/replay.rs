@@ -180,7 +180,14 @@ pub async fn replay_case(
     let salt = store.case_salt(case_id).await?.unwrap_or_default();
     let mut sops = SopCache::default();
     let findings = check_case(store, &mut sops, &record, &stored, &salt, None).await?;
-    let events = super::decode(case_id, &stored)?;
+    // A history that cannot even be read or folded is answered with why, not replayed.
+    let unreplayable = |findings: Vec<super::verify::Finding>| AuditError::Unreplayable {
+        case_id: case_id.to_owned(),
+        findings,
+    };
+    let Ok(events) = super::decode(case_id, &stored) else {
+        return Err(unreplayable(findings));
+    };
     let total = events.len() as u64;
     let until = until.unwrap_or(total);
     if until == 0 || until > total {
@@ -195,17 +202,15 @@ pub async fn replay_case(
         ..
     }) = shown.first().map(|e| &e.body)
     else {
-        return Err(AuditError::Corrupt(format!(
-            "case {case_id} does not start with case_started"
-        )));
+        return Err(unreplayable(findings));
     };
-    let checked = sops
-        .get(store, sop_id, i64::from(*sop_version))
-        .await?
-        .map_err(AuditError::Corrupt)?;
+    let Ok(checked) = sops.get(store, sop_id, i64::from(*sop_version)).await? else {
+        return Err(unreplayable(findings));
+    };
     let sop = &checked.sop;
-    let state = CaseState::replay(shown)
-        .map_err(|e| AuditError::Corrupt(format!("case {case_id}: {e}")))?;
+    let Ok(state) = CaseState::replay(shown) else {
+        return Err(unreplayable(findings));
+    };
     let personal_fields = sop.personal_fields();
     let hashes: Vec<&str> = stored.iter().map(|s| s.hash.as_str()).collect();
     Ok(Replay {
