@@ -22,7 +22,7 @@ const DEFAULT_DB: &str = "sqlite://./sopflow.db";
 
 #[derive(Subcommand)]
 pub enum AuditCommands {
-    /// Auditors' checks of the stored histories: verify, anchor.
+    /// Auditors' checks of the stored histories: verify, anchor, log.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
@@ -96,6 +96,12 @@ pub enum AuditCommand {
         #[arg(long)]
         anchor: Option<PathBuf>,
     },
+    /// List the audit-access log: every export, and every reveal of personal data with its
+    /// reason (oldest first).
+    Log {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database: String,
+    },
     /// Print an anchor hash over all case heads (with the count and time); --output writes
     /// the anchor as JSON for a later `audit verify --anchor`.
     Anchor {
@@ -125,6 +131,9 @@ pub async fn run(command: AuditCommands) -> anyhow::Result<ExitCode> {
         AuditCommands::Audit {
             command: AuditCommand::Anchor { database, output },
         } => anchor(&database, output).await,
+        AuditCommands::Audit {
+            command: AuditCommand::Log { database },
+        } => access_log(&database).await,
         AuditCommands::Replay {
             case_id,
             until,
@@ -251,6 +260,35 @@ async fn verify(
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn access_log(database: &str) -> anyhow::Result<ExitCode> {
+    let store = connect(database).await?;
+    let mut after = 0;
+    let mut text = String::new();
+    loop {
+        let page = store.audit_accesses(after, 500).await?;
+        for a in &page {
+            text.push_str(&format!(
+                "{}\t{}\t{} ({})\t{}\t{}\t{}\n",
+                a.id,
+                rfc(a.at),
+                a.user_name,
+                a.role,
+                a.action,
+                if a.revealed { "revealed" } else { "masked" },
+                a.reason.as_deref().unwrap_or("-")
+            ));
+            text.push_str(&format!("\t{}\n", a.scope));
+            after = a.id;
+        }
+        if page.len() < 500 {
+            break;
+        }
+    }
+    store.close().await;
+    out(&text)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn anchor(database: &str, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {

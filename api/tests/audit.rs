@@ -1034,6 +1034,13 @@ async fn exports_stream_masked_histories_and_record_every_reveal(api: &Api) {
     let log = store.audit_accesses(0, 100).await.unwrap();
     assert_eq!(log.last().unwrap().reason.as_deref(), Some("audit 2026"));
     assert_eq!(log.last().unwrap().role, "cli");
+    let listed = sopflow(&["audit", "log", "--database", &api.db.url]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("KPK request 12") && listed.contains("audit 2026"),
+        "{listed}"
+    );
+    assert_eq!(listed.matches("\trevealed\t").count(), 2, "{listed}");
 }
 
 async fn the_report_shows_real_figures_per_sop_version(api: &Api) {
