@@ -293,7 +293,11 @@ fn steps(
                     branch: None,
                     events: vec![event.seq],
                 };
-                for e in early.drain(..) {
+                let (mine, others): (Vec<&Event>, Vec<&Event>) = early
+                    .drain(..)
+                    .partition(|e| event_step(e) == Some(step.as_str()));
+                early = others;
+                for e in mine {
                     attach(&mut entry, e);
                 }
                 out.push(entry);
@@ -317,6 +321,16 @@ fn steps(
         }
     }
     out
+}
+
+/// The step a recording event names.
+fn event_step(event: &Event) -> Option<&str> {
+    match &event.body {
+        EventBody::DocumentsRecorded { step, .. } | EventBody::DataRecorded { step, .. } => {
+            Some(step)
+        }
+        _ => None,
+    }
 }
 
 fn attach(stay: &mut ReplayStep, event: &Event) {
