@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`routes`]: thin handlers; [`dto`]: the wire types; [`problem`]: errors as RFC 9457;
 //! - [`auth`]: bearer tokens and roles;
+//! - [`audit`]: the auditor's tools (verify, anchor, replay, export, report) and their handlers;
 //! - [`runtime`]: one command = one store transaction (decide, number, chain, append);
 //! - [`registry`]: SOP versions (deployed from files or the API, watched, cached);
 //! - [`ticker`]: the time-budget timer;
@@ -12,6 +13,7 @@
 
 pub mod adapter_routes;
 pub mod adapters;
+pub mod audit;
 pub mod auth;
 pub mod dispatch;
 pub mod dto;
@@ -76,6 +78,15 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/callbacks/{adapter}",
             post(adapter_routes::consultation_callback),
+        )
+        // The auditor's endpoints (handlers in audit::http).
+        .route("/cases/{id}/replay", get(audit::http::replay))
+        .route("/cases/{id}/verify", get(audit::http::verify_case))
+        .route("/audit/anchor", get(audit::http::anchor))
+        .route("/exports/cases", get(audit::http::export_cases))
+        .route(
+            "/reports/sops/{id}/versions/{version}",
+            get(audit::http::sop_report),
         )
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,4 +1,7 @@
 //! The `sopflow` binary: the command line over the engine (and, later, the service).
+//! The auditor's commands live in `audit_cli.rs`.
+
+mod audit_cli;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -63,6 +66,9 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    // The auditor's commands: audit verify|anchor, replay, export, report (audit_cli.rs).
+    #[command(flatten)]
+    Audit(audit_cli::AuditCommands),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -140,6 +146,7 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => runtime()?.block_on(user(command)),
+        Command::Audit(command) => runtime()?.block_on(audit_cli::run(command)),
     }
 }
 

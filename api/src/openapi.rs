@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{adapter_routes, dto, problem, routes};
+use crate::{adapter_routes, audit, dto, problem, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,11 @@ use crate::{adapter_routes, dto, problem, routes};
         adapter_routes::list_incidents,
         adapter_routes::retry_incident,
         adapter_routes::consultation_callback,
+        audit::http::replay,
+        audit::http::verify_case,
+        audit::http::anchor,
+        audit::http::export_cases,
+        audit::http::sop_report,
     ),
     components(schemas(problem::Problem, problem::FieldError, dto::CaseView, dto::Task, dto::DocumentInput)),
     modifiers(&BearerAuth, &PathParamsAndErrors)

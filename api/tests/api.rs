@@ -457,6 +457,43 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
             Some(json!({ "reason": "x" })),
             &["admin"],
         ),
+        // The auditor's endpoints (api/tests/audit.rs tests what they do).
+        (
+            Method::GET,
+            format!("/cases/{case}/replay"),
+            None,
+            &["admin", "auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}/replay?reveal=true&reason=x"),
+            None,
+            &["auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}/verify"),
+            None,
+            &["admin", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/audit/anchor".into(),
+            None,
+            &["admin", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/exports/cases?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z".into(),
+            None,
+            &["auditor"],
+        ),
+        (
+            Method::GET,
+            "/reports/sops/ktp-el/versions/1".into(),
+            None,
+            &["admin", "auditor"],
+        ),
     ];
     // Every documented endpoint is in the matrix, or checked below on its own.
     let separately = ["/healthz", "/openapi.json", "/sops", "/callbacks/{adapter}"];

@@ -20,6 +20,7 @@
 //! | `queue_counters` | (queue_key, day) | the last number issued per queue per local day |
 //! | `users` | id, unique name, unique token_hash | API users; only the SHA-256 (hex) of a token is stored |
 //! | `idempotency_keys` | (user_name, key) | the response already given to a request carrying an `Idempotency-Key` |
+//! | `audit_access` | id | who exported histories or saw personal data unmasked, when, and why; append-only (triggers) |
 //!
 //! # Invariants
 //!
@@ -49,6 +50,7 @@
 //! PostgreSQL uses `TIMESTAMPTZ`; SQLite uses fixed-width text, `2025-01-31T08:00:00.000000Z`,
 //! whose text order is time order. Nothing reads the database clock: every write takes `now`.
 
+mod audit;
 mod error;
 mod postgres;
 mod sqlite;
@@ -57,6 +59,7 @@ mod types;
 
 use time::{Date, Duration, OffsetDateTime};
 
+pub use audit::{AuditAccess, NewAuditAccess};
 pub use error::{Error, Result};
 pub use postgres::{PgStore, PgTx};
 pub use sqlite::{SqliteStore, SqliteTx};

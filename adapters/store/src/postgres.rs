@@ -25,6 +25,8 @@ use crate::{
     day_text, events_ahead, json_list, lease_end, mismatch_error, payload_text, to_stored,
 };
 
+mod audit;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 const MAX_CONNECTIONS: u32 = 8;

@@ -29,6 +29,8 @@ use crate::{
     day_text, events_ahead, json_list, lease_end, mismatch_error, payload_text, to_stored,
 };
 
+mod audit;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// How long a statement waits for another process's write lock before failing.

@@ -1,0 +1,54 @@
+//! The audit-access log: every export of case histories, and every time personal data was
+//! shown unmasked, with the reason the auditor gave. Append-only (triggers refuse updates and
+//! deletes), apart from the case chains (migration 0002).
+
+use time::OffsetDateTime;
+
+use crate::{Result, Store};
+
+/// An access to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditAccess {
+    pub at: OffsetDateTime,
+    pub user_name: String,
+    pub role: String,
+    /// `export` or `replay`.
+    pub action: String,
+    /// What was read: a case id, or an export's range and format.
+    pub scope: String,
+    /// Whether personal data was shown unmasked; the store refuses it without a reason.
+    pub revealed: bool,
+    pub reason: Option<String>,
+}
+
+/// A recorded access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditAccess {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub user_name: String,
+    pub role: String,
+    pub action: String,
+    pub scope: String,
+    pub revealed: bool,
+    pub reason: Option<String>,
+}
+
+impl Store {
+    /// Records an access and returns its id. [`crate::Error::Database`] (a check) when
+    /// `revealed` comes without a reason.
+    pub async fn record_audit_access(&self, access: &NewAuditAccess) -> Result<i64> {
+        match self {
+            Store::Sqlite(s) => s.record_audit_access(access).await,
+            Store::Postgres(s) => s.record_audit_access(access).await,
+        }
+    }
+
+    /// Recorded accesses with an id above `after_id`, oldest first, at most `limit`.
+    pub async fn audit_accesses(&self, after_id: i64, limit: u32) -> Result<Vec<AuditAccess>> {
+        match self {
+            Store::Sqlite(s) => s.audit_accesses(after_id, limit).await,
+            Store::Postgres(s) => s.audit_accesses(after_id, limit).await,
+        }
+    }
+}
