@@ -961,6 +961,31 @@ fn scope_names<'g>(sop: &'g Sop, guard: &'g CompiledGuard, builtins: bool) -> Ve
     }
 }
 
+/// The values a document condition reads, as one key for remembering its result; `None`
+/// when it is not to be remembered: it reads a personal field (kept out of any cache) or
+/// has an interpolated string (its names are not all known).
+fn condition_key(
+    sop: &Sop,
+    condition: &CompiledGuard,
+    data: &Map<String, Value>,
+) -> Option<String> {
+    if condition.source.contains('`') {
+        return None;
+    }
+    let mut key = String::new();
+    for name in &condition.reads {
+        if sop.personal_fields().contains(name) {
+            return None;
+        }
+        match data.get(name) {
+            Some(value) => key.push_str(&value.to_string()),
+            None => key.push('-'),
+        }
+        key.push('\u{1f}');
+    }
+    Some(key)
+}
+
 /// The required documents of `step` that the case does not hold, in the step's order.
 pub fn missing_documents(
     sop: &Sop,
@@ -975,9 +1000,22 @@ pub fn missing_documents(
         let required = match sop.document_condition(doc) {
             None => true,
             Some(condition) => {
-                let mut scope =
-                    guard_scope(sop, scope_names(sop, condition, false), data, None, None);
-                engine.eval(condition, &mut scope)?
+                let key = condition_key(sop, condition, data);
+                match key
+                    .as_deref()
+                    .and_then(|k| sop.remembered_condition(doc, k))
+                {
+                    Some(result) => result,
+                    None => {
+                        let names = scope_names(sop, condition, false);
+                        let mut scope = guard_scope(sop, names, data, None, None);
+                        let result = engine.eval(condition, &mut scope)?;
+                        if let Some(key) = key {
+                            sop.remember_condition(doc, key, result);
+                        }
+                        result
+                    }
+                }
             }
         };
         if required && !held.get(&def.id).is_some_and(|r| r.received) {

@@ -2,6 +2,7 @@
 //! budgets resolved to the step whose clock they run on.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use super::duration::Duration;
 use super::model::{SopDocument, Step, StepKind};
@@ -42,6 +43,8 @@ pub struct Sop {
     document_conditions: Vec<Option<CompiledGuard>>,
     case_validator: jsonschema::Validator,
     field_validators: Option<FieldValidators>,
+    /// Results of document conditions by the values they read (see `condition_memo`).
+    condition_memo: Mutex<HashMap<(usize, String), bool>>,
     case_fields: Vec<String>,
     personal_fields: Vec<String>,
 }
@@ -136,6 +139,7 @@ impl Sop {
             document_conditions,
             case_validator,
             field_validators,
+            condition_memo: Mutex::new(HashMap::new()),
             case_fields,
             personal_fields,
         }
@@ -187,6 +191,25 @@ impl Sop {
     /// The case schema field by field, when it allows checking changes alone.
     pub fn field_validators(&self) -> Option<&FieldValidators> {
         self.field_validators.as_ref()
+    }
+
+    /// The remembered result of document condition `doc` on the values `key` stands for.
+    /// A condition is a pure expression of the case fields it reads (no clock, no random
+    /// source in the guard engine), so its result on the same values is the same.
+    pub(crate) fn remembered_condition(&self, doc: usize, key: &str) -> Option<bool> {
+        let memo = self.condition_memo.lock().ok()?;
+        memo.get(&(doc, key.to_owned())).copied()
+    }
+
+    /// Remembers a document condition's result, up to a bound (the values are those of a
+    /// few enumerated fields in practice; the bound keeps odd SOPs from growing it).
+    pub(crate) fn remember_condition(&self, doc: usize, key: String, result: bool) {
+        const BOUND: usize = 4096;
+        if let Ok(mut memo) = self.condition_memo.lock()
+            && memo.len() < BOUND
+        {
+            memo.insert((doc, key), result);
+        }
     }
 
     /// Top-level case-data fields guards may read.
