@@ -34,7 +34,7 @@ fn started(sop: &sopflow_engine::sop::Sop) -> CaseState {
         documents: Vec::new(),
     };
     execute(sop, None, &start, &ctx("petugas_antrian"))
-        .unwrap()
+        .expect("the case starts")
         .state
 }
 

@@ -23,7 +23,7 @@ use sopflow_engine::sop::Sop;
 use time::OffsetDateTime;
 
 pub fn incomplete_once(i: usize) -> bool {
-    i % 5 == 0
+    i.is_multiple_of(5)
 }
 
 pub fn duplicate_once(i: usize) -> bool {
