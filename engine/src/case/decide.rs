@@ -6,12 +6,14 @@
 //! does not fit is a typed [`CommandError`], and a guard that cannot decide becomes an
 //! incident on the case.
 
+use std::borrow::Cow;
+
 use rhai::{Array, Dynamic, Map as RhaiMap, Scope};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::event::{Actor, DocumentReceipt, Event, EventBody, GuardEvaluation};
-use super::state::{CaseState, CaseStatus};
+use super::event::{Actor, DocumentReceipt, EventBody, GuardEvaluation};
+use super::state::{CaseState, CaseStatus, Documents};
 use crate::guard::{self, CompiledGuard, GuardError};
 use crate::sop::model::{MissingDocuments, StepKind};
 use crate::sop::{Sop, StepIdx};
@@ -150,44 +152,89 @@ pub fn decide(
     command: &Command,
     ctx: &Context,
 ) -> Result<Decision, CommandError> {
-    let mut d = Decider {
-        sop,
-        ctx,
-        out: Decision::default(),
-    };
-    match (state, command) {
-        (
-            None,
-            Command::Start {
-                case_id,
-                sop_version,
-                data,
-                documents,
-            },
-        ) => {
-            d.start(case_id, *sop_version, data, documents)?;
+    match state {
+        None => start_case(sop, command, ctx).map(|(_, decision)| decision),
+        Some(state) => {
+            let mut working = state.clone();
+            decide_in_place(sop, &mut working, command, ctx)
         }
-        (None, _) => return Err(CommandError::NotStarted),
-        (Some(_), Command::Start { .. }) => return Err(CommandError::AlreadyStarted),
-        (Some(state), command) => d.on_case(state, command)?,
     }
-    Ok(d.out)
+}
+
+/// Decides the first command of a case (it must be `Start`): the case as of the new events,
+/// and the decision.
+pub(crate) fn start_case(
+    sop: &Sop,
+    command: &Command,
+    ctx: &Context,
+) -> Result<(CaseState, Decision), CommandError> {
+    let Command::Start {
+        case_id,
+        sop_version,
+        data,
+        documents,
+    } = command
+    else {
+        return Err(CommandError::NotStarted);
+    };
+    let mut d = Decider::new(sop, ctx);
+    let state = d.start(case_id, *sop_version, data, documents)?;
+    d.finish().map(|decision| (state, decision))
+}
+
+/// Decides `command` on an open history and applies the decided events to `state` as it
+/// goes, so that `state` ends as the fold of the history plus the new events. A refused
+/// command leaves `state` untouched: every check comes before the first event.
+pub(crate) fn decide_in_place(
+    sop: &Sop,
+    state: &mut CaseState,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Decision, CommandError> {
+    if let Command::Start { .. } = command {
+        return Err(CommandError::AlreadyStarted);
+    }
+    let mut d = Decider::new(sop, ctx);
+    d.on_case(state, command)?;
+    d.finish()
 }
 
 struct Decider<'a> {
     sop: &'a Sop,
     ctx: &'a Context,
     out: Decision,
-}
-
-/// What the case looks like while a decision is being made: the stored state plus the
-/// events decided so far in this command.
-struct Working {
-    case: CaseState,
+    /// An event the decider made did not fit its own working state: a bug in decide.
+    broken: bool,
 }
 
 impl<'a> Decider<'a> {
-    fn emit(&mut self, body: EventBody) {
+    fn new(sop: &'a Sop, ctx: &'a Context) -> Self {
+        Self {
+            sop,
+            ctx,
+            out: Decision::default(),
+            broken: false,
+        }
+    }
+
+    /// The decision, unless the decider contradicted itself (surfaced as a refusal rather
+    /// than a corrupt case).
+    fn finish(self) -> Result<Decision, CommandError> {
+        if self.broken {
+            Err(CommandError::NotStarted)
+        } else {
+            Ok(self.out)
+        }
+    }
+
+    /// Records `body` and keeps the working state in step with it.
+    fn emit(&mut self, working: &mut CaseState, body: EventBody) {
+        if working
+            .apply_parts(working.version + 1, self.ctx.now, &body)
+            .is_err()
+        {
+            self.broken = true;
+        }
         self.out.events.push(body);
     }
 
@@ -197,7 +244,7 @@ impl<'a> Decider<'a> {
         sop_version: u32,
         data: &Map<String, Value>,
         documents: &[DocumentReceipt],
-    ) -> Result<(), CommandError> {
+    ) -> Result<CaseState, CommandError> {
         check_data(self.sop, data)?;
         let start = self.sop.start();
         check_documents_known(self.sop, start, documents)?;
@@ -213,61 +260,63 @@ impl<'a> Decider<'a> {
             data: data.clone(),
             total_due_at,
         };
-        let mut working = Working::from_first(started.clone(), self.ctx)?;
-        self.emit(started);
+        let mut working = CaseState::from_first_parts(1, self.ctx.now, &started)
+            .map_err(|_| CommandError::NotStarted)?;
+        self.out.events.push(started);
         if let Some(at) = total_due_at {
             self.out.effects.push(Effect::ScheduleTimer { at });
         }
-        self.enter(&mut working, start, None)?;
+        self.enter(&mut working, start, None);
         if !documents.is_empty() {
             let body = EventBody::DocumentsRecorded {
                 step: self.sop.step(start).id.clone(),
                 documents: documents.to_vec(),
             };
-            working.apply(&body, self.ctx);
-            self.emit(body);
+            self.emit(&mut working, body);
         }
-        Ok(())
+        Ok(working)
     }
 
-    fn on_case(&mut self, state: &CaseState, command: &Command) -> Result<(), CommandError> {
-        if state.status.is_closed() {
+    fn on_case(&mut self, working: &mut CaseState, command: &Command) -> Result<(), CommandError> {
+        if working.status.is_closed() {
             return Err(CommandError::CaseClosed {
-                status: state.status.as_str(),
+                status: working.status.as_str(),
             });
         }
-        let mut working = Working::from_state(state);
         match command {
             Command::Start { .. } => Err(CommandError::AlreadyStarted),
             Command::Tick => {
-                self.tick(state);
+                self.tick(working);
                 Ok(())
             }
             Command::Cancel { reason } => {
-                self.emit(EventBody::CaseCancelled {
-                    reason: reason.clone(),
-                });
+                self.emit(
+                    working,
+                    EventBody::CaseCancelled {
+                        reason: reason.clone(),
+                    },
+                );
                 Ok(())
             }
-            Command::ResolveIncident { note } => self.resolve_incident(&mut working, note),
-            _ if state.status == CaseStatus::Incident => Err(CommandError::InIncident {
-                reason: state.incident.clone().unwrap_or_default(),
+            Command::ResolveIncident { note } => self.resolve_incident(working, note),
+            _ if working.status == CaseStatus::Incident => Err(CommandError::InIncident {
+                reason: working.incident.clone().unwrap_or_default(),
             }),
             Command::CompleteStep {
                 step,
                 data,
                 documents,
                 outcome,
-            } => self.complete_step(&mut working, step, data, documents, outcome.as_deref()),
-            Command::AssignQueueNumber { number } => self.assign_queue_number(&mut working, number),
-            Command::CallFromQueue { queue } => self.call_from_queue(&mut working, queue),
+            } => self.complete_step(working, step, data, documents, outcome.as_deref()),
+            Command::AssignQueueNumber { number } => self.assign_queue_number(working, number),
+            Command::CallFromQueue { queue } => self.call_from_queue(working, queue),
             Command::RecordAdapterResult {
                 idempotency_key,
                 outcome,
                 reference,
                 data,
             } => self.adapter_result(
-                &mut working,
+                working,
                 idempotency_key,
                 outcome.as_deref(),
                 reference.clone(),
@@ -277,7 +326,7 @@ impl<'a> Decider<'a> {
                 idempotency_key,
                 reason,
             } => {
-                let pending = state
+                let pending = working
                     .pending_request
                     .as_ref()
                     .filter(|p| &p.idempotency_key == idempotency_key);
@@ -286,17 +335,18 @@ impl<'a> Decider<'a> {
                         key: idempotency_key.clone(),
                     });
                 };
-                self.emit(EventBody::IncidentRaised {
+                let body = EventBody::IncidentRaised {
                     step: pending.step.clone(),
                     reason: format!("adapter `{}` failed: {reason}", pending.adapter),
-                });
+                };
+                self.emit(working, body);
                 Ok(())
             }
         }
     }
 
-    fn current(&self, working: &Working) -> Result<StepIdx, CommandError> {
-        let id = working.case.current_step.as_deref().unwrap_or_default();
+    fn current(&self, working: &CaseState) -> Result<StepIdx, CommandError> {
+        let id = working.current_step.as_deref().unwrap_or_default();
         self.sop
             .step_index(id)
             .ok_or_else(|| CommandError::UnknownStep {
@@ -306,7 +356,7 @@ impl<'a> Decider<'a> {
 
     fn complete_step(
         &mut self,
-        working: &mut Working,
+        working: &mut CaseState,
         step_id: &str,
         data: &Map<String, Value>,
         documents: &[DocumentReceipt],
@@ -321,7 +371,7 @@ impl<'a> Decider<'a> {
         // A role that may never record this step is refused whatever the case's position.
         self.check_role(requested)?;
         let current = self.current(working)?;
-        if requested != current || working.case.current_completed {
+        if requested != current || working.current_completed {
             return Err(CommandError::WrongStep {
                 requested: step_id.to_owned(),
                 current: self.sop.step(current).id.clone(),
@@ -352,15 +402,19 @@ impl<'a> Decider<'a> {
         }
         check_documents_known(self.sop, current, documents)?;
         check_outcome(&step.outcomes, outcome)?;
-        let mut merged = working.case.data.clone();
-        merged.extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
-        check_data(self.sop, &merged)?;
+        let merged = merged(&working.data, data);
+        check_changes(self.sop, data, &merged)?;
 
         // Documents are judged on what the case holds after this step's receipts.
-        let mut docs_after = working.case.documents.clone();
-        for r in documents {
-            docs_after.insert(r.doc.clone(), r.clone());
-        }
+        let docs_after = if documents.is_empty() {
+            Cow::Borrowed(&working.documents)
+        } else {
+            let mut docs = working.documents.clone();
+            for r in documents {
+                docs.insert(r.clone());
+            }
+            Cow::Owned(docs)
+        };
         let missing = match missing_documents(self.sop, current, &merged, &docs_after) {
             Ok(m) => m,
             Err(e) => {
@@ -372,7 +426,7 @@ impl<'a> Decider<'a> {
         if step.missing_documents == MissingDocuments::Block && !missing.is_empty() {
             return Err(CommandError::MissingDocuments { missing });
         }
-        if let Some(pending) = &working.case.pending_request {
+        if let Some(pending) = &working.pending_request {
             // Completed by hand: the adapter's request is settled with it.
             let body = EventBody::AdapterCompleted {
                 step: pending.step.clone(),
@@ -380,23 +434,22 @@ impl<'a> Decider<'a> {
                 outcome: outcome.map(str::to_owned),
                 reference: None,
             };
-            working.apply(&body, self.ctx);
-            self.emit(body);
+            self.emit(working, body);
         }
         self.record_inputs(working, current, data, documents);
         let body = EventBody::StepCompleted {
             step: step.id.clone(),
             outcome: outcome.map(str::to_owned),
-            missing_documents: missing,
+            missing_documents: missing.clone(),
         };
-        working.apply(&body, self.ctx);
-        self.emit(body);
-        self.route(working, current, outcome)
+        self.emit(working, body);
+        self.route(working, current, outcome, Some(missing));
+        Ok(())
     }
 
     fn record_inputs(
         &mut self,
-        working: &mut Working,
+        working: &mut CaseState,
         step: StepIdx,
         data: &Map<String, Value>,
         documents: &[DocumentReceipt],
@@ -407,16 +460,14 @@ impl<'a> Decider<'a> {
                 step: id.clone(),
                 documents: documents.to_vec(),
             };
-            working.apply(&body, self.ctx);
-            self.emit(body);
+            self.emit(working, body);
         }
         if !data.is_empty() {
             let body = EventBody::DataRecorded {
                 step: id.clone(),
                 data: data.clone(),
             };
-            working.apply(&body, self.ctx);
-            self.emit(body);
+            self.emit(working, body);
         }
     }
 
@@ -435,28 +486,33 @@ impl<'a> Decider<'a> {
 
     fn assign_queue_number(
         &mut self,
-        working: &mut Working,
+        working: &mut CaseState,
         number: &str,
     ) -> Result<(), CommandError> {
         let current = self.current(working)?;
         let step = self.sop.step(current);
-        if step.kind != StepKind::Queue || working.case.queue_number.is_some() {
+        if step.kind != StepKind::Queue || working.queue_number.is_some() {
             return Err(CommandError::UnexpectedQueueNumber);
         }
-        self.emit(EventBody::QueueNumberAssigned {
+        let body = EventBody::QueueNumberAssigned {
             step: step.id.clone(),
             queue: step.queue.clone().unwrap_or_default(),
             number: number.to_owned(),
-        });
+        };
+        self.emit(working, body);
         Ok(())
     }
 
-    fn call_from_queue(&mut self, working: &mut Working, queue: &str) -> Result<(), CommandError> {
+    fn call_from_queue(
+        &mut self,
+        working: &mut CaseState,
+        queue: &str,
+    ) -> Result<(), CommandError> {
         let current = self.current(working)?;
         let step = self.sop.step(current);
         if step.kind != StepKind::Queue
             || step.queue.as_deref() != Some(queue)
-            || working.case.current_completed
+            || working.current_completed
         {
             return Err(CommandError::NotInQueue {
                 queue: queue.to_owned(),
@@ -478,47 +534,42 @@ impl<'a> Decider<'a> {
             });
         }
         let number = working
-            .case
             .queue_number
             .clone()
             .ok_or(CommandError::NoQueueNumber)?;
-        let missing = match missing_documents(
-            self.sop,
-            current,
-            &working.case.data,
-            &working.case.documents,
-        ) {
+        let missing = match missing_documents(self.sop, current, &working.data, &working.documents)
+        {
             Ok(m) => m,
             Err(e) => {
                 self.raise(working, current, e.to_string());
                 return Ok(());
             }
         };
-        self.emit(EventBody::QueueCalled {
+        let body = EventBody::QueueCalled {
             step: step.id.clone(),
             queue: queue.to_owned(),
             number,
-        });
+        };
+        self.emit(working, body);
         let body = EventBody::StepCompleted {
             step: step.id.clone(),
             outcome: None,
-            missing_documents: missing,
+            missing_documents: missing.clone(),
         };
-        working.apply(&body, self.ctx);
-        self.emit(body);
-        self.route(working, current, None)
+        self.emit(working, body);
+        self.route(working, current, None, Some(missing));
+        Ok(())
     }
 
     fn adapter_result(
         &mut self,
-        working: &mut Working,
+        working: &mut CaseState,
         key: &str,
         outcome: Option<&str>,
         reference: Option<String>,
         data: &Map<String, Value>,
     ) -> Result<(), CommandError> {
         let Some(pending) = working
-            .case
             .pending_request
             .clone()
             .filter(|p| p.idempotency_key == key)
@@ -541,30 +592,31 @@ impl<'a> Decider<'a> {
                 fields: not_allowed,
             });
         }
-        let mut merged = working.case.data.clone();
-        merged.extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
-        check_data(self.sop, &merged)?;
+        check_changes(self.sop, data, &merged(&working.data, data))?;
         let body = EventBody::AdapterCompleted {
             step: pending.step.clone(),
             idempotency_key: pending.idempotency_key.clone(),
             outcome: outcome.map(str::to_owned),
             reference,
         };
-        working.apply(&body, self.ctx);
-        self.emit(body);
+        self.emit(working, body);
         self.record_inputs(working, current, data, &[]);
         let body = EventBody::StepCompleted {
             step: step.id.clone(),
             outcome: outcome.map(str::to_owned),
             missing_documents: Vec::new(),
         };
-        working.apply(&body, self.ctx);
-        self.emit(body);
-        self.route(working, current, outcome)
+        self.emit(working, body);
+        self.route(working, current, outcome, None);
+        Ok(())
     }
 
-    fn resolve_incident(&mut self, working: &mut Working, note: &str) -> Result<(), CommandError> {
-        if working.case.status != CaseStatus::Incident {
+    fn resolve_incident(
+        &mut self,
+        working: &mut CaseState,
+        note: &str,
+    ) -> Result<(), CommandError> {
+        if working.status != CaseStatus::Incident {
             return Err(CommandError::NoIncident);
         }
         let current = self.current(working)?;
@@ -572,66 +624,69 @@ impl<'a> Decider<'a> {
             step: self.sop.step(current).id.clone(),
             note: note.to_owned(),
         };
-        working.apply(&body, self.ctx);
-        self.emit(body);
-        if working.case.current_completed {
+        self.emit(working, body);
+        if working.current_completed {
             // The incident stopped the routing: route again with the step's outcome.
-            let outcome = working.case.visits.last().and_then(|v| v.outcome.clone());
-            return self.route(working, current, outcome.as_deref());
+            let outcome = working.visits.last().and_then(|v| v.outcome.clone());
+            self.route(working, current, outcome.as_deref(), None);
+            return Ok(());
         }
-        if let Some(pending) = working.case.pending_request.clone() {
+        if let Some(pending) = working.pending_request.clone() {
             // The adapter is asked again with the same key: a retry never acts twice.
             self.out.effects.push(Effect::CallAdapter {
                 adapter: pending.adapter,
                 step: pending.step,
                 idempotency_key: pending.idempotency_key,
-                request: self.request_payload(current, &working.case.data),
+                request: self.request_payload(current, &working.data),
             });
         }
         Ok(())
     }
 
-    fn tick(&mut self, state: &CaseState) {
+    fn tick(&mut self, state: &mut CaseState) {
         let now = self.ctx.now;
         if let Some(clock) = &state.clock
             && !clock.exceeded
             && now > clock.due_at
         {
-            self.emit(EventBody::TimeBudgetExceeded {
+            let body = EventBody::TimeBudgetExceeded {
                 step: clock.step.clone(),
                 due_at: clock.due_at,
-            });
+            };
+            self.emit(state, body);
         }
         if let Some(due) = state.total_due_at
             && !state.total_exceeded
             && now > due
         {
-            self.emit(EventBody::TotalBudgetExceeded { due_at: due });
+            self.emit(state, EventBody::TotalBudgetExceeded { due_at: due });
         }
     }
 
-    fn raise(&mut self, working: &mut Working, step: StepIdx, reason: String) {
+    fn raise(&mut self, working: &mut CaseState, step: StepIdx, reason: String) {
         let body = EventBody::IncidentRaised {
             step: self.sop.step(step).id.clone(),
             reason,
         };
-        working.apply(&body, self.ctx);
-        self.emit(body);
+        self.emit(working, body);
     }
 
-    /// Chooses the branch out of `from` and enters its target.
+    /// Chooses the branch out of `from` and enters its target. `known_missing`: the missing
+    /// documents of `from` when the caller just computed them on the case as it is now.
     fn route(
         &mut self,
-        working: &mut Working,
+        working: &mut CaseState,
         from: StepIdx,
         outcome: Option<&str>,
-    ) -> Result<(), CommandError> {
-        match choose_branch(
+        known_missing: Option<Vec<String>>,
+    ) {
+        match choose_branch_knowing(
             self.sop,
             from,
-            &working.case.data,
-            &working.case.documents,
+            &working.data,
+            &working.documents,
             outcome,
+            known_missing,
         ) {
             Ok(choice) => {
                 let compiled = &self.sop.compiled(from).branches[choice.branch];
@@ -643,41 +698,26 @@ impl<'a> Decider<'a> {
                     label: compiled.label.clone(),
                     evaluations: choice.evaluations,
                 };
-                working.apply(&body, self.ctx);
-                self.emit(body);
-                self.enter(working, to, Some(from))
+                self.emit(working, body);
+                self.enter(working, to, Some(from));
             }
-            Err(e) => {
-                self.raise(working, from, e.to_string());
-                Ok(())
-            }
+            Err(e) => self.raise(working, from, e.to_string()),
         }
     }
 
     /// Enters step `to`: starts or keeps its budget clock, and does what its kind asks.
-    fn enter(
-        &mut self,
-        working: &mut Working,
-        to: StepIdx,
-        from: Option<StepIdx>,
-    ) -> Result<(), CommandError> {
+    fn enter(&mut self, working: &mut CaseState, to: StepIdx, from: Option<StepIdx>) {
         let step = self.sop.step(to);
         // A clock keeps running while the case stays within the steps that share it.
-        let (budget_step, due_at) = budget_clock(
-            self.sop,
-            to,
-            from,
-            working.case.clock.as_ref(),
-            self.ctx.now,
-        );
+        let (budget_step, due_at) =
+            budget_clock(self.sop, to, from, working.clock.as_ref(), self.ctx.now);
         let body = EventBody::StepEntered {
             step: step.id.clone(),
-            visit: working.case.next_visit(&step.id),
+            visit: working.next_visit(&step.id),
             budget_step,
             due_at,
         };
-        working.apply(&body, self.ctx);
-        self.emit(body);
+        self.emit(working, body);
         if let Some(at) = due_at {
             self.out.effects.push(Effect::ScheduleTimer { at });
         }
@@ -699,18 +739,17 @@ impl<'a> Decider<'a> {
             }
             StepKind::Service => {
                 let adapter = step.adapter.clone().unwrap_or_default();
-                let visit = working.case.visits.last().map(|v| v.visit).unwrap_or(1);
+                let visit = working.visits.last().map(|v| v.visit).unwrap_or(1);
                 // Deterministic: the same case, step and visit always give the same key.
-                let key = format!("{}:{}:{}", working.case.case_id, step.id, visit);
-                let request = self.request_payload(to, &working.case.data);
+                let key = format!("{}:{}:{}", working.case_id, step.id, visit);
+                let request = self.request_payload(to, &working.data);
                 let body = EventBody::AdapterRequested {
                     step: step.id.clone(),
                     adapter: adapter.clone(),
                     idempotency_key: key.clone(),
                     request: request.clone(),
                 };
-                working.apply(&body, self.ctx);
-                self.emit(body);
+                self.emit(working, body);
                 self.out.effects.push(Effect::CallAdapter {
                     adapter,
                     step: step.id.clone(),
@@ -724,18 +763,17 @@ impl<'a> Decider<'a> {
                     outcome: None,
                     missing_documents: Vec::new(),
                 };
-                working.apply(&body, self.ctx);
-                self.emit(body);
+                self.emit(working, body);
                 // Validation forbids cycles of decisions, so this recursion ends.
-                return self.route(working, to, None);
+                self.route(working, to, None, None);
             }
             StepKind::End => {
-                self.emit(EventBody::CaseCompleted {
+                let body = EventBody::CaseCompleted {
                     end: step.id.clone(),
-                });
+                };
+                self.emit(working, body);
             }
         }
-        Ok(())
     }
 
     fn request_payload(&self, step: StepIdx, data: &Map<String, Value>) -> Map<String, Value> {
@@ -745,39 +783,6 @@ impl<'a> Decider<'a> {
             .iter()
             .filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone())))
             .collect()
-    }
-}
-
-impl Working {
-    fn from_state(state: &CaseState) -> Self {
-        Self {
-            case: state.clone(),
-        }
-    }
-
-    fn from_first(started: EventBody, ctx: &Context) -> Result<Self, CommandError> {
-        let event = Event {
-            v: super::event::EVENT_FORMAT_VERSION,
-            seq: 1,
-            at: ctx.now,
-            by: ctx.actor.clone(),
-            body: started,
-        };
-        let case = CaseState::from_first(&event).map_err(|_| CommandError::NotStarted)?;
-        Ok(Self { case })
-    }
-
-    /// Keeps the working state in step with the events decided so far.
-    fn apply(&mut self, body: &EventBody, ctx: &Context) {
-        let event = Event {
-            v: super::event::EVENT_FORMAT_VERSION,
-            seq: self.case.version + 1,
-            at: ctx.now,
-            by: ctx.actor.clone(),
-            body: body.clone(),
-        };
-        // Decided events always fit the state they were decided on.
-        let _ = self.case.apply(&event);
     }
 }
 
@@ -842,6 +847,9 @@ pub(crate) fn budget_clock(
 /// Validates case data against the SOP's case schema, every error with its JSON Pointer.
 pub fn check_data(sop: &Sop, data: &Map<String, Value>) -> Result<(), CommandError> {
     let value = Value::Object(data.clone());
+    if sop.case_validator().is_valid(&value) {
+        return Ok(());
+    }
     let errors: Vec<DataError> = sop
         .case_validator()
         .iter_errors(&value)
@@ -857,42 +865,125 @@ pub fn check_data(sop: &Sop, data: &Map<String, Value>) -> Result<(), CommandErr
     }
 }
 
-/// The scope guards see: every case field (absent ones as `()`), and the engine's names.
-fn guard_scope(
+/// The case data after `changes`: borrowed when there are none.
+fn merged<'d>(
+    current: &'d Map<String, Value>,
+    changes: &Map<String, Value>,
+) -> Cow<'d, Map<String, Value>> {
+    if changes.is_empty() {
+        return Cow::Borrowed(current);
+    }
+    let mut merged = current.clone();
+    merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Cow::Owned(merged)
+}
+
+/// Validates `merged`, the case data `current` with `changes` set over it. `current` passed
+/// this check when it was recorded (at the start and at every change), so when the case
+/// schema constrains fields one by one only the changed fields are checked; a failure is
+/// reported by the whole check, so the errors are exactly those of [`check_data`].
+fn check_changes(
     sop: &Sop,
+    changes: &Map<String, Value>,
+    merged: &Map<String, Value>,
+) -> Result<(), CommandError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    if let Some(fields) = sop.field_validators()
+        && changes.iter().all(|(k, v)| fields.is_valid(k, v))
+    {
+        return Ok(());
+    }
+    check_data(sop, merged)
+}
+
+/// A case-data value as rhai sees it: what `rhai::serde::to_dynamic` gives, without the
+/// serializer for the common scalars.
+fn to_dynamic(value: &Value) -> Dynamic {
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::String(s) => Dynamic::from(s.clone()),
+        other => rhai::serde::to_dynamic(other).unwrap_or(Dynamic::UNIT),
+    }
+}
+
+/// The scope guards see: the case fields and engine names in `names` (the ones the guards
+/// at hand read; absent fields as `()`).
+fn guard_scope<'n>(
+    sop: &Sop,
+    names: impl IntoIterator<Item = &'n str>,
     data: &Map<String, Value>,
-    documents: Option<(
-        &std::collections::BTreeMap<String, DocumentReceipt>,
-        &[String],
-    )>,
+    documents: Option<(&Documents, &[String])>,
     outcome: Option<&str>,
 ) -> Scope<'static> {
     let mut scope = Scope::new();
-    for field in sop.case_fields() {
-        let value = data
-            .get(field)
-            .and_then(|v| rhai::serde::to_dynamic(v).ok())
-            .unwrap_or(Dynamic::UNIT);
-        scope.push(field.clone(), value);
-    }
-    if let Some((held, missing)) = documents {
-        let mut map = RhaiMap::new();
-        for doc in &sop.document().documents {
-            let present = held.get(&doc.id).is_some_and(|r| r.received);
-            map.insert(doc.id.as_str().into(), Dynamic::from_bool(present));
+    for name in names {
+        if scope.contains(name) {
+            continue;
         }
-        scope.push("documents", map);
-        scope.push("documents_complete", missing.is_empty());
-        let missing: Array = missing.iter().map(|m| Dynamic::from(m.clone())).collect();
-        scope.push("missing_documents", missing);
-        scope.push(
-            "outcome",
-            outcome
+        let value = match (name, documents) {
+            ("documents", Some((held, _))) => {
+                let mut map = RhaiMap::new();
+                for doc in &sop.document().documents {
+                    let present = held.get(&doc.id).is_some_and(|r| r.received);
+                    map.insert(doc.id.as_str().into(), Dynamic::from_bool(present));
+                }
+                Dynamic::from_map(map)
+            }
+            ("documents_complete", Some((_, missing))) => Dynamic::from_bool(missing.is_empty()),
+            ("missing_documents", Some((_, missing))) => {
+                let missing: Array = missing.iter().map(|m| Dynamic::from(m.clone())).collect();
+                Dynamic::from_array(missing)
+            }
+            ("outcome", Some(_)) => outcome
                 .map(|o| Dynamic::from(o.to_owned()))
                 .unwrap_or(Dynamic::UNIT),
-        );
+            _ => data.get(name).map(to_dynamic).unwrap_or(Dynamic::UNIT),
+        };
+        scope.push_dynamic(name, value);
     }
     scope
+}
+
+/// The names a scope must hold for `guard`: those it reads, or every name when it has an
+/// interpolated string (whose names the reader of identifiers does not see).
+fn scope_names<'g>(sop: &'g Sop, guard: &'g CompiledGuard, builtins: bool) -> Vec<&'g str> {
+    if guard.source.contains('`') {
+        let mut all: Vec<&str> = sop.case_fields().iter().map(String::as_str).collect();
+        if builtins {
+            all.extend(guard::BUILTIN_NAMES);
+        }
+        all
+    } else {
+        guard.reads.iter().map(String::as_str).collect()
+    }
+}
+
+/// The values a document condition reads, as one key for remembering its result; `None`
+/// when it is not to be remembered: it reads a personal field (kept out of any cache) or
+/// has an interpolated string (its names are not all known).
+fn condition_key(
+    sop: &Sop,
+    condition: &CompiledGuard,
+    data: &Map<String, Value>,
+) -> Option<String> {
+    if condition.source.contains('`') {
+        return None;
+    }
+    let mut key = String::new();
+    for name in &condition.reads {
+        if sop.personal_fields().contains(name) {
+            return None;
+        }
+        match data.get(name) {
+            Some(value) => key.push_str(&value.to_string()),
+            None => key.push('-'),
+        }
+        key.push('\u{1f}');
+    }
+    Some(key)
 }
 
 /// The required documents of `step` that the case does not hold, in the step's order.
@@ -900,18 +991,31 @@ pub fn missing_documents(
     sop: &Sop,
     step: StepIdx,
     data: &Map<String, Value>,
-    held: &std::collections::BTreeMap<String, DocumentReceipt>,
+    held: &Documents,
 ) -> Result<Vec<String>, GuardError> {
     let engine = guard::shared();
-    let mut scope: Option<Scope> = None;
     let mut missing = Vec::new();
     for &doc in &sop.compiled(step).documents {
         let def = &sop.document().documents[doc];
         let required = match sop.document_condition(doc) {
             None => true,
             Some(condition) => {
-                let scope = scope.get_or_insert_with(|| guard_scope(sop, data, None, None));
-                engine.eval(condition, scope)?
+                let key = condition_key(sop, condition, data);
+                match key
+                    .as_deref()
+                    .and_then(|k| sop.remembered_condition(doc, k))
+                {
+                    Some(result) => result,
+                    None => {
+                        let names = scope_names(sop, condition, false);
+                        let mut scope = guard_scope(sop, names, data, None, None);
+                        let result = engine.eval(condition, &mut scope)?;
+                        if let Some(key) = key {
+                            sop.remember_condition(doc, key, result);
+                        }
+                        result
+                    }
+                }
             }
         };
         if required && !held.get(&def.id).is_some_and(|r| r.received) {
@@ -934,15 +1038,35 @@ pub fn choose_branch(
     sop: &Sop,
     step: StepIdx,
     data: &Map<String, Value>,
-    documents: &std::collections::BTreeMap<String, DocumentReceipt>,
+    documents: &Documents,
     outcome: Option<&str>,
+) -> Result<BranchChoice, GuardError> {
+    choose_branch_knowing(sop, step, data, documents, outcome, None)
+}
+
+/// [`choose_branch`], given the step's missing documents when the caller just computed them
+/// on the same data and documents.
+fn choose_branch_knowing(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+    documents: &Documents,
+    outcome: Option<&str>,
+    known_missing: Option<Vec<String>>,
 ) -> Result<BranchChoice, GuardError> {
     let branches = &sop.compiled(step).branches;
     let needs_scope = branches.iter().any(|b| b.guard.is_some());
     let mut evaluations = Vec::new();
     if needs_scope {
-        let missing = missing_documents(sop, step, data, documents)?;
-        let mut scope = guard_scope(sop, data, Some((documents, &missing)), outcome);
+        let missing = match known_missing {
+            Some(m) => m,
+            None => missing_documents(sop, step, data, documents)?,
+        };
+        let names = branches
+            .iter()
+            .filter_map(|b| b.guard.as_ref())
+            .flat_map(|g| scope_names(sop, g, true));
+        let mut scope = guard_scope(sop, names, data, Some((documents, &missing)), outcome);
         let engine = guard::shared();
         for (i, branch) in branches.iter().enumerate() {
             let Some(guard) = &branch.guard else {
@@ -973,15 +1097,22 @@ pub fn choose_branch(
     })
 }
 
+/// The values a guard read, as recorded: what `rhai::serde::from_dynamic` gives, without the
+/// deserializer for the common scalars.
 fn read_values(guard: &CompiledGuard, scope: &Scope) -> Map<String, Value> {
     guard
         .reads
         .iter()
         .map(|name| {
-            let value = scope
-                .get(name)
-                .and_then(|d| rhai::serde::from_dynamic::<Value>(d).ok())
-                .unwrap_or(Value::Null);
+            let value = match scope.get(name) {
+                None => Value::Null,
+                Some(d) if d.is_unit() => Value::Null,
+                Some(d) => match (d.as_bool(), d.as_immutable_string_ref()) {
+                    (Ok(b), _) => Value::Bool(b),
+                    (_, Ok(s)) => Value::String(s.to_string()),
+                    _ => rhai::serde::from_dynamic::<Value>(d).unwrap_or(Value::Null),
+                },
+            };
             (name.clone(), value)
         })
         .collect()

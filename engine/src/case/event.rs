@@ -205,38 +205,43 @@ impl Event {
     /// the same bytes.
     pub fn to_canonical_json(&self) -> String {
         let value = serde_json::to_value(self).unwrap_or(Value::Null);
-        let mut out = String::new();
+        let mut out = Vec::with_capacity(256);
         write_canonical(&value, &mut out);
-        out
+        // Only serde_json's own (UTF-8) output was written.
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Writes `value` with the keys of every object sorted. Scalars and keys are written by
+/// serde_json straight into `out` (compact form, the same bytes as `Value::to_string`).
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
+                let _ = serde_json::to_writer(&mut *out, key);
+                out.push(b':');
+                write_canonical(item, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
     }
 }

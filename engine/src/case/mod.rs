@@ -14,7 +14,7 @@ pub mod state;
 pub use decide::{Command, CommandError, Context, DataError, Decision, Effect, decide};
 pub use event::{Actor, DocumentReceipt, EVENT_FORMAT_VERSION, Event, EventBody, GuardEvaluation};
 pub use replay::{Divergence, verify};
-pub use state::{CaseState, CaseStatus};
+pub use state::{CaseState, CaseStatus, Documents};
 
 use crate::sop::Sop;
 
@@ -34,24 +34,44 @@ pub fn execute(
     command: &Command,
     ctx: &Context,
 ) -> Result<Executed, CommandError> {
-    let decision = decide(sop, state, command, ctx)?;
-    let events = stamp(state.map_or(0, |s| s.version), decision.events, ctx);
-    let mut iter = events.iter();
-    let mut next = match state {
-        Some(s) => s.clone(),
+    let (state, version, decision) = match state {
         None => {
-            let first = iter.next().ok_or(CommandError::NotStarted)?;
-            CaseState::from_first(first).map_err(|_| CommandError::NotStarted)?
+            let (state, decision) = decide::start_case(sop, command, ctx)?;
+            (state, 0, decision)
+        }
+        Some(s) => {
+            let mut next = s.clone();
+            let decision = decide::decide_in_place(sop, &mut next, command, ctx)?;
+            (next, s.version, decision)
         }
     };
-    for event in iter {
-        // Decided events fit the state they were decided on; a failure here is a bug in
-        // decide, surfaced as a refusal rather than a corrupt case.
-        next.apply(event).map_err(|_| CommandError::NotStarted)?;
-    }
     Ok(Executed {
-        state: next,
-        events,
+        state,
+        events: stamp(version, decision.events, ctx),
+        effects: decision.effects,
+    })
+}
+
+/// The new events and effects of one command (see [`execute_in_place`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stepped {
+    pub events: Vec<Event>,
+    pub effects: Vec<Effect>,
+}
+
+/// [`execute`] on an open case held by the caller: `state` becomes the case after the new
+/// events, without copying it. A refused command leaves `state` as it was. For a caller that
+/// owns its cases in memory (a benchmark, a cache): `execute` copies the state first.
+pub fn execute_in_place(
+    sop: &Sop,
+    state: &mut CaseState,
+    command: &Command,
+    ctx: &Context,
+) -> Result<Stepped, CommandError> {
+    let version = state.version;
+    let decision = decide::decide_in_place(sop, state, command, ctx)?;
+    Ok(Stepped {
+        events: stamp(version, decision.events, ctx),
         effects: decision.effects,
     })
 }

@@ -1,8 +1,7 @@
 //! The state of a case: nothing but the fold of its events.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
+use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -86,7 +85,7 @@ pub struct CaseState {
     pub current_completed: bool,
     pub data: Map<String, Value>,
     /// The latest receipt of each document.
-    pub documents: BTreeMap<String, DocumentReceipt>,
+    pub documents: Documents,
     pub queue_number: Option<String>,
     pub pending_request: Option<PendingRequest>,
     pub incident: Option<String>,
@@ -101,6 +100,54 @@ pub struct CaseState {
     pub visits: Vec<StepVisit>,
 }
 
+/// The latest receipt of each document a case holds, ordered by document id.
+///
+/// A sorted vector rather than a `BTreeMap`: a case holds a handful of documents, and a
+/// B-tree node costs over a kilobyte per open case. Serializes as the map it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Documents(Vec<DocumentReceipt>);
+
+impl Documents {
+    /// The receipt of document `doc`, if any.
+    pub fn get(&self, doc: &str) -> Option<&DocumentReceipt> {
+        self.0
+            .binary_search_by(|r| r.doc.as_str().cmp(doc))
+            .ok()
+            .map(|i| &self.0[i])
+    }
+
+    /// Records `receipt`, replacing an earlier receipt of the same document.
+    pub fn insert(&mut self, receipt: DocumentReceipt) {
+        match self.0.binary_search_by(|r| r.doc.cmp(&receipt.doc)) {
+            Ok(i) => self.0[i] = receipt,
+            Err(i) => self.0.insert(i, receipt),
+        }
+    }
+
+    /// The receipts, by document id.
+    pub fn iter(&self) -> impl Iterator<Item = &DocumentReceipt> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Documents {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for receipt in &self.0 {
+            map.serialize_entry(&receipt.doc, receipt)?;
+        }
+        map.end()
+    }
+}
+
 /// An event that does not fit the state it is applied to: a corrupt or forged history.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event {seq} ({kind}): {reason}")]
@@ -113,15 +160,25 @@ pub struct ApplyError {
 impl CaseState {
     /// Builds the state from the first event, which must be `case_started` with seq 1.
     pub fn from_first(event: &Event) -> Result<Self, ApplyError> {
+        Self::from_first_parts(event.seq, event.at, &event.body)
+    }
+
+    /// [`from_first`](Self::from_first) on an event's parts: the decider builds its working
+    /// state without making an event.
+    pub(crate) fn from_first_parts(
+        seq: u64,
+        at: OffsetDateTime,
+        body: &EventBody,
+    ) -> Result<Self, ApplyError> {
         let fail = |reason: &str| ApplyError {
-            seq: event.seq,
-            kind: event.body.kind(),
+            seq,
+            kind: body.kind(),
             reason: reason.to_owned(),
         };
-        if event.seq != 1 {
+        if seq != 1 {
             return Err(fail("a history starts with event 1"));
         }
-        match &event.body {
+        match body {
             EventBody::CaseStarted {
                 case_id,
                 sop_id,
@@ -137,12 +194,12 @@ impl CaseState {
                 current_step: None,
                 current_completed: false,
                 data: data.clone(),
-                documents: BTreeMap::new(),
+                documents: Documents::default(),
                 queue_number: None,
                 pending_request: None,
                 incident: None,
                 clock: None,
-                started_at: event.at,
+                started_at: at,
                 total_due_at: *total_due_at,
                 total_exceeded: false,
                 closed_at: None,
@@ -170,18 +227,29 @@ impl CaseState {
     /// Applies one event. Checks only what keeps the state coherent (sequence, case open);
     /// whether the event was the right decision is `verify`'s job.
     pub fn apply(&mut self, event: &Event) -> Result<(), ApplyError> {
+        self.apply_parts(event.seq, event.at, &event.body)
+    }
+
+    /// [`apply`](Self::apply) on an event's parts: the decider keeps its working state in
+    /// step with the events it decides without making (and cloning into) events.
+    pub(crate) fn apply_parts(
+        &mut self,
+        seq: u64,
+        at: OffsetDateTime,
+        body: &EventBody,
+    ) -> Result<(), ApplyError> {
         let fail = |reason: String| ApplyError {
-            seq: event.seq,
-            kind: event.body.kind(),
+            seq,
+            kind: body.kind(),
             reason,
         };
-        if event.seq != self.version + 1 {
+        if seq != self.version + 1 {
             return Err(fail(format!("expected event {}", self.version + 1)));
         }
         if self.status.is_closed() {
             return Err(fail(format!("case is already {}", self.status.as_str())));
         }
-        match &event.body {
+        match body {
             EventBody::CaseStarted { .. } => return Err(fail("case already started".to_owned())),
             EventBody::StepEntered {
                 step,
@@ -206,7 +274,7 @@ impl CaseState {
                 self.visits.push(StepVisit {
                     step: step.clone(),
                     visit: *visit,
-                    entered_at: event.at,
+                    entered_at: at,
                     budget_step: budget_step.clone(),
                     due_at: self.clock.as_ref().map(|c| c.due_at),
                     completed_at: None,
@@ -215,7 +283,7 @@ impl CaseState {
             }
             EventBody::DocumentsRecorded { documents, .. } => {
                 for receipt in documents {
-                    self.documents.insert(receipt.doc.clone(), receipt.clone());
+                    self.documents.insert(receipt.clone());
                 }
             }
             EventBody::DataRecorded { data, .. } => {
@@ -249,7 +317,7 @@ impl CaseState {
                 }
                 self.current_completed = true;
                 if let Some(visit) = self.visits.last_mut() {
-                    visit.completed_at = Some(event.at);
+                    visit.completed_at = Some(at);
                     visit.outcome = outcome.clone();
                 }
             }
@@ -270,18 +338,18 @@ impl CaseState {
             }
             EventBody::CaseCompleted { .. } => {
                 self.status = CaseStatus::Completed;
-                self.closed_at = Some(event.at);
+                self.closed_at = Some(at);
                 self.clock = None;
                 self.pending_request = None;
             }
             EventBody::CaseCancelled { .. } => {
                 self.status = CaseStatus::Cancelled;
-                self.closed_at = Some(event.at);
+                self.closed_at = Some(at);
                 self.clock = None;
                 self.pending_request = None;
             }
         }
-        self.version = event.seq;
+        self.version = seq;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! budgets resolved to the step whose clock they run on.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use super::duration::Duration;
 use super::model::{SopDocument, Step, StepKind};
@@ -41,8 +42,68 @@ pub struct Sop {
     start: StepIdx,
     document_conditions: Vec<Option<CompiledGuard>>,
     case_validator: jsonschema::Validator,
+    field_validators: Option<FieldValidators>,
+    /// Results of document conditions by the values they read (see `condition_memo`).
+    condition_memo: Mutex<HashMap<(usize, String), bool>>,
     case_fields: Vec<String>,
     personal_fields: Vec<String>,
+}
+
+/// The case schema field by field, when it constrains fields only one by one (an object
+/// schema of `properties`, `required` and a boolean `additionalProperties`, without
+/// references). Then data that was valid stays valid when a field is set to a value its own
+/// schema accepts, and a command's changes are checked without the whole case data.
+#[derive(Debug)]
+pub struct FieldValidators {
+    fields: HashMap<String, jsonschema::Validator>,
+    /// Whether fields not in `properties` are allowed (`additionalProperties` not false).
+    others_allowed: bool,
+}
+
+impl FieldValidators {
+    fn new(schema: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
+        use serde_json::Value;
+        const PLAIN: &[&str] = &["description", "title", "$comment", "$schema", "examples"];
+        let mut others_allowed = true;
+        for (key, value) in schema {
+            match key.as_str() {
+                "type" if value == "object" => {}
+                "properties" | "required" => {}
+                "additionalProperties" => others_allowed = value.as_bool()?,
+                k if PLAIN.contains(&k) || k.starts_with("x-") => {}
+                _ => return None,
+            }
+        }
+        let properties = match schema.get("properties") {
+            Some(Value::Object(p)) => p,
+            None => &serde_json::Map::new(),
+            Some(_) => return None,
+        };
+        let mut fields = HashMap::new();
+        for (name, sub) in properties {
+            // A reference points into the whole schema: not checkable alone.
+            if has_reference(sub) {
+                return None;
+            }
+            let mut sub = sub.clone();
+            if let (Some(draft), Value::Object(map)) = (schema.get("$schema"), &mut sub) {
+                map.insert("$schema".to_owned(), draft.clone());
+            }
+            fields.insert(name.clone(), jsonschema::validator_for(&sub).ok()?);
+        }
+        Some(Self {
+            fields,
+            others_allowed,
+        })
+    }
+
+    /// Whether field `name` may hold `value`.
+    pub fn is_valid(&self, name: &str, value: &serde_json::Value) -> bool {
+        match self.fields.get(name) {
+            Some(validator) => validator.is_valid(value),
+            None => self.others_allowed,
+        }
+    }
 }
 
 impl Sop {
@@ -69,6 +130,7 @@ impl Sop {
             .into_iter()
             .map(str::to_owned)
             .collect();
+        let field_validators = FieldValidators::new(&document.case_schema);
         Self {
             document,
             steps,
@@ -76,6 +138,8 @@ impl Sop {
             start,
             document_conditions,
             case_validator,
+            field_validators,
+            condition_memo: Mutex::new(HashMap::new()),
             case_fields,
             personal_fields,
         }
@@ -124,6 +188,30 @@ impl Sop {
         &self.case_validator
     }
 
+    /// The case schema field by field, when it allows checking changes alone.
+    pub fn field_validators(&self) -> Option<&FieldValidators> {
+        self.field_validators.as_ref()
+    }
+
+    /// The remembered result of document condition `doc` on the values `key` stands for.
+    /// A condition is a pure expression of the case fields it reads (no clock, no random
+    /// source in the guard engine), so its result on the same values is the same.
+    pub(crate) fn remembered_condition(&self, doc: usize, key: &str) -> Option<bool> {
+        let memo = self.condition_memo.lock().ok()?;
+        memo.get(&(doc, key.to_owned())).copied()
+    }
+
+    /// Remembers a document condition's result, up to a bound (the values are those of a
+    /// few enumerated fields in practice; the bound keeps odd SOPs from growing it).
+    pub(crate) fn remember_condition(&self, doc: usize, key: String, result: bool) {
+        const BOUND: usize = 4096;
+        if let Ok(mut memo) = self.condition_memo.lock()
+            && memo.len() < BOUND
+        {
+            memo.insert((doc, key), result);
+        }
+    }
+
     /// Top-level case-data fields guards may read.
     pub fn case_fields(&self) -> &[String] {
         &self.case_fields
@@ -132,5 +220,16 @@ impl Sop {
     /// Case fields marked `x-personal: true`: kept out of logs, hashed in the event chain.
     pub fn personal_fields(&self) -> &[String] {
         &self.personal_fields
+    }
+}
+
+/// Whether a schema holds a reference (`$ref`, `$dynamicRef`, `$recursiveRef`).
+fn has_reference(schema: &serde_json::Value) -> bool {
+    match schema {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k == "$ref" || k.ends_with("Ref") || has_reference(v)),
+        serde_json::Value::Array(items) => items.iter().any(has_reference),
+        _ => false,
     }
 }
