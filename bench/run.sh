@@ -10,11 +10,11 @@
 #   $OUT/machine.json  CPU model, cores, RAM, disk, kernel, date, tool versions
 #   $OUT/summary.md    median-of-REPS tables, ratios and targets (bench/summarize.py)
 #
-# FILTER (argument or env): only configurations whose label contains it, e.g. `service`,
-# `spiff`, `engine`, `raw`, `n=2000`.
+# FILTER (argument or env): only configurations whose group and label ("peer spiff live
+# n=20000") contain it, e.g. `service`, `peer`, `spiff`, `engine`, `raw`, `n=2000`.
 # Environment: REPS (3), WORK (/tmp/sopflow-bench: venv, node_modules, databases), OUT
 # ($WORK/results-DATE), CLIENTS (32 operators), LOAD_CASES (cases per service run, 3000),
-# RAW_SECONDS (10), PG_ADMIN_URL (postgres://sopflow:sopflow@127.0.0.1:5432).
+# RAW_SECONDS (10), SPIFF_N (20000) and BPMN_N (2000) open cases for the slow peers, PG_ADMIN_URL (postgres://sopflow:sopflow@127.0.0.1:5432).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$REPO/bench"
@@ -25,6 +25,9 @@ FILTER="${1:-${FILTER:-}}"
 CLIENTS="${CLIENTS:-32}"
 LOAD_CASES="${LOAD_CASES:-3000}"
 RAW_SECONDS="${RAW_SECONDS:-10}"
+# Open cases for the slow peers (the issue's sizes by default; smaller for a quick look).
+SPIFF_N="${SPIFF_N:-20000}"
+BPMN_N="${BPMN_N:-2000}"
 PG_BASE="${PG_ADMIN_URL:-postgres://sopflow:sopflow@127.0.0.1:5432}"
 PG_DB=sopflow_bench
 case "$WORK" in "$REPO"|"$REPO"/*) echo "WORK must be outside the repository" >&2; exit 2 ;; esac
@@ -66,9 +69,11 @@ fi
 HAVE_ENGINE=0
 [ -f "$BENCH/engine/Cargo.toml" ] && HAVE_ENGINE=1
 log "building sopflow, the load driver and (if present) the engine runner, in release"
-pkgs=(-p sopflow-api -p sopflow-bench-load)
-[ "$HAVE_ENGINE" = 1 ] && pkgs+=(-p sopflow-bench-engine)
-(cd "$REPO" && cargo build --release --quiet "${pkgs[@]}")
+# One package at a time: each keeps its own feature set, so a rebuild of one does not
+# rebuild the others' dependencies.
+pkgs=(sopflow-api sopflow-bench-load)
+[ "$HAVE_ENGINE" = 1 ] && pkgs+=(sopflow-bench-engine)
+for p in "${pkgs[@]}"; do (cd "$REPO" && cargo build --release --quiet -p "$p"); done
 TARGET="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 SOPFLOW="$TARGET/release/sopflow"
 LOAD="$TARGET/release/sopflow-load"
@@ -144,12 +149,12 @@ if [ "$HAVE_ENGINE" = 1 ]; then
 fi
 P="$BENCH/peers"
 CONFIGS+=(
-    "peer|spiff live n=20000|$PY $P/spiff_bench.py --n 20000"
-    "peer|spiff live n=20000 persist|$PY $P/spiff_bench.py --n 20000 --persist"
+    "peer|spiff live n=$SPIFF_N|$PY $P/spiff_bench.py --n $SPIFF_N"
+    "peer|spiff live n=$SPIFF_N persist|$PY $P/spiff_bench.py --n $SPIFF_N --persist"
     "peer|spiff seq n=2000|$PY $P/spiff_bench.py --n 2000 --mode seq"
-    "peer|bpmn-engine live n=2000|node $P/bpmn_engine_bench.cjs --n 2000"
-    "peer|bpmn-engine live n=2000 persist|node $P/bpmn_engine_bench.cjs --n 2000 --persist"
-    "peer|bpmn-engine seq n=2000|node $P/bpmn_engine_bench.cjs --n 2000 --mode seq"
+    "peer|bpmn-engine live n=$BPMN_N|node $P/bpmn_engine_bench.cjs --n $BPMN_N"
+    "peer|bpmn-engine live n=$BPMN_N persist|node $P/bpmn_engine_bench.cjs --n $BPMN_N --persist"
+    "peer|bpmn-engine seq n=$BPMN_N|node $P/bpmn_engine_bench.cjs --n $BPMN_N --mode seq"
     "peer|xstate live n=20000|node $P/xstate_bench.cjs --n 20000"
     "peer|xstate live n=20000 persist|node $P/xstate_bench.cjs --n 20000 --persist"
     "peer|xstate seq n=20000|node $P/xstate_bench.cjs --n 20000 --mode seq"
@@ -228,7 +233,7 @@ log "running ${#CONFIGS[@]} configurations x $REPS${FILTER:+ (filter: $FILTER)} 
 for rep in $(seq 1 "$REPS"); do
     for cfg in "${CONFIGS[@]}"; do
         group="${cfg%%|*}"; rest="${cfg#*|}"; label="${rest%%|*}"; cmd="${rest#*|}"
-        wanted "$label" || continue
+        wanted "$group $label" || continue
         echo "-- [$rep/$REPS] $label" >&2
         tv="$OUT/time.$$.txt"
         if [ "$group" = service ] || [ "$group" = raw ]; then

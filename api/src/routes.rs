@@ -682,6 +682,10 @@ pub async fn call_next(
     }
     waiting.sort();
     for (_, case_id) in waiting {
+        // Another call of this process is taking that one: take the next.
+        let Some(_reserved) = state.runtime.reserve_call(&case_id) else {
+            continue;
+        };
         let command = Command::CallFromQueue {
             queue: queue.clone(),
         };

@@ -579,6 +579,17 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
     Some((kb / 1024.0 * 10.0).round() / 10.0)
 }
 
+/// CPU time (user + system) a process has used so far, in seconds (`/proc/PID/stat`).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: the fields after it start past the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks / 100.0)
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
@@ -634,6 +645,8 @@ async fn main() -> anyhow::Result<()> {
         cases: args.cases,
         index_of: Mutex::new(HashMap::new()),
     });
+    let server_cpu0 = server.pid.and_then(|p| cpu_seconds(&p.to_string()));
+    let own_cpu0 = cpu_seconds("self");
     let t0 = Instant::now();
     let mut handles = Vec::with_capacity(args.clients);
     for tokens in tokens {
@@ -651,6 +664,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = t0.elapsed().as_secs_f64();
     let peak_rss = server.pid.and_then(peak_rss_mib);
+    let server_cpu = server
+        .pid
+        .and_then(|p| cpu_seconds(&p.to_string()))
+        .zip(server_cpu0)
+        .map(|(b, a)| b - a);
+    let own_cpu = cpu_seconds("self").zip(own_cpu0).map(|(b, a)| b - a);
 
     // History per case, read back as the auditor from the first cases (the mix repeats every 10).
     let mut events = 0usize;
@@ -724,6 +743,11 @@ async fn main() -> anyhow::Result<()> {
         "conflicts_409": total.conflicts,
         "empty_calls": total.empty_calls,
         "server_peak_rss_mib": peak_rss,
+        // CPU the server and this driver used during the load: what a request costs, and how
+        // much of the 2 cores the driver took from the server.
+        "server_cpu_s": server_cpu.map(|c| round(c, 2)),
+        "server_cpu_ms_per_request": server_cpu.map(|c| round(c * 1000.0 / requests.max(1) as f64, 3)),
+        "driver_cpu_s": own_cpu.map(|c| round(c, 2)),
         "history_sampled_cases": sampled,
         "history_events_per_case": per_case(events),
         "history_api_json_bytes_per_case": per_case(json_bytes),
