@@ -62,7 +62,7 @@ struct Args {
 // ---- the mix (the same rule as the engine runner and every peer) ----
 
 fn incomplete_once(i: u64) -> bool {
-    i % 5 == 0
+    i.is_multiple_of(5)
 }
 
 fn duplicate_once(i: u64) -> bool {
