@@ -205,9 +205,9 @@ print(json.dumps(d))' "${2:-}" "${3:-}" "${4:-}"
 }
 service_sqlite() {
     rm -rf "$SQLITE_DIR" && mkdir -p "$SQLITE_DIR"
-    local db="$SQLITE_DIR/sopflow.db" line
+    local db="$SQLITE_DIR/sopflow.db" line rc=0
     line=$("$LOAD" --sopflow "$SOPFLOW" --database "sqlite://$db" --definitions "$DEFS" \
-        --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-sqlite.log")
+        --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-sqlite.log") || rc=$?
     # Sum of the columns of each event row, per case.
     local q="SELECT count(*)*1.0/count(DISTINCT case_id), sum(length(payload))*1.0/count(DISTINCT case_id),
              sum(length(payload)+length(prev_hash)+length(hash)+length(kind)+length(user_name)+length(role)+length(recorded_at)+length(case_id)+8)*1.0/count(DISTINCT case_id) FROM events"
@@ -215,18 +215,20 @@ service_sqlite() {
     r=$(sqlite3 -separator ' ' "$db" "$q")
     # shellcheck disable=SC2086
     with_history "$line" $r
+    return "$rc"
 }
 service_pg() {
     pg_fresh_db
-    local line
+    local line rc=0
     line=$("$LOAD" --sopflow "$SOPFLOW" --database "$PG_BASE/$PG_DB" --definitions "$DEFS" \
-        --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-postgres.log")
+        --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-postgres.log") || rc=$?
     local r
     r=$(psql -tA -F ' ' "$PG_BASE/$PG_DB" -c "SELECT count(*)*1.0/count(DISTINCT case_id),
         sum(octet_length(payload::text))*1.0/count(DISTINCT case_id),
         pg_total_relation_size('events')*1.0/count(DISTINCT case_id) FROM events")
     # shellcheck disable=SC2086
     with_history "$line" $r
+    return "$rc"
 }
 
 log "running ${#CONFIGS[@]} configurations x $REPS${FILTER:+ (filter: $FILTER)} -> $OUT/runs.jsonl"
@@ -238,8 +240,13 @@ for rep in $(seq 1 "$REPS"); do
         tv="$OUT/time.$$.txt"
         if [ "$group" = service ] || [ "$group" = raw ]; then
             # The driver reports the server's own peak RSS; time -v would measure the driver.
-            if ! line=$($cmd); then echo "FAILED: $label" >&2; echo "$line" >&2; continue; fi
             rss_kb=""
+            # A run the driver calls unclean (errors, missing cases) is still recorded, marked.
+            if ! line=$($cmd); then
+                echo "FAILED: $label" >&2
+                [[ "$(echo "$line" | tail -1)" == "{"* ]] || continue
+                line=$(echo "$line" | tail -1 | python3 -c 'import json,sys; d=json.load(sys.stdin); d["failed"]=True; print(json.dumps(d))')
+            fi
         else
             # shellcheck disable=SC2086
             if ! line=$(NODE_PATH="$NODE_MODULES" /usr/bin/time -v -o "$tv" $cmd); then
