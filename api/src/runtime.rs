@@ -212,6 +212,21 @@ impl Runtime {
             })
     }
 
+    /// The state of a case at `version` (as a listing just read it): from the cache without a
+    /// query when it holds that version, else loaded. Call-next orders the waiting cases this
+    /// way: one query per waiting case, each waiting for a pooled connection, made it the
+    /// slowest request under load.
+    pub async fn state_at(
+        &self,
+        case_id: &str,
+        version: i64,
+    ) -> Result<Arc<CaseState>, RuntimeError> {
+        match self.cached(case_id, version) {
+            Some(state) => Ok(state),
+            None => Ok(self.load(case_id).await?.state),
+        }
+    }
+
     /// Reads a case (outside any transaction), from the cache when it is current.
     pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
         let record = self
