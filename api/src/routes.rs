@@ -665,17 +665,15 @@ pub async fn call_next(
         .map_err(store_error)?;
     let mut waiting = Vec::new();
     for row in rows {
-        if let Ok(loaded) = state.runtime.load(&row.case_id).await
-            && loaded.state.queue_number.is_some()
+        if let Ok(loaded) = state.runtime.state_at(&row.case_id, row.version).await
+            && loaded.queue_number.is_some()
         {
             // Called in number order: numbers restart each local day, so the day comes first.
             let day = loaded
-                .state
                 .visits
                 .last()
                 .map(|v| v.entered_at.to_offset(state.runtime.utc_offset).date());
             let number = loaded
-                .state
                 .queue_number
                 .as_deref()
                 .and_then(|n| n.rsplit('-').next())
@@ -685,6 +683,10 @@ pub async fn call_next(
     }
     waiting.sort();
     for (_, case_id) in waiting {
+        // Another call of this process is taking that one: take the next.
+        let Some(_reserved) = state.runtime.reserve_call(&case_id) else {
+            continue;
+        };
         let command = Command::CallFromQueue {
             queue: queue.clone(),
         };

@@ -6,7 +6,7 @@
 //! command acknowledged, so an acknowledged command is durable and nothing half-done is
 //! ever visible.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -117,6 +117,20 @@ enum Target {
     Existing,
 }
 
+/// A case reserved by `Runtime::reserve_call`, released when dropped.
+#[derive(Debug)]
+pub struct CallReservation {
+    calling: Arc<Mutex<HashSet<String>>>,
+    case_id: String,
+}
+
+impl Drop for CallReservation {
+    fn drop(&mut self) {
+        let mut calling = self.calling.lock().unwrap_or_else(|p| p.into_inner());
+        calling.remove(&self.case_id);
+    }
+}
+
 /// A job waiting for the group committer, with where to send its answer.
 struct Batched {
     job: Job,
@@ -131,6 +145,8 @@ pub struct Runtime {
     /// The office's UTC offset: queue numbers restart each local day.
     pub utc_offset: UtcOffset,
     cache: Arc<Mutex<HashMap<String, Arc<CaseState>>>>,
+    /// Cases a queue call of this process is calling right now (see `reserve_call`).
+    calling: Arc<Mutex<HashSet<String>>>,
     /// SQLite only: commands go to one writer that commits them in batches.
     batcher: Option<mpsc::UnboundedSender<Batched>>,
     /// Woken after a commit that queued adapter requests: the dispatcher need not poll.
@@ -150,6 +166,7 @@ impl Runtime {
             registry,
             utc_offset,
             cache: Arc::new(Mutex::new(HashMap::new())),
+            calling: Arc::new(Mutex::new(HashSet::new())),
             batcher: None,
             outbox_queued: Arc::new(Notify::new()),
             queued_since_commit: Arc::new(AtomicBool::new(false)),
@@ -160,6 +177,19 @@ impl Runtime {
             runtime.batcher = Some(sender);
         }
         runtime
+    }
+
+    /// Marks a waiting case as being called by this process, or `None` when another call of
+    /// this process is calling it. Concurrent calls then take different cases instead of all
+    /// racing for the oldest one, where every losing try costs a trip through the writer
+    /// (measured: call-next p50 of 290 ms at 32 operators). Other processes still race, and
+    /// the loser takes the next case, as before.
+    pub fn reserve_call(&self, case_id: &str) -> Option<CallReservation> {
+        let mut calling = self.calling.lock().unwrap_or_else(|p| p.into_inner());
+        calling.insert(case_id.to_owned()).then(|| CallReservation {
+            calling: Arc::clone(&self.calling),
+            case_id: case_id.to_owned(),
+        })
     }
 
     fn cached(&self, case_id: &str, version: i64) -> Option<Arc<CaseState>> {
@@ -187,6 +217,21 @@ impl Runtime {
             .ok_or_else(|| {
                 RuntimeError::Corrupt(format!("SOP `{sop_id}` version {version} is not loadable"))
             })
+    }
+
+    /// The state of a case at `version` (as a listing just read it): from the cache without a
+    /// query when it holds that version, else loaded. Call-next orders the waiting cases this
+    /// way: one query per waiting case, each waiting for a pooled connection, made it the
+    /// slowest request under load.
+    pub async fn state_at(
+        &self,
+        case_id: &str,
+        version: i64,
+    ) -> Result<Arc<CaseState>, RuntimeError> {
+        match self.cached(case_id, version) {
+            Some(state) => Ok(state),
+            None => Ok(self.load(case_id).await?.state),
+        }
     }
 
     /// Reads a case (outside any transaction), from the cache when it is current.
