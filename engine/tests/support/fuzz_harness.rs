@@ -36,7 +36,10 @@ fn t0() -> OffsetDateTime {
 /// Asserts every problem points inside `text` (1-based line, column at most one past the
 /// line's end), as `load_never_panics.rs` does.
 fn assert_located(text: &str, problems: &[Diagnostic]) {
-    assert!(!problems.is_empty(), "load refused the SOP without a problem");
+    assert!(
+        !problems.is_empty(),
+        "load refused the SOP without a problem"
+    );
     let lines: Vec<&str> = text.split('\n').collect();
     for p in problems {
         let source = p.pos.line.checked_sub(1).and_then(|i| lines.get(i));
@@ -494,7 +497,14 @@ fn field_value(u: &mut Unstructured) -> arbitrary::Result<(&'static str, Value)>
         ("masalah_nik", 0 | 1) => json!(u.arbitrary::<bool>()?),
         // Wrong types and shapes.
         (_, _) => u
-            .choose(&[json!(1_312_990_101_900_001_i64), json!(null), json!(true), json!([]), json!({ "a": 1 }), json!("RUSAK")])?
+            .choose(&[
+                json!(1_312_990_101_900_001_i64),
+                json!(null),
+                json!(true),
+                json!([]),
+                json!({ "a": 1 }),
+                json!("RUSAK"),
+            ])?
             .clone(),
     };
     Ok((field, value))
