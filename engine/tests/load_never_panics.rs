@@ -17,6 +17,7 @@ fn read(relative: &str) -> String {
 fn load_and_locate(text: &str) -> Result<(), TestCaseError> {
     if let Err(problems) = sop::load(text) {
         prop_assert!(!problems.is_empty(), "an error without a problem");
+        let text = sop::load::normalize_newlines(text);
         let lines: Vec<&str> = text.split('\n').collect();
         for p in &problems {
             let source = p.pos.line.checked_sub(1).and_then(|i| lines.get(i));

@@ -42,7 +42,8 @@ static FORMAT: LazyLock<Result<Format, String>> = LazyLock::new(|| {
 
 /// Parses and validates one SOP file's text.
 pub fn load(text: &str) -> Result<Sop, Vec<Diagnostic>> {
-    let (map, json) = parse(text)?;
+    let text = normalize_newlines(text);
+    let (map, json) = parse(&text)?;
     check_schema(&map, &json)?;
     let document: SopDocument = serde_json::from_value(json).map_err(|e| {
         // The schema accepted it, so this is a gap between schema and types (a bug here).
@@ -57,6 +58,17 @@ pub fn load(text: &str) -> Result<Sop, Vec<Diagnostic>> {
 }
 
 /// Layer 1: text to a JSON value plus the position of every node.
+/// Line breaks as YAML counts them (LF, CRLF, and a lone CR) become LF, so that every position
+/// the loader reports counts lines one way: the way an editor shows the file. Callers that
+/// locate reported positions in the text split this normalized text on LF.
+pub fn normalize_newlines(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 fn parse(text: &str) -> Result<(SourceMap, Value), Vec<Diagnostic>> {
     if text.len() > MAX_SOP_BYTES {
         return Err(vec![Diagnostic::new(
