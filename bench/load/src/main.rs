@@ -458,7 +458,7 @@ impl Operator {
             json!({ "data": { "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": false } });
         self.complete(case, "periksa_perekaman", Token::Operator, ready, Expect::Step("cetak_ktp"))
             .await
-            // No printer adapter is configured: the operator records the print.
+            // The printer is configured `manual` here: the operator records the print.
             && self
                 .complete(case, "cetak_ktp", Token::Operator, json!({}), Expect::Step("validasi_ktp"))
                 .await
@@ -543,11 +543,18 @@ impl Drop for Server {
 fn start_server(args: &Args) -> anyhow::Result<Server> {
     let log = std::fs::File::create(&args.server_log)
         .with_context(|| format!("creating {}", args.server_log.display()))?;
+    // The print operator records the print through the API (a manual printer), so that every
+    // step of a case is one measured request, as in the runs before the default folder printer.
+    let config = args.server_log.with_extension("toml");
+    std::fs::write(&config, "[adapters.printer_ktp]\nkind = \"manual\"\n")
+        .with_context(|| format!("writing {}", config.display()))?;
     let child = Command::new(&args.sopflow)
         .arg("serve")
         .args(["--database", &args.database, "--listen", &args.listen])
         .arg("--definitions")
         .arg(&args.definitions)
+        .arg("--config")
+        .arg(&config)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
