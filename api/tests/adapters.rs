@@ -155,6 +155,19 @@ impl Running {
         assert_eq!(body["current_step"]["id"], "cetak_ktp");
     }
 
+    /// Records a duplicate record: the case goes to `konsultasi_adb`, and so to the desk.
+    async fn send_to_adb(&self, case: &str) {
+        let body = self
+            .complete(
+                &self.operator,
+                case,
+                "periksa_perekaman",
+                json!({ "data": { "status_perekaman": "DUPLICATE_RECORD", "masalah_nik": false } }),
+            )
+            .await;
+        assert_eq!(body["current_step"]["id"], "konsultasi_adb");
+    }
+
     async fn case(&self, case: &str) -> Value {
         self.api
             .get(&format!("/cases/{case}"), &self.auditor)
@@ -251,15 +264,7 @@ async fn a_ktp_el_case_prints_on_a_real_printer_and_consults_a_real_desk(backend
         return;
     };
     let case = run.case_at_check().await;
-    let body = run
-        .complete(
-            &run.operator,
-            &case,
-            "periksa_perekaman",
-            json!({ "data": { "status_perekaman": "DUPLICATE_RECORD", "masalah_nik": false } }),
-        )
-        .await;
-    assert_eq!(body["current_step"]["id"], "konsultasi_adb");
+    run.send_to_adb(&case).await;
 
     // The desk gets the consultation, answers on the callback, and the case checks again.
     run.wait_step(&case, "periksa_perekaman").await;
@@ -563,13 +568,7 @@ async fn a_desk_failing_then_stalling_gets_the_request_and_answers_once(backend:
         return;
     };
     let case = run.case_at_check().await;
-    run.complete(
-        &run.operator,
-        &case,
-        "periksa_perekaman",
-        json!({ "data": { "status_perekaman": "DUPLICATE_RECORD", "masalah_nik": false } }),
-    )
-    .await;
+    run.send_to_adb(&case).await;
     // Rejected: the case ends with the reason for the applicant.
     let body = run
         .wait_case(&case, "the rejection", |b| b["status"] != "open")
@@ -611,13 +610,7 @@ async fn callbacks_must_be_signed_fresh_and_known(backend: Backend) {
         return;
     };
     let case = run.case_at_check().await;
-    run.complete(
-        &run.operator,
-        &case,
-        "periksa_perekaman",
-        json!({ "data": { "status_perekaman": "DUPLICATE_RECORD", "masalah_nik": false } }),
-    )
-    .await;
+    run.send_to_adb(&case).await;
     let url = format!("{}/callbacks/konsultasi_adb", run.base);
     let key = format!("{case}:konsultasi_adb:1");
     let answer = json!({ "idempotency_key": key, "outcome": "resolved" }).to_string();
