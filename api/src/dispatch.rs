@@ -138,9 +138,7 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, item: &OutboxItem) -> Attempt {
-        let Some(case_id) = item.payload.get("case_id").and_then(Value::as_str) else {
-            return Attempt::GiveUp("the outbox row names no case".into());
-        };
+        let case_id = item.case_id.as_str();
         let loaded = match self.runtime.load(case_id).await {
             Ok(loaded) => loaded,
             Err(RuntimeError::CaseNotFound(_)) => return Attempt::Settled("no such case"),
@@ -262,11 +260,7 @@ impl Dispatcher {
     async fn settle(&self, item: &OutboxItem, attempt: Attempt) -> Result<(), RuntimeError> {
         let store = &self.runtime.store;
         let now = OffsetDateTime::now_utc();
-        let case_id = item
-            .payload
-            .get("case_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let case_id = item.case_id.as_str();
         let actor = Actor::new(format!("adapter:{}", item.adapter), "system");
         match attempt {
             Attempt::Done(command) => {
@@ -295,7 +289,7 @@ impl Dispatcher {
                 };
                 self.retry_or_give_up(item, error).await?;
             }
-            Attempt::GiveUp(reason) => self.give_up(item, case_id, &reason).await?,
+            Attempt::GiveUp(reason) => self.give_up(item, &reason).await?,
         }
         Ok(())
     }
@@ -303,13 +297,8 @@ impl Dispatcher {
     async fn retry_or_give_up(&self, item: &OutboxItem, error: String) -> Result<(), RuntimeError> {
         let attempts = u32::try_from(item.attempts).unwrap_or(u32::MAX);
         if attempts >= self.policy.max_attempts {
-            let case_id = item
-                .payload
-                .get("case_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
             let reason = format!("{attempts} attempts failed, the last: {error}");
-            return self.give_up(item, case_id, &reason).await;
+            return self.give_up(item, &reason).await;
         }
         let now = OffsetDateTime::now_utc();
         let wait = self.backoff(attempts);
@@ -324,24 +313,17 @@ impl Dispatcher {
 
     /// The case gets an incident first, then the row is parked: a crash in between leaves a
     /// row that is retried (and given up) again, never a case that waits for nothing.
-    async fn give_up(
-        &self,
-        item: &OutboxItem,
-        case_id: &str,
-        reason: &str,
-    ) -> Result<(), RuntimeError> {
+    async fn give_up(&self, item: &OutboxItem, reason: &str) -> Result<(), RuntimeError> {
         let now = OffsetDateTime::now_utc();
         tracing::warn!(outbox = item.id, adapter = %item.adapter, reason, "delivery given up: incident");
-        if !case_id.is_empty() {
-            let command = Command::RecordAdapterFailure {
-                idempotency_key: item.idempotency_key.clone(),
-                reason: reason.to_owned(),
-            };
-            let actor = Actor::new(format!("adapter:{}", item.adapter), "system");
-            match self.runtime.plain(case_id, command, actor, now).await {
-                Ok(_) | Err(RuntimeError::Command { .. }) | Err(RuntimeError::CaseNotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
+        let command = Command::RecordAdapterFailure {
+            idempotency_key: item.idempotency_key.clone(),
+            reason: reason.to_owned(),
+        };
+        let actor = Actor::new(format!("adapter:{}", item.adapter), "system");
+        match self.runtime.plain(&item.case_id, command, actor, now).await {
+            Ok(_) | Err(RuntimeError::Command { .. }) | Err(RuntimeError::CaseNotFound(_)) => {}
+            Err(e) => return Err(e),
         }
         self.runtime
             .store
