@@ -29,6 +29,38 @@ pub fn new_token() -> Result<(String, String), getrandom::Error> {
     Ok((token, hash))
 }
 
+/// Users recently authenticated, by token hash, so that a busy operator's requests do not
+/// each read the users table. Only successful lookups are kept (a user added a moment ago is
+/// found at once), each for [`KnownTokens::TTL`]: tokens are never changed in place, and a
+/// removed user's token stops working within that time.
+#[derive(Default)]
+pub struct KnownTokens {
+    users: Mutex<HashMap<String, (Instant, User)>>,
+}
+
+impl KnownTokens {
+    pub const TTL: Duration = Duration::from_secs(10);
+    /// Beyond this many tokens the map starts afresh (the cache, not the users, is bounded).
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, hash: &str) -> Option<User> {
+        let users = self.users.lock().ok()?;
+        users
+            .get(hash)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, user)| user.clone())
+    }
+
+    fn insert(&self, hash: String, user: User) {
+        if let Ok(mut users) = self.users.lock() {
+            if users.len() >= Self::CAPACITY {
+                users.clear();
+            }
+            users.insert(hash, (Instant::now(), user));
+        }
+    }
+}
+
 /// Failed authentications per client address: a burst, then a steady rate; beyond it the
 /// address is refused (429) for a while, valid token or not, so guessing tokens stays slow.
 ///
@@ -163,6 +195,9 @@ impl FromRequestParts<AppState> for User {
             // No token is no guess: only wrong tokens count against the address.
             .ok_or_else(Problem::unauthorized)?;
         let hash = sha256_hex(token.as_bytes());
+        if let Some(user) = state.known_tokens.get(&hash) {
+            return Ok(user);
+        }
         // Looked up by its hash: the lookup's timing depends on the hash, not on the token.
         let user = state
             .runtime
@@ -181,9 +216,44 @@ impl FromRequestParts<AppState> for User {
         if !bool::from(user.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
             return Err(refuse());
         }
-        Ok(User {
+        let user = User {
             name: user.name,
             role: user.role,
-        })
+        };
+        state.known_tokens.insert(hash, user.clone());
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ani() -> User {
+        User {
+            name: "ani".into(),
+            role: "petugas_antrian".into(),
+        }
+    }
+
+    #[test]
+    fn known_tokens_answer_for_the_hash_they_were_given() {
+        let known = KnownTokens::default();
+        assert!(known.get("h1").is_none());
+        known.insert("h1".into(), ani());
+        let found = known.get("h1").map(|u| (u.name, u.role));
+        assert_eq!(found, Some(("ani".into(), "petugas_antrian".into())));
+        assert!(known.get("h2").is_none());
+    }
+
+    #[test]
+    fn known_tokens_stay_bounded() {
+        let known = KnownTokens::default();
+        for i in 0..=KnownTokens::CAPACITY {
+            known.insert(format!("h{i}"), ani());
+        }
+        let held = known.users.lock().map(|u| u.len()).unwrap_or(usize::MAX);
+        assert!(held <= KnownTokens::CAPACITY, "{held} tokens held");
+        assert!(known.get(&format!("h{}", KnownTokens::CAPACITY)).is_some());
     }
 }

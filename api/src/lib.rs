@@ -42,6 +42,8 @@ pub struct AppState {
     pub adapters: std::sync::Arc<adapters::Adapters>,
     /// Failed authentications per client address.
     pub auth_limiter: std::sync::Arc<auth::AuthFailureLimiter>,
+    /// Users recently authenticated, by token hash.
+    pub known_tokens: std::sync::Arc<auth::KnownTokens>,
 }
 
 /// The HTTP application, without a socket: tests drive it with `oneshot`.

@@ -12,6 +12,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use sopflow_api::serve::Config;
 use sopflow_engine::render::Format;
 
+/// mimalloc: the service's commands make many small short-lived allocations (events, JSON).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sopflow",

@@ -389,8 +389,8 @@ impl Runtime {
         let (deployed, current, head, salt) = match &job.target {
             Target::New(deployed) => (deployed.clone(), None, None, new_salt()),
             Target::Existing => {
-                let record = tx
-                    .case(&job.case_id)
+                let (record, salt) = tx
+                    .case_and_salt(&job.case_id)
                     .await?
                     .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
                 let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
@@ -412,7 +412,7 @@ impl Runtime {
                         current_step: state.current_step.clone(),
                     });
                 }
-                let salt = tx.case_salt(&job.case_id).await?.unwrap_or_default();
+                let salt = salt.unwrap_or_default();
                 (deployed, Some(state), Some(record.head_hash), salt)
             }
         };
@@ -503,8 +503,8 @@ impl Runtime {
             new_events.push(NewEvent {
                 kind: event.body.kind().to_owned(),
                 recorded_at: event.at,
-                user_name: event.by.user.clone(),
-                role: event.by.role.clone(),
+                user_name: event.by.user.to_string(),
+                role: event.by.role.to_string(),
                 payload: serde_json::to_value(event)
                     .map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
                 prev_hash: prev.clone(),

@@ -158,6 +158,7 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
             config.auth_failure_burst,
             config.auth_failures_per_minute,
         )),
+        known_tokens: Arc::default(),
     };
     Ok(Service {
         state,

@@ -329,6 +329,14 @@ impl Tx {
         dispatch!(Tx, self, t => t.events(case_id).await)
     }
 
+    /// [`Tx::case`] and [`Tx::case_salt`] in one statement: what a command on a case reads.
+    pub async fn case_and_salt(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Option<(CaseRecord, Option<String>)>> {
+        dispatch!(Tx, self, t => t.case_and_salt(case_id).await)
+    }
+
     /// The salt of a case's personal-data hashes, as this transaction sees it.
     pub async fn case_salt(&mut self, case_id: &str) -> Result<Option<String>> {
         dispatch!(Tx, self, t => t.case_salt(case_id).await)
@@ -495,6 +503,10 @@ fn events_ahead(case_id: &str, last: Result<Option<i64>, sqlx::Error>) -> Error 
         },
     }
 }
+
+/// Events per multi-row `INSERT`: 9 parameters each, well under SQLite's (32,766) and
+/// PostgreSQL's (65,535) limits on parameters per statement.
+const EVENTS_PER_INSERT: usize = 500;
 
 fn payload_text(payload: &serde_json::Value) -> Result<String> {
     serde_json::to_string(payload).map_err(|e| Error::Invalid(format!("payload: {e}")))

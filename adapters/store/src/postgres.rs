@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{Executor, Postgres, Row, Transaction};
+use sqlx::{Executor, Postgres, QueryBuilder, Row, Transaction};
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::Savepoint;
@@ -22,14 +22,15 @@ use crate::types::{
     Page, SopVersion, StoredResponse, User,
 };
 use crate::{
-    day_text, events_ahead, json_list, lease_end, mismatch_error, payload_text, to_stored,
+    EVENTS_PER_INSERT, day_text, events_ahead, json_list, lease_end, mismatch_error, payload_text,
+    to_stored,
 };
 
 mod audit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-const MAX_CONNECTIONS: u32 = 8;
+const MAX_CONNECTIONS: u32 = 16;
 /// Lost races on a new SOP version before giving up (each lost race means another succeeded).
 const SOP_VERSION_ATTEMPTS: usize = 50;
 
@@ -530,6 +531,25 @@ impl PgTx {
         rows.iter().map(event).collect()
     }
 
+    pub async fn case_and_salt(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Option<(CaseRecord, Option<String>)>> {
+        // FOR UPDATE locks the case row, as `case` does; the salt is read alongside.
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            case_columns!(),
+            ", (SELECT salt FROM case_salts WHERE case_id = $1) AS salt",
+            " FROM cases WHERE case_id = $1 FOR UPDATE"
+        ))
+        .bind(case_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref()
+            .map(|row| Ok((case_record(row)?, row.try_get("salt")?)))
+            .transpose()
+    }
+
     pub async fn case_salt(&mut self, case_id: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT salt FROM case_salts WHERE case_id = $1")
@@ -636,23 +656,30 @@ impl PgTx {
                 return Err(self.mismatch(case_id, expected_version).await);
             }
         }
-        for (seq, e) in (expected_version + 1..).zip(events) {
-            let inserted = sqlx::query(
+        // One statement for the command's events (a command makes a handful): each statement
+        // is a round trip to the server.
+        let rows = (expected_version + 1..)
+            .zip(events)
+            .map(|(seq, e)| Ok((seq, e, payload_text(&e.payload)?)))
+            .collect::<Result<Vec<_>>>()?;
+        for chunk in rows.chunks(EVENTS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Postgres>::new(
                 "INSERT INTO events (case_id, seq, kind, recorded_at, user_name, role, payload,
-                                     prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8, $9)",
-            )
-            .bind(case_id)
-            .bind(seq)
-            .bind(&e.kind)
-            .bind(to_stored(e.recorded_at))
-            .bind(&e.user_name)
-            .bind(&e.role)
-            .bind(payload_text(&e.payload)?)
-            .bind(&e.prev_hash)
-            .bind(&e.hash)
-            .execute(&mut *self.tx)
-            .await;
+                                     prev_hash, hash) ",
+            );
+            insert.push_values(chunk, |mut row, (seq, e, payload)| {
+                row.push_bind(case_id)
+                    .push_bind(*seq)
+                    .push_bind(e.kind.as_str())
+                    .push_bind(to_stored(e.recorded_at))
+                    .push_bind(e.user_name.as_str())
+                    .push_bind(e.role.as_str())
+                    .push_bind(payload.as_str())
+                    .push_unseparated("::json")
+                    .push_bind(e.prev_hash.as_str())
+                    .push_bind(e.hash.as_str());
+            });
+            let inserted = insert.build().execute(&mut *self.tx).await;
             match inserted {
                 // Events beyond the projection's version: someone wrote them around the store.
                 // The transaction is aborted now; read the committed state instead.

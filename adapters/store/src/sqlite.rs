@@ -14,7 +14,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime};
@@ -26,7 +26,8 @@ use crate::types::{
     Page, SopVersion, StoredResponse, User,
 };
 use crate::{
-    day_text, events_ahead, json_list, lease_end, mismatch_error, payload_text, to_stored,
+    EVENTS_PER_INSERT, day_text, events_ahead, json_list, lease_end, mismatch_error, payload_text,
+    to_stored,
 };
 
 mod audit;
@@ -554,6 +555,24 @@ impl SqliteTx {
         )
     }
 
+    pub async fn case_and_salt(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Option<(CaseRecord, Option<String>)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            case_columns!(),
+            ", (SELECT salt FROM case_salts WHERE case_id = $1) AS salt",
+            " FROM cases WHERE case_id = $1"
+        ))
+        .bind(case_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref()
+            .map(|row| Ok((case_record(row)?, row.try_get("salt")?)))
+            .transpose()
+    }
+
     pub async fn put_case_salt(&mut self, case_id: &str, salt: &str) -> Result<()> {
         sqlx::query("INSERT INTO case_salts (case_id, salt) VALUES ($1, $2)")
             .bind(case_id)
@@ -649,23 +668,29 @@ impl SqliteTx {
                 return Err(self.mismatch(case_id, expected_version).await);
             }
         }
-        for (seq, e) in (expected_version + 1..).zip(events) {
-            let inserted = sqlx::query(
+        // One statement for the command's events (a command makes a handful): each statement
+        // is a round trip to the connection's thread.
+        let rows = (expected_version + 1..)
+            .zip(events)
+            .map(|(seq, e)| Ok((seq, e, ts(e.recorded_at)?, payload_text(&e.payload)?)))
+            .collect::<Result<Vec<_>>>()?;
+        for chunk in rows.chunks(EVENTS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (case_id, seq, kind, recorded_at, user_name, role, payload,
-                                     prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(case_id)
-            .bind(seq)
-            .bind(&e.kind)
-            .bind(ts(e.recorded_at)?)
-            .bind(&e.user_name)
-            .bind(&e.role)
-            .bind(payload_text(&e.payload)?)
-            .bind(&e.prev_hash)
-            .bind(&e.hash)
-            .execute(&mut *self.tx)
-            .await;
+                                     prev_hash, hash) ",
+            );
+            insert.push_values(chunk, |mut row, (seq, e, recorded_at, payload)| {
+                row.push_bind(case_id)
+                    .push_bind(*seq)
+                    .push_bind(e.kind.as_str())
+                    .push_bind(recorded_at.as_str())
+                    .push_bind(e.user_name.as_str())
+                    .push_bind(e.role.as_str())
+                    .push_bind(payload.as_str())
+                    .push_bind(e.prev_hash.as_str())
+                    .push_bind(e.hash.as_str());
+            });
+            let inserted = insert.build().execute(&mut *self.tx).await;
             match inserted {
                 // Events beyond the projection's version: someone wrote them around the store.
                 Err(err) if is_unique_violation(&err) => {

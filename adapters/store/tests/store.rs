@@ -40,6 +40,7 @@ backend_tests!(
     due_cases_are_claimed_once_with_a_lease,
     times_are_utc_microseconds_and_sort_right,
     salts_and_files_commit_with_the_case,
+    a_long_append_spans_several_statements,
 );
 
 #[tokio::test]
@@ -1187,6 +1188,16 @@ async fn salts_and_files_commit_with_the_case(db: &TestDb) {
     assert_eq!(store.file("unknown").await.unwrap(), None);
     assert_eq!(store.case_salt("c2").await.unwrap(), None);
 
+    // What a command on the case reads: the locked record and its salt, in one statement.
+    let mut tx = store.begin().await.unwrap();
+    let (record, salt) = tx.case_and_salt("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (record.case_id.as_str(), record.version, salt.as_deref()),
+        ("c1", 1, Some("0011aabb"))
+    );
+    assert_eq!(tx.case_and_salt("c2").await.unwrap(), None);
+    drop(tx);
+
     let mut tx = store.begin().await.unwrap();
     let err = tx.put_case_salt("c1", "ffff").await;
     assert!(matches!(err, Err(Error::AlreadyExists(_))), "{err:?}");
@@ -1197,4 +1208,38 @@ async fn salts_and_files_commit_with_the_case(db: &TestDb) {
     tx.put_case_salt("orphan", "ffff").await.unwrap();
     assert!(tx.commit().await.is_err());
     assert_eq!(store.case_salt("orphan").await.unwrap(), None);
+}
+
+/// Events go in with multi-row statements of a bounded size: a command with more events than
+/// one statement takes still lands whole, in order and chained.
+async fn a_long_append_spans_several_statements(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let head = create_case(&store, v, "c1", 1, &[]).await;
+    let many = events("c1", 1, &head, 1_201, "long");
+    let mut tx = store.begin().await.unwrap();
+    tx.append("c1", 1, &many, &projection(v, 1, &many, Some("s2")), &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let all = store.events("c1").await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=1_202).collect::<Vec<i64>>()
+    );
+    for pair in all.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "stored chained");
+    }
+    assert_eq!(all[1_201].payload, many[1_200].payload);
+    assert_eq!(store.case("c1").await.unwrap().unwrap().version, 1_202);
+
+    // A long append rolled back leaves none of its statements behind.
+    let mut tx = store.begin().await.unwrap();
+    let more = events("c1", 1_202, &all[1_201].hash, 600, "more");
+    tx.append("c1", 1_202, &more, &projection(v, 1_202, &more, None), &[])
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(store.events("c1").await.unwrap().len(), 1_202);
 }

@@ -243,8 +243,8 @@ pub async fn replay_case(
 
 fn by(e: &Event) -> By {
     By {
-        user: e.by.user.clone(),
-        role: e.by.role.clone(),
+        user: e.by.user.to_string(),
+        role: e.by.role.to_string(),
     }
 }
 

@@ -281,17 +281,19 @@ pub async fn check_case(
         EventBody::StepCompleted { step, .. } => {
             let idx = sop.sop.step_index(step)?;
             let roles = &sop.sop.compiled(idx).roles;
-            (sop.sop.kind(idx) == StepKind::Task && !roles.contains(&e.by.role)).then(|| {
-                finding(
-                    Some(e.seq),
-                    Check::Replay,
-                    format!(
-                        "`{step}` recorded by role `{}`, which may not record it (allowed: {})",
-                        e.by.role,
-                        roles.join(", ")
-                    ),
-                )
-            })
+            (sop.sop.kind(idx) == StepKind::Task && !roles.iter().any(|r| **r == *e.by.role)).then(
+                || {
+                    finding(
+                        Some(e.seq),
+                        Check::Replay,
+                        format!(
+                            "`{step}` recorded by role `{}`, which may not record it (allowed: {})",
+                            e.by.role,
+                            roles.join(", ")
+                        ),
+                    )
+                },
+            )
         }
         _ => None,
     });
@@ -353,7 +355,7 @@ fn decode_rows(stored: &[sopflow_store::Event]) -> Result<Vec<Event>, (u64, Stri
                 ),
             ));
         }
-        if row.user_name != event.by.user || row.role != event.by.role {
+        if *row.user_name != *event.by.user || *row.role != *event.by.role {
             return Err((
                 seq,
                 format!(

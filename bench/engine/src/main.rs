@@ -26,9 +26,10 @@ use sopflow_engine::sop::{self, Sop};
 
 use mix::{Discard, Driver, Keep, MixCase, Sink};
 
-/// Counts live heap bytes (requested sizes), for the memory per open case.
+/// Counts live heap bytes (requested sizes), for the memory per open case, over the
+/// allocator the `sopflow` binary uses.
 #[global_allocator]
-static ALLOCATOR: Cap<std::alloc::System> = Cap::new(std::alloc::System, usize::MAX);
+static ALLOCATOR: Cap<mimalloc::MiMalloc> = Cap::new(mimalloc::MiMalloc, usize::MAX);
 
 /// The SOP, embedded so the runner works from any directory.
 const KTP_EL: &str = include_str!("../../../sop-definitions/ktp-el.yaml");

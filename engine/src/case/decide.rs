@@ -473,11 +473,12 @@ impl<'a> Decider<'a> {
 
     fn check_role(&self, step: StepIdx) -> Result<(), CommandError> {
         let allowed = &self.sop.compiled(step).roles;
-        if allowed.contains(&self.ctx.actor.role) {
+        let role = &*self.ctx.actor.role;
+        if allowed.iter().any(|r| r == role) {
             Ok(())
         } else {
             Err(CommandError::WrongRole {
-                role: self.ctx.actor.role.clone(),
+                role: role.to_owned(),
                 step: self.sop.step(step).id.clone(),
                 allowed: allowed.clone(),
             })
@@ -526,9 +527,10 @@ impl<'a> Decider<'a> {
             .find(|q| q.id == queue)
             .map(|q| q.called_by.clone())
             .unwrap_or_default();
-        if !allowed.contains(&self.ctx.actor.role) {
+        let role = &*self.ctx.actor.role;
+        if !allowed.iter().any(|r| r == role) {
             return Err(CommandError::WrongRole {
-                role: self.ctx.actor.role.clone(),
+                role: role.to_owned(),
                 step: step.id.clone(),
                 allowed,
             });

@@ -2,6 +2,8 @@
 //! (`"v": 1`); a case is rebuilt by folding them, and an auditor re-checks every decision
 //! recorded in them.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -10,14 +12,17 @@ use time::OffsetDateTime;
 pub const EVENT_FORMAT_VERSION: u32 = 1;
 
 /// Who did it: the user and the role they acted in.
+///
+/// Shared strings: every event of a command carries its actor, and a copy is a count
+/// increment rather than two allocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
-    pub user: String,
-    pub role: String,
+    pub user: Arc<str>,
+    pub role: Arc<str>,
 }
 
 impl Actor {
-    pub fn new(user: impl Into<String>, role: impl Into<String>) -> Self {
+    pub fn new(user: impl Into<Arc<str>>, role: impl Into<Arc<str>>) -> Self {
         Self {
             user: user.into(),
             role: role.into(),
