@@ -176,7 +176,7 @@ impl CaseView {
                             RequiredDocument {
                                 doc: def.id.clone(),
                                 name: def.name.clone(),
-                                received: !missing.contains(&def.id),
+                                received: !missing.iter().any(|m| **m == *def.id),
                             }
                         })
                         .collect(),

@@ -409,7 +409,7 @@ impl Runtime {
                 {
                     return Err(RuntimeError::Conflict {
                         current_version: state.version,
-                        current_step: state.current_step.clone(),
+                        current_step: state.current_step.as_deref().map(str::to_owned),
                     });
                 }
                 let salt = salt.unwrap_or_default();
@@ -461,7 +461,7 @@ impl Runtime {
             Some((s, _)) => RuntimeError::Command {
                 error,
                 current_version: s.version,
-                current_step: s.current_step.clone(),
+                current_step: s.current_step.as_deref().map(str::to_owned),
             },
             None => RuntimeError::Command {
                 error,
@@ -539,7 +539,7 @@ impl Runtime {
             sop_id: deployed.sop_id.clone(),
             sop_version: i64::from(deployed.version),
             status: state.status.as_str().to_owned(),
-            current_step: state.current_step.clone(),
+            current_step: state.current_step.as_deref().map(str::to_owned),
             version: i64::try_from(state.version).unwrap_or(i64::MAX),
             head_hash: prev,
             due_at: next_due(state),

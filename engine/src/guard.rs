@@ -32,7 +32,8 @@ pub const MAX_SOURCE_LEN: usize = 4 * 1024;
 /// A guard compiled against a fixed set of names.
 #[derive(Debug, Clone)]
 pub struct CompiledGuard {
-    pub source: String,
+    /// The text, shared by every decision that records it.
+    pub source: Arc<str>,
     ast: Arc<AST>,
     /// The declared names this guard reads, in order of first use: recorded with each
     /// decision so an auditor sees the values that decided it.
@@ -133,7 +134,7 @@ impl GuardEngine {
                 }
             })?;
         Ok(CompiledGuard {
-            source: source.to_owned(),
+            source: Arc::from(source),
             ast: Arc::new(ast),
             reads: identifiers(source)
                 .into_iter()
@@ -153,11 +154,11 @@ impl GuardEngine {
             .engine
             .eval_ast_with_scope(scope, &guard.ast)
             .map_err(|e| GuardError::Failed {
-                guard: guard.source.clone(),
+                guard: guard.source.to_string(),
                 message: e.to_string(),
             })?;
         value.as_bool().map_err(|found| GuardError::NotBoolean {
-            guard: guard.source.clone(),
+            guard: guard.source.to_string(),
             found: found.to_owned(),
         })
     }

@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use serde_json::json;
 use sopflow_engine::case::{CaseStatus, Command, CommandError, Effect, EventBody, verify};
 use support::{Case, applicant, ktp_el, run_ktp_el_case};
@@ -62,13 +64,13 @@ fn incomplete_file_goes_back_to_the_applicant_then_gets_a_queue_number() {
                 label,
                 evaluations,
                 ..
-            } if from == "verifikasi_berkas" => {
+            } if &**from == "verifikasi_berkas" => {
                 Some((to.clone(), label.clone(), evaluations.clone()))
             }
             _ => None,
         })
         .unwrap();
-    assert_eq!(returned.0, "serahkan_berkas");
+    assert_eq!(&*returned.0, "serahkan_berkas");
     assert_eq!(
         returned.1.as_deref(),
         Some("Tidak lengkap, berkas dikembalikan")
@@ -198,7 +200,7 @@ fn a_lost_card_needs_the_police_letter() {
         } => Some(missing_documents.clone()),
         _ => None,
     });
-    assert_eq!(missing.unwrap(), ["surat_kehilangan"]);
+    assert_eq!(missing.unwrap(), [Arc::<str>::from("surat_kehilangan")]);
     case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
         .unwrap();
     assert_eq!(
@@ -379,11 +381,11 @@ fn steps_of_one_row_share_its_budget_clock() {
         .state()
         .visits
         .iter()
-        .find(|v| v.step == "periksa_perekaman")
+        .find(|v| &*v.step == "periksa_perekaman")
         .unwrap()
         .clone();
     let cetak = case.state().visits.last().unwrap().clone();
-    assert_eq!(cetak.step, "cetak_ktp");
+    assert_eq!(&*cetak.step, "cetak_ktp");
     assert_eq!(cetak.budget_step.as_deref(), Some("periksa_perekaman"));
     assert_eq!(
         cetak.due_at, periksa.due_at,

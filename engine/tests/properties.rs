@@ -199,7 +199,7 @@ fn random_command(c: &mut Choices, sop: &Sop, state: Option<&CaseState>) -> Comm
                 sop.step(c.pick(sop.step_count())).id.clone()
             } else {
                 state
-                    .and_then(|s| s.current_step.clone())
+                    .and_then(|s| s.current_step.as_deref().map(str::to_owned))
                     .unwrap_or_default()
             };
             Command::CompleteStep {

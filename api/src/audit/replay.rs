@@ -271,7 +271,7 @@ fn steps(
                 let budget = idx.and_then(|i| sop.compiled(i).budget);
                 let stay = visits.get(out.len());
                 let mut entry = ReplayStep {
-                    step: step.clone(),
+                    step: step.to_string(),
                     name: def.map(|d| d.name.clone()).unwrap_or_default(),
                     row: def.map(|d| d.row).unwrap_or(0),
                     kind: def.map(|d| d.kind.as_str().to_owned()).unwrap_or_default(),
@@ -283,7 +283,7 @@ fn steps(
                     completed_by: None,
                     outcome: None,
                     spent_seconds: None,
-                    budget_step: stay.and_then(|v| v.budget_step.clone()),
+                    budget_step: stay.and_then(|v| v.budget_step.as_deref().map(str::to_owned)),
                     budget_seconds: budget.map(|(_, d)| d.as_secs()),
                     due_at: stay.and_then(|v| v.due_at),
                     budget: if budget.is_some() { "running" } else { "none" }.to_owned(),
@@ -295,7 +295,7 @@ fn steps(
                 };
                 let (mine, others): (Vec<&Event>, Vec<&Event>) = early
                     .drain(..)
-                    .partition(|e| event_step(e) == Some(step.as_str()));
+                    .partition(|e| event_step(e) == Some(&**step));
                 early = others;
                 for e in mine {
                     attach(&mut entry, e);
@@ -304,12 +304,12 @@ fn steps(
             }
             EventBody::CaseStarted { .. } => {}
             EventBody::DocumentsRecorded { step, .. } | EventBody::DataRecorded { step, .. }
-                if out.last().is_none_or(|s| s.step != *step) =>
+                if out.last().is_none_or(|s| *s.step != **step) =>
             {
                 early.push(event);
             }
             EventBody::BranchTaken { from, .. } => {
-                if let Some(stay) = out.iter_mut().rev().find(|s| s.step == *from) {
+                if let Some(stay) = out.iter_mut().rev().find(|s| *s.step == **from) {
                     attach(stay, event);
                 }
             }
@@ -373,14 +373,14 @@ fn attach(stay: &mut ReplayStep, event: &Event) {
             ..
         } => {
             stay.branch = Some(ReplayBranch {
-                to: to.clone(),
+                to: to.to_string(),
                 branch: *branch,
-                label: label.clone(),
+                label: label.as_deref().map(str::to_owned),
                 guards: evaluations
                     .iter()
                     .map(|g| ReplayGuard {
                         branch: g.branch,
-                        guard: g.guard.clone(),
+                        guard: g.guard.to_string(),
                         result: g.result,
                         values: g.values.clone(),
                     })
@@ -400,7 +400,7 @@ fn state_view(state: &CaseState, personal_fields: &[String], personal: &Personal
     ReplayState {
         status: state.status.as_str().to_owned(),
         version: state.version,
-        current_step: state.current_step.clone(),
+        current_step: state.current_step.as_deref().map(str::to_owned),
         data,
         documents: serde_json::to_value(&state.documents).unwrap_or(Value::Null),
         queue_number: state.queue_number.clone(),
@@ -410,7 +410,7 @@ fn state_view(state: &CaseState, personal_fields: &[String], personal: &Personal
             .map(|p| p.idempotency_key.clone()),
         incident: state.incident.clone(),
         clock: state.clock.as_ref().map(|c| ReplayClock {
-            step: c.step.clone(),
+            step: c.step.to_string(),
             due_at: c.due_at,
             exceeded: c.exceeded,
         }),

@@ -170,18 +170,18 @@ async fn count_case(
         if let Some(done) = visit.completed_at {
             tally
                 .durations
-                .entry(visit.step.clone())
+                .entry(visit.step.to_string())
                 .or_default()
                 .push(seconds(visit.entered_at, done));
             if visit.due_at.is_some_and(|due| done > due) {
-                *tally.over.entry(visit.step.clone()).or_default() += 1;
+                *tally.over.entry(visit.step.to_string()).or_default() += 1;
             }
         }
     }
     for event in &events {
         match &event.body {
             EventBody::TimeBudgetExceeded { step, .. } => {
-                *tally.breaches.entry(step.clone()).or_default() += 1
+                *tally.breaches.entry(step.to_string()).or_default() += 1
             }
             EventBody::TotalBudgetExceeded { .. } => tally.total_breaches += 1,
             _ => {}

@@ -292,7 +292,7 @@ fn rhai_baseline(sop: &Sop, n: usize) -> anyhow::Result<Figures> {
         for event in keep.0.iter().flatten() {
             if let EventBody::BranchTaken { evaluations, .. } = &event.body {
                 for e in evaluations {
-                    let guard = match sources.iter().position(|s| *s == e.guard) {
+                    let guard = match sources.iter().position(|s| **s == *e.guard) {
                         Some(g) => g,
                         None => {
                             asts.push(
@@ -300,7 +300,7 @@ fn rhai_baseline(sop: &Sop, n: usize) -> anyhow::Result<Figures> {
                                     .compile_expression(&e.guard)
                                     .with_context(|| format!("guard `{}`", e.guard))?,
                             );
-                            sources.push(e.guard.clone());
+                            sources.push(e.guard.to_string());
                             sources.len() - 1
                         }
                     };

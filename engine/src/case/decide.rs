@@ -7,6 +7,7 @@
 //! incident on the case.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Map as RhaiMap, Scope};
 use serde_json::{Map, Value};
@@ -269,7 +270,7 @@ impl<'a> Decider<'a> {
         self.enter(&mut working, start, None);
         if !documents.is_empty() {
             let body = EventBody::DocumentsRecorded {
-                step: self.sop.step(start).id.clone(),
+                step: self.sop.step_id(start).clone(),
                 documents: documents.to_vec(),
             };
             self.emit(&mut working, body);
@@ -424,7 +425,9 @@ impl<'a> Decider<'a> {
             }
         };
         if step.missing_documents == MissingDocuments::Block && !missing.is_empty() {
-            return Err(CommandError::MissingDocuments { missing });
+            return Err(CommandError::MissingDocuments {
+                missing: missing.iter().map(|m| m.to_string()).collect(),
+            });
         }
         if let Some(pending) = &working.pending_request {
             // Completed by hand: the adapter's request is settled with it.
@@ -438,7 +441,7 @@ impl<'a> Decider<'a> {
         }
         self.record_inputs(working, current, data, documents);
         let body = EventBody::StepCompleted {
-            step: step.id.clone(),
+            step: self.sop.step_id(current).clone(),
             outcome: outcome.map(str::to_owned),
             missing_documents: missing.clone(),
         };
@@ -454,7 +457,7 @@ impl<'a> Decider<'a> {
         data: &Map<String, Value>,
         documents: &[DocumentReceipt],
     ) {
-        let id = &self.sop.step(step).id;
+        let id = self.sop.step_id(step);
         if !documents.is_empty() {
             let body = EventBody::DocumentsRecorded {
                 step: id.clone(),
@@ -496,8 +499,8 @@ impl<'a> Decider<'a> {
             return Err(CommandError::UnexpectedQueueNumber);
         }
         let body = EventBody::QueueNumberAssigned {
-            step: step.id.clone(),
-            queue: step.queue.clone().unwrap_or_default(),
+            step: self.sop.step_id(current).clone(),
+            queue: self.sop.compiled(current).queue.clone().unwrap_or_default(),
             number: number.to_owned(),
         };
         self.emit(working, body);
@@ -548,13 +551,13 @@ impl<'a> Decider<'a> {
             }
         };
         let body = EventBody::QueueCalled {
-            step: step.id.clone(),
-            queue: queue.to_owned(),
+            step: self.sop.step_id(current).clone(),
+            queue: self.sop.compiled(current).queue.clone().unwrap_or_default(),
             number,
         };
         self.emit(working, body);
         let body = EventBody::StepCompleted {
-            step: step.id.clone(),
+            step: self.sop.step_id(current).clone(),
             outcome: None,
             missing_documents: missing.clone(),
         };
@@ -604,7 +607,7 @@ impl<'a> Decider<'a> {
         self.emit(working, body);
         self.record_inputs(working, current, data, &[]);
         let body = EventBody::StepCompleted {
-            step: step.id.clone(),
+            step: self.sop.step_id(current).clone(),
             outcome: outcome.map(str::to_owned),
             missing_documents: Vec::new(),
         };
@@ -623,7 +626,7 @@ impl<'a> Decider<'a> {
         }
         let current = self.current(working)?;
         let body = EventBody::IncidentResolved {
-            step: self.sop.step(current).id.clone(),
+            step: self.sop.step_id(current).clone(),
             note: note.to_owned(),
         };
         self.emit(working, body);
@@ -636,8 +639,8 @@ impl<'a> Decider<'a> {
         if let Some(pending) = working.pending_request.clone() {
             // The adapter is asked again with the same key: a retry never acts twice.
             self.out.effects.push(Effect::CallAdapter {
-                adapter: pending.adapter,
-                step: pending.step,
+                adapter: pending.adapter.to_string(),
+                step: pending.step.to_string(),
                 idempotency_key: pending.idempotency_key,
                 request: self.request_payload(current, &working.data),
             });
@@ -667,7 +670,7 @@ impl<'a> Decider<'a> {
 
     fn raise(&mut self, working: &mut CaseState, step: StepIdx, reason: String) {
         let body = EventBody::IncidentRaised {
-            step: self.sop.step(step).id.clone(),
+            step: self.sop.step_id(step).clone(),
             reason,
         };
         self.emit(working, body);
@@ -680,7 +683,7 @@ impl<'a> Decider<'a> {
         working: &mut CaseState,
         from: StepIdx,
         outcome: Option<&str>,
-        known_missing: Option<Vec<String>>,
+        known_missing: Option<Vec<Arc<str>>>,
     ) {
         match choose_branch_knowing(
             self.sop,
@@ -694,8 +697,8 @@ impl<'a> Decider<'a> {
                 let compiled = &self.sop.compiled(from).branches[choice.branch];
                 let to = compiled.to;
                 let body = EventBody::BranchTaken {
-                    from: self.sop.step(from).id.clone(),
-                    to: self.sop.step(to).id.clone(),
+                    from: self.sop.step_id(from).clone(),
+                    to: self.sop.step_id(to).clone(),
                     branch: choice.branch,
                     label: compiled.label.clone(),
                     evaluations: choice.evaluations,
@@ -714,7 +717,7 @@ impl<'a> Decider<'a> {
         let (budget_step, due_at) =
             budget_clock(self.sop, to, from, working.clock.as_ref(), self.ctx.now);
         let body = EventBody::StepEntered {
-            step: step.id.clone(),
+            step: self.sop.step_id(to).clone(),
             visit: working.next_visit(&step.id),
             budget_step,
             due_at,
@@ -746,8 +749,8 @@ impl<'a> Decider<'a> {
                 let key = format!("{}:{}:{}", working.case_id, step.id, visit);
                 let request = self.request_payload(to, &working.data);
                 let body = EventBody::AdapterRequested {
-                    step: step.id.clone(),
-                    adapter: adapter.clone(),
+                    step: self.sop.step_id(to).clone(),
+                    adapter: self.sop.compiled(to).adapter.clone().unwrap_or_default(),
                     idempotency_key: key.clone(),
                     request: request.clone(),
                 };
@@ -761,7 +764,7 @@ impl<'a> Decider<'a> {
             }
             StepKind::Decision => {
                 let body = EventBody::StepCompleted {
-                    step: step.id.clone(),
+                    step: self.sop.step_id(to).clone(),
                     outcome: None,
                     missing_documents: Vec::new(),
                 };
@@ -771,7 +774,7 @@ impl<'a> Decider<'a> {
             }
             StepKind::End => {
                 let body = EventBody::CaseCompleted {
-                    end: step.id.clone(),
+                    end: self.sop.step_id(to).clone(),
                 };
                 self.emit(working, body);
             }
@@ -827,19 +830,19 @@ pub(crate) fn budget_clock(
     from: Option<StepIdx>,
     running: Option<&super::state::BudgetClock>,
     now: OffsetDateTime,
-) -> (Option<String>, Option<OffsetDateTime>) {
+) -> (Option<Arc<str>>, Option<OffsetDateTime>) {
     let budget = sop.compiled(to).budget;
     let shares_running_clock = match (budget, from, running) {
         (Some((owner, _)), Some(from), Some(clock)) => {
             sop.compiled(from).budget.map(|(o, _)| o) == Some(owner)
-                && clock.step == sop.step(owner).id
+                && *clock.step == *sop.step(owner).id
         }
         _ => false,
     };
     match budget {
-        Some((owner, _)) if shares_running_clock => (Some(sop.step(owner).id.clone()), None),
+        Some((owner, _)) if shares_running_clock => (Some(sop.step_id(owner).clone()), None),
         Some((owner, duration)) => (
-            Some(sop.step(owner).id.clone()),
+            Some(sop.step_id(owner).clone()),
             Some(now + std::time::Duration::from_secs(duration.as_secs())),
         ),
         None => (None, None),
@@ -917,7 +920,7 @@ fn guard_scope<'n>(
     sop: &Sop,
     names: impl IntoIterator<Item = &'n str>,
     data: &Map<String, Value>,
-    documents: Option<(&Documents, &[String])>,
+    documents: Option<(&Documents, &[Arc<str>])>,
     outcome: Option<&str>,
 ) -> Scope<'static> {
     let mut scope = Scope::new();
@@ -994,7 +997,7 @@ pub fn missing_documents(
     step: StepIdx,
     data: &Map<String, Value>,
     held: &Documents,
-) -> Result<Vec<String>, GuardError> {
+) -> Result<Vec<Arc<str>>, GuardError> {
     let engine = guard::shared();
     let mut missing = Vec::new();
     for &doc in &sop.compiled(step).documents {
@@ -1021,7 +1024,7 @@ pub fn missing_documents(
             }
         };
         if required && !held.get(&def.id).is_some_and(|r| r.received) {
-            missing.push(def.id.clone());
+            missing.push(sop.document_id(doc).clone());
         }
     }
     Ok(missing)
@@ -1054,7 +1057,7 @@ fn choose_branch_knowing(
     data: &Map<String, Value>,
     documents: &Documents,
     outcome: Option<&str>,
-    known_missing: Option<Vec<String>>,
+    known_missing: Option<Vec<Arc<str>>>,
 ) -> Result<BranchChoice, GuardError> {
     let branches = &sop.compiled(step).branches;
     let needs_scope = branches.iter().any(|b| b.guard.is_some());

@@ -56,7 +56,7 @@ pub struct DocumentReceipt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuardEvaluation {
     pub branch: usize,
-    pub guard: String,
+    pub guard: Arc<str>,
     pub result: bool,
     pub values: Map<String, Value>,
 }
@@ -73,7 +73,8 @@ pub struct Event {
     pub body: EventBody,
 }
 
-/// What happened.
+/// What happened. The names an SOP defines (steps, queues, adapters, documents, labels) are
+/// shared with the SOP rather than copied into each event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventBody {
@@ -93,10 +94,10 @@ pub enum EventBody {
     /// The case arrived at a step. `due_at` is set when the step's budget clock starts here
     /// (not when the step shares a clock already running for its row).
     StepEntered {
-        step: String,
+        step: Arc<str>,
         visit: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        budget_step: Option<String>,
+        budget_step: Option<Arc<str>>,
         #[serde(
             default,
             skip_serializing_if = "Option::is_none",
@@ -106,36 +107,36 @@ pub enum EventBody {
     },
     /// Documents were handed in or checked at a step.
     DocumentsRecorded {
-        step: String,
+        step: Arc<str>,
         documents: Vec<DocumentReceipt>,
     },
     /// Case data was set at a step (merged into the case data).
     DataRecorded {
-        step: String,
+        step: Arc<str>,
         data: Map<String, Value>,
     },
     /// A queue number was handed out.
     QueueNumberAssigned {
-        step: String,
-        queue: String,
+        step: Arc<str>,
+        queue: Arc<str>,
         number: String,
     },
     /// The case was called from its queue.
     QueueCalled {
-        step: String,
-        queue: String,
+        step: Arc<str>,
+        queue: Arc<str>,
         number: String,
     },
     /// An adapter was asked to act; the result comes back as a command with the same key.
     AdapterRequested {
-        step: String,
-        adapter: String,
+        step: Arc<str>,
+        adapter: Arc<str>,
         idempotency_key: String,
         request: Map<String, Value>,
     },
     /// The adapter's result arrived.
     AdapterCompleted {
-        step: String,
+        step: Arc<str>,
         idempotency_key: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outcome: Option<String>,
@@ -144,24 +145,24 @@ pub enum EventBody {
     },
     /// A step was done. `missing_documents` lists required documents absent at that moment.
     StepCompleted {
-        step: String,
+        step: Arc<str>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outcome: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        missing_documents: Vec<String>,
+        missing_documents: Vec<Arc<str>>,
     },
     /// A branch was chosen, with the guards evaluated (in order) and the values they read.
     BranchTaken {
-        from: String,
-        to: String,
+        from: Arc<str>,
+        to: Arc<str>,
         branch: usize,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        label: Option<String>,
+        label: Option<Arc<str>>,
         evaluations: Vec<GuardEvaluation>,
     },
     /// A step's time budget ran out (once per budget clock).
     TimeBudgetExceeded {
-        step: String,
+        step: Arc<str>,
         #[serde(with = "time::serde::rfc3339")]
         due_at: OffsetDateTime,
     },
@@ -171,11 +172,11 @@ pub enum EventBody {
         due_at: OffsetDateTime,
     },
     /// The case cannot go on by itself: a guard failed, an adapter gave up.
-    IncidentRaised { step: String, reason: String },
+    IncidentRaised { step: Arc<str>, reason: String },
     /// Someone dealt with the incident; the step is tried again.
-    IncidentResolved { step: String, note: String },
+    IncidentResolved { step: Arc<str>, note: String },
     /// The case reached an end step.
-    CaseCompleted { end: String },
+    CaseCompleted { end: Arc<str> },
     /// The case was withdrawn.
     CaseCancelled { reason: String },
 }

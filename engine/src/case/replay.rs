@@ -130,7 +130,7 @@ fn check_event(
             ..
         } => {
             let idx = current.ok_or_else(|| diverge("no current step".to_owned()))?;
-            if sop.step(idx).id != *step {
+            if *sop.step(idx).id != **step {
                 return Err(diverge(format!(
                     "completes `{step}`, the case is at `{}`",
                     sop.step(idx).id
@@ -155,7 +155,7 @@ fn check_event(
             ..
         } => {
             let idx = current.ok_or_else(|| diverge("no current step".to_owned()))?;
-            if sop.step(idx).id != *from || !state.current_completed {
+            if *sop.step(idx).id != **from || !state.current_completed {
                 return Err(diverge(format!(
                     "branches from `{from}`, which is not the completed current step"
                 )));
@@ -164,7 +164,7 @@ fn check_event(
             let choice = choose_branch(sop, idx, &state.data, &state.documents, outcome.as_deref())
                 .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
             let target = sop.compiled(idx).branches.get(choice.branch).map(|b| b.to);
-            if choice.branch != *branch || target.map(|t| &sop.step(t).id) != Some(to) {
+            if choice.branch != *branch || target.map(|t| sop.step_id(t)) != Some(to) {
                 return Err(diverge(format!(
                     "took branch {branch} to `{to}`, the SOP's guards choose branch {} to `{}`",
                     choice.branch,

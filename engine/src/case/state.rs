@@ -1,5 +1,7 @@
 //! The state of a case: nothing but the fold of its events.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
@@ -39,12 +41,12 @@ impl CaseStatus {
 /// One stay of the case at a step: entry, due time of its budget clock, completion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepVisit {
-    pub step: String,
+    pub step: Arc<str>,
     pub visit: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub entered_at: OffsetDateTime,
     /// The step whose budget runs (itself or its row's first budgeted step).
-    pub budget_step: Option<String>,
+    pub budget_step: Option<Arc<str>>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -55,15 +57,15 @@ pub struct StepVisit {
 /// A request to an adapter that has not answered yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PendingRequest {
-    pub step: String,
-    pub adapter: String,
+    pub step: Arc<str>,
+    pub adapter: Arc<str>,
     pub idempotency_key: String,
 }
 
 /// The budget clock now running: which step owns it, when it is due, whether it ran out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BudgetClock {
-    pub step: String,
+    pub step: Arc<str>,
     #[serde(with = "time::serde::rfc3339")]
     pub due_at: OffsetDateTime,
     pub exceeded: bool,
@@ -79,7 +81,7 @@ pub struct CaseState {
     /// Sequence number of the last event applied (0 before any).
     pub version: u64,
     /// The step the case is at (the end step once completed).
-    pub current_step: Option<String>,
+    pub current_step: Option<Arc<str>>,
     /// Whether the current step is done and the case is between steps (only while an
     /// incident keeps it from routing on).
     pub current_completed: bool,
@@ -355,7 +357,7 @@ impl CaseState {
 
     /// The visit number the next entry into `step` gets (1 for the first).
     pub fn next_visit(&self, step: &str) -> u32 {
-        self.visits.iter().filter(|v| v.step == step).count() as u32 + 1
+        self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
     }
 
     /// Whether the case or its current step is past its budget at `now`.

@@ -2,7 +2,7 @@
 //! budgets resolved to the step whose clock they run on.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::duration::Duration;
 use super::model::{SopDocument, Step, StepKind};
@@ -17,12 +17,17 @@ pub struct CompiledBranch {
     pub to: StepIdx,
     /// `None` on the default branch.
     pub guard: Option<CompiledGuard>,
-    pub label: Option<String>,
+    pub label: Option<Arc<str>>,
 }
 
 /// What the engine needs of a step beyond its text.
 #[derive(Debug, Clone)]
 pub struct CompiledStep {
+    /// The step's id, shared by the events and states that name it.
+    pub id: Arc<str>,
+    /// Its queue and its adapter, likewise shared.
+    pub queue: Option<Arc<str>>,
+    pub adapter: Option<Arc<str>>,
     pub branches: Vec<CompiledBranch>,
     /// Documents of the step, as indices into [`SopDocument::documents`].
     pub documents: Vec<usize>,
@@ -47,6 +52,8 @@ pub struct Sop {
     condition_memo: Mutex<HashMap<(usize, String), bool>>,
     case_fields: Vec<String>,
     personal_fields: Vec<String>,
+    /// Document ids, by index into [`SopDocument::documents`], shared by the events.
+    document_ids: Vec<Arc<str>>,
 }
 
 /// The case schema field by field, when it constrains fields only one by one (an object
@@ -131,6 +138,11 @@ impl Sop {
             .map(str::to_owned)
             .collect();
         let field_validators = FieldValidators::new(&document.case_schema);
+        let document_ids = document
+            .documents
+            .iter()
+            .map(|d| Arc::from(d.id.as_str()))
+            .collect();
         Self {
             document,
             steps,
@@ -142,7 +154,18 @@ impl Sop {
             condition_memo: Mutex::new(HashMap::new()),
             case_fields,
             personal_fields,
+            document_ids,
         }
+    }
+
+    /// The id of document `doc` (an index into [`SopDocument::documents`]).
+    pub fn document_id(&self, doc: usize) -> &Arc<str> {
+        &self.document_ids[doc]
+    }
+
+    /// The id of step `idx`, shared.
+    pub fn step_id(&self, idx: StepIdx) -> &Arc<str> {
+        &self.steps[idx].id
     }
 
     /// The SOP as written.

@@ -8,6 +8,7 @@
 //!    and only declared documents.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, Reversed};
@@ -805,7 +806,7 @@ fn compile_steps(
                 .map(|(b, guard)| CompiledBranch {
                     to: index.get(b.to.as_str()).copied().unwrap_or(0),
                     guard,
-                    label: b.label,
+                    label: b.label.map(Arc::from),
                 })
                 .collect();
             let roles = if !step.recorded_by.is_empty() {
@@ -823,6 +824,9 @@ fn compile_steps(
                     .and_then(|&o| doc.steps[o].budget.map(|b| (o, b))),
             };
             CompiledStep {
+                id: Arc::from(step.id.as_str()),
+                queue: step.queue.as_deref().map(Arc::from),
+                adapter: step.adapter.as_deref().map(Arc::from),
                 branches,
                 documents: step
                     .documents

@@ -564,7 +564,7 @@ fn command(
                 0 => sop.step(u.choose_index(sop.step_count())?).id.clone(),
                 1 => ["", "langkah_lain", "SELESAI"][u.choose_index(3)?].to_owned(),
                 _ => state
-                    .and_then(|s| s.current_step.clone())
+                    .and_then(|s| s.current_step.as_deref().map(str::to_owned))
                     .unwrap_or_default(),
             };
             Command::CompleteStep {

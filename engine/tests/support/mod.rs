@@ -178,7 +178,7 @@ impl<'a> Case<'a> {
         self.events
             .iter()
             .filter_map(|e| match &e.body {
-                sopflow_engine::case::EventBody::StepEntered { step, .. } => Some(step.clone()),
+                sopflow_engine::case::EventBody::StepEntered { step, .. } => Some(step.to_string()),
                 _ => None,
             })
             .collect()
