@@ -173,7 +173,7 @@ impl Runtime {
         };
         if runtime.store.backend() == "sqlite" {
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(group_commit(runtime.clone(), receiver));
+            spawn_writer(runtime.clone(), receiver);
             runtime.batcher = Some(sender);
         }
         runtime
@@ -369,7 +369,7 @@ impl Runtime {
                 .unwrap_or_else(|_| Err(RuntimeError::Busy("the writer has stopped".into())));
         }
         let mut tx = self.store.begin().await?;
-        let (answer, state) = self.execute(&mut tx, &job).await?;
+        let (answer, state) = self.execute(&mut tx, &job, &mut false).await?;
         tx.commit().await?;
         self.committed();
         self.remember(Arc::new(state));
@@ -384,8 +384,18 @@ impl Runtime {
     }
 
     /// The body of one command inside `tx`: load, decide, append, remember the answer.
-    async fn execute(&self, tx: &mut Tx, job: &Job) -> Result<(Answer, CaseState), RuntimeError> {
-        store_files(tx, &job.files).await?;
+    /// `wrote` is set before the command's first write: an error after it may leave part of
+    /// the command in `tx`, an error before it leaves nothing.
+    async fn execute(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        wrote: &mut bool,
+    ) -> Result<(Answer, CaseState), RuntimeError> {
+        if !job.files.is_empty() {
+            *wrote = true;
+            store_files(tx, &job.files).await?;
+        }
         let (deployed, current, head, salt) = match &job.target {
             Target::New(deployed) => (deployed.clone(), None, None, new_salt()),
             Target::Existing => {
@@ -427,6 +437,7 @@ impl Runtime {
                 &job.command,
                 &job.actor,
                 job.now,
+                wrote,
             )
             .await?;
         let answer = Answer {
@@ -434,6 +445,7 @@ impl Runtime {
             body: (job.render)(&deployed, &state, job.now),
             replayed: false,
         };
+        *wrote |= job.idempotency.is_some();
         self.remember_answer(tx, &job.actor, job.idempotency.as_ref(), &answer)
             .await?;
         Ok((answer, state))
@@ -451,6 +463,7 @@ impl Runtime {
         command: &Command,
         actor: &Actor,
         now: OffsetDateTime,
+        wrote: &mut bool,
     ) -> Result<CaseState, RuntimeError> {
         let sop = &deployed.sop;
         let ctx = Context {
@@ -476,6 +489,7 @@ impl Runtime {
             if let Effect::AssignQueueNumber { queue, prefix } = &effects[index] {
                 let key = format!("{}:{queue}", deployed.sop_id);
                 let day = now.to_offset(self.utc_offset).date();
+                *wrote = true;
                 let n = tx.next_queue_number(&key, day).await?;
                 let system = Context {
                     now,
@@ -547,6 +561,7 @@ impl Runtime {
             updated_at: now,
         };
         let expected = current.map_or(0, |(s, _)| i64::try_from(s.version).unwrap_or(i64::MAX));
+        *wrote = true;
         if current.is_none() {
             tx.put_case_salt(case_id, salt).await?;
         }
@@ -614,6 +629,26 @@ impl Runtime {
 /// small enough that no command waits long behind others.
 const MAX_BATCH: usize = 64;
 
+/// Starts the group committer on a thread of its own, with a runtime of its own: every
+/// statement it awaits would otherwise queue it behind the request tasks on the shared
+/// workers, and every command waits for the writer. It ends when the last sender is dropped.
+fn spawn_writer(runtime: Runtime, receiver: mpsc::UnboundedReceiver<Batched>) {
+    let started = std::thread::Builder::new()
+        .name("sopflow-writer".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(group_commit(runtime, receiver)),
+                Err(e) => tracing::error!(error = %e, "cannot start the writer's runtime"),
+            }
+        });
+    if let Err(e) = started {
+        tracing::error!(error = %e, "cannot start the writer thread");
+    }
+}
+
 /// The SQLite writer: takes the commands waiting, runs each inside one transaction under
 /// its own savepoint (a refused command is rolled back alone), commits once, and only then
 /// answers them all. One fsync for many commands, and every answer still means durable.
@@ -644,23 +679,37 @@ async fn group_commit(runtime: Runtime, mut receiver: mpsc::UnboundedReceiver<Ba
                 done.push((b.reply, Err(RuntimeError::Busy("the batch failed".into()))));
                 continue;
             }
-            if let Err(e) = tx.savepoint(Savepoint::Set).await {
+            // A command is rolled back alone to its savepoint when it fails after writing.
+            // Only a command that answers an Idempotency-Key (a retry of the same key earlier
+            // in the batch) or stores files before deciding can fail after a write in the
+            // normal course; for the others the savepoint's two statements are saved, and a
+            // failure after a write (a broken database, a history written around the store)
+            // fails the batch, whose commands are all answered "busy, retry".
+            let guarded = b.job.idempotency.is_some() || !b.job.files.is_empty();
+            if guarded && let Err(e) = tx.savepoint(Savepoint::Set).await {
                 broken = Some(e.to_string());
                 done.push((b.reply, Err(RuntimeError::Busy("the batch failed".into()))));
                 continue;
             }
-            let outcome = runtime.execute(&mut tx, &b.job).await;
-            let closing = if outcome.is_ok() {
-                Savepoint::Release
-            } else {
-                Savepoint::RollBack
-            };
-            let mut closed = tx.savepoint(closing).await;
-            if closing == Savepoint::RollBack && closed.is_ok() {
-                closed = tx.savepoint(Savepoint::Release).await;
-            }
-            if let Err(e) = closed {
-                broken = Some(e.to_string());
+            let mut wrote = false;
+            let outcome = runtime.execute(&mut tx, &b.job, &mut wrote).await;
+            if guarded {
+                let closing = if outcome.is_ok() {
+                    Savepoint::Release
+                } else {
+                    Savepoint::RollBack
+                };
+                let mut closed = tx.savepoint(closing).await;
+                if closing == Savepoint::RollBack && closed.is_ok() {
+                    closed = tx.savepoint(Savepoint::Release).await;
+                }
+                if let Err(e) = closed {
+                    broken = Some(e.to_string());
+                }
+            } else if let Err(e) = &outcome
+                && wrote
+            {
+                broken = Some(format!("a command failed after writing: {e}"));
             }
             done.push((b.reply, outcome));
         }
