@@ -30,7 +30,9 @@ mod audit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-const MAX_CONNECTIONS: u32 = 16;
+/// Per process (several processes share one database). 16 measured no better than 8 at 32
+/// clients on 2 cores: there the CPU, not the pool, is the limit.
+const MAX_CONNECTIONS: u32 = 8;
 /// Lost races on a new SOP version before giving up (each lost race means another succeeded).
 const SOP_VERSION_ATTEMPTS: usize = 50;
 
