@@ -83,13 +83,10 @@ pub struct SqliteStore {
     /// The connection transactions run on, kept out of the pool between them: sqlx gives a
     /// connection back to its pool only after a round trip to the connection's thread, and
     /// the next transaction waited for that (measured: 1-7 ms per group commit under load).
-    /// `None` for an in-memory database, whose one connection is the database.
-    tx_conn: Option<Arc<Mutex<Parked>>>,
+    /// sqlx's transaction manager drives it as sqlx's own `Transaction` does. `None` for an
+    /// in-memory database, whose one connection is the database.
+    tx_conn: Option<Arc<Mutex<SqliteConnection>>>,
 }
-
-/// The parked transaction connection, with sqlx's transaction manager driving it as sqlx's
-/// `Transaction` does (which would give a pooled connection back to its pool).
-type Parked = SqliteConnection;
 
 /// A write transaction: on the parked transaction connection, or (in memory) the pool's.
 #[derive(Debug)]
@@ -111,7 +108,7 @@ impl Drop for SqliteTx {
 
 #[derive(Debug)]
 enum TxConnection {
-    Parked(OwnedMutexGuard<Parked>),
+    Parked(OwnedMutexGuard<SqliteConnection>),
     Pooled(PoolConnection<Sqlite>),
 }
 
