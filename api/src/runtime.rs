@@ -649,9 +649,10 @@ fn spawn_writer(runtime: Runtime, receiver: mpsc::UnboundedReceiver<Batched>) {
     }
 }
 
-/// The SQLite writer: takes the commands waiting, runs each inside one transaction under
-/// its own savepoint (a refused command is rolled back alone), commits once, and only then
-/// answers them all. One fsync for many commands, and every answer still means durable.
+/// The SQLite writer: takes the commands waiting, runs them inside one transaction (a
+/// refused command has written nothing, or is rolled back alone to its savepoint), commits
+/// once, and only then answers them all. One fsync for many commands, and every answer still
+/// means durable.
 async fn group_commit(runtime: Runtime, mut receiver: mpsc::UnboundedReceiver<Batched>) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
