@@ -743,20 +743,20 @@ impl<'a> Decider<'a> {
                 });
             }
             StepKind::Service => {
-                let adapter = step.adapter.clone().unwrap_or_default();
+                let adapter = self.sop.compiled(to).adapter.clone().unwrap_or_default();
                 let visit = working.visits.last().map(|v| v.visit).unwrap_or(1);
                 // Deterministic: the same case, step and visit always give the same key.
                 let key = format!("{}:{}:{}", working.case_id, step.id, visit);
                 let request = self.request_payload(to, &working.data);
                 let body = EventBody::AdapterRequested {
                     step: self.sop.step_id(to).clone(),
-                    adapter: self.sop.compiled(to).adapter.clone().unwrap_or_default(),
+                    adapter: adapter.clone(),
                     idempotency_key: key.clone(),
                     request: request.clone(),
                 };
                 self.emit(working, body);
                 self.out.effects.push(Effect::CallAdapter {
-                    adapter,
+                    adapter: adapter.to_string(),
                     step: step.id.clone(),
                     idempotency_key: key,
                     request,
