@@ -71,7 +71,7 @@ HAVE_ENGINE=0
 log "building sopflow, the load driver and (if present) the engine runner, in release"
 # One package at a time: each keeps its own feature set, so a rebuild of one does not
 # rebuild the others' dependencies.
-pkgs=(sopflow-api sopflow-bench-load)
+pkgs=(sopflow sopflow-bench-load)
 [ "$HAVE_ENGINE" = 1 ] && pkgs+=(sopflow-bench-engine)
 for p in "${pkgs[@]}"; do (cd "$REPO" && cargo build --release --quiet -p "$p"); done
 TARGET="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"

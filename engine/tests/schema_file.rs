@@ -48,7 +48,7 @@ fn the_committed_schema_is_up_to_date() {
         panic!(
             "sop-definitions/sop.schema.json is stale: the SOP model changed since it was \
              generated. Regenerate it with\n\n    \
-             cargo run -p sopflow-api -- schema > sop-definitions/sop.schema.json\n\n\
+             cargo run -- schema > sop-definitions/sop.schema.json\n\n\
              and commit it. First difference at {first_difference}"
         );
     }

@@ -10,6 +10,6 @@ ROUNDS="${1:-20}"
 REPEATS="${2:-1}"
 for i in $(seq 1 "$REPEATS"); do
     echo "== run $i/$REPEATS: $ROUNDS kills per backend"
-    SOPFLOW_CRASH_ROUNDS="$ROUNDS" cargo test -p sopflow-api --test crash_load -- \
+    SOPFLOW_CRASH_ROUNDS="$ROUNDS" cargo test -p sopflow --test crash_load -- \
         --nocapture --test-threads=1 2>&1 | grep -E "crash test|kill [0-9]+/|test result|panicked|FAILED"
 done

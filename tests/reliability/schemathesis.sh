@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 MAX_EXAMPLES="${1:-25}"
 BIN="${SOPFLOW_BIN:-target/debug/sopflow}"
-[[ -x "$BIN" ]] || cargo build -p sopflow-api --bin sopflow
+[[ -x "$BIN" ]] || cargo build -p sopflow --bin sopflow
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 VENV="${SCHEMATHESIS_VENV:-$WORK/venv}"

@@ -8,11 +8,13 @@
 pub mod chain;
 pub mod decide;
 pub mod event;
+pub mod queue_number;
 pub mod replay;
 pub mod state;
 
 pub use decide::{Command, CommandError, Context, DataError, Decision, Effect, decide};
 pub use event::{Actor, DocumentReceipt, EVENT_FORMAT_VERSION, Event, EventBody, GuardEvaluation};
+pub use queue_number::QueueNumber;
 pub use replay::{Divergence, verify};
 pub use state::{CaseState, CaseStatus, Documents};
 

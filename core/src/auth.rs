@@ -1,0 +1,250 @@
+//! Who is asking. Bearer tokens: random 256-bit, shown once, stored only as SHA-256, compared
+//! in constant time; failed attempts limited per client address.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sopflow_engine::case::Actor;
+use sopflow_engine::case::chain::sha256_hex;
+use sopflow_store::Store;
+use subtle::ConstantTimeEq;
+
+/// Roles that are not SOP actors.
+pub const ADMIN: &str = "admin";
+pub const AUDITOR: &str = "auditor";
+
+/// A new token (64 hex characters = 256 bits) and the hash to store.
+pub fn new_token() -> Result<(String, String), getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = sha256_hex(token.as_bytes());
+    Ok((token, hash))
+}
+
+/// Users recently authenticated, by token hash, so that a busy operator's requests do not
+/// each read the users table. Only successful lookups are kept (a user added a moment ago is
+/// found at once), each for [`KnownTokens::TTL`]: tokens are never changed in place, and a
+/// removed user's token stops working within that time.
+#[derive(Default)]
+pub struct KnownTokens {
+    users: Mutex<HashMap<String, (Instant, User)>>,
+}
+
+impl KnownTokens {
+    pub const TTL: Duration = Duration::from_secs(10);
+    /// Beyond this many tokens the map starts afresh (the cache, not the users, is bounded).
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, hash: &str) -> Option<User> {
+        let users = self.users.lock().ok()?;
+        users
+            .get(hash)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, user)| user.clone())
+    }
+
+    fn insert(&self, hash: String, user: User) {
+        if let Ok(mut users) = self.users.lock() {
+            if users.len() >= Self::CAPACITY {
+                users.clear();
+            }
+            users.insert(hash, (Instant::now(), user));
+        }
+    }
+}
+
+/// Failed authentications per client address: a burst, then a steady rate; beyond it the
+/// address is refused (429) for a while, valid token or not, so guessing tokens stays slow.
+///
+/// Keyed by the TCP peer address: behind a reverse proxy every client shares the proxy's
+/// address, and the proxy should rate-limit itself.
+pub struct AuthFailureLimiter {
+    limiter: governor::RateLimiter<
+        IpAddr,
+        governor::state::keyed::HashMapStateStore<IpAddr>,
+        governor::clock::DefaultClock,
+    >,
+    clock: governor::clock::DefaultClock,
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// Beyond this many blocked addresses, expired blocks are swept.
+const BLOCKED_SWEEP_AT: usize = 10_000;
+
+impl AuthFailureLimiter {
+    /// `burst` failures at once, refilled at `per_minute`.
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let quota = governor::Quota::per_minute(per_minute).allow_burst(burst);
+        let clock = governor::clock::DefaultClock::default();
+        Self {
+            limiter: governor::RateLimiter::new(
+                quota,
+                governor::state::keyed::HashMapStateStore::default(),
+                clock.clone(),
+            ),
+            clock,
+            blocked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long `ip` must still wait, if it is blocked.
+    fn blocked_for(&self, ip: IpAddr) -> Option<Duration> {
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        let until = *blocked.get(&ip)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Counts a failure; returns the wait when it used up the address's allowance.
+    fn failed(&self, ip: IpAddr) -> Option<Duration> {
+        use governor::clock::Clock as _;
+        let wait = match self.limiter.check_key(&ip) {
+            Ok(()) => return None,
+            Err(not_until) => not_until
+                .wait_time_from(self.clock.now())
+                .max(Duration::from_secs(1)),
+        };
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if blocked.len() >= BLOCKED_SWEEP_AT {
+            blocked.retain(|_, until| *until > now);
+            self.limiter.retain_recent();
+        }
+        blocked.insert(ip, now + wait);
+        Some(wait)
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub role: String,
+}
+
+impl User {
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.name.clone(), self.role.clone())
+    }
+
+    pub fn is(&self, role: &str) -> bool {
+        self.role == role
+    }
+
+    /// Whether the caller has one of `roles`.
+    pub fn has_any(&self, roles: &[&str]) -> bool {
+        roles.contains(&self.role.as_str())
+    }
+}
+
+/// Why a caller is not let in.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No credentials, or wrong ones.
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// Too many failures from this address: wait this long.
+    #[error("too many failed authentications; try again in {} s", .0.as_secs().max(1))]
+    RateLimited(Duration),
+    #[error("user lookup failed: {0}")]
+    Store(#[from] sopflow_store::Error),
+}
+
+/// Who is asking: bearer tokens checked against the store, remembered briefly, failures
+/// limited per client address. Shared by every face.
+pub struct Authenticator {
+    limiter: AuthFailureLimiter,
+    known: KnownTokens,
+}
+
+impl Authenticator {
+    /// `burst` failed authentications at once per address, then `per_minute`.
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        Self {
+            limiter: AuthFailureLimiter::new(burst, per_minute),
+            known: KnownTokens::default(),
+        }
+    }
+
+    /// The user whose bearer `token` this is. `peer` is the client address (none for
+    /// in-process requests, which are not limited); a missing token is not a guess and does
+    /// not count against the address.
+    pub async fn bearer(
+        &self,
+        store: &Store,
+        token: Option<&str>,
+        peer: Option<IpAddr>,
+    ) -> Result<User, AuthError> {
+        if let Some(wait) = peer.and_then(|ip| self.limiter.blocked_for(ip)) {
+            return Err(AuthError::RateLimited(wait));
+        }
+        let refuse = || match peer.and_then(|ip| self.limiter.failed(ip)) {
+            Some(wait) => {
+                metrics::counter!("sopflow_auth_rate_limited_total").increment(1);
+                AuthError::RateLimited(wait)
+            }
+            None => AuthError::Unauthenticated,
+        };
+        let token = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::Unauthenticated)?;
+        let hash = sha256_hex(token.as_bytes());
+        if let Some(user) = self.known.get(&hash) {
+            return Ok(user);
+        }
+        // Looked up by its hash: the lookup's timing depends on the hash, not on the token.
+        let Some(user) = store.user_by_token_hash(&hash).await? else {
+            metrics::counter!("sopflow_auth_failures_total").increment(1);
+            return Err(refuse());
+        };
+        // Defence in depth: compare the hashes without an early exit.
+        if !bool::from(user.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
+            return Err(refuse());
+        }
+        let user = User {
+            name: user.name,
+            role: user.role,
+        };
+        self.known.insert(hash, user.clone());
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ani() -> User {
+        User {
+            name: "ani".into(),
+            role: "petugas_antrian".into(),
+        }
+    }
+
+    #[test]
+    fn known_tokens_answer_for_the_hash_they_were_given() {
+        let known = KnownTokens::default();
+        assert!(known.get("h1").is_none());
+        known.insert("h1".into(), ani());
+        let found = known.get("h1").map(|u| (u.name, u.role));
+        assert_eq!(found, Some(("ani".into(), "petugas_antrian".into())));
+        assert!(known.get("h2").is_none());
+    }
+
+    #[test]
+    fn known_tokens_stay_bounded() {
+        let known = KnownTokens::default();
+        for i in 0..=KnownTokens::CAPACITY {
+            known.insert(format!("h{i}"), ani());
+        }
+        let held = known.users.lock().map(|u| u.len()).unwrap_or(usize::MAX);
+        assert!(held <= KnownTokens::CAPACITY, "{held} tokens held");
+        assert!(known.get(&format!("h{}", KnownTokens::CAPACITY)).is_some());
+    }
+}

@@ -1,0 +1,105 @@
+//! The service's configuration file (`sopflow serve --config FILE`, TOML).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use time::UtcOffset;
+
+use crate::adapters::{AdapterConfig, DispatchConfig};
+
+/// The configuration file (`--config FILE`, TOML). Command-line flags override it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (default `sqlite://./sopflow.db`) or `postgres://…`.
+    pub database: String,
+    /// Directory of SOP YAML files, watched for changes.
+    pub definitions: PathBuf,
+    /// The office's time zone (queue numbers restart each local day): an Indonesian zone
+    /// name (`Asia/Jakarta`, `Asia/Makassar`, `Asia/Jayapura`...), `UTC`, or `+07:00`.
+    pub timezone: String,
+    /// Where card printers the configuration does not name print (one PDF per card).
+    pub prints: PathBuf,
+    /// How adapters reach this service (the consultation desk's callback goes to
+    /// `{public_url}/callbacks/{adapter}`); default `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Adapter implementations by the adapter ids SOPs use.
+    pub adapters: BTreeMap<String, AdapterConfig>,
+    /// Delivery of adapter requests: attempts, backoff, lease.
+    pub dispatch: DispatchConfig,
+    /// Failed authentications one client address may make at once, then per minute, before
+    /// it is refused for a while (429).
+    pub auth_failure_burst: u32,
+    pub auth_failures_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: "sqlite://./sopflow.db".to_owned(),
+            definitions: PathBuf::from("./sop-definitions"),
+            timezone: "Asia/Jakarta".to_owned(),
+            prints: PathBuf::from("./sopflow-prints"),
+            public_url: None,
+            adapters: BTreeMap::new(),
+            dispatch: DispatchConfig::default(),
+            auth_failure_burst: 20,
+            auth_failures_per_minute: 10,
+        }
+    }
+}
+
+/// Why the configuration is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+    #[error(
+        "unknown time zone {0:?}: use an Indonesian zone (Asia/Jakarta, Asia/Makassar, Asia/Jayapura), UTC, or an offset like +07:00"
+    )]
+    TimeZone(String),
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    /// The office's UTC offset. Indonesia keeps no daylight saving, so a zone is one offset.
+    pub fn utc_offset(&self) -> Result<UtcOffset, ConfigError> {
+        let hours = match self.timezone.as_str() {
+            "UTC" | "Etc/UTC" => 0,
+            "Asia/Jakarta" | "Asia/Pontianak" | "WIB" => 7,
+            "Asia/Makassar" | "WITA" => 8,
+            "Asia/Jayapura" | "WIT" => 9,
+            other => {
+                let format = time::macros::format_description!(
+                    "[offset_hour sign:mandatory]:[offset_minute]"
+                );
+                return UtcOffset::parse(other, &format)
+                    .map_err(|_| ConfigError::TimeZone(other.to_owned()));
+            }
+        };
+        UtcOffset::from_hms(hours, 0, 0).map_err(|_| ConfigError::TimeZone(self.timezone.clone()))
+    }
+}

@@ -1,0 +1,31 @@
+//! The service core of sopflow: what every face (the REST API, the web pages, the CLI) shares.
+//!
+//! # Layout
+//! - [`runtime`]: one command = one store transaction (decide, number, chain, append), group
+//!   commit on SQLite, the state cache;
+//! - [`queries`]: the SOP catalogue, a role's inbox, calling the next number of a queue;
+//! - [`queue`]: how queue numbers are drawn and the order they are called in;
+//! - [`registry`]: SOP versions (deployed from files or the API, watched, cached);
+//! - [`ticker`]: the time-budget timer;
+//! - [`dispatch`]: the outbox dispatcher (adapter deliveries, retries, incidents), over the
+//!   [`adapters`] the configuration binds; [`outbox`]: what a row carries;
+//! - [`auth`]: users, bearer tokens and the failed-authentication limit;
+//! - [`config`]: the service's configuration file.
+//!
+//! **Architecture invariant:** no HTTP here (no axum, no status codes, no wire types): the
+//! core answers with what happened and the faces render it. Every face reaches the store
+//! through these functions, so a rule holds for all of them at once.
+
+pub mod adapters;
+pub mod auth;
+pub mod config;
+pub mod dispatch;
+mod metrics;
+pub mod outbox;
+pub mod queries;
+pub mod queue;
+pub mod registry;
+pub mod runtime;
+pub mod ticker;
+
+pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};

@@ -1,0 +1,265 @@
+//! Reads and calls that span cases or SOP versions, below the faces: the SOP catalogue, a
+//! role's inbox, and calling the next number of a queue. The faces check nothing of their
+//! own here: who may list or call is decided in these functions.
+
+use std::sync::Arc;
+
+use sopflow_engine::case::{Actor, Command};
+use sopflow_engine::sop::model::StepKind;
+use sopflow_store::{CaseFilter, Page, SopVersion};
+use time::OffsetDateTime;
+
+use crate::auth::{ADMIN, User};
+use crate::registry::Deployed;
+use crate::runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};
+
+/// Why a query was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such queue, SOP...
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+impl From<sopflow_store::Error> for QueryError {
+    fn from(e: sopflow_store::Error) -> Self {
+        QueryError::Runtime(e.into())
+    }
+}
+
+/// One SOP: its versions, oldest first, and the title of the newest.
+#[derive(Debug, Clone)]
+pub struct SopEntry {
+    pub sop_id: String,
+    pub title: String,
+    pub latest_version: i64,
+    pub versions: Vec<SopVersion>,
+}
+
+/// Every SOP with its versions, by SOP id.
+pub async fn sop_catalog(runtime: &Runtime) -> Result<Vec<SopEntry>, RuntimeError> {
+    let all = runtime.store.all_sop_versions().await?;
+    let mut sops: Vec<SopEntry> = Vec::new();
+    for v in all {
+        match sops.iter_mut().find(|s| s.sop_id == v.sop_id) {
+            Some(s) => {
+                s.latest_version = s.latest_version.max(v.version);
+                s.versions.push(v);
+            }
+            None => sops.push(SopEntry {
+                sop_id: v.sop_id.clone(),
+                title: String::new(),
+                latest_version: v.version,
+                versions: vec![v],
+            }),
+        }
+    }
+    for s in &mut sops {
+        s.title = title(runtime, &s.sop_id, s.latest_version).await;
+    }
+    Ok(sops)
+}
+
+/// One SOP with its versions, if it has any.
+pub async fn sop_entry(runtime: &Runtime, sop_id: &str) -> Result<Option<SopEntry>, RuntimeError> {
+    let versions = runtime.store.sop_versions(sop_id).await?;
+    let Some(latest) = versions.iter().map(|v| v.version).max() else {
+        return Ok(None);
+    };
+    Ok(Some(SopEntry {
+        sop_id: sop_id.to_owned(),
+        title: title(runtime, sop_id, latest).await,
+        latest_version: latest,
+        versions,
+    }))
+}
+
+/// The title of a version (empty when it cannot be loaded: a listing still lists it).
+async fn title(runtime: &Runtime, sop_id: &str, version: i64) -> String {
+    let Ok(version) = u32::try_from(version) else {
+        return String::new();
+    };
+    match runtime.registry.get(&runtime.store, sop_id, version).await {
+        Ok(Some(d)) => d.sop.document().header.title.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Whether `role` acts on step `idx` of `d`: records it (a task, or a service step without
+/// an adapter) or calls its queue.
+fn acts_on(d: &Deployed, idx: usize, role: &str) -> bool {
+    let step = d.sop.step(idx);
+    match step.kind {
+        StepKind::Task | StepKind::Service => d.sop.compiled(idx).roles.iter().any(|r| r == role),
+        StepKind::Queue => queue_callers(d, idx).iter().any(|r| r == role),
+        _ => false,
+    }
+}
+
+/// The roles that may call the queue of step `idx`.
+pub fn queue_callers(d: &Deployed, idx: usize) -> &[String] {
+    let step = d.sop.step(idx);
+    d.sop
+        .document()
+        .queues
+        .iter()
+        .find(|q| Some(&q.id) == step.queue.as_ref())
+        .map(|q| q.called_by.as_slice())
+        .unwrap_or_default()
+}
+
+/// The open cases at a step `role` acts on, most urgent first (the earliest due; cases
+/// without a budget first, as they have waited without a clock). A user lists its own
+/// role's inbox; an admin any role's.
+pub async fn inbox(
+    runtime: &Runtime,
+    viewer: &User,
+    role: &str,
+) -> Result<Vec<LoadedCase>, QueryError> {
+    if role != viewer.role && !viewer.is(ADMIN) {
+        return Err(QueryError::Forbidden(format!(
+            "role `{}` may only list its own inbox",
+            viewer.role
+        )));
+    }
+    let steps = steps_where(runtime, |d, idx| acts_on(d, idx, role)).await?;
+    if steps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = open_cases_at(runtime, &steps).await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let in_version = steps.iter().any(|(sop, v, s)| {
+            *sop == row.sop_id
+                && i64::from(*v) == row.sop_version
+                && Some(s) == row.current_step.as_ref()
+        });
+        if !in_version {
+            continue;
+        }
+        let Ok(loaded) = runtime.load(&row.case_id).await else {
+            continue;
+        };
+        if !loaded.state.status.is_closed() {
+            out.push(loaded);
+        }
+    }
+    out.sort_by(|a, b| {
+        let due = |c: &LoadedCase| c.state.clock.as_ref().map(|c| c.due_at);
+        (due(a), &a.state.case_id).cmp(&(due(b), &b.state.case_id))
+    });
+    Ok(out)
+}
+
+/// Calls the next waiting case of `queue` (the oldest number first) for `actor`; `None` when
+/// nobody is waiting. Another operator calling the same case first is not an error: the next
+/// case is taken.
+pub async fn call_next(
+    runtime: &Runtime,
+    queue: &str,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<Option<Outcome>, QueryError> {
+    let steps = steps_where(runtime, |d, idx| {
+        d.sop.step(idx).queue.as_deref() == Some(queue)
+    })
+    .await?;
+    if steps.is_empty() {
+        return Err(QueryError::NotFound(format!("no queue `{queue}`")));
+    }
+    let mut allowed = false;
+    for (sop_id, version, _) in &steps {
+        if let Ok(Some(d)) = runtime.registry.get(&runtime.store, sop_id, *version).await {
+            allowed |= d
+                .sop
+                .document()
+                .queues
+                .iter()
+                .any(|q| q.id == queue && q.called_by.iter().any(|r| **r == *actor.role));
+        }
+    }
+    if !allowed {
+        return Err(QueryError::Forbidden(format!(
+            "role `{}` may not call queue `{queue}`",
+            actor.role
+        )));
+    }
+    let rows = open_cases_at(runtime, &steps).await?;
+    let mut waiting = Vec::new();
+    for row in rows {
+        if let Ok(state) = runtime.state_at(&row.case_id, row.version).await
+            && let Some(order) = crate::queue::call_order(&state, runtime.utc_offset)
+        {
+            waiting.push((order, row.case_id));
+        }
+    }
+    waiting.sort();
+    for (_, case_id) in waiting {
+        // Another call of this process is taking that one: take the next.
+        let Some(_reserved) = runtime.reserve_call(&case_id) else {
+            continue;
+        };
+        let command = Command::CallFromQueue {
+            queue: queue.to_owned(),
+        };
+        match runtime
+            .run(CommandRequest::on_case(
+                case_id,
+                command,
+                actor.clone(),
+                now,
+            ))
+            .await
+        {
+            Ok(outcome) => return Ok(Some(outcome)),
+            // Another operator called this one first: take the next.
+            Err(RuntimeError::Command { .. } | RuntimeError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// The open cases currently at one of `steps`.
+async fn open_cases_at(
+    runtime: &Runtime,
+    steps: &[(String, u32, String)],
+) -> Result<Vec<sopflow_store::CaseRecord>, RuntimeError> {
+    let filter = CaseFilter {
+        statuses: Some(vec!["open".into()]),
+        current_steps: Some(steps.iter().map(|(_, _, s)| s.clone()).collect()),
+        ..CaseFilter::default()
+    };
+    Ok(runtime.store.list_cases(&filter, &Page::first(500)).await?)
+}
+
+/// `(sop_id, version, step_id)` of every known SOP version's steps that match.
+async fn steps_where(
+    runtime: &Runtime,
+    matches: impl Fn(&Deployed, usize) -> bool,
+) -> Result<Vec<(String, u32, String)>, RuntimeError> {
+    let store = &runtime.store;
+    let versions = store.all_sop_versions().await?;
+    let mut out = Vec::new();
+    for v in versions {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        let Some(d): Option<Arc<Deployed>> =
+            runtime.registry.get(store, &v.sop_id, version).await?
+        else {
+            continue;
+        };
+        for idx in 0..d.sop.step_count() {
+            if matches(&d, idx) {
+                out.push((d.sop_id.clone(), version, d.sop.step(idx).id.clone()));
+            }
+        }
+    }
+    Ok(out)
+}

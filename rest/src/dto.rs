@@ -1,0 +1,404 @@
+//! The wire types of the REST API. Engine types are not the wire format: these are, and they
+//! change only with the API.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sopflow_engine::case::{CaseState, DocumentReceipt};
+use sopflow_engine::sop::model::StepKind;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use sopflow_core::queries::SopEntry;
+use sopflow_core::registry::Deployed;
+use sopflow_core::runtime::Upload;
+
+/// A document handed in or checked at a step.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentInput {
+    /// The document id of the SOP (e.g. `fotokopi_kk`).
+    #[serde(rename = "type")]
+    pub doc: String,
+    /// Its number, if it has one.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// Whether it was handed in (default true).
+    #[serde(default = "yes")]
+    pub received: bool,
+    /// An optional scan, base64; stored with its SHA-256.
+    #[serde(default)]
+    pub content_base64: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /cases`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCase {
+    pub sop_id: String,
+    /// The case data, checked against the SOP's case schema.
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+    /// Documents handed in with the application.
+    #[serde(default)]
+    pub documents: Vec<DocumentInput>,
+}
+
+/// `POST /cases/{id}/steps/{step}/complete`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteStep {
+    /// Case fields this step collects.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+    #[serde(default)]
+    pub documents: Vec<DocumentInput>,
+    /// One of the step's outcomes, when it declares some.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// The case version the client saw; a different current version gives 409.
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// `POST /cases/{id}/cancel` and `POST /cases/{id}/incident/resolve`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// A document the current step needs, and whether the case holds it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequiredDocument {
+    #[serde(rename = "type")]
+    pub doc: String,
+    pub name: String,
+    pub received: bool,
+}
+
+/// The step a case is at.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CurrentStep {
+    pub id: String,
+    pub row: u32,
+    pub name: String,
+    pub kind: String,
+    pub actor: String,
+    /// Roles that may complete it (for a queue step: that may call it).
+    pub roles: Vec<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub entered_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub due_at: Option<OffsetDateTime>,
+    pub overdue: bool,
+    /// Required documents, with whether each is held (after conditions).
+    pub documents: Vec<RequiredDocument>,
+    /// Outcomes it may be completed with.
+    pub outcomes: Vec<String>,
+    /// Fields it may set.
+    pub collects: Vec<String>,
+}
+
+/// A case, as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseView {
+    pub case_id: String,
+    pub sop_id: String,
+    pub sop_version: u32,
+    /// open, incident, completed, cancelled.
+    pub status: String,
+    /// Sequence number of its last event: send it back as `expected_version`.
+    pub version: u64,
+    pub current_step: Option<CurrentStep>,
+    pub queue_number: Option<String>,
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+    #[schema(value_type = Object)]
+    pub documents: Value,
+    pub incident: Option<String>,
+    pub overdue: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub total_due_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+impl CaseView {
+    pub fn new(deployed: &Deployed, state: &CaseState, now: OffsetDateTime) -> Self {
+        let sop = &deployed.sop;
+        let current_step = state
+            .current_step
+            .as_deref()
+            .and_then(|id| sop.step_index(id))
+            .filter(|_| !state.status.is_closed())
+            .map(|idx| {
+                let step = sop.step(idx);
+                let visit = state.visits.last();
+                let missing = sopflow_engine::case::decide::missing_documents(
+                    sop,
+                    idx,
+                    &state.data,
+                    &state.documents,
+                )
+                .unwrap_or_default();
+                let roles = if step.kind == StepKind::Queue {
+                    sop.document()
+                        .queues
+                        .iter()
+                        .find(|q| Some(&q.id) == step.queue.as_ref())
+                        .map(|q| q.called_by.clone())
+                        .unwrap_or_default()
+                } else {
+                    sop.compiled(idx).roles.clone()
+                };
+                CurrentStep {
+                    id: step.id.clone(),
+                    row: step.row,
+                    name: step.name.clone(),
+                    kind: step.kind.as_str().to_owned(),
+                    actor: step.actor.clone(),
+                    roles,
+                    entered_at: visit.map(|v| v.entered_at),
+                    due_at: state.clock.as_ref().map(|c| c.due_at),
+                    overdue: state.clock.as_ref().is_some_and(|c| now > c.due_at),
+                    documents: sop
+                        .compiled(idx)
+                        .documents
+                        .iter()
+                        .map(|&d| {
+                            let def = &sop.document().documents[d];
+                            RequiredDocument {
+                                doc: def.id.clone(),
+                                name: def.name.clone(),
+                                received: !missing.iter().any(|m| **m == *def.id),
+                            }
+                        })
+                        .collect(),
+                    outcomes: step.outcomes.clone(),
+                    collects: step.collects.clone(),
+                }
+            });
+        Self {
+            case_id: state.case_id.clone(),
+            sop_id: state.sop_id.clone(),
+            sop_version: state.sop_version,
+            status: state.status.as_str().to_owned(),
+            version: state.version,
+            current_step,
+            queue_number: state.queue_number.clone(),
+            data: state.data.clone(),
+            documents: serde_json::to_value(&state.documents).unwrap_or(Value::Null),
+            incident: state.incident.clone(),
+            overdue: state.is_overdue(now),
+            started_at: state.started_at,
+            total_due_at: state.total_due_at,
+            closed_at: state.closed_at,
+        }
+    }
+}
+
+/// An open step in a role's inbox.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Task {
+    pub case_id: String,
+    pub sop_id: String,
+    pub sop_version: u32,
+    pub version: u64,
+    pub queue_number: Option<String>,
+    pub step: CurrentStep,
+}
+
+impl Task {
+    /// The task of a case's view: none for a case at no step (closed).
+    pub fn new(view: CaseView) -> Option<Self> {
+        let step = view.current_step?;
+        Some(Self {
+            case_id: view.case_id,
+            sop_id: view.sop_id,
+            sop_version: view.sop_version,
+            version: view.version,
+            queue_number: view.queue_number,
+            step,
+        })
+    }
+}
+
+/// A page of cases.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CasePage {
+    pub cases: Vec<CaseSummary>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// A case in a listing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseSummary {
+    pub case_id: String,
+    pub sop_id: String,
+    pub sop_version: i64,
+    pub status: String,
+    pub current_step: Option<String>,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub due_at: Option<OffsetDateTime>,
+    pub overdue: bool,
+}
+
+impl From<sopflow_store::CaseRecord> for CaseSummary {
+    fn from(r: sopflow_store::CaseRecord) -> Self {
+        Self {
+            case_id: r.case_id,
+            sop_id: r.sop_id,
+            sop_version: r.sop_version,
+            status: r.status,
+            current_step: r.current_step,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            due_at: r.due_at,
+            overdue: r.overdue,
+        }
+    }
+}
+
+/// One event of a history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryEvent {
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub user: String,
+    pub role: String,
+    /// The event as stored (its stable JSON form).
+    #[schema(value_type = Object)]
+    pub event: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<sopflow_store::Event> for HistoryEvent {
+    fn from(e: sopflow_store::Event) -> Self {
+        Self {
+            seq: e.seq,
+            kind: e.kind,
+            at: e.recorded_at,
+            user: e.user_name,
+            role: e.role,
+            event: e.payload,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+        }
+    }
+}
+
+/// An SOP and its versions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SopSummary {
+    pub sop_id: String,
+    pub title: String,
+    pub latest_version: i64,
+    pub versions: Vec<SopVersionSummary>,
+}
+
+impl From<SopEntry> for SopSummary {
+    fn from(e: SopEntry) -> Self {
+        Self {
+            sop_id: e.sop_id,
+            title: e.title,
+            latest_version: e.latest_version,
+            versions: e
+                .versions
+                .into_iter()
+                .map(|v| SopVersionSummary {
+                    version: v.version,
+                    content_hash: v.content_hash,
+                    created_at: v.created_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SopVersionSummary {
+    pub version: i64,
+    pub content_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `GET /sops`: the SOPs, and the definition files whose last change was refused.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SopList {
+    pub sops: Vec<SopSummary>,
+    pub refused_files: Vec<RefusedFile>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefusedFile {
+    pub file: String,
+    /// `FILE:LINE:COLUMN: field: message`.
+    pub problems: Vec<String>,
+}
+
+/// `GET /sops/{id}/versions/{v}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SopVersionDetail {
+    pub sop_id: String,
+    pub version: u32,
+    pub content_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub yaml: String,
+    /// The flowchart, as Mermaid.
+    pub mermaid: String,
+}
+
+/// `POST /sops` answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Deployment {
+    pub sop_id: String,
+    pub version: u32,
+    pub content_hash: String,
+}
+
+/// Converts API document inputs to engine receipts, hashing any uploaded content.
+pub fn receipts(inputs: &[DocumentInput]) -> Result<(Vec<DocumentReceipt>, Vec<Upload>), String> {
+    use base64::Engine as _;
+    let mut receipts = Vec::with_capacity(inputs.len());
+    let mut files = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let sha256 = match &input.content_base64 {
+            Some(content) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(content)
+                    .map_err(|e| format!("/documents/{i}/content_base64: not base64: {e}"))?;
+                let hash = sopflow_engine::case::chain::sha256_hex(&bytes);
+                files.push((hash.clone(), bytes));
+                Some(hash)
+            }
+            None => None,
+        };
+        receipts.push(DocumentReceipt {
+            doc: input.doc.clone(),
+            number: input.number.clone(),
+            received: input.received,
+            sha256,
+        });
+    }
+    Ok((receipts, files))
+}

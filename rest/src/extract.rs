@@ -1,0 +1,202 @@
+//! What handlers take from a request (the caller, a JSON body, an Idempotency-Key) and how a
+//! command's outcome becomes an answer.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use sopflow_core::auth::{AuthError, User};
+use sopflow_core::runtime::{Idempotency, Outcome};
+use time::OffsetDateTime;
+
+use crate::dto::CaseView;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The authenticated caller of a request (a bearer token).
+pub struct Caller(pub User);
+
+impl std::ops::Deref for Caller {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.0
+    }
+}
+
+impl Caller {
+    /// Refuses unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[&str]) -> Result<(), Problem> {
+        if self.has_any(roles) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!(
+                "role `{}` may not do this (allowed: {})",
+                self.role,
+                roles.join(", ")
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // Only requests that came over a socket have an address to limit (not in-process ones).
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        state
+            .auth
+            .bearer(&state.runtime.store, token, peer)
+            .await
+            .map(Caller)
+            .map_err(Problem::from)
+    }
+}
+
+impl From<AuthError> for Problem {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthenticated => Problem::unauthorized(),
+            AuthError::RateLimited(wait) => {
+                let seconds = wait.as_secs().max(1);
+                let mut problem = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-failed-logins",
+                    "Too many failed authentications from this address",
+                )
+                .detail(format!("try again in {seconds} s"));
+                problem.retry_after = Some(seconds);
+                problem
+            }
+            AuthError::Store(e) => {
+                tracing::error!(error = %e, "user lookup failed");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+/// A JSON body, refused as problem+json when malformed; keeps the SHA-256 of its bytes for
+/// idempotency checks.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub sha256: String,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Expected Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            Problem::new(e.status(), "body-refused", "The request body was refused")
+                .detail(e.body_text())
+        })?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "The request body is not JSON",
+            )
+            .detail(e.to_string())
+        })?;
+        // Requests are objects; serde would also read a struct from an array of its fields.
+        if !json.is_object() {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                "The request body was refused",
+            )
+            .detail("expected a JSON object"));
+        }
+        // serde names the field; it does not echo values.
+        let value = serde_json::from_value(json).map_err(|e| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                "The request body was refused",
+            )
+            .detail(e.to_string())
+        })?;
+        Ok(Self {
+            value,
+            sha256: sopflow_engine::case::chain::sha256_hex(&bytes),
+        })
+    }
+}
+
+/// The request's Idempotency-Key: the same key on another endpoint (`scope`) or with another
+/// body is a different request.
+pub fn idempotency(
+    headers: &HeaderMap,
+    request_hash: &str,
+    scope: &str,
+) -> Result<Option<Idempotency>, Problem> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            Problem::bad_request("Idempotency-Key must be 1 to 200 visible ASCII characters")
+        })?;
+    Ok(Some(Idempotency {
+        key: key.to_owned(),
+        request_hash: sopflow_engine::case::chain::sha256_hex(
+            format!("{scope}\n{request_hash}").as_bytes(),
+        ),
+    }))
+}
+
+/// The answer to a command: the case as it is after it (201 when the command opened it),
+/// rendered at the command's time, so a replay under the same key answers the same.
+pub fn respond(outcome: &Outcome) -> Response {
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let view = CaseView::new(&outcome.case.deployed, &outcome.case.state, outcome.at);
+    let mut response = (status, Json(view)).into_response();
+    if outcome.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}

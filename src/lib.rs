@@ -1,0 +1,7 @@
+//! `sopflow`: the binary's library. It wires the crates of the workspace into the `sopflow`
+//! command: [`cli`] (the command line), [`serve`] (start-up of the service and its faces) and
+//! [`audit_cli`] (the auditor's commands). `anyhow` lives here, at the edge, and nowhere below.
+
+pub mod audit_cli;
+pub mod cli;
+pub mod serve;

@@ -1,0 +1,903 @@
+//! The REST API end to end, in-process, on SQLite and (when configured) PostgreSQL.
+
+// Helpers outside `#[test]` functions unwrap too: in tests a panic is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{Api, api_tests};
+
+api_tests!(
+    a_ktp_el_case_runs_from_file_to_card,
+    two_operators_completing_the_same_step_one_wins_one_gets_409,
+    an_idempotency_key_gives_the_same_answer_and_no_second_event,
+    bad_input_gets_problem_json_and_writes_nothing,
+    every_endpoint_refuses_the_wrong_roles,
+    a_changed_definition_becomes_a_new_version_and_cases_stay_pinned,
+    the_inbox_lists_open_steps_by_role_with_due_time_and_documents,
+    queue_numbers_run_per_queue_and_call_next_takes_the_oldest,
+    the_timer_records_an_exceeded_budget_once,
+    openapi_and_metrics_describe_the_service,
+    concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone,
+    an_uploaded_document_is_stored_and_its_sha256_recorded,
+);
+
+struct Staff {
+    admin: String,
+    petugas: String,
+    operator: String,
+    auditor: String,
+}
+
+async fn staff(api: &Api) -> Staff {
+    Staff {
+        admin: api.user("admin", "admin").await,
+        petugas: api.user("petugas", "petugas_antrian").await,
+        operator: api.user("operator", "operator_cetak").await,
+        auditor: api.user("auditor", "auditor").await,
+    }
+}
+
+fn applicant() -> Value {
+    json!({ "nik": "1312990101900001", "nama_lengkap": "Contoh Pemohon", "alasan": "baru" })
+}
+
+async fn open_case(api: &Api, token: &str) -> String {
+    let r = api
+        .post("/cases", token, json!({ "sop_id": "ktp-el", "data": applicant(), "documents": [{ "type": "fotokopi_kk" }] }))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["case_id"].as_str().unwrap().to_owned()
+}
+
+async fn complete(api: &Api, token: &str, case: &str, step: &str, body: Value) -> support::Reply {
+    api.post(&format!("/cases/{case}/steps/{step}/complete"), token, body)
+        .await
+}
+
+async fn a_ktp_el_case_runs_from_file_to_card(api: &Api) {
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    let r = complete(api, &s.petugas, &case, "serahkan_berkas", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["current_step"]["id"], "verifikasi_berkas");
+    let r = complete(api, &s.petugas, &case, "verifikasi_berkas", json!({})).await;
+    assert_eq!(r.body["current_step"]["id"], "tunggu_antrian");
+    assert_eq!(r.body["queue_number"], "A-001");
+
+    let r = api
+        .post("/queues/cetak_ktp/call-next", &s.operator, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["case_id"], case.as_str());
+    assert_eq!(r.body["current_step"]["id"], "periksa_perekaman");
+
+    let r = complete(
+        api,
+        &s.operator,
+        &case,
+        "periksa_perekaman",
+        json!({ "data": { "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": false } }),
+    )
+    .await;
+    assert_eq!(r.body["current_step"]["id"], "cetak_ktp", "{}", r.text);
+    // No printer adapter configured: the operator records the print.
+    let r = complete(api, &s.operator, &case, "cetak_ktp", json!({})).await;
+    assert_eq!(r.body["current_step"]["id"], "validasi_ktp", "{}", r.text);
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "validasi_ktp",
+        json!({ "documents": [{ "type": "ktp_el_tercetak" }] }),
+    )
+    .await;
+    assert_eq!(r.body["current_step"]["id"], "terima_ktp", "{}", r.text);
+    let r = complete(api, &s.petugas, &case, "terima_ktp", json!({})).await;
+    assert_eq!(r.body["status"], "completed", "{}", r.text);
+
+    let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    assert_eq!(history.status, StatusCode::OK);
+    let events = history.body.as_array().unwrap();
+    assert_eq!(events.last().unwrap()["type"], "case_completed");
+    for pair in events.windows(2) {
+        assert_eq!(
+            pair[1]["prev_hash"], pair[0]["hash"],
+            "the history is chained"
+        );
+    }
+    let users: Vec<&str> = events.iter().map(|e| e["user"].as_str().unwrap()).collect();
+    assert!(
+        users.contains(&"petugas") && users.contains(&"operator"),
+        "who did it is recorded"
+    );
+
+    let got = api.get(&format!("/cases/{case}"), &s.auditor).await;
+    assert_eq!(got.body["status"], "completed");
+    assert_eq!(got.body["version"].as_u64().unwrap(), events.len() as u64);
+}
+
+async fn two_operators_completing_the_same_step_one_wins_one_gets_409(api: &Api) {
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    let other = api.user("petugas2", "petugas_antrian").await;
+    let path = format!("/cases/{case}/steps/serahkan_berkas/complete");
+    let (a, b) = tokio::join!(
+        api.post(&path, &s.petugas, json!({})),
+        api.post(&path, &other, json!({}))
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{} / {}",
+        a.text,
+        b.text
+    );
+    let loser = if a.status == StatusCode::CONFLICT {
+        &a
+    } else {
+        &b
+    };
+    assert_eq!(loser.content_type, "application/problem+json");
+    let got = api.get(&format!("/cases/{case}"), &s.petugas).await;
+    assert_eq!(
+        loser.body["current_version"], got.body["version"],
+        "409 carries the current version"
+    );
+    let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    let completions = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "step_completed")
+        .count();
+    assert_eq!(completions, 1, "nothing twice");
+
+    // A stale expected_version is refused even when the step fits.
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "verifikasi_berkas",
+        json!({ "expected_version": 1 }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+}
+
+async fn an_idempotency_key_gives_the_same_answer_and_no_second_event(api: &Api) {
+    let s = staff(api).await;
+    let body = json!({ "sop_id": "ktp-el", "data": applicant() });
+    let first = api
+        .send(
+            Method::POST,
+            "/cases",
+            Some(&s.petugas),
+            Some(body.clone()),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
+    let again = api
+        .send(
+            Method::POST,
+            "/cases",
+            Some(&s.petugas),
+            Some(body),
+            &[("idempotency-key", "k-1")],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(first.body, again.body, "same key, same answer");
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    let list = api.get("/cases?sop_id=ktp-el", &s.auditor).await;
+    assert_eq!(
+        list.body["cases"].as_array().unwrap().len(),
+        1,
+        "no second case"
+    );
+
+    let case = first.body["case_id"].as_str().unwrap();
+    let path = format!("/cases/{case}/steps/serahkan_berkas/complete");
+    let a = api
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.petugas),
+            Some(json!({})),
+            &[("idempotency-key", "k-2")],
+        )
+        .await;
+    let b = api
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.petugas),
+            Some(json!({})),
+            &[("idempotency-key", "k-2")],
+        )
+        .await;
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::OK, StatusCode::OK),
+        "{}",
+        b.text
+    );
+    assert_eq!(a.body, b.body);
+    let reused = api
+        .send(
+            Method::POST,
+            &path,
+            Some(&s.petugas),
+            Some(json!({ "outcome": "x" })),
+            &[("idempotency-key", "k-2")],
+        )
+        .await;
+    assert_eq!(
+        reused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "same key, other request: refused"
+    );
+}
+
+async fn bad_input_gets_problem_json_and_writes_nothing(api: &Api) {
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    let before = api.get(&format!("/cases/{case}"), &s.petugas).await.body["version"].clone();
+    let path = format!("/cases/{case}/steps/serahkan_berkas/complete");
+    let send_text = |text: &'static str| {
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(path.clone())
+            .header("authorization", format!("Bearer {}", s.petugas))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(text))
+            .unwrap();
+        api.raw(request)
+    };
+    let cases: Vec<(support::Reply, StatusCode)> = vec![
+        (send_text("{\"data\": ").await, StatusCode::BAD_REQUEST),
+        (
+            send_text("{\"dta\": {}}").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            send_text("{\"data\": 5}").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (send_text("[]").await, StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            complete(
+                api,
+                &s.petugas,
+                &case,
+                "serahkan_berkas",
+                json!({ "data": { "alasan": "liburan" } }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            complete(api, &s.petugas, &case, "nope", json!({})).await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            complete(
+                api,
+                &s.petugas,
+                "no-such-case",
+                "serahkan_berkas",
+                json!({}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            api.post(
+                "/cases",
+                &s.petugas,
+                json!({ "sop_id": "ktp-el", "data": { "nik": "123", "alasan": "baru" } }),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            api.post(
+                "/cases",
+                &s.petugas,
+                json!({ "sop_id": "nope", "data": {} }),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+        ),
+        (api.get("/nowhere", &s.petugas).await, StatusCode::NOT_FOUND),
+        (
+            api.get("/cases?limit=0", &s.petugas).await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            api.get("/cases?bogus=1", &s.petugas).await,
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (i, (reply, expected)) in cases.iter().enumerate() {
+        assert_eq!(reply.status, *expected, "case {i}: {}", reply.text);
+        assert_eq!(reply.content_type, "application/problem+json", "case {i}");
+        assert_eq!(
+            reply.body["status"].as_u64(),
+            Some(u64::from(expected.as_u16())),
+            "case {i}"
+        );
+    }
+    let invalid = &cases[7].0;
+    assert_eq!(
+        invalid.body["errors"][0]["pointer"], "/nik",
+        "the field is named"
+    );
+    let huge = "x".repeat(sopflow_rest::MAX_BODY_BYTES + 1);
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(path.clone())
+        .header("authorization", format!("Bearer {}", s.petugas))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(format!(
+            "{{\"outcome\": \"{huge}\"}}"
+        )))
+        .unwrap();
+    let too_big = api.raw(request).await;
+    assert_eq!(
+        too_big.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        too_big.text
+    );
+    let after = api.get(&format!("/cases/{case}"), &s.petugas).await.body["version"].clone();
+    assert_eq!(before, after, "nothing written");
+}
+
+async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    let tokens = [
+        ("admin", &s.admin),
+        ("petugas_antrian", &s.petugas),
+        ("operator_cetak", &s.operator),
+        ("auditor", &s.auditor),
+    ];
+    let yaml = support::ktp_el_yaml();
+    // (method, path, body, roles that may)
+    let matrix: Vec<(Method, String, Option<Value>, &[&str])> = vec![
+        (
+            Method::GET,
+            "/sops".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/sops/ktp-el".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/sops/ktp-el/versions/1".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/cases".into(),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}"),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}/history"),
+            None,
+            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+        ),
+        (Method::GET, "/metrics".into(), None, &["admin", "auditor"]),
+        (
+            Method::GET,
+            "/tasks?role=petugas_antrian".into(),
+            None,
+            &["admin", "petugas_antrian"],
+        ),
+        (
+            Method::POST,
+            "/cases".into(),
+            Some(json!({ "sop_id": "ktp-el", "data": applicant() })),
+            &["petugas_antrian"],
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/steps/serahkan_berkas/complete"),
+            Some(json!({})),
+            &["petugas_antrian"],
+        ),
+        (
+            Method::POST,
+            "/queues/cetak_ktp/call-next".into(),
+            Some(json!({})),
+            &["operator_cetak"],
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/incident/resolve"),
+            Some(json!({ "reason": "x" })),
+            &["admin"],
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/cancel"),
+            Some(json!({ "reason": "x" })),
+            &["admin"],
+        ),
+        (
+            Method::GET,
+            "/incidents".into(),
+            None,
+            &["admin", "auditor"],
+        ),
+        (
+            Method::POST,
+            "/incidents/1/retry".into(),
+            Some(json!({ "reason": "x" })),
+            &["admin"],
+        ),
+        // The auditor's endpoints (tests/audit.rs tests what they do).
+        (
+            Method::GET,
+            format!("/cases/{case}/replay"),
+            None,
+            &["admin", "auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}/replay?reveal=true&reason=x"),
+            None,
+            &["auditor"],
+        ),
+        (
+            Method::GET,
+            format!("/cases/{case}/verify"),
+            None,
+            &["admin", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/audit/anchor".into(),
+            None,
+            &["admin", "auditor"],
+        ),
+        (
+            Method::GET,
+            "/exports/cases?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z".into(),
+            None,
+            &["auditor"],
+        ),
+        (
+            Method::GET,
+            "/reports/sops/ktp-el/versions/1".into(),
+            None,
+            &["admin", "auditor"],
+        ),
+    ];
+    // Every documented endpoint is in the matrix, or checked below on its own.
+    let separately = ["/healthz", "/openapi.json", "/sops", "/callbacks/{adapter}"];
+    let document = api
+        .send(Method::GET, "/openapi.json", None, None, &[])
+        .await;
+    for template in document.body["paths"].as_object().unwrap().keys() {
+        let fits = |path: &str| {
+            let path = path.split('?').next().unwrap_or_default();
+            let (a, b): (Vec<_>, Vec<_>) =
+                (template.split('/').collect(), path.split('/').collect());
+            a.len() == b.len() && a.iter().zip(&b).all(|(t, p)| t.starts_with('{') || t == p)
+        };
+        assert!(
+            separately.contains(&template.as_str())
+                || matrix.iter().any(|(_, path, _, _)| fits(path)),
+            "{template} is not in the endpoint x role matrix"
+        );
+    }
+    for (method, path, body, allowed) in &matrix {
+        let anonymous = api
+            .send(method.clone(), path, None, body.clone(), &[])
+            .await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a token"
+        );
+        let forged = api
+            .send(method.clone(), path, Some("not-a-token"), body.clone(), &[])
+            .await;
+        assert_eq!(
+            forged.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with a bad token"
+        );
+        for (role, token) in &tokens {
+            let reply = api
+                .send(method.clone(), path, Some(token), body.clone(), &[])
+                .await;
+            if allowed.contains(role) {
+                assert_ne!(
+                    reply.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} as {role}: {}",
+                    reply.text
+                );
+                assert_ne!(
+                    reply.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} as {role}"
+                );
+            } else {
+                assert_eq!(
+                    reply.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {path} as {role}: {}",
+                    reply.text
+                );
+            }
+        }
+    }
+    // Deploying an SOP: admin only (a YAML body, so it is sent separately).
+    for (role, token) in &tokens {
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/sops")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/yaml")
+            .body(axum::body::Body::from(yaml.clone()))
+            .unwrap();
+        let reply = api.raw(request).await;
+        let expected = if *role == "admin" {
+            StatusCode::CREATED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(
+            reply.status, expected,
+            "POST /sops as {role}: {}",
+            reply.text
+        );
+    }
+    // The consultation desk's callback takes no bearer token: a staff token is not a signature.
+    for (role, token) in &tokens {
+        let reply = api
+            .send(
+                Method::POST,
+                "/callbacks/konsultasi_adb",
+                Some(token),
+                Some(json!({})),
+                &[],
+            )
+            .await;
+        assert!(
+            reply.status == StatusCode::UNAUTHORIZED || reply.status == StatusCode::NOT_FOUND,
+            "POST /callbacks as {role}: {}",
+            reply.text
+        );
+    }
+    for open in ["/healthz", "/openapi.json"] {
+        let reply = api.send(Method::GET, open, None, None, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{open} needs no token");
+    }
+}
+
+async fn a_changed_definition_becomes_a_new_version_and_cases_stay_pinned(api: &Api) {
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    let changed = support::ktp_el_yaml().replace("budget: 5m", "budget: 10m");
+    std::fs::write(api.definitions.path().join("ktp-el.yaml"), &changed).unwrap();
+    let registry = &api.service.runtime.registry;
+    registry
+        .sync_dir(&api.service.runtime.store, api.definitions.path())
+        .await;
+    let sop = api.get("/sops/ktp-el", &s.admin).await;
+    assert_eq!(sop.body["latest_version"], 2, "{}", sop.text);
+    let newer = open_case(api, &s.petugas).await;
+    assert_eq!(
+        api.get(&format!("/cases/{newer}"), &s.admin).await.body["sop_version"],
+        2
+    );
+    assert_eq!(
+        api.get(&format!("/cases/{case}"), &s.admin).await.body["sop_version"],
+        1,
+        "pinned to its version"
+    );
+
+    // A broken save changes nothing and is reported.
+    std::fs::write(
+        api.definitions.path().join("ktp-el.yaml"),
+        changed.replace("actor: operator_cetak\n", "actor: operator\n"),
+    )
+    .unwrap();
+    let problems = registry
+        .sync_dir(&api.service.runtime.store, api.definitions.path())
+        .await;
+    assert_eq!(problems.len(), 1);
+    let list = api.get("/sops", &s.admin).await;
+    assert_eq!(list.body["sops"][0]["latest_version"], 2);
+    let refused = list.body["refused_files"][0]["problems"][0]
+        .as_str()
+        .unwrap();
+    assert!(refused.contains("unknown actor `operator`"), "{refused}");
+    let v1 = api.get("/sops/ktp-el/versions/1", &s.admin).await;
+    assert!(
+        v1.body["yaml"].as_str().unwrap().contains("budget: 5m"),
+        "old versions are kept"
+    );
+    assert!(
+        v1.body["mermaid"]
+            .as_str()
+            .unwrap()
+            .contains("flowchart TD"),
+        "{}",
+        v1.text
+    );
+}
+
+async fn the_inbox_lists_open_steps_by_role_with_due_time_and_documents(api: &Api) {
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    let inbox = api.get("/tasks?role=petugas_antrian", &s.petugas).await;
+    assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.text);
+    let tasks = inbox.body.as_array().unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["case_id"], case.as_str());
+    assert_eq!(tasks[0]["step"]["id"], "serahkan_berkas");
+    assert!(tasks[0]["step"]["due_at"].is_string());
+    let docs = tasks[0]["step"]["documents"].as_array().unwrap();
+    assert!(
+        docs.iter()
+            .any(|d| d["type"] == "fotokopi_kk" && d["received"] == true)
+    );
+    let operator_inbox = api.get("/tasks?role=operator_cetak", &s.operator).await;
+    assert_eq!(operator_inbox.body.as_array().unwrap().len(), 0);
+    let other_role = api.get("/tasks?role=operator_cetak", &s.petugas).await;
+    assert_eq!(other_role.status, StatusCode::FORBIDDEN);
+}
+
+async fn queue_numbers_run_per_queue_and_call_next_takes_the_oldest(api: &Api) {
+    let s = staff(api).await;
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        let case = open_case(api, &s.petugas).await;
+        complete(api, &s.petugas, &case, "serahkan_berkas", json!({})).await;
+        let r = complete(api, &s.petugas, &case, "verifikasi_berkas", json!({})).await;
+        cases.push((case, r.body["queue_number"].as_str().unwrap().to_owned()));
+    }
+    let numbers: Vec<&str> = cases.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(numbers, ["A-001", "A-002", "A-003"]);
+    for (case, _) in &cases {
+        let r = api
+            .post("/queues/cetak_ktp/call-next", &s.operator, json!({}))
+            .await;
+        assert_eq!(r.body["case_id"], case.as_str(), "oldest first");
+    }
+    let empty = api
+        .post("/queues/cetak_ktp/call-next", &s.operator, json!({}))
+        .await;
+    assert_eq!(empty.status, StatusCode::NO_CONTENT);
+    let unknown = api
+        .post("/queues/nope/call-next", &s.operator, json!({}))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+async fn the_timer_records_an_exceeded_budget_once(api: &Api) {
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    let runtime = &api.service.runtime;
+    assert_eq!(
+        sopflow_core::ticker::tick_due(runtime, "w1", later).await,
+        1
+    );
+    assert_eq!(
+        sopflow_core::ticker::tick_due(runtime, "w1", later).await,
+        0,
+        "once per step"
+    );
+    let overdue = api.get("/cases?overdue=true", &s.auditor).await;
+    assert_eq!(overdue.body["cases"][0]["case_id"], case.as_str());
+    let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    let breaches = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "time_budget_exceeded")
+        .count();
+    assert_eq!(breaches, 1);
+}
+
+async fn openapi_and_metrics_describe_the_service(api: &Api) {
+    let s = staff(api).await;
+    open_case(api, &s.petugas).await;
+    let doc = api
+        .send(Method::GET, "/openapi.json", None, None, &[])
+        .await;
+    assert!(
+        doc.body["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc.text
+    );
+    for path in [
+        "/cases",
+        "/cases/{id}/steps/{step}/complete",
+        "/tasks",
+        "/queues/{queue}/call-next",
+        "/sops",
+    ] {
+        assert!(
+            doc.body["paths"].get(path).is_some(),
+            "{path} is documented"
+        );
+    }
+    let metrics = api.get("/metrics", &s.admin).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(metrics.text.contains("sopflow_cases{"), "{}", metrics.text);
+    assert!(
+        metrics
+            .text
+            .contains("sopflow_http_request_duration_seconds"),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        !metrics.text.contains("1312990101900001"),
+        "no personal data in metrics"
+    );
+}
+
+async fn concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone(api: &Api) {
+    let s = staff(api).await;
+    // 30 clients at once: on SQLite they share group commits; every third one is refused.
+    let requests = (0..30).map(|i| {
+        let nik = if i % 3 == 0 {
+            "bad".to_owned()
+        } else {
+            format!("13129901019{i:05}")
+        };
+        api.post(
+            "/cases",
+            &s.petugas,
+            json!({ "sop_id": "ktp-el", "data": { "nik": nik, "alasan": "baru" } }),
+        )
+    });
+    let replies = futures::future::join_all(requests).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!((created, refused), (20, 10));
+    let list = api.get("/cases?limit=100", &s.auditor).await;
+    assert_eq!(
+        list.body["cases"].as_array().unwrap().len(),
+        20,
+        "exactly the accepted ones are stored"
+    );
+    for reply in replies.iter().filter(|r| r.status == StatusCode::CREATED) {
+        let id = reply.body["case_id"].as_str().unwrap();
+        let history = api.get(&format!("/cases/{id}/history"), &s.auditor).await;
+        assert_eq!(
+            history.body[0]["type"], "case_started",
+            "an acknowledged case is stored whole"
+        );
+    }
+}
+
+async fn an_uploaded_document_is_stored_and_its_sha256_recorded(api: &Api) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let s = staff(api).await;
+    let case = open_case(api, &s.petugas).await;
+    // A "scan": binary, with zero bytes and every byte value.
+    let scan: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&scan);
+    let sha256: String = sha2::Sha256::digest(&scan)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    // Not base64: refused, nothing recorded.
+    let before = api.get(&format!("/cases/{case}"), &s.petugas).await.body["version"].clone();
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "serahkan_berkas",
+        json!({ "documents": [{ "type": "fotokopi_kk", "content_base64": "not base64!" }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(
+        api.get(&format!("/cases/{case}"), &s.petugas).await.body["version"],
+        before,
+        "nothing written"
+    );
+
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "serahkan_berkas",
+        json!({ "documents": [{ "type": "fotokopi_kk", "number": "KK-7", "content_base64": encoded }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["documents"]["fotokopi_kk"]["sha256"],
+        sha256.as_str()
+    );
+
+    let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    let recorded: Vec<&Value> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "documents_recorded" && e["event"]["step"] == "serahkan_berkas")
+        .map(|e| &e["event"]["documents"])
+        .collect();
+    assert_eq!(
+        recorded.len(),
+        2,
+        "at the start and at the step: {}",
+        history.text
+    );
+    assert_eq!(
+        recorded[1],
+        &json!([{ "type": "fotokopi_kk", "number": "KK-7", "received": true, "sha256": sha256 }]),
+        "the receipt carries the SHA-256 of the bytes"
+    );
+    assert!(
+        !history.text.contains(&encoded[..64]),
+        "the history holds the hash, not the content"
+    );
+
+    let store = &api.service.runtime.store;
+    assert_eq!(
+        store.file(&sha256).await.unwrap().as_deref(),
+        Some(scan.as_slice()),
+        "the bytes are stored under their SHA-256"
+    );
+    // Content-addressed: the same scan for another case is stored once, and still found.
+    let other = open_case(api, &s.petugas).await;
+    let r = complete(
+        api,
+        &s.petugas,
+        &other,
+        "serahkan_berkas",
+        json!({ "documents": [{ "type": "fotokopi_kk", "content_base64": encoded }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        store.file(&sha256).await.unwrap().as_deref(),
+        Some(scan.as_slice())
+    );
+    assert_eq!(store.file(&"0".repeat(64)).await.unwrap(), None);
+}

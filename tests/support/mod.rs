@@ -1,0 +1,172 @@
+//! Drives the HTTP app in-process (`oneshot`), on a fresh store per test: SQLite always,
+//! PostgreSQL when `SOPFLOW_TEST_DATABASE_URL` is set.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::Value;
+use sopflow::serve::{Config, Service, build};
+use sopflow_store::testing::TestDb;
+use tower::ServiceExt;
+
+pub use sopflow_store::testing::Backend;
+
+pub mod peers;
+
+pub struct Api {
+    pub app: Router,
+    pub service: Service,
+    pub definitions: tempfile::TempDir,
+    pub db: TestDb,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+/// The KTP-el SOP as shipped.
+pub fn ktp_el_yaml() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/sop-definitions/ktp-el.yaml");
+    std::fs::read_to_string(path).expect("ktp-el.yaml")
+}
+
+impl Api {
+    /// A service on a fresh database with the KTP-el SOP in its definitions directory.
+    pub async fn start(backend: Backend) -> Option<Api> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// [`Api::start`], with the configuration adjusted by `configure` (adapters, dispatch).
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<Api> {
+        let db = TestDb::new(backend).await?;
+        let definitions = tempfile::tempdir().expect("tempdir");
+        std::fs::write(definitions.path().join("ktp-el.yaml"), ktp_el_yaml()).expect("write SOP");
+        let mut config = Config {
+            database: db.url.clone(),
+            definitions: PathBuf::from(definitions.path()),
+            prints: definitions.path().join("prints"),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let service = build(&config).await.expect("service builds");
+        let app = service.router();
+        Some(Api {
+            app,
+            service,
+            definitions,
+            db,
+        })
+    }
+
+    pub async fn finish(self) {
+        self.service.runtime.store.close().await;
+        self.db.cleanup().await;
+    }
+
+    /// Creates a user with `role` and returns its token.
+    pub async fn user(&self, name: &str, role: &str) -> String {
+        let (token, hash) = sopflow_core::auth::new_token().expect("randomness");
+        self.service
+            .runtime
+            .store
+            .add_user(name, role, &hash, time::OffsetDateTime::now_utc())
+            .await
+            .expect("add user");
+        token
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        for (k, v) in extra {
+            request = request.header(*k, *v);
+        }
+        let body = match body {
+            Some(b) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.raw(request.body(body).expect("request")).await
+    }
+
+    pub async fn raw(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(token), Some(body), &[])
+            .await
+    }
+}
+
+/// One test per scenario and backend.
+#[allow(unused_macros)]
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(api) = $crate::support::Api::start($crate::support::Backend::Sqlite).await {
+                        $crate::$name(&api).await;
+                        api.finish().await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(api) = $crate::support::Api::start($crate::support::Backend::Postgres).await {
+                        $crate::$name(&api).await;
+                        api.finish().await;
+                    }
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use api_tests;
