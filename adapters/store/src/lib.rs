@@ -18,7 +18,9 @@
 //! | `files` | sha256 | uploaded document scans, content-addressed (personal data, outside the chain) |
 //! | `outbox` | id, unique idempotency_key | effects to deliver: `pending` → `claimed` (worker + lease) → `done`, or `failed` (retried at `next_attempt_at`), or `incident` (given up; a human retries) |
 //! | `queue_counters` | (queue_key, day) | the last number issued per queue per local day |
-//! | `users` | id, unique name, unique token_hash | API users; only the SHA-256 (hex) of a token is stored |
+//! | `users` | id, unique name, unique token_hash | API users; only the SHA-256 (hex) of a token is stored, and of a password only its argon2id hash (PHC string) |
+//! | `sessions` | id_hash | browser sessions: the SHA-256 of the cookie's token, the user, the CSRF token, the officer's counter, last use (idle expiry) |
+//! | `case_references` | case_id, unique registration_number, unique tracking_code | the office's numbers of a case, written in the transaction that opens it |
 //! | `idempotency_keys` | (user_name, key) | the response already given to a request carrying an `Idempotency-Key` |
 //! | `audit_access` | id | who exported histories or saw personal data unmasked, when, and why; append-only (triggers) |
 //!
@@ -52,6 +54,7 @@
 
 mod audit;
 mod error;
+mod front_office;
 mod postgres;
 mod sqlite;
 pub mod testing;
@@ -61,6 +64,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 pub use audit::{AuditAccess, NewAuditAccess};
 pub use error::{Error, Result};
+pub use front_office::{CaseReferences, Credentials, NewSession, Session, StepKey, UrgentCases};
 pub use postgres::{PgStore, PgTx};
 pub use sqlite::{SqliteStore, SqliteTx};
 pub use types::{

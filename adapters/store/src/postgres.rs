@@ -868,3 +868,6 @@ fn stored_response(row: &PgRow) -> Result<StoredResponse> {
         created_at: row.try_get("created_at")?,
     })
 }
+
+// After the column macros above, which it uses.
+mod front_office;

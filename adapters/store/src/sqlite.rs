@@ -978,3 +978,6 @@ fn stored_response(row: &SqliteRow) -> Result<StoredResponse> {
         created_at: get_ts(row, "created_at")?,
     })
 }
+
+// After the column macros above, which it uses.
+mod front_office;

@@ -115,6 +115,9 @@ pub enum EventBody {
         step: Arc<str>,
         data: Map<String, Value>,
     },
+    /// The office registered the case: its registration number (per SOP per local day),
+    /// drawn by the runtime in the transaction that opened the case.
+    CaseRegistered { number: String },
     /// A queue number was handed out.
     QueueNumberAssigned {
         step: Arc<str>,
@@ -189,6 +192,7 @@ impl EventBody {
             EventBody::StepEntered { .. } => "step_entered",
             EventBody::DocumentsRecorded { .. } => "documents_recorded",
             EventBody::DataRecorded { .. } => "data_recorded",
+            EventBody::CaseRegistered { .. } => "case_registered",
             EventBody::QueueNumberAssigned { .. } => "queue_number_assigned",
             EventBody::QueueCalled { .. } => "queue_called",
             EventBody::AdapterRequested { .. } => "adapter_requested",

@@ -226,6 +226,9 @@ fn check_event(
                 "completes at `{end}`, which is not the end step the case reached"
             )));
         }
+        EventBody::CaseRegistered { .. } if state.registration_number.is_some() => {
+            return Err(diverge("a second registration number".to_owned()));
+        }
         EventBody::IncidentResolved { .. } if state.current_completed => {
             // Routing is tried again after a resolved incident.
             *expected_entry = None;

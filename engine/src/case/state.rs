@@ -89,6 +89,8 @@ pub struct CaseState {
     /// The latest receipt of each document.
     pub documents: Documents,
     pub queue_number: Option<String>,
+    /// The registration number the office gave the case (`case_registered`).
+    pub registration_number: Option<String>,
     pub pending_request: Option<PendingRequest>,
     pub incident: Option<String>,
     pub clock: Option<BudgetClock>,
@@ -198,6 +200,7 @@ impl CaseState {
                 data: data.clone(),
                 documents: Documents::default(),
                 queue_number: None,
+                registration_number: None,
                 pending_request: None,
                 incident: None,
                 clock: None,
@@ -292,6 +295,12 @@ impl CaseState {
                 for (k, v) in data {
                     self.data.insert(k.clone(), v.clone());
                 }
+            }
+            EventBody::CaseRegistered { number } => {
+                if self.registration_number.is_some() {
+                    return Err(fail("the case is already registered".to_owned()));
+                }
+                self.registration_number = Some(number.clone())
             }
             EventBody::QueueNumberAssigned { number, .. } => {
                 self.queue_number = Some(number.clone())
