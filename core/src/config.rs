@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sopflow_engine::sop::Duration;
 use time::UtcOffset;
 
 use crate::adapters::{AdapterConfig, DispatchConfig};
@@ -35,6 +36,13 @@ pub struct Config {
     /// it is refused for a while (429).
     pub auth_failure_burst: u32,
     pub auth_failures_per_minute: u32,
+    /// A browser session unused this long ends (the officer logs in again).
+    pub session_idle: Duration,
+    /// The counters (loket) officers choose from on the counter page, as the board shows them.
+    pub counters: Vec<String>,
+    /// The service point's name, printed on receipts and shown on the board (until service
+    /// points are configured one by one).
+    pub service_point: String,
 }
 
 impl Default for Config {
@@ -50,6 +58,9 @@ impl Default for Config {
             dispatch: DispatchConfig::default(),
             auth_failure_burst: 20,
             auth_failures_per_minute: 10,
+            session_idle: Duration::from_secs(30 * 60),
+            counters: (1..=3).map(|n| format!("Loket {n}")).collect(),
+            service_point: "Kantor Dinas".to_owned(),
         }
     }
 }

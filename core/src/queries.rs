@@ -156,13 +156,14 @@ pub async fn inbox(
     Ok(out)
 }
 
-/// Calls the next waiting case of `queue` (the oldest number first) for `actor`; `None` when
-/// nobody is waiting. Another operator calling the same case first is not an error: the next
-/// case is taken.
+/// Calls the next waiting case of `queue` (the oldest number first) for `actor` at `counter`;
+/// `None` when nobody is waiting. Another operator calling the same case first is not an
+/// error: the next case is taken. A committed call is announced on [`Runtime::calls`].
 pub async fn call_next(
     runtime: &Runtime,
     queue: &str,
     actor: &Actor,
+    counter: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Option<Outcome>, QueryError> {
     let steps = steps_where(runtime, |d, idx| {
@@ -173,14 +174,13 @@ pub async fn call_next(
         return Err(QueryError::NotFound(format!("no queue `{queue}`")));
     }
     let mut allowed = false;
+    let mut queue_name = String::new();
     for (sop_id, version, _) in &steps {
-        if let Ok(Some(d)) = runtime.registry.get(&runtime.store, sop_id, *version).await {
-            allowed |= d
-                .sop
-                .document()
-                .queues
-                .iter()
-                .any(|q| q.id == queue && q.called_by.iter().any(|r| **r == *actor.role));
+        if let Ok(Some(d)) = runtime.registry.get(&runtime.store, sop_id, *version).await
+            && let Some(def) = d.sop.document().queues.iter().find(|q| q.id == queue)
+        {
+            allowed |= def.called_by.iter().any(|r| **r == *actor.role);
+            queue_name.clone_from(&def.name);
         }
     }
     if !allowed {
@@ -199,7 +199,7 @@ pub async fn call_next(
         }
     }
     waiting.sort();
-    for (_, case_id) in waiting {
+    for ((_, number), case_id) in waiting {
         // Another call of this process is taking that one: take the next.
         let Some(_reserved) = runtime.reserve_call(&case_id) else {
             continue;
@@ -216,7 +216,17 @@ pub async fn call_next(
             ))
             .await
         {
-            Ok(outcome) => return Ok(Some(outcome)),
+            Ok(outcome) => {
+                runtime.calls.publish(crate::queue::QueueCall {
+                    queue: queue.to_owned(),
+                    queue_name,
+                    number: number.to_string(),
+                    counter: counter.map(str::to_owned),
+                    at: now,
+                    recall: false,
+                });
+                return Ok(Some(outcome));
+            }
             // Another operator called this one first: take the next.
             Err(RuntimeError::Command { .. } | RuntimeError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -262,4 +272,314 @@ async fn steps_where(
         }
     }
     Ok(out)
+}
+
+/// A role's inbox, one page of it: the most urgent open cases at the steps the role acts on,
+/// and how many there are in all.
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    pub total: i64,
+    pub cases: Vec<LoadedCase>,
+}
+
+/// The first `limit` cases of `role`'s inbox, most urgent first: overdue ones, then by due
+/// time, then those without a budget; oldest first within each. The store orders and counts
+/// (an inbox of 10,000 cases loads only the page shown). Who may list: as [`inbox`].
+pub async fn inbox_page(
+    runtime: &Runtime,
+    viewer: &User,
+    role: &str,
+    limit: u32,
+) -> Result<InboxPage, QueryError> {
+    if role != viewer.role && !viewer.is(ADMIN) {
+        return Err(QueryError::Forbidden(format!(
+            "role `{}` may only list its own inbox",
+            viewer.role
+        )));
+    }
+    let steps = step_keys(steps_where(runtime, |d, idx| acts_on(d, idx, role)).await?);
+    let urgent = runtime.store.urgent_open_cases(&steps, limit).await?;
+    let mut cases = Vec::with_capacity(urgent.cases.len());
+    for row in urgent.cases {
+        let Ok(state) = runtime.state_at(&row.case_id, row.version).await else {
+            continue;
+        };
+        let Ok(version) = u32::try_from(row.sop_version) else {
+            continue;
+        };
+        if let Some(deployed) = runtime
+            .registry
+            .get(&runtime.store, &row.sop_id, version)
+            .await?
+        {
+            cases.push(LoadedCase { deployed, state });
+        }
+    }
+    Ok(InboxPage {
+        total: urgent.total,
+        cases,
+    })
+}
+
+fn step_keys(steps: Vec<(String, u32, String)>) -> Vec<sopflow_store::StepKey> {
+    steps
+        .into_iter()
+        .map(|(sop_id, version, step)| sopflow_store::StepKey {
+            sop_id,
+            sop_version: i64::from(version),
+            step,
+        })
+        .collect()
+}
+
+/// Whether `role` may open a case of `d`: it records the SOP's first step.
+pub fn may_open(d: &Deployed, role: &str) -> bool {
+    d.sop
+        .compiled(d.sop.start())
+        .roles
+        .iter()
+        .any(|r| r == role)
+}
+
+/// The SOPs `role` may open cases of, on the version new cases start on, by SOP id.
+pub async fn openable_sops(
+    runtime: &Runtime,
+    role: &str,
+) -> Result<Vec<Arc<Deployed>>, RuntimeError> {
+    let mut out = Vec::new();
+    for v in runtime.store.latest_sop_versions().await? {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        if let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+            && may_open(&d, role)
+        {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `role` works on cases of `d` (records one of its steps or calls one of its
+/// queues), and so sees their personal data. Admins, auditors and other roles see it masked;
+/// an auditor reveals it with a reason through the audit tools, which record it.
+pub fn sees_personal_data(d: &Deployed, role: &str) -> bool {
+    (0..d.sop.step_count()).any(|idx| acts_on(d, idx, role))
+        || d.sop
+            .document()
+            .queues
+            .iter()
+            .any(|q| q.called_by.iter().any(|r| r == role))
+}
+
+/// A document of a step's checklist: whether the SOP's conditions require it for the case
+/// data given, and whether the case holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    pub doc: String,
+    pub name: String,
+    pub required: bool,
+    pub received: bool,
+}
+
+impl ChecklistItem {
+    /// Required and not held: what blocks the step or sends the file back.
+    pub fn missing(&self) -> bool {
+        self.required && !self.received
+    }
+}
+
+/// The documents step `idx` needs or checks, evaluated with the SOP's conditions on `data`
+/// (the case's, or what a form would set), against `held`.
+pub fn checklist(
+    d: &Deployed,
+    idx: usize,
+    data: &serde_json::Map<String, serde_json::Value>,
+    held: &sopflow_engine::case::Documents,
+) -> Result<Vec<ChecklistItem>, sopflow_engine::guard::GuardError> {
+    let sop = &d.sop;
+    // Required ones are those "missing" from an empty file.
+    let required = sopflow_engine::case::decide::missing_documents(
+        sop,
+        idx,
+        data,
+        &sopflow_engine::case::Documents::default(),
+    )?;
+    Ok(sop
+        .compiled(idx)
+        .documents
+        .iter()
+        .map(|&doc| {
+            let def = &sop.document().documents[doc];
+            ChecklistItem {
+                doc: def.id.clone(),
+                name: def.name.clone(),
+                required: required.iter().any(|r| **r == *def.id),
+                received: held.get(&def.id).is_some_and(|r| r.received),
+            }
+        })
+        .collect())
+}
+
+/// The case with this registration number (as typed), for officers finding a returning
+/// applicant.
+pub async fn find_by_registration(
+    runtime: &Runtime,
+    typed: &str,
+) -> Result<Option<String>, RuntimeError> {
+    let number = crate::registration::normalise_registration_number(typed);
+    if number.is_empty() || number.len() > 100 {
+        return Ok(None);
+    }
+    Ok(runtime
+        .store
+        .case_by_registration(&number)
+        .await?
+        .map(|r| r.case_id))
+}
+
+/// Where a case stands, in the words the public status page may show: no personal data, no
+/// case id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicStatus {
+    /// The service (the SOP's title).
+    pub service: String,
+    /// The step's name in the SOP (for a completed case: its end step's).
+    pub step: Option<String>,
+    pub stage: PublicStage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicStage {
+    /// Being worked on.
+    InProgress,
+    /// Stopped until an officer deals with a problem.
+    OnHold,
+    /// At a step the SOP marks `ready_to_collect`.
+    ReadyToCollect,
+    Completed,
+    Cancelled,
+}
+
+/// The public status of the case whose tracking code was typed; `None` for a code that is
+/// not one (the caller answers unknown and malformed codes alike, and rate-limits).
+pub async fn public_status(
+    runtime: &Runtime,
+    typed_code: &str,
+) -> Result<Option<PublicStatus>, RuntimeError> {
+    let Some(code) = crate::codes::normalise_tracking_code(typed_code) else {
+        return Ok(None);
+    };
+    let Some(refs) = runtime.store.case_by_tracking_code(&code).await? else {
+        return Ok(None);
+    };
+    let loaded = runtime.load(&refs.case_id).await?;
+    let sop = &loaded.deployed.sop;
+    let state = &loaded.state;
+    let idx = state
+        .current_step
+        .as_deref()
+        .and_then(|s| sop.step_index(s));
+    let stage = match state.status {
+        sopflow_engine::case::CaseStatus::Completed => PublicStage::Completed,
+        sopflow_engine::case::CaseStatus::Cancelled => PublicStage::Cancelled,
+        sopflow_engine::case::CaseStatus::Incident => PublicStage::OnHold,
+        sopflow_engine::case::CaseStatus::Open => match idx {
+            Some(i) if sop.step(i).ready_to_collect => PublicStage::ReadyToCollect,
+            _ => PublicStage::InProgress,
+        },
+    };
+    Ok(Some(PublicStatus {
+        service: sop.document().header.title.clone(),
+        step: idx.map(|i| sop.step(i).name.clone()),
+        stage,
+    }))
+}
+
+/// A queue as the display board shows it: how many wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSummary {
+    pub queue: String,
+    pub name: String,
+    pub prefix: String,
+    pub waiting: i64,
+}
+
+/// Every queue of the SOPs in force, with the number of cases waiting in it, by queue id.
+pub async fn queue_summaries(runtime: &Runtime) -> Result<Vec<QueueSummary>, RuntimeError> {
+    let steps = steps_where(runtime, |d, idx| d.sop.step(idx).kind == StepKind::Queue).await?;
+    let mut queues: Vec<(QueueSummary, Vec<(String, u32, String)>)> = Vec::new();
+    for (sop_id, version, step) in steps {
+        let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &sop_id, version)
+            .await?
+        else {
+            continue;
+        };
+        let Some(def) = d
+            .sop
+            .document()
+            .step(&step)
+            .and_then(|s| s.queue.as_ref())
+            .and_then(|q| d.sop.document().queues.iter().find(|def| def.id == *q))
+        else {
+            continue;
+        };
+        match queues.iter_mut().find(|(q, _)| q.queue == def.id) {
+            Some((_, keys)) => keys.push((sop_id, version, step)),
+            None => queues.push((
+                QueueSummary {
+                    queue: def.id.clone(),
+                    name: def.name.clone(),
+                    prefix: def.prefix.clone(),
+                    waiting: 0,
+                },
+                vec![(sop_id, version, step)],
+            )),
+        }
+    }
+    let mut out = Vec::with_capacity(queues.len());
+    for (mut summary, keys) in queues {
+        summary.waiting = runtime
+            .store
+            .urgent_open_cases(&step_keys(keys), 0)
+            .await?
+            .total;
+        out.push(summary);
+    }
+    out.sort_by(|a, b| a.queue.cmp(&b.queue));
+    Ok(out)
+}
+
+/// The queues `role` may call, as [`queue_summaries`] gives them.
+pub async fn queues_called_by(
+    runtime: &Runtime,
+    role: &str,
+) -> Result<Vec<QueueSummary>, RuntimeError> {
+    let mut callable = Vec::new();
+    for v in runtime.store.latest_sop_versions().await? {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        if let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        {
+            for q in &d.sop.document().queues {
+                if q.called_by.iter().any(|r| r == role) {
+                    callable.push(q.id.clone());
+                }
+            }
+        }
+    }
+    Ok(queue_summaries(runtime)
+        .await?
+        .into_iter()
+        .filter(|q| callable.contains(&q.queue))
+        .collect())
 }

@@ -225,6 +225,8 @@ pub struct Runtime {
     pub outbox_queued: Arc<Notify>,
     /// Set by a command that queued outbox rows, taken after its commit.
     queued_since_commit: Arc<AtomicBool>,
+    /// Queue calls, announced after their commit (display boards listen).
+    pub calls: crate::queue::CallBoard,
 }
 
 impl Runtime {
@@ -239,6 +241,7 @@ impl Runtime {
             batcher: None,
             outbox_queued: Arc::new(Notify::new()),
             queued_since_commit: Arc::new(AtomicBool::new(false)),
+            calls: crate::queue::CallBoard::default(),
         };
         if runtime.store.backend() == "sqlite" {
             runtime.batcher = Some(writer::spawn(runtime.clone()));

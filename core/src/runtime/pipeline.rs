@@ -77,6 +77,19 @@ impl Runtime {
                     .latest(&self.store, &sop_id)
                     .await?
                     .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
+                // Who may open a case is who records its first step, for every face.
+                let start = deployed.sop.start();
+                if !crate::queries::may_open(&deployed, &actor.role) {
+                    return Err(RuntimeError::Command {
+                        error: CommandError::WrongRole {
+                            role: actor.role.to_string(),
+                            step: deployed.sop.step(start).id.clone(),
+                            allowed: deployed.sop.compiled(start).roles.clone(),
+                        },
+                        current_version: 0,
+                        current_step: None,
+                    });
+                }
                 // Time-ordered ids: listings by id are listings by creation.
                 let case_id = uuid::Uuid::now_v7().to_string();
                 let command = Command::Start {
@@ -224,6 +237,21 @@ impl Runtime {
             }
             index += 1;
         }
+        // A new case gets its registration number (an event of its history) and tracking code.
+        let references = if current.is_none() {
+            *wrote = true;
+            let (event, references) = crate::registration::register_new_case(
+                tx,
+                &mut executed.state,
+                now,
+                self.utc_offset,
+            )
+            .await?;
+            executed.events.push(event);
+            Some(references)
+        } else {
+            None
+        };
         if executed.events.is_empty() {
             // Nothing happened (a tick with nothing due): nothing to store.
             return Ok(executed.state);
@@ -284,6 +312,9 @@ impl Runtime {
         *wrote = true;
         if current.is_none() {
             tx.put_case_salt(&job.case_id, &opened.salt).await?;
+        }
+        if let Some(references) = &references {
+            tx.put_case_references(references).await?;
         }
         tx.append(&job.case_id, expected, &new_events, &projection, &outbox)
             .await?;

@@ -46,7 +46,7 @@ pub async fn call_next(
     user: Caller,
     Path(queue): Path<String>,
 ) -> Result<Response, Problem> {
-    match queries::call_next(&state.runtime, &queue, &user.actor(), now()).await? {
+    match queries::call_next(&state.runtime, &queue, &user.actor(), None, now()).await? {
         Some(outcome) => Ok(respond(&outcome)),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
