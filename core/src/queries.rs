@@ -583,3 +583,53 @@ pub async fn queues_called_by(
         .filter(|q| callable.contains(&q.queue))
         .collect())
 }
+
+/// The registration number and tracking code of a case, for its receipt; only to roles that
+/// work the case (the code is the applicant's key to the status page) and admins.
+pub async fn receipt_references(
+    runtime: &Runtime,
+    viewer: &User,
+    loaded: &LoadedCase,
+) -> Result<Option<sopflow_store::CaseReferences>, QueryError> {
+    if !sees_personal_data(&loaded.deployed, &viewer.role) && !viewer.is(ADMIN) {
+        return Err(QueryError::Forbidden(format!(
+            "role `{}` does not work cases of `{}`",
+            viewer.role, loaded.deployed.sop_id
+        )));
+    }
+    Ok(runtime.store.case_references(&loaded.state.case_id).await?)
+}
+
+/// Announces again a number this process called (the applicant did not come to the counter):
+/// only to a role that calls that queue, only a number among the recent calls. Nothing is
+/// recorded in the case (recalls, no-shows and transfers become history with counters).
+pub async fn recall(
+    runtime: &Runtime,
+    role: &str,
+    queue: &str,
+    number: &str,
+    counter: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<bool, QueryError> {
+    let callable = queues_called_by(runtime, role).await?;
+    if !callable.iter().any(|q| q.queue == queue) {
+        return Err(QueryError::Forbidden(format!(
+            "role `{role}` may not call queue `{queue}`"
+        )));
+    }
+    let Some(call) = runtime
+        .calls
+        .recent()
+        .into_iter()
+        .find(|c| c.queue == queue && c.number == number)
+    else {
+        return Ok(false);
+    };
+    runtime.calls.publish(crate::queue::QueueCall {
+        counter: counter.map(str::to_owned).or(call.counter),
+        at: now,
+        recall: true,
+        ..call
+    });
+    Ok(true)
+}
