@@ -46,7 +46,8 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Run the REST service: loads and watches the definitions, runs the time-budget timer.
+    /// Run the service (the REST API and the pages): loads and watches the definitions, runs
+    /// the time-budget timer. On a store without an admin, creates one and prints its password.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long)]
@@ -93,12 +94,28 @@ impl From<RenderFormat> for Format {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create a user and print its token, once, alone on the last line.
+    /// Create a user and print its token, once, alone on the last line. With `--password`
+    /// (asked on the terminal) or `--password-stdin`, the user can also log in to the pages.
     Add {
         name: String,
         /// An SOP actor id (e.g. petugas_antrian), `admin` or `auditor`.
         #[arg(long)]
         role: String,
+        /// Ask for a password on the terminal (twice, not shown).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = "sqlite://./sopflow.db")]
+        database: String,
+    },
+    /// Set (or reset) a user's password for the pages: asked on the terminal, or read from
+    /// standard input with `--password-stdin`. Ends none of their bearer tokens.
+    Password {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
         #[arg(long, default_value = "sqlite://./sopflow.db")]
         database: String,
     },
@@ -176,6 +193,8 @@ async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Add {
             name,
             role,
+            password,
+            password_stdin,
             database,
         } => {
             let valid = !role.is_empty()
@@ -190,14 +209,45 @@ async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
             let store = sopflow_store::Store::connect(&database)
                 .await
                 .with_context(|| format!("cannot open {}", crate::serve::redact_url(&database)))?;
+            // Asked before the user exists: a refused password adds nobody.
+            let password_hash = if password || password_stdin {
+                Some(read_password(password_stdin)?)
+            } else {
+                None
+            };
             let (token, hash) = sopflow_core::auth::new_token()
                 .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
             store
                 .add_user(&name, &role, &hash, time::OffsetDateTime::now_utc())
                 .await
                 .with_context(|| format!("cannot add user {name}"))?;
+            if let Some(password_hash) = password_hash {
+                store
+                    .set_password_hash(&name, Some(&password_hash))
+                    .await
+                    .with_context(|| format!("cannot set the password of {name}"))?;
+                println!("user {name} may log in to the pages with that password");
+            }
             println!("user {name} added with role {role}; its token (shown once):");
             println!("{token}");
+        }
+        UserCommand::Password {
+            name,
+            password_stdin,
+            database,
+        } => {
+            let store = sopflow_store::Store::connect(&database)
+                .await
+                .with_context(|| format!("cannot open {}", crate::serve::redact_url(&database)))?;
+            if store.credentials(&name).await?.is_none() {
+                anyhow::bail!("no user {name}");
+            }
+            let hash = read_password(password_stdin)?;
+            store
+                .set_password_hash(&name, Some(&hash))
+                .await
+                .with_context(|| format!("cannot set the password of {name}"))?;
+            println!("password of {name} set");
         }
         UserCommand::List { database } => {
             let store = sopflow_store::Store::connect(&database).await?;
@@ -207,6 +257,25 @@ async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A new password, hashed: the first line of standard input, or asked twice on the terminal.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+        let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    };
+    sopflow_core::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn render(file: &Path, format: Format, output: Option<&Path>) -> anyhow::Result<ExitCode> {

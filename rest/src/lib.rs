@@ -27,9 +27,31 @@ pub use state::AppState;
 /// Largest request body accepted (an SOP, or a step with a scanned document).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The REST API, without a socket: the binary serves it (beside the other faces), tests drive
-/// it with `oneshot`. Every error it answers, the framework's own included, is problem+json.
+/// The REST API, without a socket: tests drive it with `oneshot`. Every error it answers, the
+/// framework's own included, is problem+json.
 pub fn app(state: AppState) -> Router {
+    routes(state).fallback(system::not_found)
+}
+
+/// The first segment of every API path: the binary, which mounts the pages beside the API,
+/// answers unknown paths by it (problem+json here, an HTML page for the pages).
+pub const PATH_PREFIXES: &[&str] = &[
+    "healthz",
+    "openapi.json",
+    "metrics",
+    "sops",
+    "cases",
+    "tasks",
+    "queues",
+    "incidents",
+    "callbacks",
+    "audit",
+    "exports",
+    "reports",
+];
+
+/// The API's routes without a fallback, to merge with the other faces' routes.
+pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/openapi.json", get(openapi::serve))
@@ -65,7 +87,6 @@ pub fn app(state: AppState) -> Router {
             "/reports/sops/{id}/versions/{version}",
             get(audit::sop_report),
         )
-        .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(
             problem::problem_for_plain_errors,

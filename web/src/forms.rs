@@ -64,7 +64,12 @@ pub fn required_fields(schema: &Map<String, Value>) -> Vec<String> {
     schema
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -142,7 +147,10 @@ fn field(name: &str, prop: &Map<String, Value>, required: bool, value: Option<&V
             },
             _ if prop.get("format").and_then(Value::as_str) == Some("date") => Input::Date,
             _ => {
-                let pattern = prop.get("pattern").and_then(Value::as_str).map(str::to_owned);
+                let pattern = prop
+                    .get("pattern")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 let numeric = pattern.as_deref().is_some_and(|p| {
                     p.trim_start_matches('^').starts_with("[0-9]")
                         || p.trim_start_matches('^').starts_with("\\d")
@@ -317,7 +325,9 @@ mod tests {
         assert_eq!(order, ["nomor", "jenis", "setuju", "jumlah", "catatan"]);
         assert_eq!(f[0].label, "Nomor (4 digit)");
         assert!(f[0].required && f[0].personal);
-        assert!(matches!(&f[0].input, Input::Text { pattern: Some(p), inputmode: "numeric", .. } if p == "^[0-9]{4}$"));
+        assert!(
+            matches!(&f[0].input, Input::Text { pattern: Some(p), inputmode: "numeric", .. } if p == "^[0-9]{4}$")
+        );
         assert_eq!(
             f[1].input,
             Input::Choice(vec![
@@ -326,16 +336,27 @@ mod tests {
                 ("HILANG".into(), "HILANG".into()),
             ])
         );
-        assert_eq!((f[2].input.clone(), f[2].label.as_str()), (Input::YesNo, "Setuju"));
+        assert_eq!(
+            (f[2].input.clone(), f[2].label.as_str()),
+            (Input::YesNo, "Setuju")
+        );
         assert_eq!(f[2].hint.as_deref(), Some("Pemohon setuju."));
         assert!(matches!(f[3].input, Input::Number { integer: true, .. }));
-        assert!(matches!(f[4].input, Input::Text { max_length: Some(20), .. }));
+        assert!(matches!(
+            f[4].input,
+            Input::Text {
+                max_length: Some(20),
+                ..
+            }
+        ));
     }
 
     #[test]
     fn posted_strings_become_typed_values_and_errors_find_their_fields() {
         let s = schema();
-        let names: Vec<String> = ["nomor", "jenis", "setuju", "jumlah"].map(String::from).to_vec();
+        let names: Vec<String> = ["nomor", "jenis", "setuju", "jumlah"]
+            .map(String::from)
+            .to_vec();
         let mut f = fields(&s, &names, &required_fields(&s), &Map::new());
         let posted = vec![
             ("f.nomor".to_owned(), "12a4".to_owned()),
@@ -350,14 +371,26 @@ mod tests {
         );
         let m = crate::i18n::Lang::Id.msg();
         let errors = [
-            DataError { pointer: "/nomor".into(), message: "\"12a4\" does not match \"^[0-9]{4}$\"".into() },
-            DataError { pointer: "".into(), message: "\"nomor\" is a required property".into() },
-            DataError { pointer: "/lain".into(), message: "x".into() },
+            DataError {
+                pointer: "/nomor".into(),
+                message: "\"12a4\" does not match \"^[0-9]{4}$\"".into(),
+            },
+            DataError {
+                pointer: "".into(),
+                message: "\"nomor\" is a required property".into(),
+            },
+            DataError {
+                pointer: "/lain".into(),
+                message: "x".into(),
+            },
         ];
         let rest = place_errors(&mut f, &errors, m);
         assert_eq!(f[0].error.as_deref(), Some(m.err_pattern));
         assert_eq!(rest, vec![format!("lain: {}", m.err_invalid)]);
         // The validator's text (which echoes the value) is never what the page shows.
-        assert!(f.iter().all(|f| !f.error.as_deref().unwrap_or("").contains("12a4")));
+        assert!(
+            f.iter()
+                .all(|f| !f.error.as_deref().unwrap_or("").contains("12a4"))
+        );
     }
 }

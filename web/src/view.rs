@@ -32,7 +32,12 @@ impl Urgency {
 
 /// The time left of the case's running budget at `now`, with its urgency and a text
 /// (`1 m 20 s tersisa`, `lewat 3 m`).
-pub fn time_left(d: &Deployed, state: &CaseState, now: OffsetDateTime, m: &Msg) -> (Urgency, String) {
+pub fn time_left(
+    d: &Deployed,
+    state: &CaseState,
+    now: OffsetDateTime,
+    m: &Msg,
+) -> (Urgency, String) {
     let Some(clock) = state.clock.as_ref().filter(|_| !state.status.is_closed()) else {
         return (Urgency::Grey, m.no_budget.to_owned());
     };
@@ -44,7 +49,10 @@ pub fn time_left(d: &Deployed, state: &CaseState, now: OffsetDateTime, m: &Msg) 
         .unwrap_or(0);
     let left = (clock.due_at - now).whole_seconds();
     if left < 0 || clock.exceeded {
-        return (Urgency::Red, format!("{} {}", m.overdue_by, duration(-left.min(0))));
+        return (
+            Urgency::Red,
+            format!("{} {}", m.overdue_by, duration(-left.min(0))),
+        );
     }
     let urgency = if budget > 0 && left * 4 < budget {
         Urgency::Amber
@@ -142,7 +150,11 @@ pub struct DocRow {
 
 /// The checklist as shown; `ticked` says which boxes are ticked (the case's receipts, or a
 /// posted form's).
-pub fn doc_rows(items: &[ChecklistItem], ticked: impl Fn(&ChecklistItem) -> bool, m: &Msg) -> Vec<DocRow> {
+pub fn doc_rows(
+    items: &[ChecklistItem],
+    ticked: impl Fn(&ChecklistItem) -> bool,
+    m: &Msg,
+) -> Vec<DocRow> {
     items
         .iter()
         .map(|item| {

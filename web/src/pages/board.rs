@@ -127,10 +127,7 @@ fn board_events(
                     () = tokio::time::sleep(REFRESH) => {}
                 }
             }
-            let html = content_now(&state, lang)
-                .await
-                .render()
-                .unwrap_or_default();
+            let html = content_now(&state, lang).await.render().unwrap_or_default();
             // An SSE data line ends at a newline: the fragment goes as one line per line.
             let event = Event::default().event("board").data(html);
             Some((Ok(event), (state, calls, false)))

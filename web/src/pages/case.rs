@@ -72,7 +72,10 @@ fn current_index(d: &Deployed, state: &CaseState) -> Option<usize> {
     if state.status.is_closed() {
         return None;
     }
-    state.current_step.as_deref().and_then(|s| d.sop.step_index(s))
+    state
+        .current_step
+        .as_deref()
+        .and_then(|s| d.sop.step_index(s))
 }
 
 fn step_view(d: &Deployed, state: &CaseState, role: &str, m: &Msg) -> Option<StepView> {
@@ -167,9 +170,9 @@ fn render(
     let (fields, docs) = match (idx, step.as_ref().is_some_and(|s| s.may_record)) {
         (Some(idx), true) => (
             extra.fields.unwrap_or_else(|| step_fields(d, state, idx)),
-            extra.docs.unwrap_or_else(|| {
-                doc_rows(d, state, idx, &state.data, |i| i.received, m)
-            }),
+            extra
+                .docs
+                .unwrap_or_else(|| doc_rows(d, state, idx, &state.data, |i| i.received, m)),
         ),
         _ => (Vec::new(), Vec::new()),
     };
@@ -315,8 +318,19 @@ pub async fn complete(
     .map(|r| r.doc)
     .collect();
     let mut merged = loaded.state.data.clone();
-    merged.extend(forms::typed_values(schema, &mut fields.clone(), &posted.fields));
-    let docs = doc_rows(d, &loaded.state, idx, &merged, |i| ticked_docs.contains(&i.doc), m);
+    merged.extend(forms::typed_values(
+        schema,
+        &mut fields.clone(),
+        &posted.fields,
+    ));
+    let docs = doc_rows(
+        d,
+        &loaded.state,
+        idx,
+        &merged,
+        |i| ticked_docs.contains(&i.doc),
+        m,
+    );
     let mut extra = Extra {
         fields: None,
         docs: Some(docs),
@@ -324,7 +338,11 @@ pub async fn complete(
         conflict: None,
     };
     let status = match error {
-        RuntimeError::Command { error, current_step, .. } => match error {
+        RuntimeError::Command {
+            error,
+            current_step,
+            ..
+        } => match error {
             CommandError::InvalidData { errors } => {
                 extra.general_errors = forms::place_errors(&mut fields, &errors, m);
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -346,9 +364,11 @@ pub async fn complete(
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             CommandError::FieldsNotAllowed { fields: names, .. } => {
-                extra
-                    .general_errors
-                    .push(format!("{} {}", m.err_not_allowed_fields, names.join(", ")));
+                extra.general_errors.push(format!(
+                    "{} {}",
+                    m.err_not_allowed_fields,
+                    names.join(", ")
+                ));
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             CommandError::WrongRole { .. } => {
@@ -426,4 +446,3 @@ pub async fn checklist(
     };
     crate::html(StatusCode::OK, update.render())
 }
-

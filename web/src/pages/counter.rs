@@ -23,7 +23,12 @@ struct CounterPage {
     last_call: Option<QueueCall>,
 }
 
-async fn render(state: &WebState, officer: &Officer, status: StatusCode, notice: Option<String>) -> Response {
+async fn render(
+    state: &WebState,
+    officer: &Officer,
+    status: StatusCode,
+    notice: Option<String>,
+) -> Response {
     let queues = match queries::queues_called_by(&state.runtime, &officer.session.user.role).await {
         Ok(q) => q,
         Err(e) => return super::errors::runtime(officer.lang, e),
@@ -88,7 +93,13 @@ pub async fn call_next(
             Redirect::to(&format!("/berkas/{}", outcome.case.state.case_id)).into_response()
         }
         Ok(None) => {
-            render(&state, officer, StatusCode::OK, Some(lang.msg().nobody_waiting.to_owned())).await
+            render(
+                &state,
+                officer,
+                StatusCode::OK,
+                Some(lang.msg().nobody_waiting.to_owned()),
+            )
+            .await
         }
         Err(QueryError::Runtime(e)) => super::errors::runtime(lang, e),
         Err(QueryError::NotFound(_)) => super::errors::not_found(lang),

@@ -40,7 +40,10 @@ struct DeskList {
 pub async fn home(State(state): State<WebState>, headers: HeaderMap) -> Response {
     let logged_in = match people::cookie(&headers, SESSION_COOKIE) {
         Some(token) => matches!(
-            state.sessions.find(&state.runtime.store, token, now()).await,
+            state
+                .sessions
+                .find(&state.runtime.store, token, now())
+                .await,
             Ok(Some(_))
         ),
         None => false,

@@ -142,7 +142,13 @@ pub async fn plain_errors(request: Request, next: Next) -> Response {
             Some(("/", m.back_to_desk)),
         ),
         s if s.is_server_error() => internal(lang),
-        s => message(lang, s, m.error_title, m.error_text, Some(("/", m.back_to_desk))),
+        s => message(
+            lang,
+            s,
+            m.error_title,
+            m.error_text,
+            Some(("/", m.back_to_desk)),
+        ),
     };
     if let Some(allow) = response.headers().get(header::ALLOW) {
         page.headers_mut().insert(header::ALLOW, allow.clone());

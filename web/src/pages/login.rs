@@ -114,9 +114,20 @@ pub async fn submit(
             );
         }
         Err(AuthError::RateLimited(wait)) => {
-            let text = format!("{} {} {}.", m.login_blocked, wait.as_secs().max(1), m.seconds);
-            let mut response =
-                login_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, &next, username, Some(text));
+            let text = format!(
+                "{} {} {}.",
+                m.login_blocked,
+                wait.as_secs().max(1),
+                m.seconds
+            );
+            let mut response = login_page(
+                &state,
+                lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                &next,
+                username,
+                Some(text),
+            );
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
@@ -127,18 +138,29 @@ pub async fn submit(
             return super::errors::internal(lang);
         }
     };
-    let (token, _) = match state.sessions.open(&state.runtime.store, &user, now()).await {
+    let (token, _) = match state
+        .sessions
+        .open(&state.runtime.store, &user, now())
+        .await
+    {
         Ok(opened) => opened,
         Err(e) => {
             tracing::error!(error = %e, "login: session not stored");
             return super::errors::internal(lang);
         }
     };
-    let next = if next == "/" || next.starts_with("/masuk") { "/meja".to_owned() } else { next };
+    let next = if next == "/" || next.starts_with("/masuk") {
+        "/meja".to_owned()
+    } else {
+        next
+    };
     let mut response = Redirect::to(&next).into_response();
     let secure = state.config.secure_cookies;
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &token, secure, true));
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &token, secure, true),
+    );
     headers.append(header::SET_COOKIE, clear_cookie(FORM_COOKIE, secure));
     response
 }

@@ -75,7 +75,11 @@ pub async fn choose(State(state): State<WebState>, officer: Officer) -> Response
 }
 
 /// The SOP `sop_id` on the version new cases start on, if the officer may open its cases.
-async fn openable(state: &WebState, officer: &Officer, sop_id: &str) -> Result<std::sync::Arc<Deployed>, Response> {
+async fn openable(
+    state: &WebState,
+    officer: &Officer,
+    sop_id: &str,
+) -> Result<std::sync::Arc<Deployed>, Response> {
     let lang = officer.lang;
     let deployed = state
         .runtime
@@ -153,7 +157,14 @@ pub async fn form(
         Err(r) => return r,
     };
     let docs = opening_docs(&d, &serde_json::Map::new(), &[], officer.lang.msg());
-    render_form(&officer, &d, StatusCode::OK, opening_fields(&d), docs, Vec::new())
+    render_form(
+        &officer,
+        &d,
+        StatusCode::OK,
+        opening_fields(&d),
+        docs,
+        Vec::new(),
+    )
 }
 
 /// `POST /baru/{sop}`: opens the case (the API's `POST /cases`), and completes its first step
@@ -212,7 +223,14 @@ pub async fn submit(
         }) => {
             let general = forms::place_errors(&mut fields, &errors, m);
             let docs = opening_docs(&d, &data, &posted.fields, m);
-            render_form(officer, &d, StatusCode::UNPROCESSABLE_ENTITY, fields, docs, general)
+            render_form(
+                officer,
+                &d,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                fields,
+                docs,
+                general,
+            )
         }
         Err(RuntimeError::Command {
             error: CommandError::WrongRole { .. },
@@ -266,12 +284,13 @@ pub async fn receipt(
         Ok(l) => l,
         Err(e) => return super::errors::runtime(lang, e),
     };
-    let refs = match queries::receipt_references(&state.runtime, &officer.session.user, &loaded).await {
-        Ok(Some(refs)) => refs,
-        Ok(None) => return super::errors::not_found(lang),
-        Err(queries::QueryError::Runtime(e)) => return super::errors::runtime(lang, e),
-        Err(e) => return super::errors::forbidden(lang, &e.to_string()),
-    };
+    let refs =
+        match queries::receipt_references(&state.runtime, &officer.session.user, &loaded).await {
+            Ok(Some(refs)) => refs,
+            Ok(None) => return super::errors::not_found(lang),
+            Err(queries::QueryError::Runtime(e)) => return super::errors::runtime(lang, e),
+            Err(e) => return super::errors::forbidden(lang, &e.to_string()),
+        };
     let header = &loaded.deployed.sop.document().header;
     let local = loaded.state.started_at.to_offset(state.runtime.utc_offset);
     let date = local
@@ -294,4 +313,3 @@ pub async fn receipt(
     };
     crate::html(StatusCode::OK, page.render())
 }
-

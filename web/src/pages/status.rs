@@ -56,7 +56,14 @@ fn render(
 
 /// `GET /status`.
 pub async fn form(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    render(&state, people::lang(&headers), StatusCode::OK, "", None, None)
+    render(
+        &state,
+        people::lang(&headers),
+        StatusCode::OK,
+        "",
+        None,
+        None,
+    )
 }
 
 /// `POST /status`: the code is posted, never put in a URL.
