@@ -92,7 +92,7 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
     let state = AppState {
         runtime: runtime.clone(),
         metrics: metrics_handle(),
-        adapters,
+        adapters: adapters.clone(),
         auth: auth.clone(),
     };
     let public_url = public_url(config);
@@ -112,6 +112,7 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
             service_point: config.service_point.clone(),
             public_url,
         }),
+        adapters,
     };
     Ok(Service {
         state,

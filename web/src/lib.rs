@@ -60,6 +60,8 @@ pub struct WebState {
     /// The status page's own limit on unknown codes per address (guessing stays slow).
     pub status_limit: Arc<Authenticator>,
     pub config: Arc<WebConfig>,
+    /// Which adapters are answered by hand (their service steps get a form).
+    pub adapters: Arc<sopflow_core::adapters::Adapters>,
 }
 
 /// The first segment of every page path: the router that mounts both faces sends other paths

@@ -78,12 +78,28 @@ fn current_index(d: &Deployed, state: &CaseState) -> Option<usize> {
         .and_then(|s| d.sop.step_index(s))
 }
 
-fn step_view(d: &Deployed, state: &CaseState, role: &str, m: &Msg) -> Option<StepView> {
+fn step_view(
+    web: &WebState,
+    d: &Deployed,
+    state: &CaseState,
+    role: &str,
+    m: &Msg,
+) -> Option<StepView> {
     let idx = current_index(d, state)?;
     let step = d.sop.step(idx);
     let (urgency, time_left) = view::time_left(d, state, now(), m);
     let records = d.sop.compiled(idx).roles.iter().any(|r| r == role);
     let open = state.status == sopflow_engine::case::CaseStatus::Open && !state.current_completed;
+    // A service step gets a form only when its adapter is answered by hand.
+    let by_hand = match step.kind {
+        StepKind::Task => true,
+        StepKind::Service => step
+            .adapter
+            .as_deref()
+            .and_then(|a| d.sop.document().adapters.iter().find(|def| def.id == a))
+            .is_some_and(|def| web.adapters.is_manual(def)),
+        _ => false,
+    };
     let why_not = match step.kind {
         StepKind::Queue => m.waiting_queue.to_owned(),
         _ if !records => format!(
@@ -112,7 +128,7 @@ fn step_view(d: &Deployed, state: &CaseState, role: &str, m: &Msg) -> Option<Ste
         actor,
         urgency: urgency.class(),
         time_left,
-        may_record: open && records && matches!(step.kind, StepKind::Task | StepKind::Service),
+        may_record: open && records && by_hand,
         why_not,
         outcomes: step.outcomes.clone(),
     })
@@ -155,6 +171,7 @@ struct Extra {
 }
 
 fn render(
+    web: &WebState,
     officer: &Officer,
     loaded: &LoadedCase,
     status: StatusCode,
@@ -165,7 +182,7 @@ fn render(
     let state = &loaded.state;
     let m = officer.lang.msg();
     let role = &officer.session.user.role;
-    let step = step_view(d, state, role, m);
+    let step = step_view(web, d, state, role, m);
     let idx = current_index(d, state);
     let (fields, docs) = match (idx, step.as_ref().is_some_and(|s| s.may_record)) {
         (Some(idx), true) => (
@@ -210,6 +227,7 @@ pub async fn page(
 ) -> Response {
     match state.runtime.load(&id).await {
         Ok(loaded) => render(
+            &state,
             &officer,
             &loaded,
             StatusCode::OK,
@@ -290,6 +308,7 @@ pub async fn complete(
         Ok(outcome) => {
             // The next step is this officer's too (e.g. hand-in, then verification): stay.
             let next = step_view(
+                &state,
                 &outcome.case.deployed,
                 &outcome.case.state,
                 &officer.session.user.role,
@@ -396,7 +415,7 @@ pub async fn complete(
         extra.fields = None;
         extra.docs = None;
     }
-    render(officer, &current, status, extra, None)
+    render(&state, officer, &current, status, extra, None)
 }
 
 fn conflict_text(d: &Deployed, current_step: Option<String>, m: &Msg) -> String {
