@@ -102,6 +102,17 @@ impl Browser {
                 Err(e) => panic!("no WebDriver session: {e}"),
             }
         };
+        // The screen is 1366×768: the page's viewport, whatever the window adds around it.
+        let extra = client
+            .execute("return [window.outerHeight - window.innerHeight, window.outerWidth - window.innerWidth]", vec![])
+            .await
+            .unwrap_or_default();
+        let dy = extra[0].as_u64().unwrap_or(0) as u32;
+        let dx = extra[1].as_u64().unwrap_or(0) as u32;
+        client
+            .set_window_size(1366 + dx, 768 + dy)
+            .await
+            .expect("window size");
         Browser {
             client,
             driver,

@@ -101,21 +101,24 @@ fn posted_text(value: &Value) -> String {
     }
 }
 
-/// The fields `names` of the case schema, in the schema's order, with the case's values.
+/// The fields `names` of the case schema, in the order of `names` (the SOP's own lists:
+/// `required`, a step's `collects`), each once, with the case's values.
 pub fn fields(
     schema: &Map<String, Value>,
     names: &[String],
     required: &[String],
     values: &Map<String, Value>,
 ) -> Vec<Field> {
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    properties
+    let mut seen: Vec<&str> = Vec::new();
+    names
         .iter()
-        .filter(|(name, _)| names.contains(name))
-        .filter_map(|(name, prop)| {
-            let prop = prop.as_object()?;
+        .filter(|name| {
+            let first = !seen.contains(&name.as_str());
+            seen.push(name);
+            first
+        })
+        .filter_map(|name| {
+            let prop = property(schema, name)?;
             Some(field(name, prop, required.contains(name), values.get(name)))
         })
         .collect()
@@ -315,9 +318,9 @@ mod tests {
     }
 
     #[test]
-    fn fields_are_typed_from_the_schema_in_its_order() {
+    fn fields_are_typed_from_the_schema_in_the_sops_order() {
         let s = schema();
-        let names: Vec<String> = ["catatan", "nomor", "jenis", "setuju", "jumlah"]
+        let names: Vec<String> = ["nomor", "jenis", "setuju", "jumlah", "nomor", "catatan", "tidak_ada"]
             .map(String::from)
             .to_vec();
         let f = fields(&s, &names, &required_fields(&s), &Map::new());

@@ -116,7 +116,12 @@ pub struct DataRow {
 /// `personal` (the viewer works the case).
 pub fn data_rows(d: &Deployed, state: &CaseState, personal: bool) -> Vec<DataRow> {
     let schema = &d.sop.document().case_schema;
-    let names: Vec<String> = d.sop.case_fields().to_vec();
+    // In the SOP's order: what it requires, what its steps collect, then the rest.
+    let mut names = crate::forms::required_fields(schema);
+    for step in &d.sop.document().steps {
+        names.extend(step.collects.iter().cloned());
+    }
+    names.extend(d.sop.case_fields().iter().cloned());
     crate::forms::fields(schema, &names, &[], &state.data)
         .into_iter()
         .map(|f| {
