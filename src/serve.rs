@@ -276,3 +276,20 @@ pub enum ServeError {
     #[error("the first admin's password: {0}")]
     Random(String),
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn page_paths_and_api_paths_never_share_a_first_segment() {
+        for prefix in sopflow_web::PAGE_PREFIXES {
+            assert!(
+                !sopflow_rest::PATH_PREFIXES.contains(prefix),
+                "`/{prefix}` would be both a page and an API path"
+            );
+        }
+        assert!(sopflow_web::owns_path("/berkas/abc/tanda-terima"));
+        assert!(sopflow_web::owns_path("/"));
+        assert!(!sopflow_web::owns_path("/cases/abc"));
+        assert!(!sopflow_web::owns_path("/healthz"));
+    }
+}

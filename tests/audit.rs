@@ -620,7 +620,7 @@ async fn an_anchor_proves_that_nothing_before_it_changed(api: &Api) {
     set_payload(api, &a, 3, &forged).await;
     rehash(api, &a, true).await;
     // And removes another anchored case altogether.
-    for table in ["outbox", "events", "case_salts", "cases"] {
+    for table in ["outbox", "events", "case_salts", "case_references", "cases"] {
         sql(
             api,
             format!("DELETE FROM {table} WHERE case_id = {}", quote(&b)),

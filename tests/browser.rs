@@ -188,7 +188,11 @@ async fn front_office_in_a_real_browser() {
 async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> String {
     let base = office.server.base.clone();
     b.goto(&format!("{base}/")).await;
-    assert_eq!(b.path().await, "/masuk", "the root sends strangers to the login");
+    assert_eq!(
+        b.path().await,
+        "/masuk",
+        "the root sends strangers to the login"
+    );
     b.screenshot("01-login").await;
     b.login(&base, "siti", PASSWORD).await;
     assert_eq!(b.path().await, "/meja");
@@ -198,17 +202,33 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     b.click("a[href='/baru']").await;
     b.click("a[href='/baru/ktp-el']").await;
     b.find("#f-nik").await;
-    let pattern = b.js("return document.getElementById('f-nik').getAttribute('pattern')", vec![]).await;
+    let pattern = b
+        .js(
+            "return document.getElementById('f-nik').getAttribute('pattern')",
+            vec![],
+        )
+        .await;
     assert_eq!(pattern, json!("^[0-9]{16}$"));
     b.type_into("#f-nik", "1312990101900001").await;
     b.type_into("#f-nama_lengkap", "Contoh Pemohon").await;
     // The checklist follows the reason: lost card, the police letter becomes required.
     let status = |doc: &str| format!("document.getElementById('doc-status-{doc}').innerText");
-    assert_eq!(b.js(&format!("return {}", status("surat_kehilangan")), vec![]).await, json!("Tidak diperlukan"));
+    assert_eq!(
+        b.js(&format!("return {}", status("surat_kehilangan")), vec![])
+            .await,
+        json!("Tidak diperlukan")
+    );
     b.choose("#f-alasan", "hilang").await;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while b.js(&format!("return {}", status("surat_kehilangan")), vec![]).await != json!("Belum ada") {
-        assert!(Instant::now() < deadline, "the checklist did not follow the reason");
+    while b
+        .js(&format!("return {}", status("surat_kehilangan")), vec![])
+        .await
+        != json!("Belum ada")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the checklist did not follow the reason"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     b.click("input[name='d.fotokopi_kk']").await;
@@ -218,15 +238,33 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     // The receipt: registration number, tracking code, no NIK, no name.
     let text = b.wait_text("TANDA TERIMA", Duration::from_secs(10)).await;
     assert!(text.contains("KTP-EL-"), "{text}");
-    assert!(!text.contains("1312990101900001") && !text.contains("Contoh Pemohon"), "{text}");
-    let code = b.js("return document.querySelector('.receipt .code').innerText", vec![]).await;
+    assert!(
+        !text.contains("1312990101900001") && !text.contains("Contoh Pemohon"),
+        "{text}"
+    );
+    let code = b
+        .js(
+            "return document.querySelector('.receipt .code').innerText",
+            vec![],
+        )
+        .await;
     let code = code.as_str().unwrap().to_owned();
     assert_eq!(code.len(), 14, "{code}");
-    let registration = b.js("return document.querySelector('.receipt dd code').innerText", vec![]).await;
+    let registration = b
+        .js(
+            "return document.querySelector('.receipt dd code').innerText",
+            vec![],
+        )
+        .await;
     let registration = registration.as_str().unwrap().to_owned();
     assert!(!b.url().await.contains("1312990101900001"));
     b.screenshot("04-receipt").await;
-    let case_path = b.js("return document.querySelector('a[href^=\"/berkas/\"]').getAttribute('href')", vec![]).await;
+    let case_path = b
+        .js(
+            "return document.querySelector('a[href^=\"/berkas/\"]').getAttribute('href')",
+            vec![],
+        )
+        .await;
     let case_path = case_path.as_str().unwrap().to_owned();
     let case_id = case_path.trim_start_matches("/berkas/").to_owned();
 
@@ -245,12 +283,15 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     b.screenshot("05-case-step-form").await;
     b.click("form.step-form button[type=submit]").await;
     // Returned to the applicant's hand-in step (the same officer records it): now complete.
-    b.wait_text("Serahkan berkas", Duration::from_secs(10)).await;
+    b.wait_text("Serahkan berkas", Duration::from_secs(10))
+        .await;
     b.click("input[name='d.surat_kehilangan']").await;
     b.click("form.step-form button[type=submit]").await;
-    b.wait_text("Verifikasi berkas", Duration::from_secs(10)).await;
+    b.wait_text("Verifikasi berkas", Duration::from_secs(10))
+        .await;
     b.click("form.step-form button[type=submit]").await;
-    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10)).await;
+    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10))
+        .await;
     b.goto(&format!("{base}{case_path}")).await;
     let text = b.wait_text("A-001", Duration::from_secs(10)).await;
     assert!(text.contains("Tunggu antrian"), "{text}");
@@ -265,19 +306,36 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     b.screenshot("06-counter").await;
     let desk_window = b.client.window().await.unwrap();
     let board_window = b.client.new_window(false).await.unwrap().handle;
-    b.client.switch_to_window(board_window.clone()).await.unwrap();
+    b.client
+        .switch_to_window(board_window.clone())
+        .await
+        .unwrap();
     b.goto(&format!("{base}/papan")).await;
     wait_board_connected(b).await;
     b.screenshot("07-board-before-call").await;
-    b.client.switch_to_window(desk_window.clone()).await.unwrap();
-    b.click("form[action='/loket/panggil/cetak_ktp'] button").await;
+    b.client
+        .switch_to_window(desk_window.clone())
+        .await
+        .unwrap();
+    b.click("form[action='/loket/panggil/cetak_ktp'] button")
+        .await;
     let called = Instant::now();
     b.find("#f-status_perekaman").await;
-    assert_eq!(b.path().await, case_path, "the called case opens on its step form");
-    b.client.switch_to_window(board_window.clone()).await.unwrap();
+    assert_eq!(
+        b.path().await,
+        case_path,
+        "the called case opens on its step form"
+    );
+    b.client
+        .switch_to_window(board_window.clone())
+        .await
+        .unwrap();
     wait_board_call(b, "A-001", "Loket 2").await;
     let latency = called.elapsed();
-    assert!(latency < Duration::from_secs(2), "the board showed the call after {latency:?}");
+    assert!(
+        latency < Duration::from_secs(2),
+        "the board showed the call after {latency:?}"
+    );
     b.screenshot("08-board-called").await;
     let board_text = b.text().await;
     assert!(!board_text.contains("Contoh Pemohon") && !board_text.contains("1312990101900001"));
@@ -289,9 +347,15 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
         &office.definitions,
         &["--config", config_file.to_str().unwrap()],
     );
-    b.client.switch_to_window(board_window.clone()).await.unwrap();
+    b.client
+        .switch_to_window(board_window.clone())
+        .await
+        .unwrap();
     wait_board_reconnected(b).await;
-    b.client.switch_to_window(desk_window.clone()).await.unwrap();
+    b.client
+        .switch_to_window(desk_window.clone())
+        .await
+        .unwrap();
     b.goto(&format!("{base}{case_path}")).await;
     // The session lives in the store: the restart did not log the operator out.
     b.find("#f-status_perekaman").await;
@@ -299,25 +363,35 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     let recall = b.has("form[action='/loket/ulang']").await;
     assert!(!recall, "this process has made no call since it started");
     // Back at the step: the record is single, no NIK problem: the card prints by itself.
-    b.client.switch_to_window(desk_window.clone()).await.unwrap();
+    b.client
+        .switch_to_window(desk_window.clone())
+        .await
+        .unwrap();
     b.goto(&format!("{base}{case_path}")).await;
     b.choose("#f-status_perekaman", "PRINT_READY_RECORD").await;
     b.click("#f-masalah_nik-no").await;
     b.click("form.step-form button[type=submit]").await;
-    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10)).await;
+    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10))
+        .await;
     b.logout().await;
 
     // Validation and hand-over by the queue officer; the citizen sees "ready to collect".
     b.login(&base, "siti", PASSWORD).await;
     b.goto(&format!("{base}{case_path}")).await;
-    b.wait_text("Validasi KTP-el", Duration::from_secs(20)).await;
+    b.wait_text("Validasi KTP-el", Duration::from_secs(20))
+        .await;
     check_status(b, &base, &code, "Siap diambil").await;
     b.goto(&format!("{base}{case_path}")).await;
-    b.find("input[name='d.ktp_el_tercetak']").await.click().await.unwrap();
+    b.find("input[name='d.ktp_el_tercetak']")
+        .await
+        .click()
+        .await
+        .unwrap();
     b.click("form.step-form button[type=submit]").await;
     b.wait_text("Terima KTP-el", Duration::from_secs(10)).await;
     b.click("form.step-form button[type=submit]").await;
-    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10)).await;
+    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10))
+        .await;
     b.goto(&format!("{base}{case_path}")).await;
     b.wait_text("Selesai", Duration::from_secs(5)).await;
     check_status(b, &base, &code, "Selesai").await;
@@ -331,24 +405,40 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     b.choose("#counter", "Loket 2").await;
     b.click("form[action='/loket/meja'] button").await;
     b.wait_text("1 menunggu", Duration::from_secs(5)).await;
-    b.click("form[action='/loket/panggil/cetak_ktp'] button").await;
+    b.click("form[action='/loket/panggil/cetak_ktp'] button")
+        .await;
     b.find("#f-status_perekaman").await;
-    b.client.switch_to_window(board_window.clone()).await.unwrap();
+    b.client
+        .switch_to_window(board_window.clone())
+        .await
+        .unwrap();
     wait_board_call(b, "A-002", "Loket 2").await;
-    b.client.switch_to_window(desk_window.clone()).await.unwrap();
+    b.client
+        .switch_to_window(desk_window.clone())
+        .await
+        .unwrap();
     b.goto(&format!("{base}/loket")).await;
     b.click("form[action='/loket/ulang'] button").await;
-    b.client.switch_to_window(board_window.clone()).await.unwrap();
+    b.client
+        .switch_to_window(board_window.clone())
+        .await
+        .unwrap();
     // The recall is announced again: A-002 stays the number served and is listed once more.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let listed = b
             .js("return Array.from(document.querySelectorAll('#board .recent li')).map(l => l.innerText)", vec![])
             .await;
-        if listed.as_array().is_some_and(|l| l.iter().any(|t| t.as_str().unwrap_or("").contains("A-002"))) {
+        if listed
+            .as_array()
+            .is_some_and(|l| l.iter().any(|t| t.as_str().unwrap_or("").contains("A-002")))
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "the recall is not listed: {listed}");
+        assert!(
+            Instant::now() < deadline,
+            "the recall is not listed: {listed}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     wait_board_call(b, "A-002", "Loket 2").await;
@@ -366,19 +456,32 @@ async fn open_and_verify_second_ktp_case(b: &Browser, base: &str) {
     b.click("form.step-form button[type=submit]").await;
     b.wait_text("TANDA TERIMA", Duration::from_secs(10)).await;
     b.click(".receipt-page a[href^='/berkas/']").await;
-    b.wait_text("Verifikasi berkas", Duration::from_secs(10)).await;
+    b.wait_text("Verifikasi berkas", Duration::from_secs(10))
+        .await;
     b.click("form.step-form button[type=submit]").await;
-    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10)).await;
+    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10))
+        .await;
 }
 
 async fn check_status(b: &Browser, base: &str, code: &str, expected: &str) {
     b.goto(&format!("{base}/status")).await;
-    b.type_into("#kode", &code.to_lowercase().replace('-', " ")).await;
+    b.type_into("#kode", &code.to_lowercase().replace('-', " "))
+        .await;
     b.click("form[action='/status'] button").await;
     let text = b.wait_text(expected, Duration::from_secs(5)).await;
-    assert!(text.contains("Penerbitan Kartu Tanda Penduduk Elektronik"), "{text}");
-    assert!(!text.contains("1312990101900001") && !text.contains("Contoh Pemohon"), "{text}");
-    assert_eq!(b.path().await, "/status", "the code is posted, not put in the URL");
+    assert!(
+        text.contains("Penerbitan Kartu Tanda Penduduk Elektronik"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("1312990101900001") && !text.contains("Contoh Pemohon"),
+        "{text}"
+    );
+    assert_eq!(
+        b.path().await,
+        "/status",
+        "the code is posted, not put in the URL"
+    );
     if expected == "Siap diambil" {
         b.screenshot("09-status-ready").await;
     }
@@ -394,13 +497,19 @@ async fn wait_board_call(b: &Browser, number: &str, counter: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let now = b
-            .js("var c = document.querySelector('#board .now .call'); return c ? c.innerText : ''", vec![])
+            .js(
+                "var c = document.querySelector('#board .now .call'); return c ? c.innerText : ''",
+                vec![],
+            )
             .await;
         let now = now.as_str().unwrap_or_default().to_owned();
         if now.contains(number) && now.contains(counter) {
             return;
         }
-        assert!(Instant::now() < deadline, "the board shows {now:?}, not {number} → {counter}");
+        assert!(
+            Instant::now() < deadline,
+            "the board shows {now:?}, not {number} → {counter}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -411,7 +520,10 @@ async fn wait_board_reconnected(b: &Browser) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let shown = b
-            .js("return !!document.querySelector('#board .now .call')", vec![])
+            .js(
+                "return !!document.querySelector('#board .now .call')",
+                vec![],
+            )
             .await;
         if shown == json!(false) {
             return;
@@ -428,36 +540,63 @@ async fn second_sop_through_its_own_forms(b: &Browser, base: &str) {
     b.goto(&format!("{base}/baru")).await;
     let choices = b.text().await;
     assert!(choices.contains("Surat Keterangan Domisili"), "{choices}");
-    assert!(!choices.contains("Penerbitan Kartu"), "rina does not open KTP-el cases: {choices}");
+    assert!(
+        !choices.contains("Penerbitan Kartu"),
+        "rina does not open KTP-el cases: {choices}"
+    );
     b.click("a[href='/baru/surat-domisili']").await;
     // Under the field's 60 characters.
     let markup = "<img src=x id=injected><script>document.title=1</script>";
     b.type_into("#f-nama", markup).await;
     assert_eq!(
-        b.js("return document.getElementById('f-nama').getAttribute('maxlength')", vec![]).await,
+        b.js(
+            "return document.getElementById('f-nama').getAttribute('maxlength')",
+            vec![]
+        )
+        .await,
         json!("60")
     );
     b.type_into("#f-rt", "7").await;
     b.choose("#f-jenis", "tetap").await;
     b.click("#f-sudah_lapor").await;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while b.js("return document.getElementById('doc-status-surat_rt').innerText", vec![]).await != json!("Belum ada") {
-        assert!(Instant::now() < deadline, "the RT letter did not become required");
+    while b
+        .js(
+            "return document.getElementById('doc-status-surat_rt').innerText",
+            vec![],
+        )
+        .await
+        != json!("Belum ada")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the RT letter did not become required"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     b.click("input[name='d.ktp']").await;
     b.click("input[name='d.surat_rt']").await;
     b.click("form.step-form button[type=submit]").await;
     b.wait_text("TANDA TERIMA", Duration::from_secs(10)).await;
-    let code = b.js("return document.querySelector('.receipt .code').innerText", vec![]).await;
+    let code = b
+        .js(
+            "return document.querySelector('.receipt .code').innerText",
+            vec![],
+        )
+        .await;
     let code = code.as_str().unwrap().to_owned();
     b.click(".receipt-page a[href^='/berkas/']").await;
     // The name is text: no injected element, no script run.
-    let text = b.wait_text("Periksa dan tanda tangan", Duration::from_secs(10)).await;
+    let text = b
+        .wait_text("Periksa dan tanda tangan", Duration::from_secs(10))
+        .await;
     assert!(text.contains(markup), "{text}");
     assert!(!b.has("#injected").await);
     assert_ne!(b.js("return document.title", vec![]).await, json!("1"));
-    assert!(!b.has("form.step-form").await, "the lurah's step is not the counter's");
+    assert!(
+        !b.has("form.step-form").await,
+        "the lurah's step is not the counter's"
+    );
     assert!(text.contains("lurah"), "{text}");
     b.screenshot("10-case-other-role").await;
     let case_path = b.path().await;
@@ -466,7 +605,9 @@ async fn second_sop_through_its_own_forms(b: &Browser, base: &str) {
     // The lurah: outcomes as buttons, a note, then approve.
     b.login(base, "pak_lurah", PASSWORD).await;
     b.goto(&format!("{base}/meja")).await;
-    let desk = b.wait_text("Periksa dan tanda tangan", Duration::from_secs(10)).await;
+    let desk = b
+        .wait_text("Periksa dan tanda tangan", Duration::from_secs(10))
+        .await;
     assert!(desk.contains("Surat Keterangan Domisili"), "{desk}");
     b.screenshot("11-desk-lurah").await;
     b.goto(&format!("{base}{case_path}")).await;
@@ -474,7 +615,8 @@ async fn second_sop_through_its_own_forms(b: &Browser, base: &str) {
     assert!(b.text().await.contains(markup));
     b.type_into("#f-catatan", "Sesuai").await;
     b.click("button[name=outcome][value=setuju]").await;
-    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10)).await;
+    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10))
+        .await;
     b.logout().await;
 
     // Ready to collect, then handed over at the counter.
@@ -482,12 +624,16 @@ async fn second_sop_through_its_own_forms(b: &Browser, base: &str) {
     b.type_into("#kode", &code).await;
     b.click("form[action='/status'] button").await;
     let text = b.wait_text("Siap diambil", Duration::from_secs(5)).await;
-    assert!(text.contains("Surat Keterangan Domisili") && text.contains("Serahkan surat"), "{text}");
+    assert!(
+        text.contains("Surat Keterangan Domisili") && text.contains("Serahkan surat"),
+        "{text}"
+    );
     assert!(!text.contains("injected"));
     b.login(base, "rina", PASSWORD).await;
     b.goto(&format!("{base}{case_path}")).await;
     b.click("form.step-form button[type=submit]").await;
-    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10)).await;
+    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10))
+        .await;
     b.logout().await;
 
     // A wrong code, and a malformed one, get the same answer.
@@ -495,7 +641,9 @@ async fn second_sop_through_its_own_forms(b: &Browser, base: &str) {
         b.goto(&format!("{base}/status")).await;
         b.type_into("#kode", typed).await;
         b.click("form[action='/status'] button").await;
-        let text = b.wait_text("Kode tidak dikenal", Duration::from_secs(5)).await;
+        let text = b
+            .wait_text("Kode tidak dikenal", Duration::from_secs(5))
+            .await;
         assert!(!text.contains("Layanan"), "{text}");
     }
     b.screenshot("12-status-unknown").await;
@@ -514,21 +662,37 @@ async fn refusals(b: &Browser, base: &str, _case: &str) {
         )
         .await;
     assert_eq!(answer[0], json!(403), "{answer}");
-    assert!(answer[1].as_str().unwrap().contains("Formulir ditolak"), "{answer}");
+    assert!(
+        answer[1].as_str().unwrap().contains("Formulir ditolak"),
+        "{answer}"
+    );
     // With the token, a wrong NIK passes the browser only with the check removed; the
     // server's answer appears beside the field.
-    b.js("document.getElementById('f-nik').removeAttribute('pattern')", vec![]).await;
+    b.js(
+        "document.getElementById('f-nik').removeAttribute('pattern')",
+        vec![],
+    )
+    .await;
     b.type_into("#f-nik", "12345").await;
     b.choose("#f-alasan", "baru").await;
     b.click("form.step-form button[type=submit]").await;
-    let text = b.wait_text("Format tidak sesuai", Duration::from_secs(5)).await;
+    let text = b
+        .wait_text("Format tidak sesuai", Duration::from_secs(5))
+        .await;
     assert!(text.contains("Isian belum dapat disimpan"), "{text}");
     let beside = b
-        .js("return document.getElementById('f-nik-error').innerText", vec![])
+        .js(
+            "return document.getElementById('f-nik-error').innerText",
+            vec![],
+        )
         .await;
     assert_eq!(beside, json!("Format tidak sesuai."));
     assert_eq!(
-        b.js("return document.getElementById('f-nik').getAttribute('aria-invalid')", vec![]).await,
+        b.js(
+            "return document.getElementById('f-nik').getAttribute('aria-invalid')",
+            vec![]
+        )
+        .await,
         json!("true")
     );
     assert_eq!(
@@ -551,20 +715,31 @@ async fn refusals(b: &Browser, base: &str, _case: &str) {
         )
         .await;
     assert_eq!(answer[0], json!(403), "{answer}");
-    assert!(answer[1].as_str().unwrap().contains("tidak boleh mencatat"), "{answer}");
+    assert!(
+        answer[1].as_str().unwrap().contains("tidak boleh mencatat"),
+        "{answer}"
+    );
     b.logout().await;
     // Two officers on the same task: the second is told the case moved on.
     b.login(base, "siti", PASSWORD).await;
     b.goto(&format!("{base}/berkas/{case}")).await;
     b.find("form.step-form").await;
-    let stale = b.js("return document.querySelector('input[name=versi]').value", vec![]).await;
+    let stale = b
+        .js(
+            "return document.querySelector('input[name=versi]').value",
+            vec![],
+        )
+        .await;
     let moved = b
         .js(
             "var f = document.querySelector('form.step-form'); var d = new URLSearchParams(new FormData(f)); return fetch(f.action, {method: 'POST', body: d}).then(r => r.status)",
             vec![],
         )
         .await;
-    assert!(moved == json!(200), "the first completion goes through: {moved} (version {stale})");
+    assert!(
+        moved == json!(200),
+        "the first completion goes through: {moved} (version {stale})"
+    );
     b.click("form.step-form button[type=submit]").await;
     let text = b.wait_text("sudah berubah", Duration::from_secs(5)).await;
     assert!(text.contains("Tunggu antrian"), "{text}");
@@ -579,7 +754,10 @@ async fn open_ktp_case(b: &Browser, base: &str, nik: &str) -> String {
     b.click("form.step-form button[type=submit]").await;
     b.wait_text("TANDA TERIMA", Duration::from_secs(10)).await;
     let href = b.js("return document.querySelector('.receipt-page a[href^=\"/berkas/\"]').getAttribute('href')", vec![]).await;
-    href.as_str().unwrap().trim_start_matches("/berkas/").to_owned()
+    href.as_str()
+        .unwrap()
+        .trim_start_matches("/berkas/")
+        .to_owned()
 }
 
 /// The verification form completed with the keyboard alone: every control has a label, Tab
@@ -597,10 +775,20 @@ async fn keyboard_only(b: &Browser, base: &str) {
         .await;
     assert_eq!(unlabelled, json!([]), "every control has a label");
     // From the top of the page, Tab until the form's first control.
-    b.js("document.activeElement.blur(); window.scrollTo(0, 0)", vec![]).await;
+    b.js(
+        "document.activeElement.blur(); window.scrollTo(0, 0)",
+        vec![],
+    )
+    .await;
     let mut order = Vec::new();
     for _ in 0..40 {
-        b.client.active_element().await.unwrap().send_keys("\u{e004}").await.unwrap();
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{e004}")
+            .await
+            .unwrap();
         let id = b
             .js("var e = document.activeElement; return e.closest('form.step-form') ? (e.id || e.name || e.textContent.trim()) : ''", vec![])
             .await;
@@ -612,35 +800,74 @@ async fn keyboard_only(b: &Browser, base: &str) {
             break;
         }
     }
-    assert_eq!(order.first().map(String::as_str), Some("f-alasan"), "{order:?}");
+    assert_eq!(
+        order.first().map(String::as_str),
+        Some("f-alasan"),
+        "{order:?}"
+    );
     // A choice by typing, on to the documents with Tab, ticked with Space.
     let active = b.client.active_element().await.unwrap();
     active.send_keys("Rusak").await.unwrap();
     let mut ticked = Vec::new();
     for _ in 0..6 {
-        b.client.active_element().await.unwrap().send_keys("\u{e004}").await.unwrap();
-        let name = b.js("return document.activeElement.name || document.activeElement.tagName", vec![]).await;
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{e004}")
+            .await
+            .unwrap();
+        let name = b
+            .js(
+                "return document.activeElement.name || document.activeElement.tagName",
+                vec![],
+            )
+            .await;
         let name = name.as_str().unwrap_or_default().to_owned();
         if name.starts_with("d.") {
             let checked = b.js("return document.activeElement.checked", vec![]).await;
             // The reason "rusak" needs the old card; the police letter is not needed.
             if checked != json!(true) && name != "d.surat_kehilangan" {
-                b.client.active_element().await.unwrap().send_keys(" ").await.unwrap();
+                b.client
+                    .active_element()
+                    .await
+                    .unwrap()
+                    .send_keys(" ")
+                    .await
+                    .unwrap();
             }
             ticked.push(name);
         } else {
             break;
         }
     }
-    assert_eq!(ticked, ["d.fotokopi_kk", "d.ktp_lama", "d.surat_kehilangan"], "documents in order");
+    assert_eq!(
+        ticked,
+        ["d.fotokopi_kk", "d.ktp_lama", "d.surat_kehilangan"],
+        "documents in order"
+    );
     let on_button = b.js("return document.activeElement.type", vec![]).await;
-    assert_eq!(on_button, json!("submit"), "the button comes after the documents");
+    assert_eq!(
+        on_button,
+        json!("submit"),
+        "the button comes after the documents"
+    );
     b.screenshot("14-keyboard-form").await;
-    b.client.active_element().await.unwrap().send_keys("\u{e007}").await.unwrap();
-    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10)).await;
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{e007}")
+        .await
+        .unwrap();
+    b.wait_text("Langkah selesai dicatat", Duration::from_secs(10))
+        .await;
     b.goto(&format!("{base}/berkas/{case}")).await;
     let text = b.wait_text("Tunggu antrian", Duration::from_secs(5)).await;
-    assert!(text.contains("Rusak"), "the reason chosen by keyboard was recorded: {text}");
+    assert!(
+        text.contains("Rusak"),
+        "the reason chosen by keyboard was recorded: {text}"
+    );
     b.logout().await;
 }
 
@@ -657,13 +884,31 @@ async fn pages_answer_unknown_paths_in_their_own_shape(b: &Browser, base: &str) 
         )
         .await;
     assert_eq!(answers[0][0], json!(405), "{answers}");
-    assert!(answers[0][1].as_str().unwrap().starts_with("text/html"), "{answers}");
-    assert!(answers[1][1].as_str().unwrap().starts_with("application/problem+json"), "{answers}");
-    assert!(answers[2][1].as_str().unwrap().starts_with("application/problem+json") || answers[2][1].as_str().unwrap().starts_with("text/html"), "{answers}");
+    assert!(
+        answers[0][1].as_str().unwrap().starts_with("text/html"),
+        "{answers}"
+    );
+    assert!(
+        answers[1][1]
+            .as_str()
+            .unwrap()
+            .starts_with("application/problem+json"),
+        "{answers}"
+    );
+    assert!(
+        answers[2][1]
+            .as_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+            || answers[2][1].as_str().unwrap().starts_with("text/html"),
+        "{answers}"
+    );
     // The language switch, remembered for the browser session.
     b.goto(&format!("{base}/status")).await;
     b.click("a.lang").await;
-    let text = b.wait_text("Check an application's status", Duration::from_secs(5)).await;
+    let text = b
+        .wait_text("Check an application's status", Duration::from_secs(5))
+        .await;
     assert!(text.contains("Tracking code"), "{text}");
     b.goto(&format!("{base}/masuk")).await;
     b.wait_text("Log in", Duration::from_secs(5)).await;
@@ -686,6 +931,10 @@ async fn expired_session(b: &Browser) {
     assert!(text.contains("masuk kembali"), "{text}");
     b.screenshot("16-session-ended").await;
     b.goto(&format!("{base}/meja")).await;
-    assert_eq!(b.path().await, "/masuk", "the desk asks for the login again");
+    assert_eq!(
+        b.path().await,
+        "/masuk",
+        "the desk asks for the login again"
+    );
     let _ = Path::new("");
 }

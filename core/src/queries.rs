@@ -499,6 +499,9 @@ pub async fn public_status(
     }))
 }
 
+/// `(sop_id, version, step_id)`: a step of one SOP version.
+type StepOf = (String, u32, String);
+
 /// A queue as the display board shows it: how many wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSummary {
@@ -511,7 +514,7 @@ pub struct QueueSummary {
 /// Every queue of the SOPs in force, with the number of cases waiting in it, by queue id.
 pub async fn queue_summaries(runtime: &Runtime) -> Result<Vec<QueueSummary>, RuntimeError> {
     let steps = steps_where(runtime, |d, idx| d.sop.step(idx).kind == StepKind::Queue).await?;
-    let mut queues: Vec<(QueueSummary, Vec<(String, u32, String)>)> = Vec::new();
+    let mut queues: Vec<(QueueSummary, Vec<StepOf>)> = Vec::new();
     for (sop_id, version, step) in steps {
         let Some(d) = runtime
             .registry

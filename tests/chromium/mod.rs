@@ -133,7 +133,11 @@ impl Browser {
             .await
         {
             Ok(e) => e,
-            Err(e) => panic!("no `{css}` on {}: {e}\n{}", self.url().await, self.text().await),
+            Err(e) => panic!(
+                "no `{css}` on {}: {e}\n{}",
+                self.url().await,
+                self.text().await
+            ),
         }
     }
 
@@ -178,7 +182,12 @@ impl Browser {
     pub async fn type_into(&self, css: &str, text: &str) {
         for attempt in 0.. {
             let e = self.find(css).await;
-            match async { e.clear().await?; e.send_keys(text).await }.await {
+            match async {
+                e.clear().await?;
+                e.send_keys(text).await
+            }
+            .await
+            {
                 Ok(()) => return,
                 Err(_) if attempt < 5 => tokio::time::sleep(Duration::from_millis(100)).await,
                 Err(err) => panic!("type into {css}: {err}"),

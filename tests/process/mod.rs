@@ -219,8 +219,14 @@ impl Server {
             .env_remove("SOPFLOW_LOG_FORMAT")
             .current_dir(&logs)
             .stdin(Stdio::null())
-            .stdout(File::create(logs.join(format!("{}-restarted.stdout", self.name))).expect("stdout file"))
-            .stderr(File::create(logs.join(format!("{}-restarted.stderr", self.name))).expect("stderr file"));
+            .stdout(
+                File::create(logs.join(format!("{}-restarted.stdout", self.name)))
+                    .expect("stdout file"),
+            )
+            .stderr(
+                File::create(logs.join(format!("{}-restarted.stderr", self.name)))
+                    .expect("stderr file"),
+            );
         let deadline = Instant::now() + START_TIMEOUT;
         // The old socket may linger a moment: retry the bind.
         loop {
@@ -349,7 +355,16 @@ impl Drop for Server {
 pub fn add_person(database: &str, name: &str, role: &str, password: &str) {
     use std::io::Write as _;
     let mut child = Command::new(BIN)
-        .args(["user", "add", name, "--role", role, "--password-stdin", "--database", database])
+        .args([
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--database",
+            database,
+        ])
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

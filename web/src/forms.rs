@@ -320,9 +320,17 @@ mod tests {
     #[test]
     fn fields_are_typed_from_the_schema_in_the_sops_order() {
         let s = schema();
-        let names: Vec<String> = ["nomor", "jenis", "setuju", "jumlah", "nomor", "catatan", "tidak_ada"]
-            .map(String::from)
-            .to_vec();
+        let names: Vec<String> = [
+            "nomor",
+            "jenis",
+            "setuju",
+            "jumlah",
+            "nomor",
+            "catatan",
+            "tidak_ada",
+        ]
+        .map(String::from)
+        .to_vec();
         let f = fields(&s, &names, &required_fields(&s), &Map::new());
         let order: Vec<&str> = f.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(order, ["nomor", "jenis", "setuju", "jumlah", "catatan"]);

@@ -114,7 +114,7 @@ pub struct DataRow {
 
 /// The case data, field by field in the schema's order; personal fields masked unless
 /// `personal` (the viewer works the case).
-pub fn data_rows(d: &Deployed, state: &CaseState, personal: bool) -> Vec<DataRow> {
+pub fn data_rows(d: &Deployed, state: &CaseState, personal: bool, m: &Msg) -> Vec<DataRow> {
     let schema = &d.sop.document().case_schema;
     // In the SOP's order: what it requires, what its steps collect, then the rest.
     let mut names = crate::forms::required_fields(schema);
@@ -131,6 +131,11 @@ pub fn data_rows(d: &Deployed, state: &CaseState, personal: bool) -> Vec<DataRow
                     .find(|(v, _)| *v == f.value)
                     .map(|(_, l)| l.clone())
                     .unwrap_or(f.value.clone()),
+                crate::forms::Input::YesNo => match f.value.as_str() {
+                    "true" => m.yes.to_owned(),
+                    "false" => m.no.to_owned(),
+                    other => other.to_owned(),
+                },
                 _ => f.value.clone(),
             };
             let masked = f.personal && !personal && !f.value.is_empty();

@@ -85,7 +85,12 @@ async fn setup(cases: usize) -> Setup {
         done.expect("task");
     }
     store
-        .add_user("siti", "petugas_antrian", "bench-token-hash", time::OffsetDateTime::now_utc())
+        .add_user(
+            "siti",
+            "petugas_antrian",
+            "bench-token-hash",
+            time::OffsetDateTime::now_utc(),
+        )
         .await
         .expect("user");
     let sessions = Sessions::new(time::Duration::hours(8));
@@ -153,7 +158,10 @@ fn benches(c: &mut Criterion) {
         .expect("runtime");
     let started = Instant::now();
     let setup = rt.block_on(setup(cases));
-    eprintln!("{cases} open cases in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{cases} open cases in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let app = sopflow_web::app(setup.web.clone());
 
     // The page shows the 50 most urgent and says how many there are.
@@ -184,7 +192,8 @@ fn benches(c: &mut Criterion) {
             at: time::OffsetDateTime::now_utc(),
             recall: false,
         });
-        let content = sopflow_web::pages::board::content_now(&web, sopflow_web::i18n::Lang::Id).await;
+        let content =
+            sopflow_web::pages::board::content_now(&web, sopflow_web::i18n::Lang::Id).await;
         askama::Template::render(&content).expect("board").len()
     };
     let samples = rt.block_on(async {

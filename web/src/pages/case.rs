@@ -213,7 +213,7 @@ fn render(
         docs,
         general_errors: extra.general_errors,
         conflict: extra.conflict,
-        data: view::data_rows(d, state, queries::sees_personal_data(d, role)),
+        data: view::data_rows(d, state, queries::sees_personal_data(d, role), m),
         step,
     };
     crate::html(status, page.render())
