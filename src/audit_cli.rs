@@ -20,6 +20,27 @@ use time::format_description::well_known::Rfc3339;
 
 const DEFAULT_DB: &str = "sqlite://./sopflow.db";
 
+/// `sopflow export`.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// RFC 3339, e.g. 2026-01-01T00:00:00+07:00.
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: CliExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[arg(long, requires = "reason")]
+    reveal: bool,
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long, default_value = DEFAULT_DB)]
+    database: String,
+}
+
 #[derive(Subcommand)]
 pub enum AuditCommands {
     /// Auditors' checks of the stored histories: verify, anchor, log.
@@ -48,24 +69,7 @@ pub enum AuditCommands {
     },
     /// Export the histories of the cases started in [--from, --to) as JSON Lines or CSV.
     /// Recorded in the audit-access log; personal data masked unless --reveal --reason.
-    Export {
-        /// RFC 3339, e.g. 2026-01-01T00:00:00+07:00.
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: CliExportFormat,
-        /// Write to this file instead of standard output.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        #[arg(long, requires = "reason")]
-        reveal: bool,
-        #[arg(long)]
-        reason: Option<String>,
-        #[arg(long, default_value = DEFAULT_DB)]
-        database: String,
-    },
+    Export(ExportArgs),
     /// Per SOP version: per step p50/p90 time against its budget, breaches, ADB consultation
     /// and return-to-applicant rates.
     Report {
@@ -142,15 +146,7 @@ pub async fn run(command: AuditCommands) -> anyhow::Result<ExitCode> {
             reveal,
             reason,
         } => replay(&database, &case_id, until, json, reveal, reason).await,
-        AuditCommands::Export {
-            from,
-            to,
-            format,
-            output,
-            reveal,
-            reason,
-            database,
-        } => export(&database, &from, &to, format, output, reveal, reason).await,
+        AuditCommands::Export(args) => export(&args).await,
         AuditCommands::Report {
             sop,
             version,
@@ -470,26 +466,17 @@ fn replay_text(r: &Replay) -> String {
     t
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn export(
-    database: &str,
-    from: &str,
-    to: &str,
-    format: CliExportFormat,
-    output: Option<PathBuf>,
-    reveal: bool,
-    reason: Option<String>,
-) -> anyhow::Result<ExitCode> {
+async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let request = ExportRequest {
-        from: OffsetDateTime::parse(from, &Rfc3339).context("--from must be RFC 3339")?,
-        to: OffsetDateTime::parse(to, &Rfc3339).context("--to must be RFC 3339")?,
-        format: match format {
+        from: OffsetDateTime::parse(&args.from, &Rfc3339).context("--from must be RFC 3339")?,
+        to: OffsetDateTime::parse(&args.to, &Rfc3339).context("--to must be RFC 3339")?,
+        format: match args.format {
             CliExportFormat::Jsonl => ExportFormat::Jsonl,
             CliExportFormat::Csv => ExportFormat::Csv,
         },
-        personal: Personal::requested(reveal, reason.as_deref())?,
+        personal: Personal::requested(args.reveal, args.reason.as_deref())?,
     };
-    let store = connect(database).await?;
+    let store = connect(&args.database).await?;
     let scope = request.scope();
     let shown = request.personal.clone();
     let mut exporter = Exporter::new(store.clone(), request)?;
@@ -502,7 +489,7 @@ async fn export(
         OffsetDateTime::now_utc(),
     )
     .await?;
-    let mut sink: Box<dyn Write> = match &output {
+    let mut sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot write {}", path.display()))?,
