@@ -131,22 +131,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         })?;
         // Requests are objects; serde would also read a struct from an array of its fields.
         if !json.is_object() {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-body",
-                "The request body was refused",
-            )
-            .detail("expected a JSON object"));
+            return Err(Problem::invalid_body("expected a JSON object"));
         }
         // serde names the field; it does not echo values.
-        let value = serde_json::from_value(json).map_err(|e| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-body",
-                "The request body was refused",
-            )
-            .detail(e.to_string())
-        })?;
+        let value =
+            serde_json::from_value(json).map_err(|e| Problem::invalid_body(e.to_string()))?;
         Ok(Self {
             value,
             sha256: sopflow_engine::case::chain::sha256_hex(&bytes),

@@ -97,6 +97,11 @@ impl Problem {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, kind, title).detail(detail)
     }
 
+    /// A well-formed request whose body does not fit (serde names the field, never the value).
+    pub fn invalid_body(detail: impl Into<String>) -> Self {
+        Self::unprocessable("invalid-body", "The request body was refused", detail)
+    }
+
     pub fn internal() -> Self {
         // The cause is logged where it happened; the client learns nothing internal.
         Self::new(

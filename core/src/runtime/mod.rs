@@ -281,14 +281,23 @@ impl Runtime {
         }
     }
 
-    /// Reads a case (outside any transaction), from the cache when it is current.
-    pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
+    /// A case's projection and its SOP version, outside any transaction.
+    async fn record(
+        &self,
+        case_id: &str,
+    ) -> Result<(sopflow_store::CaseRecord, Arc<Deployed>), RuntimeError> {
         let record = self
             .store
             .case(case_id)
             .await?
             .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
         let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+        Ok((record, deployed))
+    }
+
+    /// Reads a case (outside any transaction), from the cache when it is current.
+    pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
+        let (record, deployed) = self.record(case_id).await?;
         if let Some(state) = self.cache.get(case_id, record.version) {
             return Ok(LoadedCase { deployed, state });
         }
@@ -301,12 +310,7 @@ impl Runtime {
 
     /// The case as it was at `version` (folded from its first `version` events).
     pub async fn load_at(&self, case_id: &str, version: u64) -> Result<LoadedCase, RuntimeError> {
-        let record = self
-            .store
-            .case(case_id)
-            .await?
-            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
-        let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+        let (_, deployed) = self.record(case_id).await?;
         let stored = self.store.events(case_id).await?;
         let events = decode(&stored)?;
         let upto = events.iter().take_while(|e| e.seq <= version);

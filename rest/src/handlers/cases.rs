@@ -1,7 +1,7 @@
 //! Cases: opening, listing, reading, completing steps, and the admin's commands.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -161,50 +161,50 @@ pub async fn complete_step(
 
 /// Withdraws a case (admin).
 #[utoipa::path(post, path = "/cases/{id}/cancel", security(("bearer" = [])), request_body = dto::Reason, responses((status = 200, body = CaseView), (status = 409, body = Problem)))]
-pub async fn cancel_case(
-    State(state): State<AppState>,
-    user: Caller,
-    Path(id): Path<String>,
-    body: JsonBody<dto::Reason>,
-) -> Result<Response, Problem> {
-    admin_command(
-        &state,
-        &user,
-        id,
-        Command::Cancel {
-            reason: body.value.reason,
-        },
-    )
-    .await
+pub async fn cancel_case(action: AdminAction) -> Result<Response, Problem> {
+    action.run(|reason| Command::Cancel { reason }).await
 }
 
 /// Resolves a case's incident (admin): the case routes again or asks its adapter again.
 #[utoipa::path(post, path = "/cases/{id}/incident/resolve", security(("bearer" = [])), request_body = dto::Reason, responses((status = 200, body = CaseView), (status = 409, body = Problem)))]
-pub async fn resolve_incident(
-    State(state): State<AppState>,
-    user: Caller,
-    Path(id): Path<String>,
-    body: JsonBody<dto::Reason>,
-) -> Result<Response, Problem> {
-    admin_command(
-        &state,
-        &user,
-        id,
-        Command::ResolveIncident {
-            note: body.value.reason,
-        },
-    )
-    .await
+pub async fn resolve_incident(action: AdminAction) -> Result<Response, Problem> {
+    action.run(|note| Command::ResolveIncident { note }).await
 }
 
-/// A command only an admin gives, on any case.
-async fn admin_command(
-    state: &AppState,
-    user: &Caller,
+/// A command only an admin gives, on any case, with a reason: what the admin's endpoints
+/// take from their requests.
+pub struct AdminAction {
+    state: AppState,
+    user: Caller,
     case_id: String,
-    command: Command,
-) -> Result<Response, Problem> {
-    user.require(&[ADMIN])?;
-    let command = CommandRequest::on_case(case_id, command, user.actor(), now());
-    Ok(respond(&state.runtime.run(command).await?))
+    reason: String,
+}
+
+impl FromRequest<AppState> for AdminAction {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let user = Caller::from_request_parts(&mut parts, state).await?;
+        let Path(case_id) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        let body =
+            JsonBody::<dto::Reason>::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            state: state.clone(),
+            user,
+            case_id,
+            reason: body.value.reason,
+        })
+    }
+}
+
+impl AdminAction {
+    async fn run(self, command: impl FnOnce(String) -> Command) -> Result<Response, Problem> {
+        self.user.require(&[ADMIN])?;
+        let command =
+            CommandRequest::on_case(self.case_id, command(self.reason), self.user.actor(), now());
+        Ok(respond(&self.state.runtime.run(command).await?))
+    }
 }

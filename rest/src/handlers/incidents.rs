@@ -162,14 +162,8 @@ pub async fn consultation_callback(
     if (now().unix_timestamp() - signed_at).abs() > CALLBACK_MAX_AGE_SECONDS {
         return Err(unsigned("the signature is too old (or from the future)"));
     }
-    let answer: CallbackAnswer = serde_json::from_slice(&body).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-body",
-            "The request body was refused",
-        )
-        .detail(e.to_string())
-    })?;
+    let answer: CallbackAnswer =
+        serde_json::from_slice(&body).map_err(|e| Problem::invalid_body(e.to_string()))?;
     // Keys are `case:step:visit`.
     let case_id = answer
         .idempotency_key
