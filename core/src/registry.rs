@@ -45,6 +45,16 @@ struct Inner {
     versions: HashMap<(String, u32), Arc<Deployed>>,
     /// Files whose last change failed validation (the previous version stays active).
     file_problems: BTreeMap<String, Vec<String>>,
+    /// Each definition file as the last sync saw it: a file whose content has not changed
+    /// since is not deployed (or refused) again.
+    files: HashMap<String, SeenFile>,
+}
+
+/// A definition file's content hash, and the SOP it deployed (none if it was refused).
+#[derive(Debug, Clone)]
+struct SeenFile {
+    hash: String,
+    sop_id: Option<String>,
 }
 
 /// Cheap to clone; shared by the handlers, the ticker and the watcher.
@@ -69,6 +79,16 @@ impl Registry {
     /// Validates `yaml` and stores it as a new version (or finds the identical one).
     pub async fn deploy(&self, store: &Store, yaml: &str) -> Result<Arc<Deployed>, DeployError> {
         let compiled = sop::load(yaml).map_err(DeployError::Invalid)?;
+        self.deploy_compiled(store, yaml, compiled).await
+    }
+
+    /// Stores the validated `compiled` form of `yaml` (see [`Registry::deploy`]).
+    async fn deploy_compiled(
+        &self,
+        store: &Store,
+        yaml: &str,
+        compiled: Sop,
+    ) -> Result<Arc<Deployed>, DeployError> {
         let hash = sha256_hex(yaml.as_bytes());
         let sop_id = compiled.id().to_owned();
         let (version, _created) = store
@@ -149,10 +169,13 @@ impl Registry {
         }
     }
 
-    /// Deploys every `*.yaml` / `*.yml` file of `dir`. Invalid files are remembered with their
-    /// problems and logged; their SOP keeps its previous version.
+    /// Deploys every `*.yaml` / `*.yml` file of `dir` whose content changed since the last
+    /// sync (at start: every file). Invalid files are remembered with their problems and
+    /// logged once per content; their SOP keeps its previous version. Two files declaring the
+    /// same SOP id are ambiguous: the changed one is refused, naming the other.
     pub async fn sync_dir(&self, store: &Store, dir: &Path) -> Vec<FileProblem> {
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        metrics::counter!("sopflow_definition_syncs_total").increment(1);
+        let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -163,26 +186,82 @@ impl Registry {
                 return Vec::new();
             }
         };
-        files.sort();
-        let mut problems = Vec::new();
-        for path in files {
-            let name = path.display().to_string();
-            let outcome = match std::fs::read_to_string(&path) {
-                Ok(text) => self
-                    .deploy(store, &text)
-                    .await
-                    .map(|d| (d.sop_id.clone(), d.version)),
-                Err(e) => Err(DeployError::Invalid(vec![Diagnostic::new(
-                    sop::Layer::Syntax,
-                    sop::source_map::Pos { line: 1, column: 1 },
-                    "",
-                    format!("cannot read: {e}"),
-                )])),
+        paths.sort();
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        {
+            // Removed files are forgotten: their SOPs keep their versions (cases need them).
+            let mut inner = self.write();
+            inner.files.retain(|name, _| names.contains(name));
+            inner.file_problems.retain(|name, _| names.contains(name));
+        }
+        // Changed files, compiled.
+        let mut changed = Vec::new();
+        for (path, name) in paths.iter().zip(names) {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) => {
+                    let d = Diagnostic::new(
+                        sop::Layer::Syntax,
+                        sop::source_map::Pos { line: 1, column: 1 },
+                        "",
+                        format!("cannot read: {e}"),
+                    );
+                    changed.push((name, String::new(), String::new(), Err(vec![d])));
+                    continue;
+                }
             };
-            match outcome {
+            let hash = sha256_hex(text.as_bytes());
+            let unchanged = self.read().files.get(&name).is_some_and(|f| f.hash == hash);
+            if !unchanged {
+                let compiled = sop::load(&text);
+                changed.push((name, text, hash, compiled));
+            }
+        }
+        // Which file declares which SOP, after this sync.
+        let mut declared: Vec<(String, String)> = self
+            .read()
+            .files
+            .iter()
+            .filter(|(name, _)| !changed.iter().any(|(n, ..)| n == *name))
+            .filter_map(|(name, f)| Some((f.sop_id.clone()?, name.clone())))
+            .collect();
+        for (name, _, _, compiled) in &changed {
+            if let Ok(sop) = compiled {
+                declared.push((sop.id().to_owned(), name.clone()));
+            }
+        }
+        let mut problems = Vec::new();
+        for (name, text, hash, compiled) in changed {
+            let outcome = match compiled {
+                Err(diagnostics) => Err(DeployError::Invalid(diagnostics)),
+                Ok(sop) => match declared
+                    .iter()
+                    .find(|(id, other)| id == sop.id() && *other != name)
+                {
+                    Some((id, other)) => Err(DeployError::Invalid(vec![Diagnostic::new(
+                        sop::Layer::References,
+                        sop::source_map::Pos {
+                            line: top_level_line(&text, "id"),
+                            column: 1,
+                        },
+                        "/id",
+                        format!(
+                            "SOP `{id}` is also declared in {other}: one file per SOP; \
+                             neither file's change is deployed until one of them is renamed \
+                             or removed"
+                        ),
+                    )])),
+                    None => self
+                        .deploy_compiled(store, &text, sop)
+                        .await
+                        .map(|d| (d.sop_id.clone(), d.version)),
+                },
+            };
+            let sop_id = match outcome {
                 Ok((sop_id, version)) => {
                     tracing::info!(file = %name, sop_id, version, "SOP deployed");
                     self.write().file_problems.remove(&name);
+                    Some(sop_id)
                 }
                 Err(DeployError::Invalid(diagnostics)) => {
                     let lines: Vec<String> = diagnostics
@@ -196,14 +275,18 @@ impl Registry {
                         .file_problems
                         .insert(name.clone(), lines.clone());
                     problems.push(FileProblem {
-                        file: name,
+                        file: name.clone(),
                         problems: lines,
                     });
+                    None
                 }
                 Err(DeployError::Store(e)) => {
+                    // Not remembered: the next sync tries again.
                     tracing::error!(file = %name, error = %e, "SOP deployment failed in the store");
+                    continue;
                 }
-            }
+            };
+            self.write().files.insert(name, SeenFile { hash, sop_id });
         }
         problems
     }
@@ -227,13 +310,15 @@ impl Registry {
         all
     }
 
-    /// Watches `dir` and re-syncs it after changes settle. Runs until the process ends.
+    /// Watches `dir` and re-syncs it once changes have settled. Only changes of files count
+    /// (created, written, renamed, removed): reading them, as a sync does, is no change, so an
+    /// idle folder costs nothing. Runs until the guard is dropped.
     pub fn watch(&self, store: Store, dir: PathBuf) -> Result<WatchGuard, notify::Error> {
         use notify::Watcher;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                if event.is_ok_and(|e| is_change(&e.kind)) {
                     let _ = tx.send(());
                 }
             })?;
@@ -241,9 +326,14 @@ impl Registry {
         let registry = self.clone();
         let task = tokio::spawn(async move {
             while rx.recv().await.is_some() {
-                // Editors save in several writes: wait for the burst to end, then rescan.
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                while rx.try_recv().is_ok() {}
+                // Editors save in several writes: wait until none came for SETTLE.
+                loop {
+                    match tokio::time::timeout(SETTLE, rx.recv()).await {
+                        Ok(Some(())) => continue,
+                        Ok(None) => return,
+                        Err(_) => break,
+                    }
+                }
                 registry.sync_dir(&store, &dir).await;
             }
         });
@@ -252,6 +342,31 @@ impl Registry {
             task,
         })
     }
+}
+
+/// How long the definitions folder must be quiet before a changed file is read.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Whether a watcher event may have changed a file's content or name.
+fn is_change(kind: &notify::EventKind) -> bool {
+    use notify::EventKind;
+    use notify::event::ModifyKind;
+    match kind {
+        // Opening and reading a file (a sync does), or touching its times or mode.
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        // Unknown kinds may be changes (a watcher that lost events asks for a rescan).
+        _ => true,
+    }
+}
+
+/// The 1-based line of a top-level key `key:` in a YAML text (1 when not found).
+fn top_level_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map_or(1, |i| i + 1)
 }
 
 /// Keeps the watcher alive; dropping it stops watching.
