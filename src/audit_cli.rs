@@ -70,8 +70,8 @@ pub enum AuditCommands {
     /// Export the histories of the cases started in [--from, --to) as JSON Lines or CSV.
     /// Recorded in the audit-access log; personal data masked unless --reveal --reason.
     Export(ExportArgs),
-    /// Per SOP version: per step p50/p90 time against its budget, breaches, ADB consultation
-    /// and return-to-applicant rates.
+    /// Per SOP version: per step p50/p90 time against its budget, breaches, and the share of
+    /// cases that reached each consultation step and went round each loop of the SOP.
     Report {
         #[arg(long)]
         sop: Option<String>,
@@ -537,8 +537,7 @@ async fn print_report(
 fn report_text(r: &SopReport) -> String {
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
     let mut t = format!(
-        "{} version {} (sha256 {}): {} cases ({} completed, {} cancelled, {} running)\n\
-         ADB consultation: {} cases ({}); returned to the applicant: {} cases ({}); total budget exceeded: {}\n",
+        "{} version {} (sha256 {}): {} cases ({} completed, {} cancelled, {} running); total budget exceeded: {}\n",
         r.sop_id,
         r.version,
         r.content_hash.get(..12).unwrap_or(&r.content_hash),
@@ -546,12 +545,27 @@ fn report_text(r: &SopReport) -> String {
         r.completed,
         r.cancelled,
         r.running,
-        r.adb_consultation.cases,
-        pct(r.adb_consultation.rate),
-        r.returned_to_applicant.cases,
-        pct(r.returned_to_applicant.rate),
         r.total_budget_breaches
     );
+    for c in &r.consultations {
+        t.push_str(&format!(
+            "consultation {} ({}): {} cases ({})\n",
+            c.name,
+            c.step,
+            c.rate.cases,
+            pct(c.rate.rate)
+        ));
+    }
+    for l in &r.loops {
+        t.push_str(&format!(
+            "loop {} → {} ({}): {} cases ({})\n",
+            l.from,
+            l.to,
+            l.label,
+            l.rate.cases,
+            pct(l.rate.rate)
+        ));
+    }
     t.push_str(&format!(
         "{:<26} {:>3} {:>14} {:>6} {:>9} {:>9} {:>5} {:>8}\n",
         "step", "row", "budget", "visits", "p50", "p90", "over", "breaches"

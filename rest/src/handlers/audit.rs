@@ -237,8 +237,8 @@ pub async fn export_cases(
         .into_response())
 }
 
-/// Per step p50/p90 time against its budget, breaches, ADB consultation and
-/// return-to-applicant rates of one SOP version (auditor, admin).
+/// Per step p50/p90 time against its budget, breaches, and the share of cases that reached
+/// each consultation step and went round each loop, of one SOP version (auditor, admin).
 #[utoipa::path(get, path = "/reports/sops/{id}/versions/{version}", security(("bearer" = [])),
     params(("id" = String, Path, description = "SOP id"), ("version" = i64, Path, description = "SOP version")),
     responses((status = 200, body = SopReport), (status = 403, body = Problem), (status = 404, body = Problem)))]
