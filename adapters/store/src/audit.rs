@@ -22,9 +22,10 @@ pub struct NewAuditAccess {
 }
 
 /// A recorded access.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditAccess {
     pub id: i64,
+    #[sqlx(try_from = "crate::timestamp::Ts")]
     pub at: OffsetDateTime,
     pub user_name: String,
     pub role: String,
@@ -38,17 +39,11 @@ impl Store {
     /// Records an access and returns its id. [`crate::Error::Database`] (a check) when
     /// `revealed` comes without a reason.
     pub async fn record_audit_access(&self, access: &NewAuditAccess) -> Result<i64> {
-        match self {
-            Store::Sqlite(s) => s.record_audit_access(access).await,
-            Store::Postgres(s) => s.record_audit_access(access).await,
-        }
+        crate::dispatch!(Store, self, s => s.record_audit_access(access).await)
     }
 
     /// Recorded accesses with an id above `after_id`, oldest first, at most `limit`.
     pub async fn audit_accesses(&self, after_id: i64, limit: u32) -> Result<Vec<AuditAccess>> {
-        match self {
-            Store::Sqlite(s) => s.audit_accesses(after_id, limit).await,
-            Store::Postgres(s) => s.audit_accesses(after_id, limit).await,
-        }
+        crate::dispatch!(Store, self, s => s.audit_accesses(after_id, limit).await)
     }
 }

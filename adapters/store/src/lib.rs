@@ -51,18 +51,21 @@
 //! whose text order is time order. Nothing reads the database clock: every write takes `now`.
 
 mod audit;
+mod backend;
+mod dialect;
 mod error;
 mod postgres;
+mod queries;
 mod sqlite;
 pub mod testing;
+mod timestamp;
 mod types;
 
 use time::{Date, Duration, OffsetDateTime};
 
 pub use audit::{AuditAccess, NewAuditAccess};
+pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use error::{Error, Result};
-pub use postgres::{PgStore, PgTx};
-pub use sqlite::{SqliteStore, SqliteTx};
 pub use types::{
     CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, OutboxItem, OutboxStatus,
     Page, SopVersion, StoredResponse, User,
@@ -98,6 +101,7 @@ macro_rules! dispatch {
         }
     };
 }
+pub(crate) use dispatch;
 
 impl Store {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`/`postgresql://…` and
@@ -449,71 +453,4 @@ fn check_append(
         ));
     }
     Ok(())
-}
-
-/// UTC, truncated to microseconds: what both backends can keep exactly.
-fn to_stored(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(t)
-}
-
-/// `now + lease`, refusing a lease that overflows the calendar.
-fn lease_end(now: OffsetDateTime, lease: Duration) -> Result<OffsetDateTime> {
-    if lease.is_negative() {
-        return Err(Error::Invalid(format!("lease {lease} is negative")));
-    }
-    now.checked_add(lease)
-        .ok_or_else(|| Error::Invalid(format!("lease {lease} is out of range")))
-}
-
-/// Serialises a list filter for `json_each` / `jsonb_array_elements_text`.
-fn json_list(values: Option<&Vec<String>>) -> Result<Option<String>> {
-    values
-        .map(|v| serde_json::to_string(v).map_err(|e| Error::Invalid(e.to_string())))
-        .transpose()
-}
-
-/// Shared by both backends: turns "the case is now (version, head)" into the right error.
-fn mismatch_error(
-    case_id: &str,
-    expected_version: i64,
-    current: Result<Option<(i64, String)>, sqlx::Error>,
-) -> Error {
-    match current {
-        Err(e) => e.into(),
-        Ok(None) => Error::NotFound(format!("case {case_id}")),
-        Ok(Some((version, _))) if version != expected_version => Error::Conflict {
-            case_id: case_id.to_owned(),
-            current_version: version,
-        },
-        Ok(Some(_)) => Error::Invalid(format!(
-            "the first event does not chain to the head of case {case_id}"
-        )),
-    }
-}
-
-/// Shared by both backends: the events of a case go further than its projection said.
-fn events_ahead(case_id: &str, last: Result<Option<i64>, sqlx::Error>) -> Error {
-    match last {
-        Err(e) => e.into(),
-        Ok(last) => Error::Conflict {
-            case_id: case_id.to_owned(),
-            current_version: last.unwrap_or(0),
-        },
-    }
-}
-
-/// Events per multi-row `INSERT`: 9 parameters each, well under SQLite's (32,766) and
-/// PostgreSQL's (65,535) limits on parameters per statement.
-const EVENTS_PER_INSERT: usize = 500;
-
-fn payload_text(payload: &serde_json::Value) -> Result<String> {
-    serde_json::to_string(payload).map_err(|e| Error::Invalid(format!("payload: {e}")))
-}
-
-/// The office's local day as `YYYY-MM-DD`.
-fn day_text(day: Date) -> Result<String> {
-    day.format(time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|e| Error::Invalid(format!("day {day}: {e}")))
 }
