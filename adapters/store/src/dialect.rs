@@ -17,8 +17,6 @@ pub trait Dialect: Database {
     const FAILED_STATEMENT_ABORTS_TX: bool;
     /// What follows a bound JSON text so that the column keeps that exact text.
     const JSON_TEXT: &'static str;
-    /// How many rows a statement changed (each driver has its own result type).
-    fn rows_affected(result: &Self::QueryResult) -> u64;
 }
 
 /// One statement in both dialects' texts, built at compile time by [`sql!`].

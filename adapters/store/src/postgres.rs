@@ -24,10 +24,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 const MAX_CONNECTIONS: u32 = 8;
 
 impl Dialect for Postgres {
-    fn rows_affected(result: &Self::QueryResult) -> u64 {
-        result.rows_affected()
-    }
-
     fn pick(sql: Sql) -> &'static str {
         sql.postgres
     }

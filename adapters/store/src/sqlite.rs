@@ -27,10 +27,6 @@ const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 const READERS: u32 = 4;
 
 impl Dialect for Sqlite {
-    fn rows_affected(result: &Self::QueryResult) -> u64 {
-        result.rows_affected()
-    }
-
     fn pick(sql: Sql) -> &'static str {
         sql.sqlite
     }

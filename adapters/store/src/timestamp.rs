@@ -9,7 +9,9 @@ use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type, ValueRef as _};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use crate::error::{Error, Result};
 
 /// An instant as the store keeps it: bound as `Ts(t)`, it is stored as UTC truncated to
 /// microseconds; read back, it converts into [`OffsetDateTime`] (UTC).
@@ -40,6 +42,15 @@ impl From<MaybeTs> for Option<OffsetDateTime> {
     fn from(t: MaybeTs) -> Self {
         t.0
     }
+}
+
+/// `now + lease`, refusing a lease that overflows the calendar.
+pub(crate) fn lease_end(now: OffsetDateTime, lease: Duration) -> Result<OffsetDateTime> {
+    if lease.is_negative() {
+        return Err(Error::Invalid(format!("lease {lease} is negative")));
+    }
+    now.checked_add(lease)
+        .ok_or_else(|| Error::Invalid(format!("lease {lease} is out of range")))
 }
 
 // ---- SQLite: fixed-width text ----
