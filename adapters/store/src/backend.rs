@@ -1,6 +1,6 @@
 //! A connected backend and its transactions, for either database: where statements run.
 //! Each backend's `connect` (`sqlite.rs`, `postgres.rs`) decides which pools and connections
-//! these hold; the statements themselves are in `queries.rs`.
+//! these hold; the statements are in the `Store`/`Tx` methods (see `store.rs`).
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};

@@ -269,37 +269,23 @@ impl Tx {
             .map(|(seq, e)| Ok((seq, e, payload_text(&e.payload)?)))
             .collect::<Result<Vec<_>>>()?;
         on_backend!(Tx, self, |t| {
-            let written = if expected_version == 0 {
-                sqlx::query(
-                    "INSERT INTO cases (case_id, sop_id, sop_version, status, current_step,
-                                        version, head_hash, created_at, updated_at, due_at,
-                                        overdue)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)
-                     ON CONFLICT (case_id) DO NOTHING",
-                )
-                .bind(case_id)
-                .bind(projection.sop_id.as_str())
-                .bind(projection.sop_version)
-                .bind(projection.status.as_str())
-                .bind(projection.current_step.as_deref())
-                .bind(projection.version)
-                .bind(projection.head_hash.as_str())
-                .bind(updated_at)
-                .bind(due_at)
-                .bind(projection.overdue)
-                .execute(&mut *t.conn)
-                .await?
+            let create = expected_version == 0;
+            let statement = if create {
+                "INSERT INTO cases (case_id, status, current_step, version, head_hash, created_at,
+                                    updated_at, due_at, overdue, sop_id, sop_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)
+                 ON CONFLICT (case_id) DO NOTHING"
             } else {
                 // The version check and the chain check in one conditional update. On
                 // PostgreSQL it waits for a concurrent append's row lock, then re-checks the
                 // version: the loser updates nothing and reports the conflict.
-                sqlx::query(
-                    "UPDATE cases
-                     SET status = $2, current_step = $3, version = $4, head_hash = $5,
-                         updated_at = $6, due_at = $7, overdue = $8,
-                         timer_claimed_by = NULL, timer_lease_until = NULL
-                     WHERE case_id = $1 AND version = $9 AND head_hash = $10",
-                )
+                "UPDATE cases
+                 SET status = $2, current_step = $3, version = $4, head_hash = $5,
+                     updated_at = $6, due_at = $7, overdue = $8,
+                     timer_claimed_by = NULL, timer_lease_until = NULL
+                 WHERE case_id = $1 AND version = $9 AND head_hash = $10"
+            };
+            let query = sqlx::query(statement)
                 .bind(case_id)
                 .bind(projection.status.as_str())
                 .bind(projection.current_step.as_deref())
@@ -307,12 +293,18 @@ impl Tx {
                 .bind(projection.head_hash.as_str())
                 .bind(updated_at)
                 .bind(due_at)
-                .bind(projection.overdue)
-                .bind(expected_version)
-                .bind(events[0].prev_hash.as_str())
-                .execute(&mut *t.conn)
-                .await?
+                .bind(projection.overdue);
+            // $9 and $10: the SOP version a new case runs on, or what an existing one must be.
+            let query = if create {
+                query
+                    .bind(projection.sop_id.as_str())
+                    .bind(projection.sop_version)
+            } else {
+                query
+                    .bind(expected_version)
+                    .bind(events[0].prev_hash.as_str())
             };
+            let written = query.execute(&mut *t.conn).await?;
             if written.rows_affected() == 0 {
                 // What is the case now? A new statement sees what a concurrent append
                 // committed (PostgreSQL: READ COMMITTED; SQLite: nobody else writes meanwhile).

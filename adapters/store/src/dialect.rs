@@ -26,9 +26,10 @@ pub struct Sql {
     pub postgres: &'static str,
 }
 
-/// `sql!(DB: "SELECT ", case_columns, " FROM cases WHERE case_id = $1", for_update)`: the
-/// statement in `DB`'s dialect, as a `&'static str`. Literals are shared text; a name is a
-/// fragment of [`fragment!`], `name("arg")` one that takes an argument.
+/// `sql!(DB: "SELECT " case_columns " FROM cases WHERE case_id = $1" for_update)`: the
+/// statement in `DB`'s dialect, as a `&'static str`. Literals are text both share; a name is a
+/// fragment of [`fragment!`], `name("arg")` one that takes an argument. Both texts are built
+/// at compile time; `DB` picks one.
 macro_rules! sql {
     ($db:ty: $($part:tt)+) => {
         <$db as $crate::dialect::Dialect>::pick($crate::dialect::Sql {

@@ -45,10 +45,35 @@
 //!
 //! # Times
 //!
-//! The API takes and returns [`OffsetDateTime`]; the store keeps UTC with microsecond
-//! precision (PostgreSQL's), truncating finer parts, so both backends return the same instant.
-//! PostgreSQL uses `TIMESTAMPTZ`; SQLite uses fixed-width text, `2025-01-31T08:00:00.000000Z`,
-//! whose text order is time order. Nothing reads the database clock: every write takes `now`.
+//! The API takes and returns [`OffsetDateTime`](time::OffsetDateTime); the store keeps UTC
+//! with microsecond precision (PostgreSQL's), truncating finer parts, so both backends return
+//! the same instant. PostgreSQL uses `TIMESTAMPTZ`; SQLite uses fixed-width text,
+//! `2025-01-31T08:00:00.000000Z`, whose text order is time order. Nothing reads the database
+//! clock: every write takes `now`.
+//!
+//! # Two backends, one set of statements
+//!
+//! Each statement is written once, in the [`Store`] or [`Tx`] method that runs it (the modules
+//! by subject: `sop_versions`, `cases`, `queues`, `outbox`, `users`, `audit`). The method's
+//! body goes through `on_backend!` (`store.rs`), which compiles it once per backend with
+//! that backend's concrete sqlx types, so no statement is generic and none is written twice.
+//! Shared too: the rows, read by `#[derive(sqlx::FromRow)]` on the types of `types.rs`; the
+//! transactions (`backend.rs`: [`Backend`] holds the pools, [`DbTx`] drives sqlx's transaction
+//! manager as sqlx's own `Transaction` does); the checks that need no database.
+//!
+//! What each backend supplies, and nothing else:
+//! - **connection** (`sqlite.rs`, `postgres.rs`): SQLite's one-connection write pool, its
+//!   reader pool and its transaction connection parked outside the pool (a pooled one came
+//!   back only after a round trip to its thread: 1-7 ms per group commit); PostgreSQL's one
+//!   pool and its `synchronous_commit` check. Each also implements the `Dialect` trait
+//!   (`dialect.rs`): the `BEGIN` (`BEGIN IMMEDIATE` on SQLite), whether a failed statement
+//!   aborts the transaction (PostgreSQL: then the committed state is read outside it), and the
+//!   cast that keeps a bound JSON text exact (`::json` on PostgreSQL);
+//! - **SQL fragments** (`dialect.rs`, side by side): the row lock (`FOR UPDATE`), the claim
+//!   (`FOR UPDATE SKIP LOCKED`), a JSON array as rows (`json_each` /
+//!   `jsonb_array_elements_text`), spliced into a statement at compile time by `sql!`;
+//! - **time encoding** (`timestamp.rs`): `Ts` encodes and decodes itself as fixed-width text
+//!   on SQLite and `TIMESTAMPTZ` on PostgreSQL.
 
 mod audit;
 mod backend;

@@ -38,12 +38,13 @@ macro_rules! on_backend {
     ($enum:ident, $value:expr, |$b:ident| $body:expr) => {
         match $value {
             $enum::Sqlite($b) => {
-                #[allow(dead_code, clippy::upper_case_acronyms)]
+                // Unused by bodies with nothing dialect-specific.
+                #[allow(dead_code)]
                 type DB = sqlx::Sqlite;
                 $body
             }
             $enum::Postgres($b) => {
-                #[allow(dead_code, clippy::upper_case_acronyms)]
+                #[allow(dead_code)]
                 type DB = sqlx::Postgres;
                 $body
             }
