@@ -263,7 +263,7 @@ impl Tx {
         check_append(expected_version, events, projection)?;
         let updated_at = Ts(projection.updated_at);
         let due_at = projection.due_at.map(Ts);
-        // The exact JSON texts that the events are stored (and were hashed) as.
+        // The JSON texts the events are stored as (the hash chain covers them).
         let rows = (expected_version + 1..)
             .zip(events)
             .map(|(seq, e)| Ok((seq, e, payload_text(&e.payload)?)))
