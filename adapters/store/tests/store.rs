@@ -14,7 +14,10 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 use sopflow_store::testing::TestDb;
-use sopflow_store::{CaseFilter, CaseProjection, Error, OutboxStatus, Page, Store, StoredResponse};
+use sopflow_store::{
+    CaseFilter, CaseProjection, Effective, Error, NewRelease, OutboxStatus, Page, Store,
+    StoredResponse,
+};
 use support::{SOP, T0, at, create_case, deploy, events, outbox, projection};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -42,6 +45,7 @@ backend_tests!(
     salts_and_files_commit_with_the_case,
     a_long_append_spans_several_statements,
     stored_times_and_json_keep_their_format,
+    releases_are_kept_in_order_and_never_changed,
 );
 
 #[tokio::test]
@@ -1292,4 +1296,68 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
         .unwrap();
     assert_eq!(found, 1, "the stored payload is the text {text}");
     assert_eq!(store.events("c1").await.unwrap()[1].payload, evs[0].payload);
+}
+
+async fn releases_are_kept_in_order_and_never_changed(db: &TestDb) {
+    let store = db.store().await;
+    let v1 = deploy(&store, SOP).await;
+    let release = |version, effective, reason: &str| NewRelease {
+        sop_id: SOP.to_owned(),
+        version,
+        effective,
+        source: "api".to_owned(),
+        released_by: "admin".to_owned(),
+        reason: reason.to_owned(),
+        recorded_at: at(5),
+    };
+    let first = store
+        .record_release(&release(v1, Effective::At(at(1)), "deployed"))
+        .await
+        .unwrap();
+    let second = store
+        .record_release(&release(
+            v1,
+            Effective::On(date!(2027 - 01 - 01)),
+            "effective date",
+        ))
+        .await
+        .unwrap();
+    assert!(second > first);
+    let all = store.releases(Some(SOP)).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        (all[0].effective_at, all[0].effective_on),
+        (Some(at(1)), None)
+    );
+    assert_eq!(
+        (all[1].effective_at, all[1].effective_on),
+        (None, Some(date!(2027 - 01 - 01)))
+    );
+    assert_eq!(all[1].reason, "effective date");
+    assert_eq!(all[1].recorded_at, at(5));
+    assert!(store.releases(Some("other")).await.unwrap().is_empty());
+    assert_eq!(store.releases(None).await.unwrap(), all);
+    // A release needs a reason and a version that exists.
+    assert!(
+        store
+            .record_release(&release(v1, Effective::At(at(2)), "  "))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .record_release(&release(v1 + 7, Effective::At(at(2)), "no such version"))
+            .await
+            .is_err()
+    );
+    store.close().await;
+    // The history of what was in force cannot be rewritten.
+    assert!(
+        db.raw_execute("UPDATE sop_releases SET version = 9")
+            .await
+            .is_err()
+    );
+    assert!(db.raw_execute("DELETE FROM sop_releases").await.is_err());
+    let store = db.store().await;
+    assert_eq!(store.releases(Some(SOP)).await.unwrap().len(), 2);
 }
