@@ -334,8 +334,8 @@ pub async fn start_case(
         .await
         .map_err(store_error)?
         .ok_or_else(|| Problem::not_found(format!("no SOP `{}`", request.sop_id)))?;
-    let start_roles = &latest.sop.compiled(latest.sop.start()).roles;
-    if !start_roles.contains(&user.role) {
+    let start_roles = latest.sop.recorders(latest.sop.start());
+    if !latest.sop.may_record(latest.sop.start(), &user.role) {
         return Err(Problem::forbidden(format!(
             "role `{}` may not open a case (allowed: {})",
             user.role,
@@ -565,8 +565,7 @@ pub async fn tasks(
     let steps = steps_for(&state, |d, idx| {
         let step = d.sop.step(idx);
         match step.kind {
-            StepKind::Task | StepKind::Service => d.sop.compiled(idx).roles.contains(&q.role),
-            StepKind::Queue => queue_callers(d, idx).contains(&q.role),
+            StepKind::Task | StepKind::Service | StepKind::Queue => d.sop.may_record(idx, &q.role),
             _ => false,
         }
     })
@@ -631,7 +630,7 @@ pub async fn call_next(
         return Err(Problem::not_found(format!("no queue `{queue}`")));
     }
     let mut allowed = false;
-    for (sop_id, version, _) in &steps {
+    for (sop_id, version, step) in &steps {
         if let Ok(Some(d)) = state
             .runtime
             .registry
@@ -640,10 +639,8 @@ pub async fn call_next(
         {
             allowed |= d
                 .sop
-                .document()
-                .queues
-                .iter()
-                .any(|q| q.id == queue && q.called_by.contains(&user.role));
+                .step_index(step)
+                .is_some_and(|idx| d.sop.may_record(idx, &user.role));
         }
     }
     if !allowed {
@@ -735,17 +732,6 @@ async fn steps_for(
         }
     }
     Ok(out)
-}
-
-fn queue_callers(d: &crate::registry::Deployed, idx: usize) -> Vec<String> {
-    let step = d.sop.step(idx);
-    d.sop
-        .document()
-        .queues
-        .iter()
-        .find(|q| Some(&q.id) == step.queue.as_ref())
-        .map(|q| q.called_by.clone())
-        .unwrap_or_default()
 }
 
 fn store_error(e: sopflow_store::Error) -> Problem {

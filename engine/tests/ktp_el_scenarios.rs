@@ -518,3 +518,17 @@ fn run_until<'a>(sop: &'a sopflow_engine::sop::Sop, step: &str) -> Case<'a> {
     }
     case
 }
+
+#[test]
+fn who_may_act_on_a_step_is_one_answer_of_the_sop() {
+    let sop = ktp_el();
+    let step = |id: &str| sop.step_index(id).unwrap();
+    // The applicant's steps are recorded by the queue officer, the print operator's by itself.
+    assert_eq!(sop.recorders(step("serahkan_berkas")), ["petugas_antrian"]);
+    assert_eq!(sop.recorders(step("periksa_perekaman")), ["operator_cetak"]);
+    // A queue step is acted on by those who call its queue.
+    assert_eq!(sop.recorders(step("tunggu_antrian")), ["operator_cetak"]);
+    assert!(sop.may_record(step("tunggu_antrian"), "operator_cetak"));
+    assert!(!sop.may_record(step("tunggu_antrian"), "petugas_antrian"));
+    assert!(!sop.may_record(step("serahkan_berkas"), "pemohon"));
+}

@@ -280,7 +280,7 @@ pub async fn check_case(
     let wrong_role = events.iter().find_map(|e| match &e.body {
         EventBody::StepCompleted { step, .. } => {
             let idx = sop.sop.step_index(step)?;
-            let roles = &sop.sop.compiled(idx).roles;
+            let roles = sop.sop.recorders(idx);
             (sop.sop.kind(idx) == StepKind::Task && !roles.iter().any(|r| **r == *e.by.role)).then(
                 || {
                     finding(

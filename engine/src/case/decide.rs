@@ -475,15 +475,14 @@ impl<'a> Decider<'a> {
     }
 
     fn check_role(&self, step: StepIdx) -> Result<(), CommandError> {
-        let allowed = &self.sop.compiled(step).roles;
         let role = &*self.ctx.actor.role;
-        if allowed.iter().any(|r| r == role) {
+        if self.sop.may_record(step, role) {
             Ok(())
         } else {
             Err(CommandError::WrongRole {
                 role: role.to_owned(),
                 step: self.sop.step(step).id.clone(),
-                allowed: allowed.clone(),
+                allowed: self.sop.recorders(step).to_vec(),
             })
         }
     }
@@ -522,22 +521,7 @@ impl<'a> Decider<'a> {
                 queue: queue.to_owned(),
             });
         }
-        let allowed: Vec<String> = self
-            .sop
-            .document()
-            .queues
-            .iter()
-            .find(|q| q.id == queue)
-            .map(|q| q.called_by.clone())
-            .unwrap_or_default();
-        let role = &*self.ctx.actor.role;
-        if !allowed.iter().any(|r| r == role) {
-            return Err(CommandError::WrongRole {
-                role: role.to_owned(),
-                step: step.id.clone(),
-                allowed,
-            });
-        }
+        self.check_role(current)?;
         let number = working
             .queue_number
             .clone()

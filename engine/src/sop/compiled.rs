@@ -31,8 +31,8 @@ pub struct CompiledStep {
     pub branches: Vec<CompiledBranch>,
     /// Documents of the step, as indices into [`SopDocument::documents`].
     pub documents: Vec<usize>,
-    /// Roles that may record the step.
-    pub roles: Vec<String>,
+    /// Roles that may act on the step (see [`Sop::recorders`]).
+    pub(crate) roles: Vec<String>,
     /// The step whose time budget this step runs on (itself, or the first step of its row
     /// that has a budget), with that budget.
     pub budget: Option<(StepIdx, Duration)>,
@@ -191,6 +191,19 @@ impl Sop {
 
     pub fn compiled(&self, idx: StepIdx) -> &CompiledStep {
         &self.steps[idx]
+    }
+
+    /// Who may act on step `idx`: for a queue step the roles that call it from its queue;
+    /// for any other the roles that record it (the step's `recorded_by`, else its actor's
+    /// `recorded_by`, else the actor's own id). The one rule of who may act: deciding,
+    /// replaying and listing inboxes all ask here.
+    pub fn recorders(&self, idx: StepIdx) -> &[String] {
+        &self.steps[idx].roles
+    }
+
+    /// Whether `role` may act on step `idx` (see [`recorders`](Self::recorders)).
+    pub fn may_record(&self, idx: StepIdx, role: &str) -> bool {
+        self.steps[idx].roles.iter().any(|r| r == role)
     }
 
     pub fn step_count(&self) -> usize {

@@ -809,7 +809,13 @@ fn compile_steps(
                     label: b.label.map(Arc::from),
                 })
                 .collect();
-            let roles = if !step.recorded_by.is_empty() {
+            let roles = if step.kind == StepKind::Queue {
+                doc.queues
+                    .iter()
+                    .find(|q| Some(&q.id) == step.queue.as_ref())
+                    .map(|q| q.called_by.clone())
+                    .unwrap_or_default()
+            } else if !step.recorded_by.is_empty() {
                 step.recorded_by.clone()
             } else {
                 match doc.actor(&step.actor) {
