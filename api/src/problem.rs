@@ -157,7 +157,9 @@ impl From<CommandError> for Problem {
     fn from(e: CommandError) -> Self {
         let detail = e.to_string();
         match e {
-            CommandError::WrongRole { .. } => Problem::forbidden(detail),
+            CommandError::WrongRole { .. } | CommandError::MayNotStart { .. } => {
+                Problem::forbidden(detail)
+            }
             CommandError::UnknownStep { .. } => Problem::not_found(detail),
             CommandError::InvalidData { errors } => Problem::unprocessable(
                 "invalid-data",

@@ -532,3 +532,78 @@ fn who_may_act_on_a_step_is_one_answer_of_the_sop() {
     assert!(!sop.may_record(step("tunggu_antrian"), "petugas_antrian"));
     assert!(!sop.may_record(step("serahkan_berkas"), "pemohon"));
 }
+
+#[test]
+fn only_a_role_that_records_the_first_step_opens_a_case() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    let refused = case
+        .run(
+            "operator_cetak",
+            Command::Start {
+                case_id: "case-1".into(),
+                sop_version: 1,
+                data: support::obj(applicant("baru")),
+                documents: Vec::new(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        CommandError::MayNotStart {
+            role: "operator_cetak".into(),
+            allowed: vec!["petugas_antrian".into()],
+        }
+    );
+    assert!(case.state.is_none() && case.events.is_empty());
+}
+
+#[test]
+fn replay_names_a_history_opened_by_a_role_that_may_not_open_it() {
+    let sop = ktp_el();
+    let mut case = run_ktp_el_case(&sop, false, false).unwrap();
+    case.events[0].by = sopflow_engine::case::Actor::new("operator-1", "operator_cetak");
+    let divergence = verify(&sop, &case.events).unwrap_err();
+    assert_eq!(divergence.seq, 1);
+    assert_eq!(
+        divergence.reason,
+        "case opened by role `operator_cetak`, which may not open it (allowed: petugas_antrian)"
+    );
+}
+
+#[test]
+fn replay_names_steps_recorded_or_called_by_roles_that_may_not() {
+    let sop = ktp_el();
+    let clean = run_ktp_el_case(&sop, false, false).unwrap();
+    let seq_of = |kind: &str| {
+        clean
+            .events
+            .iter()
+            .position(|e| e.body.kind() == kind)
+            .unwrap()
+    };
+    // The applicant's hand-in, recorded in the print operator's name.
+    let mut forged = clean.events.clone();
+    let i = seq_of("step_completed");
+    forged[i].by = sopflow_engine::case::Actor::new("operator-1", "operator_cetak");
+    let divergence = verify(&sop, &forged).unwrap_err();
+    assert_eq!(divergence.seq, forged[i].seq);
+    assert!(
+        divergence
+            .reason
+            .starts_with("`serahkan_berkas` recorded by role `operator_cetak`"),
+        "{divergence}"
+    );
+    // The queue called by the queue officer, who may not call it.
+    let mut forged = clean.events.clone();
+    let i = seq_of("queue_called");
+    forged[i].by = sopflow_engine::case::Actor::new("petugas-1", "petugas_antrian");
+    let divergence = verify(&sop, &forged).unwrap_err();
+    assert_eq!(divergence.seq, forged[i].seq);
+    assert!(
+        divergence
+            .reason
+            .starts_with("`tunggu_antrian` called by role `petugas_antrian`"),
+        "{divergence}"
+    );
+}

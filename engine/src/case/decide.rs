@@ -116,6 +116,9 @@ pub enum CommandError {
         step: String,
         allowed: Vec<String>,
     },
+    /// The actor's role may not record the SOP's start step, so it may not open a case.
+    #[error("role `{role}` may not open a case of this SOP (allowed: {})", allowed.join(", "))]
+    MayNotStart { role: String, allowed: Vec<String> },
     #[error("required documents missing: {}", missing.join(", "))]
     MissingDocuments { missing: Vec<String> },
     #[error("unknown document `{doc}` for step `{step}`")]
@@ -246,8 +249,16 @@ impl<'a> Decider<'a> {
         data: &Map<String, Value>,
         documents: &[DocumentReceipt],
     ) -> Result<CaseState, CommandError> {
-        check_data(self.sop, data)?;
         let start = self.sop.start();
+        // Who may open a case is who may record its first step: the same rule replay checks.
+        let role = &*self.ctx.actor.role;
+        if !self.sop.may_record(start, role) {
+            return Err(CommandError::MayNotStart {
+                role: role.to_owned(),
+                allowed: self.sop.recorders(start).to_vec(),
+            });
+        }
+        check_data(self.sop, data)?;
         check_documents_known(self.sop, start, documents)?;
         let total_due_at = self
             .sop
