@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::event::{Actor, DocumentReceipt, EventBody, GuardEvaluation};
-use super::state::{CaseState, CaseStatus, Documents};
+use super::state::{ApplyError, CaseState, CaseStatus, Documents};
 use crate::guard::{self, CompiledGuard, GuardError};
 use crate::sop::model::{MissingDocuments, StepKind};
 use crate::sop::{Sop, StepIdx};
@@ -140,6 +140,11 @@ pub enum CommandError {
     UnknownRequest { key: String },
     #[error("a queue number is not expected now")]
     UnexpectedQueueNumber,
+    /// The engine contradicted itself: an event it decided does not fit its own working
+    /// state. A bug in the engine, not a fault of the command: nothing is recorded. `reason`
+    /// names the event kind and step ids, never case data.
+    #[error("internal engine error: {reason}")]
+    Internal { reason: String },
 }
 
 /// One violation of the case schema, at a JSON Pointer into the case data.
@@ -207,8 +212,9 @@ struct Decider<'a> {
     sop: &'a Sop,
     ctx: &'a Context,
     out: Decision,
-    /// An event the decider made did not fit its own working state: a bug in decide.
-    broken: bool,
+    /// The first event the decider made that did not fit its own working state: a bug in
+    /// decide.
+    broken: Option<ApplyError>,
 }
 
 impl<'a> Decider<'a> {
@@ -217,27 +223,25 @@ impl<'a> Decider<'a> {
             sop,
             ctx,
             out: Decision::default(),
-            broken: false,
+            broken: None,
         }
     }
 
-    /// The decision, unless the decider contradicted itself (surfaced as a refusal rather
-    /// than a corrupt case).
+    /// The decision, unless the decider contradicted itself: then an internal error (the
+    /// service answers 500), never a corrupt case nor a refusal the client could act on.
     fn finish(self) -> Result<Decision, CommandError> {
-        if self.broken {
-            Err(CommandError::NotStarted)
-        } else {
-            Ok(self.out)
+        match self.broken {
+            Some(e) => Err(internal(e)),
+            None => Ok(self.out),
         }
     }
 
     /// Records `body` and keeps the working state in step with it.
     fn emit(&mut self, working: &mut CaseState, body: EventBody) {
-        if working
-            .apply_parts(working.version + 1, self.ctx.now, &body)
-            .is_err()
+        if let Err(e) = working.apply_parts(working.version + 1, self.ctx.now, &body)
+            && self.broken.is_none()
         {
-            self.broken = true;
+            self.broken = Some(e);
         }
         self.out.events.push(body);
     }
@@ -272,8 +276,8 @@ impl<'a> Decider<'a> {
             data: data.clone(),
             total_due_at,
         };
-        let mut working = CaseState::from_first_parts(1, self.ctx.now, &started)
-            .map_err(|_| CommandError::NotStarted)?;
+        let mut working =
+            CaseState::from_first_parts(1, self.ctx.now, &started).map_err(internal)?;
         self.out.events.push(started);
         if let Some(at) = total_due_at {
             self.out.effects.push(Effect::ScheduleTimer { at });
@@ -786,6 +790,14 @@ impl<'a> Decider<'a> {
     }
 }
 
+/// An event that did not fit the decider's own state, as the error it is: the event kind
+/// and the ids it names (an `ApplyError` carries no case data).
+fn internal(e: ApplyError) -> CommandError {
+    CommandError::Internal {
+        reason: e.to_string(),
+    }
+}
+
 fn check_outcome(allowed: &[String], outcome: Option<&str>) -> Result<(), CommandError> {
     let ok = match outcome {
         None => allowed.is_empty(),
@@ -1116,4 +1128,61 @@ fn read_values(guard: &CompiledGuard, scope: &Scope) -> Map<String, Value> {
             (name.clone(), value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ktp_el() -> Sop {
+        let text = include_str!("../../../sop-definitions/ktp-el.yaml");
+        crate::sop::load(text).expect("the KTP-el SOP loads")
+    }
+
+    fn ctx() -> Context {
+        Context {
+            now: OffsetDateTime::UNIX_EPOCH,
+            actor: Actor::new("petugas-1", "petugas_antrian"),
+        }
+    }
+
+    #[test]
+    fn a_decider_that_contradicts_itself_is_an_internal_error_not_a_conflict() {
+        let sop = ktp_el();
+        let ctx = ctx();
+        let mut data = Map::new();
+        data.insert("nik".into(), Value::String("1312990101900001".into()));
+        data.insert("alasan".into(), Value::String("baru".into()));
+        let start = Command::Start {
+            case_id: "case-1".into(),
+            sop_version: 1,
+            data,
+            documents: Vec::new(),
+        };
+        let (mut working, _) = start_case(&sop, &start, &ctx).expect("the case starts");
+        let mut d = Decider::new(&sop, &ctx);
+        // Completing a step the case is not at does not fit the working state: only a bug in
+        // the decider could emit it.
+        d.emit(
+            &mut working,
+            EventBody::StepCompleted {
+                step: sop
+                    .step_id(sop.step_index("terima_ktp").expect("a KTP-el step"))
+                    .clone(),
+                outcome: None,
+                missing_documents: Vec::new(),
+            },
+        );
+        match d.finish() {
+            Err(CommandError::Internal { reason }) => {
+                assert!(reason.contains("step_completed"), "{reason}");
+                assert!(reason.contains("terima_ktp"), "{reason}");
+                assert!(
+                    !reason.contains("1312990101900001"),
+                    "no case data: {reason}"
+                );
+            }
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+    }
 }

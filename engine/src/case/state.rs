@@ -312,10 +312,12 @@ impl CaseState {
             EventBody::AdapterCompleted { .. } => self.pending_request = None,
             EventBody::StepCompleted { step, outcome, .. } => {
                 if self.current_step.as_deref() != Some(step) {
-                    return Err(fail(format!(
-                        "completes `{step}`, but the case is at {:?}",
-                        self.current_step
-                    )));
+                    return Err(fail(match &self.current_step {
+                        Some(current) => {
+                            format!("completes `{step}`, but the case is at `{current}`")
+                        }
+                        None => format!("completes `{step}`, but the case is at no step"),
+                    }));
                 }
                 self.current_completed = true;
                 if let Some(visit) = self.visits.last_mut() {
