@@ -212,7 +212,6 @@ impl<'a> Driver<'a> {
                         data: Map::new(),
                     }
                 }
-                Effect::ScheduleTimer { .. } => continue,
             };
             self.run(case, state, Who::System, &follow, sink)?;
         }

@@ -60,7 +60,9 @@ pub enum Command {
     Tick,
 }
 
-/// What the runtime must do after committing the events.
+/// What the runtime must do after committing the events. (Timers are not effects: the
+/// runtime wakes cases from the due times their events record, `StepEntered::due_at` and
+/// `CaseStarted::total_due_at`, kept in the case projection.)
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Hand out the next number of `queue` and send it back as `AssignQueueNumber`, in the
@@ -73,8 +75,6 @@ pub enum Effect {
         idempotency_key: String,
         request: Map<String, Value>,
     },
-    /// Wake the case at `at` (a budget runs out then) with `Tick`.
-    ScheduleTimer { at: OffsetDateTime },
 }
 
 /// The time and the actor of a command.
@@ -279,9 +279,6 @@ impl<'a> Decider<'a> {
         let mut working =
             CaseState::from_first_parts(1, self.ctx.now, &started).map_err(internal)?;
         self.out.events.push(started);
-        if let Some(at) = total_due_at {
-            self.out.effects.push(Effect::ScheduleTimer { at });
-        }
         self.enter(&mut working, start, None);
         if !documents.is_empty() {
             let body = EventBody::DocumentsRecorded {
@@ -722,9 +719,6 @@ impl<'a> Decider<'a> {
             due_at,
         };
         self.emit(working, body);
-        if let Some(at) = due_at {
-            self.out.effects.push(Effect::ScheduleTimer { at });
-        }
         match step.kind {
             StepKind::Task => {}
             StepKind::Queue => {
