@@ -67,11 +67,6 @@ impl IdempotencyKey {
         }
     }
 
-    /// Builds the key from its parts, as the runtime does.
-    pub fn for_visit(case_id: &str, step: &str, visit: u32) -> Result<Self, AdapterError> {
-        Self::new(format!("{case_id}:{step}:{visit}"))
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

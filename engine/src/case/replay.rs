@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::CaseVersion;
 use super::decide::{budget_clock, check_data, choose_branch, missing_documents};
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
@@ -13,7 +14,7 @@ use crate::sop::model::StepKind;
 /// Where and why a history does not match its SOP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Divergence {
-    pub seq: u64,
+    pub seq: CaseVersion,
     pub reason: String,
 }
 

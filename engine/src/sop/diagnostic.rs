@@ -65,6 +65,13 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Orders problems by position (then field and message) and drops repeats: every layer
+/// reports this way.
+pub(crate) fn sort_and_dedup(out: &mut Vec<Diagnostic>) {
+    out.sort_by(|a, b| (a.pos, &a.field, &a.message).cmp(&(b.pos, &b.field, &b.message)));
+    out.dedup();
+}
+
 /// `/steps/3/actor` becomes `steps[3].actor`.
 pub fn field_path(pointer: &str) -> String {
     let mut out = String::new();

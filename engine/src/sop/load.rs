@@ -16,7 +16,7 @@ use jsonschema::types::JsonType;
 use serde_json::Value;
 
 use super::compiled::Sop;
-use super::diagnostic::{Diagnostic, Layer};
+use super::diagnostic::{Diagnostic, Layer, sort_and_dedup};
 use super::duration::Duration;
 use super::model::{SCHEMA_VERSION, SopDocument, schema_json};
 use super::source_map::{Pos, SourceMap, clamp, escape_segment};
@@ -463,11 +463,6 @@ fn pattern_message(instance: &Value, pattern: &str) -> String {
     } else {
         format!("{found} does not match the pattern `{pattern}`")
     }
-}
-
-pub(crate) fn sort_and_dedup(out: &mut Vec<Diagnostic>) {
-    out.sort_by(|a, b| (a.pos, &a.field, &a.message).cmp(&(b.pos, &b.field, &b.message)));
-    out.dedup();
 }
 
 #[cfg(test)]

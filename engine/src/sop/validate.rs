@@ -14,8 +14,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, Reversed};
 
 use super::compiled::{CompiledBranch, CompiledStep, Sop, StepIdx};
-use super::diagnostic::{Diagnostic, Layer};
-use super::load::sort_and_dedup;
+use super::diagnostic::{Diagnostic, Layer, sort_and_dedup};
 use super::model::{Next, SopDocument, Step, StepKind};
 use super::source_map::SourceMap;
 use crate::guard::{self, BUILTIN_NAMES, CompiledGuard};

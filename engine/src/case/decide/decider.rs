@@ -1,214 +1,23 @@
-//! `decide(sop, state, command, ctx) -> (events, effects)`: the whole behaviour of a case.
-//!
-//! Pure: the time and the actor come in through [`Context`], the new facts go out as event
-//! bodies, and what the world must do (hand out a queue number, call an adapter) goes out as
-//! [`Effect`]s for the runtime to carry out. Nothing here fails by panicking: a command that
-//! does not fit is a typed [`CommandError`], and a guard that cannot decide becomes an
-//! incident on the case.
+//! The decider: one command at a time, checked first, then its events emitted and applied
+//! to the working state as they are decided.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use rhai::{Array, Dynamic, Map as RhaiMap, Scope};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::event::{Actor, DocumentReceipt, EventBody, GuardEvaluation};
-use super::state::{ApplyError, CaseState, CaseStatus, Documents};
-use crate::guard::{self, CompiledGuard, GuardError};
+use super::branch::choose_branch_knowing;
+use super::data::{check_changes, check_data, merged};
+use super::scope::missing_documents;
+use super::types::{Command, CommandError, Context, Decision, Effect};
+use crate::case::SopVersion;
+use crate::case::event::{DocumentReceipt, EventBody};
+use crate::case::state::{ApplyError, BudgetClock, CaseState, CaseStatus};
 use crate::sop::model::{MissingDocuments, StepKind};
 use crate::sop::{Sop, StepIdx};
 
-/// What a case is asked to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Open a case (only on an empty history).
-    Start {
-        case_id: String,
-        sop_version: u32,
-        data: Map<String, Value>,
-        documents: Vec<DocumentReceipt>,
-    },
-    /// A person completes the current step.
-    CompleteStep {
-        step: String,
-        data: Map<String, Value>,
-        documents: Vec<DocumentReceipt>,
-        outcome: Option<String>,
-    },
-    /// The runtime hands out the queue number an [`Effect::AssignQueueNumber`] asked for.
-    AssignQueueNumber { number: String },
-    /// An operator calls the case from its queue.
-    CallFromQueue { queue: String },
-    /// An adapter's answer to [`Effect::CallAdapter`].
-    RecordAdapterResult {
-        idempotency_key: String,
-        outcome: Option<String>,
-        reference: Option<String>,
-        data: Map<String, Value>,
-    },
-    /// The runtime gave up delivering a request: the case needs a person.
-    RecordAdapterFailure {
-        idempotency_key: String,
-        reason: String,
-    },
-    /// Someone dealt with the incident: route again (guards) or wait for the adapter again.
-    ResolveIncident { note: String },
-    /// Withdraw the case.
-    Cancel { reason: String },
-    /// Time passes: budgets that ran out are recorded.
-    Tick,
-}
-
-/// What the runtime must do after committing the events. (Timers are not effects: the
-/// runtime wakes cases from the due times their events record, `StepEntered::due_at` and
-/// `CaseStarted::total_due_at`, kept in the case projection.)
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Hand out the next number of `queue` and send it back as `AssignQueueNumber`, in the
-    /// same transaction.
-    AssignQueueNumber { queue: String, prefix: String },
-    /// Deliver a request to an adapter (at least once; the key makes it happen once).
-    CallAdapter {
-        adapter: String,
-        step: String,
-        idempotency_key: String,
-        request: Map<String, Value>,
-    },
-}
-
-/// The time and the actor of a command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Context {
-    pub now: OffsetDateTime,
-    pub actor: Actor,
-}
-
-/// New events (bodies; the caller numbers and stamps them) and the effects to carry out.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Decision {
-    pub events: Vec<EventBody>,
-    pub effects: Vec<Effect>,
-}
-
-/// A command refused. Nothing is recorded.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CommandError {
-    #[error("the case has already started")]
-    AlreadyStarted,
-    #[error("the case has not started")]
-    NotStarted,
-    #[error("the case is {status}")]
-    CaseClosed { status: &'static str },
-    #[error("the case has an open incident: {reason}")]
-    InIncident { reason: String },
-    #[error("the case has no open incident")]
-    NoIncident,
-    #[error("unknown step `{step}`")]
-    UnknownStep { step: String },
-    #[error("the case is at step `{current}`, not `{requested}`")]
-    WrongStep { requested: String, current: String },
-    #[error("step `{step}` is a {kind} step and is not completed this way")]
-    WrongKind { step: String, kind: &'static str },
-    #[error("role `{role}` may not record step `{step}` (allowed: {})", allowed.join(", "))]
-    WrongRole {
-        role: String,
-        step: String,
-        allowed: Vec<String>,
-    },
-    /// The actor's role may not record the SOP's start step, so it may not open a case.
-    #[error("role `{role}` may not open a case of this SOP (allowed: {})", allowed.join(", "))]
-    MayNotStart { role: String, allowed: Vec<String> },
-    #[error("required documents missing: {}", missing.join(", "))]
-    MissingDocuments { missing: Vec<String> },
-    #[error("unknown document `{doc}` for step `{step}`")]
-    UnknownDocument { step: String, doc: String },
-    #[error("step `{step}` may not set {}", fields.join(", "))]
-    FieldsNotAllowed { step: String, fields: Vec<String> },
-    #[error("invalid case data")]
-    InvalidData { errors: Vec<DataError> },
-    #[error("outcome {found:?} is not one of {}", allowed.join(", "))]
-    InvalidOutcome {
-        found: Option<String>,
-        allowed: Vec<String>,
-    },
-    #[error("the case is not waiting in queue `{queue}`")]
-    NotInQueue { queue: String },
-    #[error("the case has no queue number yet")]
-    NoQueueNumber,
-    #[error("no request with key `{key}` is pending")]
-    UnknownRequest { key: String },
-    #[error("a queue number is not expected now")]
-    UnexpectedQueueNumber,
-    /// The engine contradicted itself: an event it decided does not fit its own working
-    /// state. A bug in the engine, not a fault of the command: nothing is recorded. `reason`
-    /// names the event kind and step ids, never case data.
-    #[error("internal engine error: {reason}")]
-    Internal { reason: String },
-}
-
-/// One violation of the case schema, at a JSON Pointer into the case data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataError {
-    pub pointer: String,
-    pub message: String,
-}
-
-/// Decides what `command` does to the case `state` (None before the first event).
-pub fn decide(
-    sop: &Sop,
-    state: Option<&CaseState>,
-    command: &Command,
-    ctx: &Context,
-) -> Result<Decision, CommandError> {
-    match state {
-        None => start_case(sop, command, ctx).map(|(_, decision)| decision),
-        Some(state) => {
-            let mut working = state.clone();
-            decide_in_place(sop, &mut working, command, ctx)
-        }
-    }
-}
-
-/// Decides the first command of a case (it must be `Start`): the case as of the new events,
-/// and the decision.
-pub(crate) fn start_case(
-    sop: &Sop,
-    command: &Command,
-    ctx: &Context,
-) -> Result<(CaseState, Decision), CommandError> {
-    let Command::Start {
-        case_id,
-        sop_version,
-        data,
-        documents,
-    } = command
-    else {
-        return Err(CommandError::NotStarted);
-    };
-    let mut d = Decider::new(sop, ctx);
-    let state = d.start(case_id, *sop_version, data, documents)?;
-    d.finish().map(|decision| (state, decision))
-}
-
-/// Decides `command` on an open history and applies the decided events to `state` as it
-/// goes, so that `state` ends as the fold of the history plus the new events. A refused
-/// command leaves `state` untouched: every check comes before the first event.
-pub(crate) fn decide_in_place(
-    sop: &Sop,
-    state: &mut CaseState,
-    command: &Command,
-    ctx: &Context,
-) -> Result<Decision, CommandError> {
-    if let Command::Start { .. } = command {
-        return Err(CommandError::AlreadyStarted);
-    }
-    let mut d = Decider::new(sop, ctx);
-    d.on_case(state, command)?;
-    d.finish()
-}
-
-struct Decider<'a> {
+pub(super) struct Decider<'a> {
     sop: &'a Sop,
     ctx: &'a Context,
     out: Decision,
@@ -218,7 +27,7 @@ struct Decider<'a> {
 }
 
 impl<'a> Decider<'a> {
-    fn new(sop: &'a Sop, ctx: &'a Context) -> Self {
+    pub(super) fn new(sop: &'a Sop, ctx: &'a Context) -> Self {
         Self {
             sop,
             ctx,
@@ -229,7 +38,7 @@ impl<'a> Decider<'a> {
 
     /// The decision, unless the decider contradicted itself: then an internal error (the
     /// service answers 500), never a corrupt case nor a refusal the client could act on.
-    fn finish(self) -> Result<Decision, CommandError> {
+    pub(super) fn finish(self) -> Result<Decision, CommandError> {
         match self.broken {
             Some(e) => Err(internal(e)),
             None => Ok(self.out),
@@ -246,10 +55,10 @@ impl<'a> Decider<'a> {
         self.out.events.push(body);
     }
 
-    fn start(
+    pub(super) fn start(
         &mut self,
         case_id: &str,
-        sop_version: u32,
+        sop_version: SopVersion,
         data: &Map<String, Value>,
         documents: &[DocumentReceipt],
     ) -> Result<CaseState, CommandError> {
@@ -290,7 +99,11 @@ impl<'a> Decider<'a> {
         Ok(working)
     }
 
-    fn on_case(&mut self, working: &mut CaseState, command: &Command) -> Result<(), CommandError> {
+    pub(super) fn on_case(
+        &mut self,
+        working: &mut CaseState,
+        command: &Command,
+    ) -> Result<(), CommandError> {
         if working.status.is_closed() {
             return Err(CommandError::CaseClosed {
                 status: working.status.as_str(),
@@ -829,7 +642,7 @@ pub(crate) fn budget_clock(
     sop: &Sop,
     to: StepIdx,
     from: Option<StepIdx>,
-    running: Option<&super::state::BudgetClock>,
+    running: Option<&BudgetClock>,
     now: OffsetDateTime,
 ) -> (Option<Arc<str>>, Option<OffsetDateTime>) {
     let budget = sop.compiled(to).budget;
@@ -850,286 +663,14 @@ pub(crate) fn budget_clock(
     }
 }
 
-/// Validates case data against the SOP's case schema, every error with its JSON Pointer.
-pub fn check_data(sop: &Sop, data: &Map<String, Value>) -> Result<(), CommandError> {
-    let value = Value::Object(data.clone());
-    if sop.case_validator().is_valid(&value) {
-        return Ok(());
-    }
-    let errors: Vec<DataError> = sop
-        .case_validator()
-        .iter_errors(&value)
-        .map(|e| DataError {
-            pointer: e.instance_path().as_str().to_owned(),
-            message: e.to_string(),
-        })
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CommandError::InvalidData { errors })
-    }
-}
-
-/// The case data after `changes`: borrowed when there are none.
-fn merged<'d>(
-    current: &'d Map<String, Value>,
-    changes: &Map<String, Value>,
-) -> Cow<'d, Map<String, Value>> {
-    if changes.is_empty() {
-        return Cow::Borrowed(current);
-    }
-    let mut merged = current.clone();
-    merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Cow::Owned(merged)
-}
-
-/// Validates `merged`, the case data `current` with `changes` set over it. `current` passed
-/// this check when it was recorded (at the start and at every change), so when the case
-/// schema constrains fields one by one only the changed fields are checked; a failure is
-/// reported by the whole check, so the errors are exactly those of [`check_data`].
-fn check_changes(
-    sop: &Sop,
-    changes: &Map<String, Value>,
-    merged: &Map<String, Value>,
-) -> Result<(), CommandError> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    if let Some(fields) = sop.field_validators()
-        && changes.iter().all(|(k, v)| fields.is_valid(k, v))
-    {
-        return Ok(());
-    }
-    check_data(sop, merged)
-}
-
-/// A case-data value as rhai sees it: what `rhai::serde::to_dynamic` gives, without the
-/// serializer for the common scalars.
-fn to_dynamic(value: &Value) -> Dynamic {
-    match value {
-        Value::Null => Dynamic::UNIT,
-        Value::Bool(b) => Dynamic::from_bool(*b),
-        Value::String(s) => Dynamic::from(s.clone()),
-        other => rhai::serde::to_dynamic(other).unwrap_or(Dynamic::UNIT),
-    }
-}
-
-/// The scope guards see: the case fields and engine names in `names` (the ones the guards
-/// at hand read; absent fields as `()`).
-fn guard_scope<'n>(
-    sop: &Sop,
-    names: impl IntoIterator<Item = &'n str>,
-    data: &Map<String, Value>,
-    documents: Option<(&Documents, &[Arc<str>])>,
-    outcome: Option<&str>,
-) -> Scope<'static> {
-    let mut scope = Scope::new();
-    for name in names {
-        if scope.contains(name) {
-            continue;
-        }
-        let value = match (name, documents) {
-            ("documents", Some((held, _))) => {
-                let mut map = RhaiMap::new();
-                for doc in &sop.document().documents {
-                    let present = held.get(&doc.id).is_some_and(|r| r.received);
-                    map.insert(doc.id.as_str().into(), Dynamic::from_bool(present));
-                }
-                Dynamic::from_map(map)
-            }
-            ("documents_complete", Some((_, missing))) => Dynamic::from_bool(missing.is_empty()),
-            ("missing_documents", Some((_, missing))) => {
-                let missing: Array = missing.iter().map(|m| Dynamic::from(m.clone())).collect();
-                Dynamic::from_array(missing)
-            }
-            ("outcome", Some(_)) => outcome
-                .map(|o| Dynamic::from(o.to_owned()))
-                .unwrap_or(Dynamic::UNIT),
-            _ => data.get(name).map(to_dynamic).unwrap_or(Dynamic::UNIT),
-        };
-        scope.push_dynamic(name, value);
-    }
-    scope
-}
-
-/// The names a scope must hold for `guard`: those it reads, or every name when it has an
-/// interpolated string (whose names the reader of identifiers does not see).
-fn scope_names<'g>(sop: &'g Sop, guard: &'g CompiledGuard, builtins: bool) -> Vec<&'g str> {
-    if guard.source.contains('`') {
-        let mut all: Vec<&str> = sop.case_fields().iter().map(String::as_str).collect();
-        if builtins {
-            all.extend(guard::BUILTIN_NAMES);
-        }
-        all
-    } else {
-        guard.reads.iter().map(String::as_str).collect()
-    }
-}
-
-/// The values a document condition reads, as one key for remembering its result; `None`
-/// when it is not to be remembered: it reads a personal field (kept out of any cache) or
-/// has an interpolated string (its names are not all known).
-fn condition_key(
-    sop: &Sop,
-    condition: &CompiledGuard,
-    data: &Map<String, Value>,
-) -> Option<String> {
-    if condition.source.contains('`') {
-        return None;
-    }
-    let mut key = String::new();
-    for name in &condition.reads {
-        if sop.personal_fields().contains(name) {
-            return None;
-        }
-        match data.get(name) {
-            Some(value) => key.push_str(&value.to_string()),
-            None => key.push('-'),
-        }
-        key.push('\u{1f}');
-    }
-    Some(key)
-}
-
-/// The required documents of `step` that the case does not hold, in the step's order.
-pub fn missing_documents(
-    sop: &Sop,
-    step: StepIdx,
-    data: &Map<String, Value>,
-    held: &Documents,
-) -> Result<Vec<Arc<str>>, GuardError> {
-    let engine = guard::shared();
-    let mut missing = Vec::new();
-    for &doc in &sop.compiled(step).documents {
-        let def = &sop.document().documents[doc];
-        let required = match sop.document_condition(doc) {
-            None => true,
-            Some(condition) => {
-                let key = condition_key(sop, condition, data);
-                match key
-                    .as_deref()
-                    .and_then(|k| sop.remembered_condition(doc, k))
-                {
-                    Some(result) => result,
-                    None => {
-                        let names = scope_names(sop, condition, false);
-                        let mut scope = guard_scope(sop, names, data, None, None);
-                        let result = engine.eval(condition, &mut scope)?;
-                        if let Some(key) = key {
-                            sop.remember_condition(doc, key, result);
-                        }
-                        result
-                    }
-                }
-            }
-        };
-        if required && !held.get(&def.id).is_some_and(|r| r.received) {
-            missing.push(sop.document_id(doc).clone());
-        }
-    }
-    Ok(missing)
-}
-
-/// The branch a step takes, and the evaluations that decided it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BranchChoice {
-    pub branch: usize,
-    pub evaluations: Vec<GuardEvaluation>,
-}
-
-/// Evaluates the branches of `step` in order; the first whose guard holds (or the default)
-/// wins. Also used by replay to re-check a recorded decision.
-pub fn choose_branch(
-    sop: &Sop,
-    step: StepIdx,
-    data: &Map<String, Value>,
-    documents: &Documents,
-    outcome: Option<&str>,
-) -> Result<BranchChoice, GuardError> {
-    choose_branch_knowing(sop, step, data, documents, outcome, None)
-}
-
-/// [`choose_branch`], given the step's missing documents when the caller just computed them
-/// on the same data and documents.
-fn choose_branch_knowing(
-    sop: &Sop,
-    step: StepIdx,
-    data: &Map<String, Value>,
-    documents: &Documents,
-    outcome: Option<&str>,
-    known_missing: Option<Vec<Arc<str>>>,
-) -> Result<BranchChoice, GuardError> {
-    let branches = &sop.compiled(step).branches;
-    let needs_scope = branches.iter().any(|b| b.guard.is_some());
-    let mut evaluations = Vec::new();
-    if needs_scope {
-        let missing = match known_missing {
-            Some(m) => m,
-            None => missing_documents(sop, step, data, documents)?,
-        };
-        let names = branches
-            .iter()
-            .filter_map(|b| b.guard.as_ref())
-            .flat_map(|g| scope_names(sop, g, true));
-        let mut scope = guard_scope(sop, names, data, Some((documents, &missing)), outcome);
-        let engine = guard::shared();
-        for (i, branch) in branches.iter().enumerate() {
-            let Some(guard) = &branch.guard else {
-                return Ok(BranchChoice {
-                    branch: i,
-                    evaluations,
-                });
-            };
-            let result = engine.eval(guard, &mut scope)?;
-            evaluations.push(GuardEvaluation {
-                branch: i,
-                guard: guard.source.clone(),
-                result,
-                values: read_values(guard, &scope),
-            });
-            if result {
-                return Ok(BranchChoice {
-                    branch: i,
-                    evaluations,
-                });
-            }
-        }
-    }
-    // Validation guarantees a default branch; an SOP without one ends here on its last.
-    Ok(BranchChoice {
-        branch: branches.len().saturating_sub(1),
-        evaluations,
-    })
-}
-
-/// The values a guard read, as recorded: what `rhai::serde::from_dynamic` gives, without the
-/// deserializer for the common scalars.
-fn read_values(guard: &CompiledGuard, scope: &Scope) -> Map<String, Value> {
-    guard
-        .reads
-        .iter()
-        .map(|name| {
-            let value = match scope.get(name) {
-                None => Value::Null,
-                Some(d) if d.is_unit() => Value::Null,
-                Some(d) => match (d.as_bool(), d.as_immutable_string_ref()) {
-                    (Ok(b), _) => Value::Bool(b),
-                    (_, Ok(s)) => Value::String(s.to_string()),
-                    _ => rhai::serde::from_dynamic::<Value>(d).unwrap_or(Value::Null),
-                },
-            };
-            (name.clone(), value)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::case::decide::start_case;
+    use crate::case::event::Actor;
 
     fn ktp_el() -> Sop {
-        let text = include_str!("../../../sop-definitions/ktp-el.yaml");
+        let text = include_str!("../../../../sop-definitions/ktp-el.yaml");
         crate::sop::load(text).expect("the KTP-el SOP loads")
     }
 
