@@ -529,20 +529,11 @@ impl Runtime {
         let outbox: Vec<NewOutbox> = effects
             .iter()
             .filter_map(|e| match e {
-                Effect::CallAdapter {
-                    adapter,
-                    step,
-                    idempotency_key,
-                    request,
-                } => Some(NewOutbox {
-                    idempotency_key: idempotency_key.clone(),
-                    adapter: adapter.clone(),
-                    payload: serde_json::json!({
-                        "case_id": case_id,
-                        "step": step,
-                        "sop_id": deployed.sop_id,
-                        "request": request,
-                    }),
+                // The engine's call is the payload (case, step, request, printout...).
+                Effect::CallAdapter(call) => Some(NewOutbox {
+                    idempotency_key: call.idempotency_key.clone(),
+                    adapter: call.adapter.clone(),
+                    payload: serde_json::to_value(call).unwrap_or_default(),
                     next_attempt_at: now,
                 }),
                 _ => None,

@@ -35,7 +35,7 @@ fn happy_path_from_file_to_card() {
     assert!(
         case.effects
             .iter()
-            .any(|e| matches!(e, Effect::CallAdapter { adapter, .. } if adapter == "printer_ktp"))
+            .any(|e| matches!(e, Effect::CallAdapter(call) if call.adapter == "printer_ktp"))
     );
     assert_replays(&case);
 }
@@ -112,12 +112,9 @@ fn duplicate_record_is_consulted_with_adb_then_printed() {
         ]
     );
     let consult = case.effects.iter().find_map(|e| match e {
-        Effect::CallAdapter {
-            adapter,
-            request,
-            idempotency_key,
-            ..
-        } if adapter == "konsultasi_adb" => Some((request.clone(), idempotency_key.clone())),
+        Effect::CallAdapter(call) if call.adapter == "konsultasi_adb" => {
+            Some((call.request.clone(), call.idempotency_key.clone()))
+        }
         _ => None,
     });
     let (request, key) = consult.expect("a consultation is sent");
@@ -443,7 +440,7 @@ fn an_adapter_failure_is_an_incident_and_a_resolution_retries_with_the_same_key(
     .unwrap();
     assert_eq!(case.state().status, CaseStatus::Open);
     assert!(
-        matches!(&case.effects[..], [Effect::CallAdapter { idempotency_key, .. }] if *idempotency_key == key)
+        matches!(&case.effects[..], [Effect::CallAdapter(call)] if call.idempotency_key == key)
     );
     case.adapter_result(None, Some("job-9")).unwrap();
     assert_eq!(case.current(), "validasi_ktp");

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::duration::Duration;
-use super::model::{SopDocument, Step, StepKind};
+use super::model::{PrintLayout, SopDocument, Step, StepKind};
 use crate::guard::CompiledGuard;
 
 /// Index of a step in [`SopDocument::steps`].
@@ -33,9 +33,24 @@ pub struct CompiledStep {
     pub documents: Vec<usize>,
     /// Roles that may act on the step (see [`Sop::recorders`]).
     pub(crate) roles: Vec<String>,
+    /// Case fields the step may set: its `collects`, then its `requires` not among them.
+    pub(crate) sets: Vec<String>,
+    /// A print step's printout, resolved (the default one when the step declares none).
+    pub printout: Option<CompiledPrintout>,
+    /// A consultation step's problem texts, each with its compiled condition (none: always).
+    pub problem: Vec<(Option<CompiledGuard>, Arc<str>)>,
     /// The step whose time budget this step runs on (itself, or the first step of its row
     /// that has a budget), with that budget.
     pub budget: Option<(StepIdx, Duration)>,
+}
+
+/// What a print step prints, ready to fill with a case's values.
+#[derive(Debug, Clone)]
+pub struct CompiledPrintout {
+    pub layout: PrintLayout,
+    pub title: String,
+    /// `(case field, label)`, in print order.
+    pub fields: Vec<(String, String)>,
 }
 
 /// A validated, compiled SOP version. Immutable: a changed file is a new `Sop`.
@@ -54,6 +69,7 @@ pub struct Sop {
     personal_fields: Vec<String>,
     /// Document ids, by index into [`SopDocument::documents`], shared by the events.
     document_ids: Vec<Arc<str>>,
+    warnings: Vec<super::Diagnostic>,
 }
 
 /// The case schema field by field, when it constrains fields only one by one (an object
@@ -119,6 +135,7 @@ impl Sop {
         steps: Vec<CompiledStep>,
         document_conditions: Vec<Option<CompiledGuard>>,
         case_validator: jsonschema::Validator,
+        warnings: Vec<super::Diagnostic>,
     ) -> Self {
         let index: HashMap<String, StepIdx> = document
             .steps
@@ -155,6 +172,7 @@ impl Sop {
             case_fields,
             personal_fields,
             document_ids,
+            warnings,
         }
     }
 
@@ -199,6 +217,11 @@ impl Sop {
     /// replaying and listing inboxes all ask here.
     pub fn recorders(&self, idx: StepIdx) -> &[String] {
         &self.steps[idx].roles
+    }
+
+    /// The case fields step `idx` may set: its `collects` and its `requires`.
+    pub fn settable(&self, idx: StepIdx) -> &[String] {
+        &self.steps[idx].sets
     }
 
     /// Whether `role` may act on step `idx` (see [`recorders`](Self::recorders)).
@@ -246,6 +269,12 @@ impl Sop {
         {
             memo.insert((doc, key), result);
         }
+    }
+
+    /// Warnings of the deploy-time checks: the SOP runs, but something in it deserves a look
+    /// (a guard reading a field that may never be set before it).
+    pub fn warnings(&self) -> &[super::Diagnostic] {
+        &self.warnings
     }
 
     /// Top-level case-data fields guards may read.

@@ -294,7 +294,17 @@ impl Found {
                 ));
             }
             kind => {
-                if let Some(values) = allowed_values(kind) {
+                // A choice of values, when it is this value's (not a field's inside it: an
+                // optional block whose `layout` is wrong is about the `layout`).
+                let about_this_value = match kind {
+                    ValidationErrorKind::AnyOf { context }
+                    | ValidationErrorKind::OneOfNotValid { context } => context
+                        .iter()
+                        .flatten()
+                        .all(|e| e.instance_path() == error.instance_path()),
+                    _ => true,
+                };
+                if about_this_value && let Some(values) = allowed_values(kind) {
                     return push(not_one_of(error.instance(), &values));
                 }
                 if let ValidationErrorKind::AnyOf { context }

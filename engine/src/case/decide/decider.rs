@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::adapter::adapter_call;
 use super::branch::choose_branch_knowing;
 use super::data::{check_changes, check_data, merged};
 use super::scope::missing_documents;
@@ -447,12 +448,13 @@ impl<'a> Decider<'a> {
         }
         if let Some(pending) = working.pending_request.clone() {
             // The adapter is asked again with the same key: a retry never acts twice.
-            self.out.effects.push(Effect::CallAdapter {
-                adapter: pending.adapter.to_string(),
-                step: pending.step.to_string(),
-                idempotency_key: pending.idempotency_key,
-                request: self.request_payload(current, &working.data),
-            });
+            match adapter_call(self.sop, current, working, pending.idempotency_key) {
+                Ok(call) => self.out.effects.push(Effect::CallAdapter(call)),
+                Err(e) => self.raise(working, current, e.to_string()),
+            }
+        } else if self.sop.kind(current) == StepKind::Service {
+            // The request was never made (its problem condition failed): make it now.
+            self.request_adapter(working, current);
         }
         Ok(())
     }
@@ -548,26 +550,7 @@ impl<'a> Decider<'a> {
                     prefix,
                 });
             }
-            StepKind::Service => {
-                let adapter = self.sop.compiled(to).adapter.clone().unwrap_or_default();
-                let visit = working.visits.last().map(|v| v.visit).unwrap_or(1);
-                // Deterministic: the same case, step and visit always give the same key.
-                let key = format!("{}:{}:{}", working.case_id, step.id, visit);
-                let request = self.request_payload(to, &working.data);
-                let body = EventBody::AdapterRequested {
-                    step: self.sop.step_id(to).clone(),
-                    adapter: adapter.clone(),
-                    idempotency_key: key.clone(),
-                    request: request.clone(),
-                };
-                self.emit(working, body);
-                self.out.effects.push(Effect::CallAdapter {
-                    adapter: adapter.to_string(),
-                    step: step.id.clone(),
-                    idempotency_key: key,
-                    request,
-                });
-            }
+            StepKind::Service => self.request_adapter(working, to),
             StepKind::Decision => {
                 let body = EventBody::StepCompleted {
                     step: self.sop.step_id(to).clone(),
@@ -587,13 +570,26 @@ impl<'a> Decider<'a> {
         }
     }
 
-    fn request_payload(&self, step: StepIdx, data: &Map<String, Value>) -> Map<String, Value> {
-        self.sop
-            .step(step)
-            .request
-            .iter()
-            .filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone())))
-            .collect()
+    /// Asks the adapter of service step `step`, the case's current step, to act: records
+    /// the request and hands the call to the runtime, or raises an incident when the call
+    /// cannot be made up (a failing problem condition).
+    fn request_adapter(&mut self, working: &mut CaseState, step: StepIdx) {
+        let visit = working.visits.last().map(|v| v.visit).unwrap_or(1);
+        // Deterministic: the same case, step and visit always give the same key.
+        let key = format!("{}:{}:{}", working.case_id, self.sop.step(step).id, visit);
+        match adapter_call(self.sop, step, working, key) {
+            Ok(call) => {
+                let body = EventBody::AdapterRequested {
+                    step: self.sop.step_id(step).clone(),
+                    adapter: self.sop.compiled(step).adapter.clone().unwrap_or_default(),
+                    idempotency_key: call.idempotency_key.clone(),
+                    request: call.request.clone(),
+                };
+                self.emit(working, body);
+                self.out.effects.push(Effect::CallAdapter(call));
+            }
+            Err(e) => self.raise(working, step, e.to_string()),
+        }
     }
 }
 
@@ -669,25 +665,38 @@ mod tests {
     use crate::case::decide::start_case;
     use crate::case::event::Actor;
 
-    fn ktp_el() -> Sop {
-        let text = include_str!("../../../../sop-definitions/ktp-el.yaml");
-        crate::sop::load(text).expect("the KTP-el SOP loads")
-    }
-
-    fn ctx() -> Context {
-        Context {
-            now: OffsetDateTime::UNIX_EPOCH,
-            actor: Actor::new("petugas-1", "petugas_antrian"),
-        }
-    }
+    /// Two tasks and an end, one personal field.
+    const SOP: &str = r#"
+schema_version: 1
+id: uji
+header:
+  government: G
+  unit: U
+  number: "1"
+  title: Uji
+  dates: {}
+  approver: { title: Kepala, name: K }
+actors: [{ id: petugas, name: Petugas }]
+case_schema:
+  type: object
+  properties:
+    nomor: { type: string, x-personal: true }
+start: terima
+steps:
+  - { id: terima, row: 1, kind: task, name: Terima, actor: petugas, next: periksa }
+  - { id: periksa, row: 2, kind: task, name: Periksa, actor: petugas, next: selesai }
+  - { id: selesai, row: 2, kind: end, name: Selesai, actor: petugas }
+"#;
 
     #[test]
     fn a_decider_that_contradicts_itself_is_an_internal_error_not_a_conflict() {
-        let sop = ktp_el();
-        let ctx = ctx();
+        let sop = crate::sop::load(SOP).expect("the SOP loads");
+        let ctx = Context {
+            now: OffsetDateTime::UNIX_EPOCH,
+            actor: Actor::new("petugas-1", "petugas"),
+        };
         let mut data = Map::new();
-        data.insert("nik".into(), Value::String("1312990101900001".into()));
-        data.insert("alasan".into(), Value::String("baru".into()));
+        data.insert("nomor".into(), Value::String("1312990101900001".into()));
         let start = Command::Start {
             case_id: "case-1".into(),
             sop_version: 1,
@@ -702,7 +711,7 @@ mod tests {
             &mut working,
             EventBody::StepCompleted {
                 step: sop
-                    .step_id(sop.step_index("terima_ktp").expect("a KTP-el step"))
+                    .step_id(sop.step_index("periksa").expect("a step"))
                     .clone(),
                 outcome: None,
                 missing_documents: Vec::new(),
@@ -711,7 +720,7 @@ mod tests {
         match d.finish() {
             Err(CommandError::Internal { reason }) => {
                 assert!(reason.contains("step_completed"), "{reason}");
-                assert!(reason.contains("terima_ktp"), "{reason}");
+                assert!(reason.contains("periksa"), "{reason}");
                 assert!(
                     !reason.contains("1312990101900001"),
                     "no case data: {reason}"

@@ -11,17 +11,21 @@
 //! against the case schema), `scope` (what a guard sees, document conditions and the memo of
 //! their results) and `branch` (the choice of a branch, re-checked by replay).
 
+mod adapter;
 mod branch;
 mod data;
 mod decider;
 mod scope;
 mod types;
 
+pub use adapter::{adapter_call, pending_call};
 pub use branch::{BranchChoice, choose_branch};
 pub use data::check_data;
 pub(crate) use decider::budget_clock;
 pub use scope::missing_documents;
-pub use types::{Command, CommandError, Context, DataError, Decision, Effect};
+pub use types::{
+    AdapterCall, Command, CommandError, Context, DataError, Decision, Effect, PrintLine, Printout,
+};
 
 use super::state::CaseState;
 use crate::sop::Sop;

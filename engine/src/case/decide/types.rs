@@ -1,10 +1,12 @@
 //! What goes into a decision and what comes out: commands, effects, the context, refusals.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::case::SopVersion;
 use crate::case::event::{Actor, DocumentReceipt, EventBody};
+use crate::sop::model::PrintLayout;
 
 /// What a case is asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,12 +58,49 @@ pub enum Effect {
     /// same transaction.
     AssignQueueNumber { queue: String, prefix: String },
     /// Deliver a request to an adapter (at least once; the key makes it happen once).
-    CallAdapter {
-        adapter: String,
-        step: String,
-        idempotency_key: String,
-        request: Map<String, Value>,
-    },
+    CallAdapter(AdapterCall),
+}
+
+/// A request to an adapter, with everything the adapter needs: what the SOP lists (the
+/// `request` fields, a print step's printout filled in, a consultation's problem text), the
+/// case, the step and the idempotency key. The runtime stores it as the outbox payload and
+/// the dispatcher reads it back, so it is a stored format: fields are only ever added, and
+/// read with defaults.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdapterCall {
+    pub adapter: String,
+    pub case_id: String,
+    pub sop_id: String,
+    pub step: String,
+    pub idempotency_key: String,
+    /// The case fields the step's `request` lists (those the case holds).
+    pub request: Map<String, Value>,
+    /// A print step's printout, filled in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printout: Option<Printout>,
+    /// A consultation step's problem text (none when no text's condition holds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// A printout filled in with a case's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Printout {
+    pub layout: PrintLayout,
+    pub title: String,
+    pub lines: Vec<PrintLine>,
+    /// The fields the printout names that the case does not hold (their lines are empty):
+    /// such a printout is not to be printed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+/// One line of a printout: a label and the value printed after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintLine {
+    pub label: String,
+    pub value: String,
 }
 
 /// The time and the actor of a command.
