@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use sopflow_core::auth::{ADMIN, AUDITOR};
-use sopflow_core::outbox::OutboxPayload;
+use sopflow_core::outbox;
 use sopflow_core::runtime::{CommandRequest, RuntimeError, decode};
 
 use crate::dto;
@@ -59,7 +59,7 @@ pub async fn list_incidents(
         rows.into_iter()
             .map(|r| Incident {
                 id: r.id,
-                step: OutboxPayload::of(&r).ok().map(|p| p.step),
+                step: outbox::call(&r).ok().map(|c| c.step),
                 case_id: r.case_id,
                 adapter: r.adapter,
                 idempotency_key: r.idempotency_key,
