@@ -33,6 +33,25 @@ fn yes() -> bool {
     true
 }
 
+/// A non-negative whole number, also when written with a fraction of zero (`399.0`).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(v) = n.as_u64() {
+        return Ok(Some(v));
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => {
+            Ok(Some(f as u64))
+        }
+        _ => Err(D::Error::custom(format!(
+            "expected_version must be a whole number of at least 0, not {n}"
+        ))),
+    }
+}
+
 /// `POST /cases`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,8 +78,10 @@ pub struct CompleteStep {
     /// One of the step's outcomes, when it declares some.
     #[serde(default)]
     pub outcome: Option<String>,
-    /// The case version the client saw; a different current version gives 409.
-    #[serde(default)]
+    /// The case version the client saw; a different current version gives 409. A whole
+    /// number (`399` or `399.0`: JSON does not tell integers from other numbers).
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = Option<u64>)]
     pub expected_version: Option<u64>,
 }
 
