@@ -175,6 +175,18 @@ impl From<CommandError> for Problem {
                     })
                     .collect(),
             ),
+            CommandError::MissingFields { step, fields } => {
+                Problem::unprocessable("missing-fields", "Required fields are missing", detail)
+                    .errors(
+                        fields
+                            .into_iter()
+                            .map(|f| FieldError {
+                                pointer: format!("/data/{f}"),
+                                message: format!("step `{step}` requires `{f}`"),
+                            })
+                            .collect(),
+                    )
+            }
             CommandError::MissingDocuments { .. } => Problem::unprocessable(
                 "missing-documents",
                 "Required documents are missing",

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::CaseVersion;
-use super::decide::{budget_clock, check_data, choose_branch, missing_documents};
+use super::decide::{budget_clock, check_data, check_required, choose_branch, missing_documents};
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
 use crate::sop::Sop;
@@ -153,6 +153,9 @@ fn check_event(
                     event.by.role,
                     sop.recorders(idx).join(", ")
                 )));
+            }
+            if matches!(kind, StepKind::Task | StepKind::Service) {
+                check_required(sop, idx, &state.data).map_err(|e| diverge(e.to_string()))?;
             }
             if kind != StepKind::Service && kind != StepKind::Decision {
                 let missing = missing_documents(sop, idx, &state.data, &state.documents)

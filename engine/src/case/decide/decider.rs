@@ -218,7 +218,7 @@ impl<'a> Decider<'a> {
         }
         let not_allowed: Vec<String> = data
             .keys()
-            .filter(|k| !step.collects.contains(k))
+            .filter(|k| !self.sop.settable(current).contains(k))
             .cloned()
             .collect();
         if !not_allowed.is_empty() {
@@ -231,6 +231,7 @@ impl<'a> Decider<'a> {
         check_outcome(&step.outcomes, outcome)?;
         let merged = merged(&working.data, data);
         check_changes(self.sop, data, &merged)?;
+        check_required(self.sop, current, &merged)?;
 
         // Documents are judged on what the case holds after this step's receipts.
         let docs_after = if documents.is_empty() {
@@ -398,7 +399,7 @@ impl<'a> Decider<'a> {
         check_outcome(&step.outcomes, outcome)?;
         let not_allowed: Vec<String> = data
             .keys()
-            .filter(|k| !step.collects.contains(k))
+            .filter(|k| !self.sop.settable(current).contains(k))
             .cloned()
             .collect();
         if !not_allowed.is_empty() {
@@ -407,7 +408,9 @@ impl<'a> Decider<'a> {
                 fields: not_allowed,
             });
         }
-        check_changes(self.sop, data, &merged(&working.data, data))?;
+        let merged = merged(&working.data, data);
+        check_changes(self.sop, data, &merged)?;
+        check_required(self.sop, current, &merged)?;
         let body = EventBody::AdapterCompleted {
             step: pending.step.clone(),
             idempotency_key: pending.idempotency_key.clone(),
@@ -598,6 +601,30 @@ impl<'a> Decider<'a> {
 fn internal(e: ApplyError) -> CommandError {
     CommandError::Internal {
         reason: e.to_string(),
+    }
+}
+
+/// The fields step `step` requires, all holding a value in `data` (the case data as the
+/// completion leaves it). Also used by replay to re-check a recorded completion.
+pub(crate) fn check_required(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+) -> Result<(), CommandError> {
+    let missing: Vec<String> = sop
+        .step(step)
+        .requires
+        .iter()
+        .filter(|f| data.get(*f).is_none_or(Value::is_null))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::MissingFields {
+            step: sop.step(step).id.clone(),
+            fields: missing,
+        })
     }
 }
 

@@ -151,6 +151,9 @@ pub enum CommandError {
     UnknownDocument { step: String, doc: String },
     #[error("step `{step}` may not set {}", fields.join(", "))]
     FieldsNotAllowed { step: String, fields: Vec<String> },
+    /// The step requires fields (`requires`) the case data does not hold after it.
+    #[error("step `{step}` cannot be completed without {}", fields.join(", "))]
+    MissingFields { step: String, fields: Vec<String> },
     #[error("invalid case data")]
     InvalidData { errors: Vec<DataError> },
     #[error("outcome {found:?} is not one of {}", allowed.join(", "))]
