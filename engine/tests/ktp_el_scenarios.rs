@@ -701,3 +701,56 @@ fn the_checklist_says_what_is_required_now_and_what_was_received() {
         ]
     );
 }
+
+#[test]
+fn refusals_read_as_plain_sentences_naming_step_field_and_outcome() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "tunggu_antrian");
+    let mut refusals = vec![
+        case.complete("operator_cetak", "tunggu_antrian", json!({}), &[], None)
+            .unwrap_err(),
+        case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+            .unwrap_err(),
+        case.complete("operator_cetak", "serahkan_berkas", json!({}), &[], None)
+            .unwrap_err(),
+    ];
+    case.call("operator_cetak", "cetak_ktp").unwrap();
+    case.complete(
+        "operator_cetak",
+        "periksa_perekaman",
+        json!({ "status_perekaman": "DUPLICATE_RECORD" }),
+        &[],
+        None,
+    )
+    .unwrap();
+    // The ADB answers by hand, without an outcome, then with one the step does not know.
+    let no_outcome = case
+        .complete("adb", "konsultasi_adb", json!({}), &[], None)
+        .unwrap_err();
+    assert_eq!(
+        no_outcome.to_string(),
+        "step `konsultasi_adb` is completed with an outcome: one of `resolved`, `rejected`"
+    );
+    let unknown = case
+        .complete("adb", "konsultasi_adb", json!({}), &[], Some("Lengkap"))
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "`Lengkap` is not an outcome of step `konsultasi_adb`: use one of `resolved`, `rejected`"
+    );
+    refusals.extend([no_outcome, unknown]);
+    assert_eq!(
+        refusals[0].to_string(),
+        "step `tunggu_antrian` is a queue: the case leaves it when an operator calls its number"
+    );
+    assert_eq!(
+        refusals[1].to_string(),
+        "the case is at step `tunggu_antrian`, not at `verifikasi_berkas`"
+    );
+    for refusal in &refusals {
+        let text = refusal.to_string();
+        for debug in ["Some(", "None", "\"", "[", "{"] {
+            assert!(!text.contains(debug), "Rust debug text in {text:?}");
+        }
+    }
+}

@@ -228,7 +228,7 @@ impl<'a> Decider<'a> {
             });
         }
         check_documents_known(self.sop, current, documents)?;
-        check_outcome(&step.outcomes, outcome)?;
+        check_outcome(&step.id, &step.outcomes, outcome)?;
         let merged = merged(&working.data, data);
         check_changes(self.sop, data, &merged)?;
         check_required(self.sop, current, &merged)?;
@@ -396,7 +396,7 @@ impl<'a> Decider<'a> {
         };
         let current = self.current(working)?;
         let step = self.sop.step(current);
-        check_outcome(&step.outcomes, outcome)?;
+        check_outcome(&step.id, &step.outcomes, outcome)?;
         let not_allowed: Vec<String> = data
             .keys()
             .filter(|k| !self.sop.settable(current).contains(k))
@@ -628,7 +628,11 @@ pub(crate) fn check_required(
     }
 }
 
-fn check_outcome(allowed: &[String], outcome: Option<&str>) -> Result<(), CommandError> {
+fn check_outcome(
+    step: &str,
+    allowed: &[String],
+    outcome: Option<&str>,
+) -> Result<(), CommandError> {
     let ok = match outcome {
         None => allowed.is_empty(),
         Some(o) => allowed.iter().any(|a| a == o),
@@ -637,6 +641,7 @@ fn check_outcome(allowed: &[String], outcome: Option<&str>) -> Result<(), Comman
         Ok(())
     } else {
         Err(CommandError::InvalidOutcome {
+            step: step.to_owned(),
             found: outcome.map(str::to_owned),
             allowed: allowed.to_vec(),
         })
