@@ -174,18 +174,21 @@ impl Dispatcher {
             Ok(key) => key,
             Err(e) => return Attempt::GiveUp(e.to_string()),
         };
-        // The engine's call, as the runtime stored it; a row stored before printouts were
-        // part of it gets the call the case waits on from the engine again.
+        // The engine's call, as the runtime stored it.
         let mut call: AdapterCall =
             serde_json::from_value(item.payload.clone()).unwrap_or_default();
-        if call.printout.is_none()
-            && let Some(Ok(current)) = pending_call(&loaded.deployed.sop, state)
-        {
-            call.printout = current.printout;
-        }
         match self.adapters.resolve(def) {
             Adapter::Manual => Attempt::Settled("no adapter configured: the actor completes it"),
-            Adapter::Printer(printer) => self.print(printer.as_ref(), item, key, call).await,
+            Adapter::Printer(printer) => {
+                // A row stored before printouts were part of the call: the engine gives the
+                // printout of the request the case waits on.
+                if call.printout.is_none()
+                    && let Some(Ok(current)) = pending_call(&loaded.deployed.sop, state)
+                {
+                    call.printout = current.printout;
+                }
+                self.print(printer.as_ref(), item, key, call).await
+            }
             Adapter::Consultation(desk) => {
                 let consultation = ConsultationRequest {
                     key,
