@@ -405,7 +405,7 @@ fn finish(partial: Partial, top: &Loc, problems: &mut Vec<Problem>) -> Option<Ca
                         found.push(loc.problem(format!(
                             "{} is a {}, which has no hours in [hours]: give this day its `hours`",
                             iso_date(*date),
-                            weekday_name(date.weekday())
+                            date.weekday()
                         )));
                         continue;
                     }
@@ -716,10 +716,7 @@ impl<'t> Reader<'t> {
             for day in days {
                 let slot = &mut week[usize::from(day.number_days_from_monday())];
                 if let Some((_, earlier, at)) = slot {
-                    let message = format!(
-                        "{} is already given by `{earlier}` (line {at})",
-                        weekday_name(day)
-                    );
+                    let message = format!("{day} is already given by `{earlier}` (line {at})");
                     self.report(&key.span(), &field, message);
                     continue;
                 }

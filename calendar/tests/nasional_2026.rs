@@ -64,8 +64,9 @@ fn tanggal(text: &str) -> Date {
         .find(|(name, _)| name == month)
         .map(|(_, m)| *m)
         .unwrap_or_else(|| panic!("{month:?} is not a month"));
-    Date::from_calendar_date(year.parse().unwrap(), month, day.parse().unwrap())
-        .unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    let year: i32 = year.parse().unwrap_or_else(|_| panic!("year in {text:?}"));
+    let day: u8 = day.parse().unwrap_or_else(|_| panic!("day in {text:?}"));
+    Date::from_calendar_date(year, month, day).unwrap_or_else(|e| panic!("{text:?}: {e}"))
 }
 
 fn source_rows() -> Vec<Row> {
