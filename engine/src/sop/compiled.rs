@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::duration::Duration;
+use super::duration::BudgetRule;
 use super::model::{SopDocument, Step, StepKind};
 use crate::guard::CompiledGuard;
 
@@ -34,8 +34,8 @@ pub struct CompiledStep {
     /// Roles that may record the step.
     pub roles: Vec<String>,
     /// The step whose time budget this step runs on (itself, or the first step of its row
-    /// that has a budget), with that budget.
-    pub budget: Option<(StepIdx, Duration)>,
+    /// that has a budget), with that budget on its clock.
+    pub budget: Option<(StepIdx, BudgetRule)>,
 }
 
 /// A validated, compiled SOP version. Immutable: a changed file is a new `Sop`.
