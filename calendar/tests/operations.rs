@@ -343,3 +343,37 @@ fn a_due_time_past_year_9999_is_an_error() {
         Err(CalendarError::OutOfRange)
     );
 }
+
+/// The README shows the example calendars: they must be these files, to the hash.
+#[test]
+fn the_readme_shows_the_example_calendars() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap_or_else(|e| panic!("cannot read README.md: {e}"));
+    let mut shown = Library::new();
+    shown.insert(
+        "nasional-2026",
+        "nasional-2026.toml",
+        read("nasional-2026.toml"),
+    );
+    let mut found = Vec::new();
+    for block in readme.split("```toml\n").skip(1) {
+        let block = block.split("```").next().unwrap_or_default();
+        let Some(id) = block
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# calendars/"))
+            .and_then(|l| l.split(".toml").next())
+        else {
+            continue;
+        };
+        shown.insert(id, format!("README.md ({id})"), block);
+        found.push(id.to_owned());
+    }
+    assert_eq!(found, ["contoh-kantor", "contoh-kantor-loket-2"]);
+    for id in found {
+        let in_readme = shown.load(&id).unwrap_or_else(|e| panic!("{e}"));
+        let shipped = library().load(&id).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(in_readme.content_hash(), shipped.content_hash(), "{id}");
+    }
+}
