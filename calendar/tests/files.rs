@@ -349,3 +349,44 @@ hours = ["08:00-12:00"]
         "e8c25625d8ddaec528a1e5ec4fbff36693c7d6ecdc0142e9c26b6ae7c8f61e27"
     );
 }
+
+proptest::proptest! {
+    /// Any text, or an example file with a stretch cut out or replaced, loads or gives
+    /// problems; it never panics, and every problem points into the file.
+    #[test]
+    fn loading_never_panics(
+        cut in 0usize..2_000,
+        length in 0usize..40,
+        insert in "[ -~\n\u{e9}]{0,12}",
+    ) {
+        let example = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../calendars/contoh-kantor.toml"),
+        )
+        .unwrap_or_default();
+        let chars: Vec<char> = example.chars().collect();
+        let cut = cut.min(chars.len());
+        let end = (cut + length).min(chars.len());
+        let text: String = chars[..cut]
+            .iter()
+            .chain(insert.chars().collect::<Vec<_>>().iter())
+            .chain(chars[end..].iter())
+            .collect();
+        let mut library = Library::new();
+        library.insert(
+            "nasional-2026",
+            "nasional-2026.toml",
+            std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../calendars/nasional-2026.toml"),
+            )
+            .unwrap_or_default(),
+        );
+        library.insert("x", "x.toml", text.clone());
+        if let Err(e) = library.load("x") {
+            let lines = text.split('\n').count();
+            for p in e.problems.iter().filter(|p| p.file == "x.toml") {
+                proptest::prop_assert!(p.line >= 1 && p.line <= lines, "{p}");
+            }
+        }
+    }
+}
