@@ -184,6 +184,56 @@ fn equivalent_spellings_load() {
     }
 }
 
+/// Budgets as the SOP table writes them, and the clock a step's budget runs on.
+#[test]
+fn table_budgets_load() {
+    for (old, new) in [
+        ("    budget: 1m\n", "    budget: 1 menit\n"),
+        ("    budget: 1m\n", "    budget: 1 Menit\n"),
+        ("    budget: 1m\n", "    budget: 60 detik\n"),
+        ("    budget: 1m\n", "    budget: pt1m\n"),
+        ("    budget: 1m\n", "    budget: 1 jam 30 menit\n"),
+        ("    budget: 1m\n", "    budget: 3 hari\n"),
+        ("    budget: 1m\n", "    budget: 14 Hari Kerja\n"),
+        (
+            "    budget: 1m\n",
+            "    budget: 2 menit\n    budget_clock: wall\n",
+        ),
+        (
+            "    budget: 1m\n",
+            "    budget: 3 hari\n    budget_clock: wall\n",
+        ),
+        (
+            "    budget: 1m\n",
+            "    budget: 14 hari kerja\n    budget_clock: working\n",
+        ),
+        (
+            "start: serahkan\n",
+            "total_budget: 14 hari kerja\nstart: serahkan\n",
+        ),
+    ] {
+        let text = minimal_with(old, new);
+        if let Err(problems) = sop::load(&text) {
+            panic!(
+                "{new:?}: {}",
+                problems.iter().map(line).collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}
+
+/// A budget clock on a step that shares its row's budget belongs on the row's first step.
+#[test]
+fn a_budget_clock_on_a_step_sharing_its_rows_budget() {
+    let text = minimal_with("    row: 2\n", "    row: 1\n    budget_clock: wall\n");
+    check_text(
+        "shared row",
+        &text,
+        Some(Layer::References),
+        "55:19: steps[1].budget_clock: `budget_clock` without `budget`: the step runs on the budget of its row, step `serahkan`: set the clock there",
+    );
+}
+
 /// Files that are not an SOP at all get one clear problem.
 #[test]
 fn files_that_are_not_an_sop() {
@@ -365,7 +415,57 @@ fn schema_invalid_duration() {
     check(
         "schema_invalid_duration",
         r#"
-        50:13: steps[0].budget: invalid duration "1 menit": expected e.g. `30s`, `2m`, `1h30m`, `3d` or `PT2M`
+        50:13: steps[0].budget: unknown unit `minggu` in "1 minggu": budgets count detik, menit, jam, hari or hari kerja (or s, m, h, d): a week is `7 hari` (or `5 hari kerja`)
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_units_out_of_order() {
+    check(
+        "schema_budget_units_out_of_order",
+        r#"
+        50:13: steps[0].budget: "30 detik 1 menit": write the units from the largest to the smallest, each once (days, then jam, menit, detik), e.g. `1 jam 30 menit`
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_fraction() {
+    check(
+        "schema_budget_fraction",
+        r#"
+        50:13: steps[0].budget: "1,5 menit": budgets are whole numbers: write e.g. `1 jam 30 menit` for one and a half hours
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_without_unit() {
+    check(
+        "schema_budget_without_unit",
+        r#"
+        50:13: steps[0].budget: "90" has a number without its unit: write e.g. `90 menit`
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_clock_unknown() {
+    check(
+        "schema_budget_clock_unknown",
+        r#"
+        51:19: steps[0].budget_clock: `jam_kerja` is not one of `working`, `wall`
+        "#,
+    );
+}
+
+#[test]
+fn schema_total_budget_in_months() {
+    check(
+        "schema_total_budget_in_months",
+        r#"
+        41:15: total_budget: unknown unit `bulan` in "1 bulan": budgets count detik, menit, jam, hari or hari kerja (or s, m, h, d): months and years vary in length: count `hari` or `hari kerja`
         "#,
     );
 }
@@ -478,6 +578,26 @@ fn ref_adapter_on_task() {
         "ref_adapter_on_task",
         r#"
         52:14: steps[0].adapter: only service steps call an adapter
+        "#,
+    );
+}
+
+#[test]
+fn ref_budget_clock_wall_working_days() {
+    check(
+        "ref_budget_clock_wall_working_days",
+        r#"
+        51:19: steps[0].budget_clock: `14 hari kerja` counts the calendar's working days, and `budget_clock: wall` ignores the calendar: write calendar days (`hari`) instead, or drop `budget_clock: wall`
+        "#,
+    );
+}
+
+#[test]
+fn ref_budget_clock_without_budget() {
+    check(
+        "ref_budget_clock_without_budget",
+        r#"
+        57:19: steps[1].budget_clock: `budget_clock` without `budget`: the step has no budget, nor has its row
         "#,
     );
 }

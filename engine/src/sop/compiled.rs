@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::duration::Duration;
+use super::duration::BudgetRule;
 use super::model::{PrintLayout, SopDocument, Step, StepKind};
 use crate::guard::CompiledGuard;
 
@@ -40,8 +40,8 @@ pub struct CompiledStep {
     /// A consultation step's problem texts, each with its compiled condition (none: always).
     pub problem: Vec<(Option<CompiledGuard>, Arc<str>)>,
     /// The step whose time budget this step runs on (itself, or the first step of its row
-    /// that has a budget), with that budget.
-    pub budget: Option<(StepIdx, Duration)>,
+    /// that has a budget), with that budget on its clock.
+    pub budget: Option<(StepIdx, BudgetRule)>,
 }
 
 /// What a print step prints, ready to fill with a case's values.

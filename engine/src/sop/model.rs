@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::duration::Duration;
+use super::duration::{Budget, BudgetClock};
 
 /// The only format version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -41,10 +41,11 @@ pub struct SopDocument {
     /// JSON Schema (draft 2020-12) of the data a case carries. Guards may read its
     /// top-level properties by name.
     pub case_schema: serde_json::Map<String, serde_json::Value>,
-    /// Budget of the whole procedure (e.g. `12m`); a case past it is overdue as a whole.
+    /// Budget of the whole procedure (e.g. `12 menit`, `14 hari kerja`), counted like a
+    /// step's budget on working time; a case past it is overdue as a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Duration")]
-    pub total_budget: Option<Duration>,
+    #[schemars(with = "Budget")]
+    pub total_budget: Option<Budget>,
     /// Id of the first step.
     pub start: String,
     /// The activities (Uraian Kegiatan) and how they connect.
@@ -265,11 +266,18 @@ pub struct Step {
     /// Whether a missing required document blocks completion or feeds a branch.
     #[serde(default)]
     pub missing_documents: MissingDocuments,
-    /// Waktu: time budget (`30s`, `2m`, `1h`, `1d`, or ISO-8601 `PT2M`). A step without one
-    /// shares the budget of its row.
+    /// Waktu: time budget as the table writes it (`30 detik`, `2 menit`, `1 jam`, `3 hari`,
+    /// `14 hari kerja`; or `30s`, `2m`, `1h30m`, `3d`, ISO-8601 `PT2M`). Hours, minutes and
+    /// seconds are working time (see `budget_clock`). A step without one shares the budget of
+    /// its row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Duration")]
-    pub budget: Option<Duration>,
+    #[schemars(with = "Budget")]
+    pub budget: Option<Budget>,
+    /// What the hours, minutes and seconds of `budget` count: `working` (default), only
+    /// while the service point is open; `wall`, around the clock (e.g. a consultation with an
+    /// outside desk). Days count as the budget says (`hari`, `hari kerja`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_clock: Option<BudgetClock>,
     /// Output of the step, as written in the table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,

@@ -15,6 +15,7 @@ use petgraph::visit::{Dfs, Reversed};
 
 use super::compiled::{CompiledBranch, CompiledPrintout, CompiledStep, Sop, StepIdx};
 use super::diagnostic::{Diagnostic, Layer, sort_and_dedup};
+use super::duration::BudgetClock;
 use super::model::{AdapterKind, Next, PrintLayout, ProblemText, SopDocument, Step, StepKind};
 use super::source_map::SourceMap;
 use crate::guard::{self, BUILTIN_NAMES, CompiledGuard};
@@ -368,6 +369,35 @@ fn check_references(doc: &SopDocument, p: &mut Problems) {
                     format!("unknown step `{to}` ({})", known(&steps)),
                 );
             }
+        }
+        match (step.budget, step.budget_clock) {
+            (None, Some(_)) => {
+                let owner = doc
+                    .steps
+                    .iter()
+                    .find(|s| s.row == step.row && s.budget.is_some());
+                let runs_on = match owner {
+                    Some(owner) => format!(
+                        "the step runs on the budget of its row, step `{}`: set the clock there",
+                        owner.id
+                    ),
+                    None => "the step has no budget, nor has its row".to_owned(),
+                };
+                p.at(
+                    Layer::References,
+                    &at("budget_clock"),
+                    format!("`budget_clock` without `budget`: {runs_on}"),
+                );
+            }
+            (Some(budget), Some(BudgetClock::Wall)) if budget.counts_working_days() => p.at(
+                Layer::References,
+                &at("budget_clock"),
+                format!(
+                    "`{}` counts the calendar's working days, and `budget_clock: wall` ignores the calendar: write calendar days (`hari`) instead, or drop `budget_clock: wall`",
+                    budget.to_indonesian()
+                ),
+            ),
+            _ => {}
         }
         if step.kind == StepKind::Decision && step.branches().len() < 2 {
             p.at(
@@ -946,11 +976,15 @@ fn compile_steps(
                         .collect()
                 }
             };
+            let rule = |owner: StepIdx| {
+                let owner_step = &doc.steps[owner];
+                owner_step
+                    .budget
+                    .map(|b| (owner, b.on(owner_step.budget_clock.unwrap_or_default())))
+            };
             let budget = match step.budget {
-                Some(b) => Some((i, b)),
-                None => row_owner
-                    .get(&step.row)
-                    .and_then(|&o| doc.steps[o].budget.map(|b| (o, b))),
+                Some(_) => rule(i),
+                None => row_owner.get(&step.row).and_then(|&o| rule(o)),
             };
             CompiledStep {
                 id: Arc::from(step.id.as_str()),
