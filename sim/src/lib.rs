@@ -6,14 +6,21 @@
 //! engine case driven by `execute_in_place`; [`report`] combines replications into figures
 //! with 95% confidence intervals.
 
+pub mod cli;
 pub mod dist;
 pub mod duration;
+pub mod fit;
+pub mod history;
 pub mod model;
+pub mod render;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod search;
 pub mod sim;
 pub mod stats;
+
+pub use cli::{Output, OutputFormat, SimulateArgs, run};
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]

@@ -55,6 +55,9 @@ pub struct Model {
     pub opener: Actor,
     /// The SOP's total budget, microseconds.
     pub total_budget: Option<i64>,
+    /// The SOP version the cases are opened on (1 unless histories go to a store that
+    /// numbers it otherwise).
+    pub sop_version: u32,
 }
 
 /// One service point.
@@ -497,6 +500,7 @@ impl Model {
             opening,
             opener: Actor::new(format!("sim-{opener_role}"), opener_role),
             total_budget,
+            sop_version: 1,
         })
     }
 

@@ -410,7 +410,7 @@ impl<'m> Sim<'m> {
         let case_id = format!("sim-{}-{number}", self.rep);
         let command = Command::Start {
             case_id,
-            sop_version: 1,
+            sop_version: self.m.sop_version,
             data,
             documents: Vec::new(),
         };
