@@ -18,10 +18,16 @@ pub fn secs(s: f64) -> String {
         format!("{s:.1}s")
     } else if s < 3600.0 {
         let t = s.round() as i64;
-        format!("{}m{:02}s", t / 60, t % 60)
+        match t % 60 {
+            0 => format!("{}m", t / 60),
+            r => format!("{}m{r:02}s", t / 60),
+        }
     } else {
         let t = (s / 60.0).round() as i64;
-        format!("{}h{:02}m", t / 60, t % 60)
+        match t % 60 {
+            0 => format!("{}h", t / 60),
+            r => format!("{}h{r:02}m", t / 60),
+        }
     };
     format!("{neg}{body}")
 }
@@ -87,16 +93,19 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// Hours of the day where the service points are measured and someone waits.
+/// The opening hours of the day (of any service point), when someone waits in them.
 fn busy_hours(report: &Report) -> Vec<usize> {
-    (0..24)
-        .filter(|h| {
-            report
-                .queues
-                .iter()
-                .any(|q| q.by_hour[*h].is_some_and(|c| c.mean > 0.005))
-        })
-        .collect()
+    let someone_waits = report.queues.iter().any(|q| {
+        report
+            .hours_open
+            .iter()
+            .any(|h| q.by_hour[*h as usize].is_some_and(|c| c.mean > 0.005))
+    });
+    if someone_waits {
+        report.hours_open.iter().map(|h| *h as usize).collect()
+    } else {
+        Vec::new()
+    }
 }
 
 /// The terminal table.
@@ -402,8 +411,7 @@ pub fn html(r: &Report) -> String {
     });
     let hours = busy_hours(r);
     let queue_chart = (!hours.is_empty()).then(|| {
-        let (first, last) = (hours[0], hours[hours.len() - 1] + 1);
-        let x: Vec<f64> = (first..=last.min(23)).map(|h| h as f64).collect();
+        let x: Vec<f64> = hours.iter().map(|h| *h as f64).collect();
         LineChart {
             title: "Waiting for a person over the day (mean number, by hour)".into(),
             x_label: "hour of the day".into(),
@@ -411,7 +419,11 @@ pub fn html(r: &Report) -> String {
             series: r
                 .queues
                 .iter()
-                .filter(|q| q.by_hour.iter().any(|c| c.is_some_and(|c| c.mean > 0.005)))
+                .filter(|q| {
+                    hours
+                        .iter()
+                        .any(|h| q.by_hour[*h].is_some_and(|c| c.mean > 0.005))
+                })
                 .map(|q| Series {
                     name: format!("{}/{}", q.service_point, q.step),
                     values: x
@@ -605,6 +617,8 @@ mod tests {
     fn durations_read_as_people_say_them() {
         assert_eq!(secs(45.24), "45.2s");
         assert_eq!(secs(245.0), "4m05s");
+        assert_eq!(secs(120.0), "2m");
+        assert_eq!(secs(3600.0), "1h");
         assert_eq!(secs(4800.0), "1h20m");
         assert_eq!(secs(-3.0), "-3.0s");
         assert_eq!(esc("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");

@@ -33,6 +33,8 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     pub roles: Vec<RoleReport>,
     pub queues: Vec<QueueReport>,
+    /// Hours of the day (0-23) in which some service point is open on some day.
+    pub hours_open: Vec<u32>,
     pub branches: Vec<BranchReport>,
     /// `--staff-for`: the search and its answer.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,10 +295,26 @@ impl Report {
             steps,
             roles,
             queues,
+            hours_open: open_hours(model),
             branches,
             staffing: None,
         }
     }
+}
+
+fn open_hours(model: &Model) -> Vec<u32> {
+    let hour = crate::model::HOUR;
+    let mut open = [false; 24];
+    for point in &model.points {
+        for &(a, b) in &point.open {
+            let mut t = a - a.rem_euclid(hour);
+            while t < b {
+                open[(t.rem_euclid(crate::model::DAY) / hour) as usize] = true;
+                t += hour;
+            }
+        }
+    }
+    (0..24).filter(|h| open[*h as usize]).collect()
 }
 
 /// What "within budget" means for a case of this SOP.
