@@ -54,9 +54,19 @@ fn with_ci(c: &Option<Ci>, f: fn(f64) -> String) -> String {
 }
 
 fn staff_line(staff: &[StaffCount]) -> String {
+    // One service point: its name adds nothing.
+    let one_point = staff
+        .windows(2)
+        .all(|w| w[0].service_point == w[1].service_point);
     staff
         .iter()
-        .map(|s| format!("{} {}/{}", s.staff, s.service_point, s.role))
+        .map(|s| {
+            if one_point {
+                format!("{} {}", s.staff, s.role)
+            } else {
+                format!("{} {}/{}", s.staff, s.service_point, s.role)
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -311,9 +321,15 @@ fn interval(c: &Option<Ci>) -> Option<(f64, f64)> {
 /// The self-contained HTML report.
 pub fn html(r: &Report) -> String {
     let mut charts: Vec<String> = Vec::new();
-    let names: Vec<String> = r.steps.iter().map(|s| s.step.clone()).collect();
-    let own_budget: Vec<Option<f64>> = r
+    // Steps people take up: an adapter's own time (a consultation of an hour) would flatten
+    // the rest.
+    let people_steps: Vec<&crate::report::StepReport> = r
         .steps
+        .iter()
+        .filter(|s| !s.taken_up_by.is_empty())
+        .collect();
+    let names: Vec<String> = people_steps.iter().map(|s| s.step.clone()).collect();
+    let own_budget: Vec<Option<f64>> = people_steps
         .iter()
         .map(|s| match &s.budget_step {
             Some(owner) if *owner == s.step => s.budget_seconds,
@@ -321,32 +337,29 @@ pub fn html(r: &Report) -> String {
         })
         .collect();
     let time_chart = BarChart {
-        title: "Time at each step: waiting and handling (means, 95% intervals)".into(),
+        title: "Time at each step people take up: waiting and handling (means, 95% intervals)"
+            .into(),
         value_label: "time".into(),
         categories: names.clone(),
         series: vec![
             Series {
                 name: "waiting for a person".into(),
-                values: r
-                    .steps
+                values: people_steps
                     .iter()
                     .map(|s| s.waiting_mean_seconds.map(|c| c.mean))
                     .collect(),
-                intervals: r
-                    .steps
+                intervals: people_steps
                     .iter()
                     .map(|s| interval(&s.waiting_mean_seconds))
                     .collect(),
             },
             Series {
                 name: "handling".into(),
-                values: r
-                    .steps
+                values: people_steps
                     .iter()
                     .map(|s| s.handling_mean_seconds.map(|c| c.mean))
                     .collect(),
-                intervals: r
-                    .steps
+                intervals: people_steps
                     .iter()
                     .map(|s| interval(&s.handling_mean_seconds))
                     .collect(),
@@ -381,10 +394,7 @@ pub fn html(r: &Report) -> String {
                 .collect(),
         }],
         marks: None,
-        reference: r.staffing.as_ref().map(|s| Reference {
-            name: format!("target {}", pct(s.target)),
-            value: s.target,
-        }),
+        reference: None,
         max: Some(1.0),
         format: Format::Percent,
     });
@@ -462,15 +472,16 @@ pub fn html(r: &Report) -> String {
         max: Some(1.0),
         format: Format::Percent,
     });
-    let mut push = |svg: Result<String, sopflow_charts::ChartError>| {
-        if let Ok(svg) = svg {
-            charts.push(svg);
-        }
+    let mut push = |svg: Result<String, sopflow_charts::ChartError>| match svg {
+        Ok(svg) => charts.push(svg),
+        Err(e) => charts.push(format!("<p class=\"note\">{}</p>", esc(&e.to_string()))),
     };
     if let Some(c) = &search_chart {
         push(sopflow_charts::bars(c));
     }
-    push(sopflow_charts::bars(&time_chart));
+    if !names.is_empty() {
+        push(sopflow_charts::bars(&time_chart));
+    }
     if let Some(c) = &share_chart {
         push(sopflow_charts::bars(c));
     }

@@ -84,6 +84,8 @@ pub struct StepReport {
     /// The step owning the budget clock this step runs on, and that budget.
     pub budget_step: Option<String>,
     pub budget_seconds: Option<f64>,
+    /// Roles of the people who take it up (none: an adapter alone, or nobody).
+    pub taken_up_by: Vec<String>,
     /// Visits per replication.
     pub visits: Option<Ci>,
     /// From entering the step to a person (or adapter) taking it up, seconds.
@@ -184,6 +186,7 @@ impl Report {
                 kind: step.kind.as_str().to_owned(),
                 budget_step: budget.map(|(owner, _)| sop.step(owner).id.clone()),
                 budget_seconds: budget.map(|(_, d)| d.as_secs() as f64),
+                taken_up_by: m.servers.iter().map(|r| model.roles[*r].clone()).collect(),
                 visits: s(&|a| Some(a.visits as f64), &tallies),
                 waiting_mean_seconds: s(&|a| mean(&a.waits).map(|v| v / 1e6), &tallies),
                 waiting_p90_seconds: ci(tallies
