@@ -86,13 +86,13 @@ impl FromStr for Seconds {
 }
 
 fn check(n: f64) -> Option<Seconds> {
-    (n.is_finite() && n >= 0.0 && n <= 3.2e9).then_some(Seconds(n))
+    (n.is_finite() && (0.0..=3.2e9).contains(&n)).then_some(Seconds(n))
 }
 
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
-        if s.fract() == 0.0 && s >= 1.0 && s < 1e9 {
+        if s.fract() == 0.0 && (1.0..1e9).contains(&s) {
             let whole = s as u64;
             let (d, h, m, sec) = (
                 whole / 86_400,

@@ -2,6 +2,9 @@
 //! real engine: each case is opened, taken up and completed by engine commands, and the
 //! figures come from the engine's own visit times.
 
+// Helpers outside #[test] functions unwrap too: a panic in a test is a failure.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use sopflow_sim::model::{CompileOptions, Model};

@@ -3,6 +3,9 @@
 //! fitted file reads back, and simulating it gives the same figures again. Also through a
 //! real store: written as hash-chained histories, then `--fit-from` on it, as the CLI runs.
 
+// Helpers outside #[test] functions unwrap too: a panic in a test is a failure.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -2,6 +2,9 @@
 //! arrivals, staff, distributions and dispatching (`benches/reference/mod.rs`): the engine's
 //! routing, documents and budget clocks give the same figures as the SOP written out by hand.
 
+// Helpers outside #[test] functions unwrap too: a panic in a test is a failure.
+#![allow(clippy::unwrap_used)]
+
 #[path = "../benches/reference/mod.rs"]
 mod reference;
 
