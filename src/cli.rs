@@ -66,6 +66,10 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Simulate cases of an SOP through the engine with a scenario of arrivals, staff and
+    /// service times: waiting, budgets kept, utilisation (`--staff-for 0.95`: the smallest
+    /// staff that keeps 95% of cases within budget); optionally fitted from a store.
+    Simulate(sopflow_sim::SimulateArgs),
     /// SOP versions and which one new cases start on (sop_cli.rs).
     Sop {
         #[command(subcommand)]
@@ -152,6 +156,14 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => runtime()?.block_on(user(command)),
+        Command::Simulate(args) => {
+            let out = sopflow_sim::run(&args)?;
+            for note in &out.notes {
+                eprintln!("{note}");
+            }
+            print!("{}", out.stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sop { command } => runtime()?.block_on(crate::sop_cli::run(command)),
         Command::Audit(command) => runtime()?.block_on(audit_cli::run(command)),
     }

@@ -30,7 +30,6 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use cache::CallReservation;
 use cache::{Calling, StateCache};
-pub use pipeline::next_due;
 use writer::Batched;
 
 use crate::registry::{Deployed, Registry};

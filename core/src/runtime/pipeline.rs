@@ -263,7 +263,7 @@ impl Runtime {
             current_step: state.current_step.as_deref().map(str::to_owned),
             version: i64::try_from(state.version).unwrap_or(i64::MAX),
             head_hash: prev,
-            due_at: next_due(state),
+            due_at: state.next_due(),
             overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,
             updated_at: now,
         };
@@ -345,24 +345,6 @@ impl Runtime {
             )),
             other => Ok(other?),
         }
-    }
-}
-
-/// When the case needs the ticker next: the running budget clock or the total budget,
-/// whichever runs out first and has not yet been recorded.
-pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
-    if state.status.is_closed() {
-        return None;
-    }
-    let step = state
-        .clock
-        .as_ref()
-        .filter(|c| !c.exceeded)
-        .map(|c| c.due_at);
-    let total = state.total_due_at.filter(|_| !state.total_exceeded);
-    match (step, total) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 

@@ -359,6 +359,24 @@ impl CaseState {
     }
 
     /// The visit number the next entry into `step` gets (1 for the first).
+    /// When the case needs the timer next: the running step clock or the total budget,
+    /// whichever runs out first and has not been recorded yet (none for a closed case).
+    pub fn next_due(&self) -> Option<OffsetDateTime> {
+        if self.status.is_closed() {
+            return None;
+        }
+        let step = self
+            .clock
+            .as_ref()
+            .filter(|c| !c.exceeded)
+            .map(|c| c.due_at);
+        let total = self.total_due_at.filter(|_| !self.total_exceeded);
+        match (step, total) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     pub fn next_visit(&self, step: &str) -> u32 {
         self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
     }
