@@ -291,9 +291,18 @@ async fn a_ktp_el_case_prints_on_a_real_printer_and_consults_a_real_desk(backend
 
     let documents = printer.documents();
     assert_eq!(documents.len(), 1, "one card printed");
-    let expected = sopflow_effects::pdf::render_card(&sopflow_effects::CardFields {
-        nik: "1312990101900007".into(),
-        nama_lengkap: "Contoh Pemohon".into(),
+    // The card ktp-el.yaml's printout describes, with the case's values.
+    let line = |label: &str, value: &str| sopflow_effects::PrintLine {
+        label: label.into(),
+        value: value.into(),
+    };
+    let expected = sopflow_effects::pdf::render(&sopflow_effects::PrintDocument {
+        layout: sopflow_effects::Layout::Id1Card,
+        title: "REPUBLIK INDONESIA".into(),
+        lines: vec![
+            line("NIK", "1312990101900007"),
+            line("Nama", "Contoh Pemohon"),
+        ],
     })
     .unwrap();
     assert_eq!(
@@ -335,7 +344,8 @@ async fn the_default_folder_printer_prints_one_pdf_per_card(backend: Backend) {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(files, vec![format!("{case}:cetak_ktp:1.pdf")]);
+    // Portable names: the key's `:` is `+` (SMB shares and Windows refuse `:`).
+    assert_eq!(files, vec![format!("{case}+cetak_ktp+1.pdf")]);
     let pdf = std::fs::read(prints.join(&files[0])).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     run.finish().await;

@@ -2,35 +2,26 @@
 //! the delivery, read back by the dispatcher and by the faces that show incidents.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use sopflow_engine::case::decide::AdapterCall;
 use sopflow_store::{NewOutbox, OutboxItem};
 use time::OffsetDateTime;
 
 use crate::runtime::RuntimeError;
 
-/// The payload of an outbox row (its JSON column). The row's own columns hold the adapter,
-/// the idempotency key and the case id.
+/// The payload of an outbox row (its JSON column): the engine's call as it decided it (case,
+/// step, request fields, a print step's printout, a consultation's problem). The row's own
+/// columns repeat the adapter, the idempotency key and the case id. A row written before
+/// printouts were part of the call reads with the parts it lacks empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxPayload {
-    pub case_id: String,
-    /// The service step that asked.
-    pub step: String,
-    pub sop_id: String,
-    /// What the adapter receives: the fields the SOP's step lists for it.
-    pub request: Map<String, Value>,
-}
+#[serde(transparent)]
+pub struct OutboxPayload(pub AdapterCall);
 
 impl OutboxPayload {
     /// The row to queue, due at `now`.
-    pub(crate) fn to_row(
-        &self,
-        adapter: &str,
-        idempotency_key: &str,
-        now: OffsetDateTime,
-    ) -> Result<NewOutbox, RuntimeError> {
+    pub(crate) fn to_row(&self, now: OffsetDateTime) -> Result<NewOutbox, RuntimeError> {
         Ok(NewOutbox {
-            idempotency_key: idempotency_key.to_owned(),
-            adapter: adapter.to_owned(),
+            idempotency_key: self.0.idempotency_key.clone(),
+            adapter: self.0.adapter.clone(),
             payload: serde_json::to_value(self)
                 .map_err(|e| RuntimeError::Corrupt(format!("outbox payload: {e}")))?,
             next_attempt_at: now,
@@ -41,5 +32,10 @@ impl OutboxPayload {
     pub fn of(item: &OutboxItem) -> Result<Self, RuntimeError> {
         serde_json::from_value(item.payload.clone())
             .map_err(|e| RuntimeError::Corrupt(format!("outbox row {}: payload: {e}", item.id)))
+    }
+
+    /// The service step that asked.
+    pub fn step(&self) -> &str {
+        &self.0.step
     }
 }

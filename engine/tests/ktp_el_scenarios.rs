@@ -35,7 +35,7 @@ fn happy_path_from_file_to_card() {
     assert!(
         case.effects
             .iter()
-            .any(|e| matches!(e, Effect::CallAdapter { adapter, .. } if adapter == "printer_ktp"))
+            .any(|e| matches!(e, Effect::CallAdapter(call) if call.adapter == "printer_ktp"))
     );
     assert_replays(&case);
 }
@@ -112,12 +112,9 @@ fn duplicate_record_is_consulted_with_adb_then_printed() {
         ]
     );
     let consult = case.effects.iter().find_map(|e| match e {
-        Effect::CallAdapter {
-            adapter,
-            request,
-            idempotency_key,
-            ..
-        } if adapter == "konsultasi_adb" => Some((request.clone(), idempotency_key.clone())),
+        Effect::CallAdapter(call) if call.adapter == "konsultasi_adb" => {
+            Some((call.request.clone(), call.idempotency_key.clone()))
+        }
         _ => None,
     });
     let (request, key) = consult.expect("a consultation is sent");
@@ -443,7 +440,7 @@ fn an_adapter_failure_is_an_incident_and_a_resolution_retries_with_the_same_key(
     .unwrap();
     assert_eq!(case.state().status, CaseStatus::Open);
     assert!(
-        matches!(&case.effects[..], [Effect::CallAdapter { idempotency_key, .. }] if *idempotency_key == key)
+        matches!(&case.effects[..], [Effect::CallAdapter(call)] if call.idempotency_key == key)
     );
     case.adapter_result(None, Some("job-9")).unwrap();
     assert_eq!(case.current(), "validasi_ktp");
@@ -517,4 +514,93 @@ fn run_until<'a>(sop: &'a sopflow_engine::sop::Sop, step: &str) -> Case<'a> {
         done.expect("happy path step");
     }
     case
+}
+
+#[test]
+fn who_may_act_on_a_step_is_one_answer_of_the_sop() {
+    let sop = ktp_el();
+    let step = |id: &str| sop.step_index(id).unwrap();
+    // The applicant's steps are recorded by the queue officer, the print operator's by itself.
+    assert_eq!(sop.recorders(step("serahkan_berkas")), ["petugas_antrian"]);
+    assert_eq!(sop.recorders(step("periksa_perekaman")), ["operator_cetak"]);
+    // A queue step is acted on by those who call its queue.
+    assert_eq!(sop.recorders(step("tunggu_antrian")), ["operator_cetak"]);
+    assert!(sop.may_record(step("tunggu_antrian"), "operator_cetak"));
+    assert!(!sop.may_record(step("tunggu_antrian"), "petugas_antrian"));
+    assert!(!sop.may_record(step("serahkan_berkas"), "pemohon"));
+}
+
+#[test]
+fn only_a_role_that_records_the_first_step_opens_a_case() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    let refused = case
+        .run(
+            "operator_cetak",
+            Command::Start {
+                case_id: "case-1".into(),
+                sop_version: 1,
+                data: support::obj(applicant("baru")),
+                documents: Vec::new(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        CommandError::MayNotStart {
+            role: "operator_cetak".into(),
+            allowed: vec!["petugas_antrian".into()],
+        }
+    );
+    assert!(case.state.is_none() && case.events.is_empty());
+}
+
+#[test]
+fn replay_names_a_history_opened_by_a_role_that_may_not_open_it() {
+    let sop = ktp_el();
+    let mut case = run_ktp_el_case(&sop, false, false).unwrap();
+    case.events[0].by = sopflow_engine::case::Actor::new("operator-1", "operator_cetak");
+    let divergence = verify(&sop, &case.events).unwrap_err();
+    assert_eq!(divergence.seq, 1);
+    assert_eq!(
+        divergence.reason,
+        "case opened by role `operator_cetak`, which may not open it (allowed: petugas_antrian)"
+    );
+}
+
+#[test]
+fn replay_names_steps_recorded_or_called_by_roles_that_may_not() {
+    let sop = ktp_el();
+    let clean = run_ktp_el_case(&sop, false, false).unwrap();
+    let seq_of = |kind: &str| {
+        clean
+            .events
+            .iter()
+            .position(|e| e.body.kind() == kind)
+            .unwrap()
+    };
+    // The applicant's hand-in, recorded in the print operator's name.
+    let mut forged = clean.events.clone();
+    let i = seq_of("step_completed");
+    forged[i].by = sopflow_engine::case::Actor::new("operator-1", "operator_cetak");
+    let divergence = verify(&sop, &forged).unwrap_err();
+    assert_eq!(divergence.seq, forged[i].seq);
+    assert!(
+        divergence
+            .reason
+            .starts_with("`serahkan_berkas` recorded by role `operator_cetak`"),
+        "{divergence}"
+    );
+    // The queue called by the queue officer, who may not call it.
+    let mut forged = clean.events.clone();
+    let i = seq_of("queue_called");
+    forged[i].by = sopflow_engine::case::Actor::new("petugas-1", "petugas_antrian");
+    let divergence = verify(&sop, &forged).unwrap_err();
+    assert_eq!(divergence.seq, forged[i].seq);
+    assert!(
+        divergence
+            .reason
+            .starts_with("`tunggu_antrian` called by role `petugas_antrian`"),
+        "{divergence}"
+    );
 }

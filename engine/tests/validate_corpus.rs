@@ -845,3 +845,132 @@ fn guard_unknown_outcome() {
         "#,
     );
 }
+
+#[test]
+fn ref_printout_unknown_field() {
+    check(
+        "ref_printout_unknown_field",
+        r#"
+        84:18: steps[3].printout.fields[1].field: `nomor_surat` is not a property of case_schema (known: alasan)
+        "#,
+    );
+}
+
+#[test]
+fn ref_printout_on_task() {
+    check(
+        "ref_printout_on_task",
+        r#"
+        52:5: steps[0].printout: only a service step whose adapter is a card_printer prints
+        "#,
+    );
+}
+
+#[test]
+fn ref_printout_card_too_long() {
+    check(
+        "ref_printout_card_too_long",
+        r#"
+        89:11: steps[3].printout.fields[7]: an id1_card holds at most 7 lines below its title (8 given): use a4_document for more
+        "#,
+    );
+}
+
+#[test]
+fn ref_problem_not_a_consultation() {
+    check(
+        "ref_problem_not_a_consultation",
+        r#"
+        78:14: steps[3].problem: only a service step whose adapter is a consultation sends a problem
+        "#,
+    );
+}
+
+#[test]
+fn ref_requires_unknown_field() {
+    check(
+        "ref_requires_unknown_field",
+        r#"
+        52:16: steps[0].requires[0]: `nama` is not a property of case_schema (known: alasan)
+        "#,
+    );
+}
+
+#[test]
+fn ref_requires_on_queue() {
+    check(
+        "ref_requires_on_queue",
+        r#"
+        70:15: steps[2].requires: a queue step is not completed by a person or an adapter: only task and service steps require fields
+        "#,
+    );
+}
+
+#[test]
+fn schema_printout_bad_layout() {
+    check(
+        "schema_printout_bad_layout",
+        r#"
+        79:15: steps[3].printout.layout: `a5_card` is not one of `id1_card`, `a4_document`
+        "#,
+    );
+}
+
+/// Warnings: the SOP loads, and each warning is located like an error.
+fn warnings(text: &str) -> Vec<String> {
+    let sop = sop::load(text)
+        .unwrap_or_else(|p| panic!("{}", p.iter().map(line).collect::<Vec<_>>().join("\n")));
+    sop.warnings().iter().map(line).collect()
+}
+
+#[test]
+fn the_minimal_and_ktp_el_sops_have_no_warnings() {
+    assert_eq!(warnings(&minimal()), Vec::<String>::new());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sop-definitions/ktp-el.yaml");
+    assert_eq!(warnings(&read(&path)), Vec::<String>::new());
+}
+
+#[test]
+fn a_guard_reading_a_field_nothing_sets_before_it_is_a_warning() {
+    // Nobody collects `alasan` any more: the police letter's condition reads a field that is
+    // never set.
+    let text = minimal_with("    collects: [alasan]\n", "");
+    let found = warnings(&text);
+    assert_eq!(
+        found,
+        vec![
+            "26:20: warning: documents[1].required_when: guard reads `alasan`, which no step up to here collects or requires and case_schema does not require: it may have no value (add it to a step's `requires`)"
+        ]
+    );
+    assert!(
+        sop::load(&text).unwrap().warnings()[0].severity == sop::Severity::Warning,
+        "a warning, not an error"
+    );
+    // The case schema requiring it at the start, or a later step requiring it before the
+    // guard runs, answers it.
+    let required = text.replacen(
+        "  type: object\n",
+        "  type: object\n  required: [alasan]\n",
+        1,
+    );
+    assert_eq!(warnings(&required), Vec::<String>::new());
+}
+
+#[test]
+fn a_branch_guard_is_judged_by_the_paths_that_lead_to_it() {
+    // The decision reads `alasan`; only the way through `serahkan` could set it, and that step
+    // no longer collects it, but it requires it: the value is there.
+    let text = minimal_with("    collects: [alasan]\n", "    requires: [alasan]\n").replacen(
+        "        when: documents_complete\n",
+        "        when: documents_complete && alasan != \"hilang\"\n",
+        1,
+    );
+    assert_eq!(warnings(&text), Vec::<String>::new());
+    let unset = text.replacen("    requires: [alasan]\n", "", 1);
+    let found = warnings(&unset);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[1].starts_with("59:15: warning: steps[1].next[0].when: guard reads `alasan`"),
+        "{found:#?}"
+    );
+}

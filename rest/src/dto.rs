@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sopflow_engine::case::{CaseState, DocumentReceipt};
-use sopflow_engine::sop::model::StepKind;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -148,16 +147,7 @@ impl CaseView {
                     &state.documents,
                 )
                 .unwrap_or_default();
-                let roles = if step.kind == StepKind::Queue {
-                    sop.document()
-                        .queues
-                        .iter()
-                        .find(|q| Some(&q.id) == step.queue.as_ref())
-                        .map(|q| q.called_by.clone())
-                        .unwrap_or_default()
-                } else {
-                    sop.compiled(idx).roles.clone()
-                };
+                let roles = sop.recorders(idx).to_vec();
                 CurrentStep {
                     id: step.id.clone(),
                     row: step.row,

@@ -158,7 +158,9 @@ impl From<CommandError> for Problem {
     fn from(e: CommandError) -> Self {
         let detail = e.to_string();
         match e {
-            CommandError::WrongRole { .. } => Problem::forbidden(detail),
+            CommandError::WrongRole { .. } | CommandError::MayNotStart { .. } => {
+                Problem::forbidden(detail)
+            }
             CommandError::UnknownStep { .. } => Problem::not_found(detail),
             CommandError::InvalidData { errors } => Problem::unprocessable(
                 "invalid-data",
@@ -189,6 +191,12 @@ impl From<CommandError> for Problem {
             ),
             CommandError::InvalidOutcome { .. } => {
                 Problem::unprocessable("invalid-outcome", "Invalid outcome", detail)
+            }
+            CommandError::Internal { reason } => {
+                // An engine bug, not the client's doing: logged (event kind and ids, no case
+                // data), answered as a plain 500.
+                tracing::error!(%reason, "the engine contradicted itself");
+                Problem::internal()
             }
             CommandError::WrongKind { .. } => {
                 Problem::unprocessable("wrong-kind", "The step is not completed this way", detail)
@@ -301,4 +309,24 @@ pub async fn problem_for_plain_errors(response: Response) -> Response {
         }
     }
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_contradiction_is_a_500_never_a_conflict() {
+        let p = Problem::from(CommandError::Internal {
+            reason: "event 3 (step_completed): completes `a`, but the case is at `b`".into(),
+        });
+        assert_eq!(p.status, 500);
+        assert!(p.detail.is_none(), "nothing internal reaches the client");
+        let p = Problem::from(RuntimeError::Command {
+            error: CommandError::Internal { reason: "x".into() },
+            current_version: 3,
+            current_step: Some("a".into()),
+        });
+        assert_eq!((p.status, p.current_version), (500, None));
+    }
 }

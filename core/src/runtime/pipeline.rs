@@ -251,20 +251,8 @@ impl Runtime {
         let outbox = effects
             .iter()
             .filter_map(|e| match e {
-                Effect::CallAdapter {
-                    adapter,
-                    step,
-                    idempotency_key,
-                    request,
-                } => Some(
-                    OutboxPayload {
-                        case_id: job.case_id.clone(),
-                        step: step.clone(),
-                        sop_id: deployed.sop_id.clone(),
-                        request: request.clone(),
-                    }
-                    .to_row(adapter, idempotency_key, now),
-                ),
+                // The engine's call is the payload (case, step, request, printout...).
+                Effect::CallAdapter(call) => Some(OutboxPayload(call.clone()).to_row(now)),
                 _ => None,
             })
             .collect::<Result<Vec<NewOutbox>, RuntimeError>>()?;

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::{CaseVersion, SopVersion};
+
 /// Version of the stored event JSON. Bumped only with a reader for the old form.
 pub const EVENT_FORMAT_VERSION: u32 = 1;
 
@@ -65,7 +67,7 @@ pub struct GuardEvaluation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub v: u32,
-    pub seq: u64,
+    pub seq: CaseVersion,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub by: Actor,
@@ -82,7 +84,7 @@ pub enum EventBody {
     CaseStarted {
         case_id: String,
         sop_id: String,
-        sop_version: u32,
+        sop_version: SopVersion,
         data: Map<String, Value>,
         #[serde(
             default,

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::CaseVersion;
 use super::decide::{budget_clock, check_data, choose_branch, missing_documents};
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
@@ -13,7 +14,7 @@ use crate::sop::model::StepKind;
 /// Where and why a history does not match its SOP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Divergence {
-    pub seq: u64,
+    pub seq: CaseVersion,
     pub reason: String,
 }
 
@@ -52,6 +53,13 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
             return Err(diverge(format!(
                 "case ran on SOP `{sop_id}`, verified against `{}`",
                 sop.id()
+            )));
+        }
+        let role = &*first.by.role;
+        if !sop.may_record(sop.start(), role) {
+            return Err(diverge(format!(
+                "case opened by role `{role}`, which may not open it (allowed: {})",
+                sop.recorders(sop.start()).join(", ")
             )));
         }
         check_data(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
@@ -137,6 +145,15 @@ fn check_event(
                 )));
             }
             let kind = sop.kind(idx);
+            // A person's step: recorded by a role that may record it. (A decision completes by
+            // itself; a service step by its adapter or, by hand, as decide allows.)
+            if kind == StepKind::Task && !sop.may_record(idx, &event.by.role) {
+                return Err(diverge(format!(
+                    "`{step}` recorded by role `{}`, which may not record it (allowed: {})",
+                    event.by.role,
+                    sop.recorders(idx).join(", ")
+                )));
+            }
             if kind != StepKind::Service && kind != StepKind::Decision {
                 let missing = missing_documents(sop, idx, &state.data, &state.documents)
                     .map_err(|e| diverge(format!("document condition: {e}")))?;
@@ -177,6 +194,22 @@ fn check_event(
                 ));
             }
             *expected_entry = target;
+        }
+        EventBody::QueueCalled { step, .. } => {
+            let idx = current.ok_or_else(|| diverge("no current step".to_owned()))?;
+            if *sop.step(idx).id != **step || sop.kind(idx) != StepKind::Queue {
+                return Err(diverge(format!(
+                    "calls `{step}` from its queue, the case is at `{}`",
+                    sop.step(idx).id
+                )));
+            }
+            if !sop.may_record(idx, &event.by.role) {
+                return Err(diverge(format!(
+                    "`{step}` called by role `{}`, which may not call its queue (allowed: {})",
+                    event.by.role,
+                    sop.recorders(idx).join(", ")
+                )));
+            }
         }
         EventBody::TimeBudgetExceeded { step, due_at } => {
             let clock = state

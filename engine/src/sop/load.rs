@@ -16,7 +16,7 @@ use jsonschema::types::JsonType;
 use serde_json::Value;
 
 use super::compiled::Sop;
-use super::diagnostic::{Diagnostic, Layer};
+use super::diagnostic::{Diagnostic, Layer, sort_and_dedup};
 use super::duration::Duration;
 use super::model::{SCHEMA_VERSION, SopDocument, schema_json};
 use super::source_map::{Pos, SourceMap, clamp, escape_segment};
@@ -294,7 +294,17 @@ impl Found {
                 ));
             }
             kind => {
-                if let Some(values) = allowed_values(kind) {
+                // A choice of values, when it is this value's (not a field's inside it: an
+                // optional block whose `layout` is wrong is about the `layout`).
+                let about_this_value = match kind {
+                    ValidationErrorKind::AnyOf { context }
+                    | ValidationErrorKind::OneOfNotValid { context } => context
+                        .iter()
+                        .flatten()
+                        .all(|e| e.instance_path() == error.instance_path()),
+                    _ => true,
+                };
+                if about_this_value && let Some(values) = allowed_values(kind) {
                     return push(not_one_of(error.instance(), &values));
                 }
                 if let ValidationErrorKind::AnyOf { context }
@@ -463,11 +473,6 @@ fn pattern_message(instance: &Value, pattern: &str) -> String {
     } else {
         format!("{found} does not match the pattern `{pattern}`")
     }
-}
-
-pub(crate) fn sort_and_dedup(out: &mut Vec<Diagnostic>) {
-    out.sort_by(|a, b| (a.pos, &a.field, &a.message).cmp(&(b.pos, &b.field, &b.message)));
-    out.dedup();
 }
 
 #[cfg(test)]

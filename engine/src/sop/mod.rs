@@ -10,7 +10,7 @@ pub mod source_map;
 mod validate;
 
 pub use compiled::{CompiledBranch, CompiledStep, Sop, StepIdx};
-pub use diagnostic::{Diagnostic, Layer};
+pub use diagnostic::{Diagnostic, Layer, Severity};
 pub use duration::Duration;
 pub use load::load;
 pub use model::{SopDocument, schema_json};

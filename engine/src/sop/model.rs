@@ -272,6 +272,11 @@ pub struct Step {
     /// Case-data fields (top-level properties of `case_schema`) this step may set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collects: Vec<String>,
+    /// Case-data fields that must hold a value once the step is completed: set by this
+    /// completion or earlier. The step may set them (as if listed in `collects`); completing
+    /// without one is refused, naming it. Only on `task` and `service` steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
     /// Outcomes the step may be completed with (e.g. `resolved`, `rejected`); guards read it
     /// as `outcome`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -282,12 +287,78 @@ pub struct Step {
     /// Service steps: the case-data fields sent with the request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request: Vec<String>,
+    /// Service steps calling a `card_printer` adapter: what is printed. Without it the step
+    /// prints its `request` fields on an A4 page titled with the step's `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printout: Option<Printout>,
+    /// Service steps calling a `consultation` adapter: what the consultation is about, sent
+    /// to the desk as `problem`. One text, or texts tried in order: the first whose `when`
+    /// holds (a rhai expression over the case fields; the last may have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ProblemText>,
     /// Queue steps: the queue the case waits in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     /// Where to go next: a step id, or branches. Absent only on `end` steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<Next>,
+}
+
+/// What a print step prints: a layout, a title and labelled case fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Printout {
+    /// The paper: `id1_card` (85.6 × 54 mm, the size of a KTP-el) or `a4_document` (a page,
+    /// or more, such as a Kartu Keluarga or a certificate).
+    pub layout: PrintLayout,
+    /// The heading printed on top, e.g. `REPUBLIK INDONESIA`.
+    #[schemars(length(min = 1))]
+    pub title: String,
+    /// The case fields printed, in order, each after its label.
+    #[schemars(length(min = 1))]
+    pub fields: Vec<PrintField>,
+}
+
+/// The paper a printout is laid out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintLayout {
+    /// An ID-1 card (85.6 × 54 mm): the title and at most 7 lines, the first emphasised.
+    Id1Card,
+    /// An A4 page (210 × 297 mm): the title, then a line per field; longer ones continue on
+    /// more pages.
+    A4Document,
+}
+
+/// One line of a printout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrintField {
+    /// The case field (a top-level property of `case_schema`) whose value is printed.
+    pub field: String,
+    /// The label printed before it, e.g. `NIK`, `Nama`.
+    pub label: String,
+}
+
+/// What a consultation is about: one text, or the first of several whose condition holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ProblemText {
+    /// Always this text.
+    Text(String),
+    /// The first text whose `when` holds; one without `when` always does.
+    Choices(Vec<ProblemChoice>),
+}
+
+/// One of a consultation's problem texts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemChoice {
+    /// rhai expression over the case fields; absent: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// The text sent, e.g. `duplicate_record`.
+    pub text: String,
 }
 
 /// The way out of a step.

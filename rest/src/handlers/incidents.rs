@@ -59,7 +59,7 @@ pub async fn list_incidents(
         rows.into_iter()
             .map(|r| Incident {
                 id: r.id,
-                step: OutboxPayload::of(&r).ok().map(|p| p.step),
+                step: OutboxPayload::of(&r).ok().map(|p| p.step().to_owned()),
                 case_id: r.case_id,
                 adapter: r.adapter,
                 idempotency_key: r.idempotency_key,
