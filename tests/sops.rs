@@ -121,13 +121,6 @@ impl Office {
         r.body
     }
 
-    async fn case(&self, case: &str) -> Value {
-        self.api
-            .get(&format!("/cases/{case}"), self.token("auditor"))
-            .await
-            .body
-    }
-
     async fn wait_step(&self, case: &str, step: &str) -> Value {
         self.api
             .wait_case(case, self.token("auditor"), &format!("step {step}"), |b| {
@@ -473,10 +466,11 @@ async fn an_akta_kelahiran_file_sent_back_is_taken_in_again_and_its_draft_printe
     o.wait_step(&case, "paraf_kasi").await;
     assert_printed(
         &o.printed(&case),
-        "KUTIPAN AKTA KELAHIRAN",
+        "KONSEP KUTIPAN AKTA KELAHIRAN",
         &[
             ("Nomor Akta", "7204-LT-15012026-0001"),
             ("Nama Anak", "Contoh Anak"),
+            ("Jenis Kelamin", "perempuan"),
             ("Tempat Lahir", "Poso"),
             ("Tanggal Lahir", "2026-01-15"),
             ("Nama Ayah", "Contoh Ayah"),
@@ -676,8 +670,17 @@ async fn an_akta_kematian_abroad_is_sent_back_completed_printed_and_reported(bac
         "validasi_data",
         "no KTP-el is needed: {body}"
     );
-    o.complete("operator", &wni, "validasi_data", json!({}))
-        .await;
+    // The number the kutipan carries must be set here.
+    let r = o.send("operator", &wni, "validasi_data", json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("nomor_akta"), "{}", r.text);
+    o.complete(
+        "operator",
+        &wni,
+        "validasi_data",
+        json!({ "data": { "nomor_akta": "3217-KM-20012026-0008" } }),
+    )
+    .await;
     o.complete("kepala_seksi", &wni, "paraf_kepala_seksi", json!({}))
         .await;
     o.complete("kabid", &wni, "paraf_kabid", json!({})).await;
@@ -784,6 +787,10 @@ async fn a_synthetic_sop_consults_and_prints_with_fields_of_its_own(backend: Bac
     assert!(request.signed);
     assert_eq!(request.idempotency_key, format!("{case}:cek_pusat:1"));
     assert_eq!(request.body["sop_id"], "uji-generik");
+    assert_eq!(
+        request.body["problem"], "cek_kode_wilayah",
+        "the SOP's own problem text"
+    );
     assert_eq!(
         request.body["request"],
         json!({ "kode_berkas": "UJI-0001", "kode_wilayah": "131299" })
