@@ -604,3 +604,153 @@ fn replay_names_steps_recorded_or_called_by_roles_that_may_not() {
         "{divergence}"
     );
 }
+
+#[test]
+fn the_recording_check_is_refused_without_the_status_it_requires() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "periksa_perekaman");
+    let version = case.state().version;
+    // Without the status the guards would send the applicant to the ADB by default.
+    let refused = case
+        .complete(
+            "operator_cetak",
+            "periksa_perekaman",
+            json!({ "masalah_nik": false }),
+            &[],
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        CommandError::MissingFields {
+            step: "periksa_perekaman".into(),
+            fields: vec!["status_perekaman".into()],
+        }
+    );
+    assert_eq!(case.state().version, version, "nothing recorded");
+    // A required field is also one the step may set.
+    assert!(
+        sop.settable(sop.step_index("periksa_perekaman").unwrap())
+            .contains(&"status_perekaman".to_owned())
+    );
+    case.complete(
+        "operator_cetak",
+        "periksa_perekaman",
+        json!({ "status_perekaman": "PRINT_READY_RECORD" }),
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(case.current(), "cetak_ktp");
+    assert_replays(&case);
+}
+
+#[test]
+fn replay_names_a_completion_without_a_required_field() {
+    let sop = ktp_el();
+    let mut case = run_ktp_el_case(&sop, false, false).unwrap();
+    // Forge the recording check's data away: the completion no longer has its status.
+    let i = case
+        .events
+        .iter()
+        .position(|e| matches!(&e.body, EventBody::DataRecorded { step, .. } if &**step == "periksa_perekaman"))
+        .unwrap();
+    if let EventBody::DataRecorded { data, .. } = &mut case.events[i].body {
+        data.remove("status_perekaman");
+    }
+    let divergence = verify(&sop, &case.events).unwrap_err();
+    assert_eq!(divergence.seq, case.events[i].seq + 1);
+    assert!(
+        divergence.reason.contains("status_perekaman"),
+        "{divergence}"
+    );
+}
+
+#[test]
+fn the_checklist_says_what_is_required_now_and_what_was_received() {
+    use sopflow_engine::case::decide::{DocumentState, document_checklist};
+    let sop = ktp_el();
+    let step = sop.step_index("verifikasi_berkas").unwrap();
+    let states = |alasan: &str, handed_in: &[&str]| {
+        let mut case = Case::new(&sop);
+        case.start(applicant(alasan), handed_in).unwrap();
+        let state = case.state();
+        document_checklist(&sop, step, &state.data, &state.documents)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.doc.to_string(), c.state(), c.received))
+            .collect::<Vec<_>>()
+    };
+    use DocumentState::*;
+    // A first card: the old card and the police letter are not needed, and not received.
+    assert_eq!(
+        states("baru", &["fotokopi_kk"]),
+        [
+            ("fotokopi_kk".to_owned(), Received, true),
+            ("ktp_lama".to_owned(), NotNeeded, false),
+            ("surat_kehilangan".to_owned(), NotNeeded, false),
+        ]
+    );
+    // A damaged card needs the old one; a letter handed in anyway is still not needed.
+    assert_eq!(
+        states("rusak", &["fotokopi_kk", "surat_kehilangan"]),
+        [
+            ("fotokopi_kk".to_owned(), Received, true),
+            ("ktp_lama".to_owned(), Missing, false),
+            ("surat_kehilangan".to_owned(), NotNeeded, true),
+        ]
+    );
+}
+
+#[test]
+fn refusals_read_as_plain_sentences_naming_step_field_and_outcome() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "tunggu_antrian");
+    let mut refusals = vec![
+        case.complete("operator_cetak", "tunggu_antrian", json!({}), &[], None)
+            .unwrap_err(),
+        case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+            .unwrap_err(),
+        case.complete("operator_cetak", "serahkan_berkas", json!({}), &[], None)
+            .unwrap_err(),
+    ];
+    case.call("operator_cetak", "cetak_ktp").unwrap();
+    case.complete(
+        "operator_cetak",
+        "periksa_perekaman",
+        json!({ "status_perekaman": "DUPLICATE_RECORD" }),
+        &[],
+        None,
+    )
+    .unwrap();
+    // The ADB answers by hand, without an outcome, then with one the step does not know.
+    let no_outcome = case
+        .complete("adb", "konsultasi_adb", json!({}), &[], None)
+        .unwrap_err();
+    assert_eq!(
+        no_outcome.to_string(),
+        "step `konsultasi_adb` is completed with an outcome: one of `resolved`, `rejected`"
+    );
+    let unknown = case
+        .complete("adb", "konsultasi_adb", json!({}), &[], Some("Lengkap"))
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "`Lengkap` is not an outcome of step `konsultasi_adb`: use one of `resolved`, `rejected`"
+    );
+    refusals.extend([no_outcome, unknown]);
+    assert_eq!(
+        refusals[0].to_string(),
+        "step `tunggu_antrian` is a queue: the case leaves it when an operator calls its number"
+    );
+    assert_eq!(
+        refusals[1].to_string(),
+        "the case is at step `tunggu_antrian`, not at `verifikasi_berkas`"
+    );
+    for refusal in &refusals {
+        let text = refusal.to_string();
+        for debug in ["Some(", "None", "\"", "[", "{"] {
+            assert!(!text.contains(debug), "Rust debug text in {text:?}");
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sopflow_engine::case::decide::DocumentState;
 use sopflow_engine::case::{CaseState, DocumentReceipt};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -71,13 +72,17 @@ pub struct Reason {
     pub reason: String,
 }
 
-/// A document the current step needs, and whether the case holds it.
+/// A document of the current step: whether it is required now (its condition evaluated on
+/// the case data) and whether the case holds it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RequiredDocument {
     #[serde(rename = "type")]
     pub doc: String,
     pub name: String,
+    pub required: bool,
     pub received: bool,
+    /// `received` (required, held), `missing` (required, not held), `not_needed`.
+    pub state: String,
 }
 
 /// The step a case is at.
@@ -95,12 +100,14 @@ pub struct CurrentStep {
     #[serde(with = "time::serde::rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     pub overdue: bool,
-    /// Required documents, with whether each is held (after conditions).
+    /// Its documents, each required now or not (conditions evaluated) and held or not.
     pub documents: Vec<RequiredDocument>,
     /// Outcomes it may be completed with.
     pub outcomes: Vec<String>,
-    /// Fields it may set.
+    /// Fields it may set (its `collects` and its `requires`).
     pub collects: Vec<String>,
+    /// Fields that must hold a value once it is completed (set now or earlier).
+    pub requires: Vec<String>,
 }
 
 /// A case, as the API shows it.
@@ -140,7 +147,7 @@ impl CaseView {
             .map(|idx| {
                 let step = sop.step(idx);
                 let visit = state.visits.last();
-                let missing = sopflow_engine::case::decide::missing_documents(
+                let checklist = sopflow_engine::case::decide::document_checklist(
                     sop,
                     idx,
                     &state.data,
@@ -158,21 +165,28 @@ impl CaseView {
                     entered_at: visit.map(|v| v.entered_at),
                     due_at: state.clock.as_ref().map(|c| c.due_at),
                     overdue: state.clock.as_ref().is_some_and(|c| now > c.due_at),
-                    documents: sop
-                        .compiled(idx)
-                        .documents
+                    documents: checklist
                         .iter()
-                        .map(|&d| {
-                            let def = &sop.document().documents[d];
-                            RequiredDocument {
-                                doc: def.id.clone(),
-                                name: def.name.clone(),
-                                received: !missing.iter().any(|m| **m == *def.id),
+                        .map(|check| RequiredDocument {
+                            doc: check.doc.to_string(),
+                            name: sop
+                                .document()
+                                .document(&check.doc)
+                                .map(|d| d.name.clone())
+                                .unwrap_or_default(),
+                            required: check.required,
+                            received: check.received,
+                            state: match check.state() {
+                                DocumentState::Received => "received",
+                                DocumentState::Missing => "missing",
+                                DocumentState::NotNeeded => "not_needed",
                             }
+                            .to_owned(),
                         })
                         .collect(),
                     outcomes: step.outcomes.clone(),
-                    collects: step.collects.clone(),
+                    collects: sop.settable(idx).to_vec(),
+                    requires: step.requires.clone(),
                 }
             });
         Self {

@@ -176,6 +176,18 @@ impl From<CommandError> for Problem {
                     })
                     .collect(),
             ),
+            CommandError::MissingFields { step, fields } => {
+                Problem::unprocessable("missing-fields", "Required fields are missing", detail)
+                    .errors(
+                        fields
+                            .into_iter()
+                            .map(|f| FieldError {
+                                pointer: format!("/data/{f}"),
+                                message: format!("step `{step}` requires `{f}`"),
+                            })
+                            .collect(),
+                    )
+            }
             CommandError::MissingDocuments { .. } => Problem::unprocessable(
                 "missing-documents",
                 "Required documents are missing",
@@ -201,7 +213,23 @@ impl From<CommandError> for Problem {
             CommandError::WrongKind { .. } => {
                 Problem::unprocessable("wrong-kind", "The step is not completed this way", detail)
             }
-            // Everything else means the case is not where the client thought: it moved on.
+            // Everything else means the case is not where the client thought; the title says
+            // how, the detail in plain words.
+            CommandError::WrongStep { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The case is at another step",
+            )
+            .detail(detail),
+            CommandError::InIncident { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The case has an open incident",
+            )
+            .detail(detail),
+            CommandError::CaseClosed { .. } => {
+                Problem::new(StatusCode::CONFLICT, "conflict", "The case is closed").detail(detail)
+            }
             _ => Problem::new(StatusCode::CONFLICT, "conflict", "The case has moved on")
                 .detail(detail),
         }
@@ -328,5 +356,39 @@ mod tests {
             current_step: Some("a".into()),
         });
         assert_eq!((p.status, p.current_version), (500, None));
+    }
+
+    #[test]
+    fn a_conflict_says_what_happened_in_words_a_clerk_reads() {
+        let title = |e: CommandError| Problem::from(e).title;
+        assert_eq!(
+            title(CommandError::WrongStep {
+                requested: "a".into(),
+                current: "b".into()
+            }),
+            "The case is at another step"
+        );
+        assert_eq!(
+            title(CommandError::InIncident {
+                reason: "printer offline".into()
+            }),
+            "The case has an open incident"
+        );
+        assert_eq!(
+            title(CommandError::CaseClosed {
+                status: "completed"
+            }),
+            "The case is closed"
+        );
+        let p = Problem::from(CommandError::InvalidOutcome {
+            step: "konsultasi".into(),
+            found: None,
+            allowed: vec!["resolved".into(), "rejected".into()],
+        });
+        assert_eq!(p.status, 422);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("step `konsultasi` is completed with an outcome: one of `resolved`, `rejected`")
+        );
     }
 }

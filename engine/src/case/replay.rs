@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::CaseVersion;
-use super::decide::{budget_clock, check_data, choose_branch, missing_documents};
+use super::decide::{budget_clock, check_data, check_required, choose_branch, missing_documents};
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
 use crate::sop::Sop;
@@ -69,7 +69,9 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
             .map(|b| first.at + std::time::Duration::from_secs(b.as_secs()));
         if *total_due_at != expected {
             return Err(diverge(format!(
-                "total due time {total_due_at:?}, the SOP gives {expected:?}"
+                "the whole case is due {}, the SOP gives {}",
+                at(*total_due_at),
+                at(expected)
             )));
         }
     }
@@ -126,8 +128,9 @@ fn check_event(
             let expected = budget_clock(sop, idx, *previous_step, state.clock.as_ref(), event.at);
             if (budget_step.clone(), *due_at) != expected {
                 return Err(diverge(format!(
-                    "budget clock {budget_step:?} due {due_at:?}, the SOP gives {:?} due {:?}",
-                    expected.0, expected.1
+                    "the budget clock is recorded as {}, the SOP gives {}",
+                    clock(budget_step.as_deref(), *due_at),
+                    clock(expected.0.as_deref(), expected.1)
                 )));
             }
             *previous_step = Some(idx);
@@ -154,12 +157,17 @@ fn check_event(
                     sop.recorders(idx).join(", ")
                 )));
             }
+            if matches!(kind, StepKind::Task | StepKind::Service) {
+                check_required(sop, idx, &state.data).map_err(|e| diverge(e.to_string()))?;
+            }
             if kind != StepKind::Service && kind != StepKind::Decision {
                 let missing = missing_documents(sop, idx, &state.data, &state.documents)
                     .map_err(|e| diverge(format!("document condition: {e}")))?;
                 if &missing != recorded {
                     return Err(diverge(format!(
-                        "missing documents recorded as {recorded:?}, the SOP gives {missing:?}"
+                        "the documents missing are recorded as {}, the SOP gives {}",
+                        names(recorded),
+                        names(&missing)
                     )));
                 }
             }
@@ -266,4 +274,33 @@ fn check_event(
         _ => {}
     }
     Ok(())
+}
+
+/// A due time as an auditor reads it (RFC 3339), or `none`.
+fn at(time: Option<time::OffsetDateTime>) -> String {
+    time.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .unwrap_or_else(|| "none".to_owned())
+}
+
+/// A budget clock as an auditor reads it: whose, and when due (if it starts here).
+fn clock(owner: Option<&str>, due: Option<time::OffsetDateTime>) -> String {
+    match (owner, due) {
+        (None, _) => "no budget clock".to_owned(),
+        (Some(owner), None) => format!("the clock of `{owner}` running on"),
+        (Some(owner), Some(_)) => format!("the clock of `{owner}` due {}", at(due)),
+    }
+}
+
+/// Document ids in a sentence, or `none`.
+fn names(ids: &[std::sync::Arc<str>]) -> String {
+    if ids.is_empty() {
+        return "none".to_owned();
+    }
+    ids.iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -218,7 +218,7 @@ impl<'a> Decider<'a> {
         }
         let not_allowed: Vec<String> = data
             .keys()
-            .filter(|k| !step.collects.contains(k))
+            .filter(|k| !self.sop.settable(current).contains(k))
             .cloned()
             .collect();
         if !not_allowed.is_empty() {
@@ -228,9 +228,10 @@ impl<'a> Decider<'a> {
             });
         }
         check_documents_known(self.sop, current, documents)?;
-        check_outcome(&step.outcomes, outcome)?;
+        check_outcome(&step.id, &step.outcomes, outcome)?;
         let merged = merged(&working.data, data);
         check_changes(self.sop, data, &merged)?;
+        check_required(self.sop, current, &merged)?;
 
         // Documents are judged on what the case holds after this step's receipts.
         let docs_after = if documents.is_empty() {
@@ -395,10 +396,10 @@ impl<'a> Decider<'a> {
         };
         let current = self.current(working)?;
         let step = self.sop.step(current);
-        check_outcome(&step.outcomes, outcome)?;
+        check_outcome(&step.id, &step.outcomes, outcome)?;
         let not_allowed: Vec<String> = data
             .keys()
-            .filter(|k| !step.collects.contains(k))
+            .filter(|k| !self.sop.settable(current).contains(k))
             .cloned()
             .collect();
         if !not_allowed.is_empty() {
@@ -407,7 +408,9 @@ impl<'a> Decider<'a> {
                 fields: not_allowed,
             });
         }
-        check_changes(self.sop, data, &merged(&working.data, data))?;
+        let merged = merged(&working.data, data);
+        check_changes(self.sop, data, &merged)?;
+        check_required(self.sop, current, &merged)?;
         let body = EventBody::AdapterCompleted {
             step: pending.step.clone(),
             idempotency_key: pending.idempotency_key.clone(),
@@ -601,7 +604,35 @@ fn internal(e: ApplyError) -> CommandError {
     }
 }
 
-fn check_outcome(allowed: &[String], outcome: Option<&str>) -> Result<(), CommandError> {
+/// The fields step `step` requires, all holding a value in `data` (the case data as the
+/// completion leaves it). Also used by replay to re-check a recorded completion.
+pub(crate) fn check_required(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+) -> Result<(), CommandError> {
+    let missing: Vec<String> = sop
+        .step(step)
+        .requires
+        .iter()
+        .filter(|f| data.get(*f).is_none_or(Value::is_null))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::MissingFields {
+            step: sop.step(step).id.clone(),
+            fields: missing,
+        })
+    }
+}
+
+fn check_outcome(
+    step: &str,
+    allowed: &[String],
+    outcome: Option<&str>,
+) -> Result<(), CommandError> {
     let ok = match outcome {
         None => allowed.is_empty(),
         Some(o) => allowed.iter().any(|a| a == o),
@@ -610,6 +641,7 @@ fn check_outcome(allowed: &[String], outcome: Option<&str>) -> Result<(), Comman
         Ok(())
     } else {
         Err(CommandError::InvalidOutcome {
+            step: step.to_owned(),
             found: outcome.map(str::to_owned),
             allowed: allowed.to_vec(),
         })

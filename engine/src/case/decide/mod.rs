@@ -21,8 +21,8 @@ mod types;
 pub use adapter::{adapter_call, pending_call};
 pub use branch::{BranchChoice, choose_branch};
 pub use data::check_data;
-pub(crate) use decider::budget_clock;
-pub use scope::missing_documents;
+pub(crate) use decider::{budget_clock, check_required};
+pub use scope::{DocumentCheck, DocumentState, document_checklist, missing_documents};
 pub use types::{
     AdapterCall, Command, CommandError, Context, DataError, Decision, Effect, PrintLine, Printout,
 };

@@ -102,41 +102,97 @@ fn condition_key(
     Some(key)
 }
 
-/// The required documents of `step` that the case does not hold, in the step's order.
+/// Whether document `doc` (an index into the SOP's documents) is required for case data
+/// `data`: always, or as its `required_when` says (remembered by the values it reads).
+fn document_required(sop: &Sop, doc: usize, data: &Map<String, Value>) -> Result<bool, GuardError> {
+    let Some(condition) = sop.document_condition(doc) else {
+        return Ok(true);
+    };
+    let key = condition_key(sop, condition, data);
+    if let Some(result) = key
+        .as_deref()
+        .and_then(|k| sop.remembered_condition(doc, k))
+    {
+        return Ok(result);
+    }
+    let names = scope_names(sop, condition, false);
+    let mut scope = guard_scope(sop, names, data, None, None);
+    let result = guard::shared().eval(condition, &mut scope)?;
+    if let Some(key) = key {
+        sop.remember_condition(doc, key, result);
+    }
+    Ok(result)
+}
+
+/// The required documents of `step` that the case does not hold, in the step's order: what
+/// makes `documents_complete` false.
 pub fn missing_documents(
     sop: &Sop,
     step: StepIdx,
     data: &Map<String, Value>,
     held: &Documents,
 ) -> Result<Vec<Arc<str>>, GuardError> {
-    let engine = guard::shared();
     let mut missing = Vec::new();
     for &doc in &sop.compiled(step).documents {
-        let def = &sop.document().documents[doc];
-        let required = match sop.document_condition(doc) {
-            None => true,
-            Some(condition) => {
-                let key = condition_key(sop, condition, data);
-                match key
-                    .as_deref()
-                    .and_then(|k| sop.remembered_condition(doc, k))
-                {
-                    Some(result) => result,
-                    None => {
-                        let names = scope_names(sop, condition, false);
-                        let mut scope = guard_scope(sop, names, data, None, None);
-                        let result = engine.eval(condition, &mut scope)?;
-                        if let Some(key) = key {
-                            sop.remember_condition(doc, key, result);
-                        }
-                        result
-                    }
-                }
-            }
-        };
-        if required && !held.get(&def.id).is_some_and(|r| r.received) {
+        if document_required(sop, doc, data)? && !is_received(sop, doc, held) {
             missing.push(sop.document_id(doc).clone());
         }
     }
     Ok(missing)
+}
+
+fn is_received(sop: &Sop, doc: usize, held: &Documents) -> bool {
+    held.get(sop.document_id(doc)).is_some_and(|r| r.received)
+}
+
+/// One document of a step's checklist: whether it is required now (its condition evaluated
+/// on the case data) and whether the case holds it (handed in, not recorded as missing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentCheck {
+    pub doc: Arc<str>,
+    pub required: bool,
+    pub received: bool,
+}
+
+/// Where a document of a checklist stands, in three states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentState {
+    /// Required and held.
+    Received,
+    /// Required and not held: it keeps `documents_complete` false.
+    Missing,
+    /// Not required for this case (held or not).
+    NotNeeded,
+}
+
+impl DocumentCheck {
+    pub fn state(&self) -> DocumentState {
+        match (self.required, self.received) {
+            (true, true) => DocumentState::Received,
+            (true, false) => DocumentState::Missing,
+            (false, _) => DocumentState::NotNeeded,
+        }
+    }
+}
+
+/// The documents of `step`, in its order, each as [`DocumentCheck`] says: the checklist a
+/// clerk works from, and the rule [`missing_documents`] applies.
+pub fn document_checklist(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+    held: &Documents,
+) -> Result<Vec<DocumentCheck>, GuardError> {
+    sop.compiled(step)
+        .documents
+        .iter()
+        .map(|&doc| {
+            Ok(DocumentCheck {
+                doc: sop.document_id(doc).clone(),
+                required: document_required(sop, doc, data)?,
+                received: is_received(sop, doc, held),
+            })
+        })
+        .collect()
 }

@@ -120,57 +120,109 @@ pub struct Decision {
 /// A command refused. Nothing is recorded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CommandError {
-    #[error("the case has already started")]
+    #[error("the case has already been opened")]
     AlreadyStarted,
-    #[error("the case has not started")]
+    #[error("the case has not been opened yet")]
     NotStarted,
-    #[error("the case is {status}")]
+    #[error("the case is already {status}: nothing more can be done on it")]
     CaseClosed { status: &'static str },
-    #[error("the case has an open incident: {reason}")]
+    #[error("the case is stopped by an open incident until someone resolves it: {reason}")]
     InIncident { reason: String },
-    #[error("the case has no open incident")]
+    #[error("the case has no open incident to resolve")]
     NoIncident,
-    #[error("unknown step `{step}`")]
+    #[error("the SOP has no step `{step}`")]
     UnknownStep { step: String },
-    #[error("the case is at step `{current}`, not `{requested}`")]
+    #[error("the case is at step `{current}`, not at `{requested}`")]
     WrongStep { requested: String, current: String },
-    #[error("step `{step}` is a {kind} step and is not completed this way")]
+    #[error("{}", wrong_kind(step, kind))]
     WrongKind { step: String, kind: &'static str },
-    #[error("role `{role}` may not record step `{step}` (allowed: {})", allowed.join(", "))]
+    #[error(
+        "role `{role}` may not record step `{step}`; it is recorded by: {}",
+        ticked(allowed)
+    )]
     WrongRole {
         role: String,
         step: String,
         allowed: Vec<String>,
     },
     /// The actor's role may not record the SOP's start step, so it may not open a case.
-    #[error("role `{role}` may not open a case of this SOP (allowed: {})", allowed.join(", "))]
+    #[error(
+        "role `{role}` may not open a case of this SOP; cases are opened by: {}",
+        ticked(allowed)
+    )]
     MayNotStart { role: String, allowed: Vec<String> },
-    #[error("required documents missing: {}", missing.join(", "))]
+    #[error("these required documents have not been received: {}", ticked(missing))]
     MissingDocuments { missing: Vec<String> },
-    #[error("unknown document `{doc}` for step `{step}`")]
+    #[error("step `{step}` does not take document `{doc}`")]
     UnknownDocument { step: String, doc: String },
-    #[error("step `{step}` may not set {}", fields.join(", "))]
+    #[error("step `{step}` may not set {}", ticked(fields))]
     FieldsNotAllowed { step: String, fields: Vec<String> },
-    #[error("invalid case data")]
+    /// The step requires fields (`requires`) the case data does not hold after it.
+    #[error(
+        "step `{step}` cannot be completed without a value for {}",
+        ticked(fields)
+    )]
+    MissingFields { step: String, fields: Vec<String> },
+    #[error("the case data does not fit the SOP's case schema")]
     InvalidData { errors: Vec<DataError> },
-    #[error("outcome {found:?} is not one of {}", allowed.join(", "))]
+    #[error("{}", invalid_outcome(step, found.as_deref(), allowed))]
     InvalidOutcome {
+        step: String,
         found: Option<String>,
         allowed: Vec<String>,
     },
     #[error("the case is not waiting in queue `{queue}`")]
     NotInQueue { queue: String },
-    #[error("the case has no queue number yet")]
+    #[error("the case has no queue number yet, so it cannot be called")]
     NoQueueNumber,
-    #[error("no request with key `{key}` is pending")]
+    #[error("the case is not waiting for an answer with key `{key}`")]
     UnknownRequest { key: String },
-    #[error("a queue number is not expected now")]
+    #[error("the case is not waiting for a queue number")]
     UnexpectedQueueNumber,
     /// The engine contradicted itself: an event it decided does not fit its own working
     /// state. A bug in the engine, not a fault of the command: nothing is recorded. `reason`
     /// names the event kind and step ids, never case data.
     #[error("internal engine error: {reason}")]
     Internal { reason: String },
+}
+
+/// Names in a sentence: `` `a`, `b`, `c` ``, or `none`.
+fn ticked(items: &[String]) -> String {
+    if items.is_empty() {
+        return "none".to_owned();
+    }
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn wrong_kind(step: &str, kind: &str) -> String {
+    match kind {
+        "decision" => format!("step `{step}` is decided by the engine itself: nobody completes it"),
+        "queue" => format!(
+            "step `{step}` is a queue: the case leaves it when an operator calls its number"
+        ),
+        "end" => format!("step `{step}` ends the case: nothing completes it"),
+        other => format!("step `{step}` is a {other} step and is not completed this way"),
+    }
+}
+
+fn invalid_outcome(step: &str, found: Option<&str>, allowed: &[String]) -> String {
+    match (found, allowed.is_empty()) {
+        (None, _) => format!(
+            "step `{step}` is completed with an outcome: one of {}",
+            ticked(allowed)
+        ),
+        (Some(found), true) => {
+            format!("step `{step}` takes no outcome, but `{found}` was given")
+        }
+        (Some(found), false) => format!(
+            "`{found}` is not an outcome of step `{step}`: use one of {}",
+            ticked(allowed)
+        ),
+    }
 }
 
 /// One violation of the case schema, at a JSON Pointer into the case data.
