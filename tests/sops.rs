@@ -617,7 +617,6 @@ async fn an_akta_kematian_abroad_is_sent_back_completed_printed_and_reported(bac
         &[
             ("Nomor Akta", "3217-KM-20012026-0007"),
             ("Nama", "Contoh Almarhumah"),
-            ("NIK", "1312994508950001"),
             ("Tanggal Kematian", "2026-01-10"),
             ("Tempat Kematian", "Kuala Lumpur"),
         ],
@@ -663,7 +662,17 @@ async fn an_akta_kematian_abroad_is_sent_back_completed_printed_and_reported(bac
         .await;
     let wni = id(&wni);
     let body = o
-        .complete("petugas", &wni, "terima_berkas", json!({}))
+        .complete(
+            "petugas",
+            &wni,
+            "terima_berkas",
+            json!({ "data": {
+                "nik_almarhum": "1312991203010002",
+                "nama_almarhum": "Contoh Almarhum",
+                "tanggal_kematian": "2026-01-12",
+                "tempat_kematian": "Ngamprah",
+            } }),
+        )
         .await;
     assert_eq!(
         step_of(&body),
@@ -671,7 +680,9 @@ async fn an_akta_kematian_abroad_is_sent_back_completed_printed_and_reported(bac
         "no KTP-el is needed: {body}"
     );
     // The number the kutipan carries must be set here.
-    let r = o.send("operator", &wni, "validasi_data", json!({})).await;
+    let r = o
+        .send("operator", &wni, "validasi_data", json!({ "data": {} }))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert!(r.text.contains("nomor_akta"), "{}", r.text);
     o.complete(
