@@ -1143,10 +1143,25 @@ async fn the_report_shows_real_figures_per_sop_version(api: &Api) {
         (rep["completed"].as_u64(), rep["running"].as_u64()),
         (Some(2), Some(3))
     );
-    assert_eq!(rep["adb_consultation"], json!({ "cases": 1, "rate": 0.2 }));
+    // The rates come from the SOP's structure: its one consultation step, its three loops.
     assert_eq!(
-        rep["returned_to_applicant"],
-        json!({ "cases": 1, "rate": 0.2 })
+        rep["consultations"],
+        json!([{ "step": "konsultasi_adb", "name": "Konsultasi ke ADB",
+                 "adapter": "konsultasi_adb", "cases": 1, "rate": 0.2 }]),
+        "{rep}"
+    );
+    assert_eq!(
+        rep["loops"],
+        json!([
+            { "from": "tunggu_status_perekaman", "to": "periksa_perekaman",
+              "label": "Tunda, status belum siap cetak → Periksa data perekaman",
+              "cases": 0, "rate": 0.0 },
+            { "from": "konsultasi_adb", "to": "periksa_perekaman",
+              "label": "Masalah selesai, periksa kembali", "cases": 0, "rate": 0.0 },
+            { "from": "verifikasi_berkas", "to": "serahkan_berkas",
+              "label": "Tidak lengkap, berkas dikembalikan", "cases": 1, "rate": 0.2 },
+        ]),
+        "B was returned once: {rep}"
     );
     let step = |id: &str| {
         rep["steps"]
@@ -1226,6 +1241,15 @@ async fn the_report_shows_real_figures_per_sop_version(api: &Api) {
     let text = sopflow(&["report", "--database", &api.db.url]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("ktp-el version 2"), "{text}");
-    assert!(text.contains("ADB consultation: 1 cases (20.0%)"), "{text}");
+    assert!(
+        text.contains("consultation Konsultasi ke ADB (konsultasi_adb): 1 cases (20.0%)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "loop verifikasi_berkas → serahkan_berkas (Tidak lengkap, berkas dikembalikan): 1 cases (20.0%)"
+        ),
+        "{text}"
+    );
     assert!(text.contains("ktp-el version 1"), "{text}");
 }

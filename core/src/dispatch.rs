@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::adapters::{Adapter, Adapters, DispatchConfig, std_duration};
-use crate::outbox::OutboxPayload;
+use crate::outbox;
 use crate::runtime::{CommandRequest, Runtime, RuntimeError};
 
 /// How often an idle dispatcher looks for due rows (a commit that queues one wakes it sooner).
@@ -175,20 +175,23 @@ impl Dispatcher {
             Ok(key) => key,
             Err(e) => return Attempt::GiveUp(e.to_string()),
         };
-        // The engine's call, as the runtime stored it; a row stored before printouts were
-        // part of it gets the call the case waits on from the engine again.
-        let mut call: AdapterCall = match OutboxPayload::of(item) {
-            Ok(payload) => payload.0,
+        // The engine's call, as the runtime stored it.
+        let mut call = match outbox::call(item) {
+            Ok(call) => call,
             Err(e) => return Attempt::GiveUp(e.to_string()),
         };
-        if call.printout.is_none()
-            && let Some(Ok(current)) = pending_call(&loaded.deployed.sop, state)
-        {
-            call.printout = current.printout;
-        }
         match self.adapters.resolve(def) {
             Adapter::Manual => Attempt::Settled("no adapter configured: the actor completes it"),
-            Adapter::Printer(printer) => self.print(printer.as_ref(), item, key, call).await,
+            Adapter::Printer(printer) => {
+                // A row stored before printouts were part of the call: the engine gives the
+                // printout of the request the case waits on.
+                if call.printout.is_none()
+                    && let Some(Ok(current)) = pending_call(&loaded.deployed.sop, state)
+                {
+                    call.printout = current.printout;
+                }
+                self.print(printer.as_ref(), item, key, call).await
+            }
             Adapter::Consultation(desk) => {
                 let consultation = ConsultationRequest {
                     key,

@@ -97,6 +97,11 @@ impl Problem {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, kind, title).detail(detail)
     }
 
+    /// A well-formed request whose body does not fit (serde names the field, never the value).
+    pub fn invalid_body(detail: impl Into<String>) -> Self {
+        Self::unprocessable("invalid-body", "The request body was refused", detail)
+    }
+
     pub fn internal() -> Self {
         // The cause is logged where it happened; the client learns nothing internal.
         Self::new(
@@ -263,6 +268,12 @@ impl From<RuntimeError> for Problem {
             }
             RuntimeError::CaseNotFound(id) => Problem::not_found(format!("no case `{id}`")),
             RuntimeError::SopNotFound(id) => Problem::not_found(format!("no SOP `{id}`")),
+            RuntimeError::Refused { pointer, message } => Problem::unprocessable(
+                "request-refused",
+                "The request carries what no command may",
+                message.clone(),
+            )
+            .errors(vec![FieldError { pointer, message }]),
             RuntimeError::IdempotencyMismatch => Problem::unprocessable(
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
@@ -289,6 +300,48 @@ impl From<QueryError> for Problem {
             QueryError::Runtime(e) => e.into(),
         }
     }
+}
+
+/// Longest request target (path and query) accepted.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest header section accepted (names and values).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses a request whose target or headers are too large as problem+json (414, 431), below
+/// the HTTP server's own hard limits (hyper answers past those in plain text, at about 64 KiB
+/// of target or 400 KiB of headers, before any handler runs).
+pub async fn refuse_oversized_heads(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Problem::new(StatusCode::URI_TOO_LONG, "uri-too-long", "URI too long")
+            .detail(format!(
+                "the request target may have at most {MAX_URI_BYTES} bytes"
+            ))
+            .into_response();
+    }
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            "Request header fields too large",
+        )
+        .detail(format!(
+            "the headers may have at most {MAX_HEADER_BYTES} bytes"
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Longest framework error text carried over into a problem's detail.

@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 use super::{
     CommandRequest, Idempotency, LoadedCase, Order, Outcome, Runtime, RuntimeError, Upload, decode,
 };
-use crate::outbox::OutboxPayload;
 use crate::registry::Deployed;
 
 /// A command ready for a transaction: its case resolved (a new case has its id and version).
@@ -74,7 +73,7 @@ impl Runtime {
             } => {
                 let deployed = self
                     .registry
-                    .latest(&self.store, &sop_id)
+                    .in_force(&self.store, &sop_id, now)
                     .await?
                     .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
                 // Time-ordered ids: listings by id are listings by creation.
@@ -252,7 +251,7 @@ impl Runtime {
             .iter()
             .filter_map(|e| match e {
                 // The engine's call is the payload (case, step, request, printout...).
-                Effect::CallAdapter(call) => Some(OutboxPayload(call.clone()).to_row(now)),
+                Effect::CallAdapter(call) => Some(crate::outbox::row(call, now)),
                 _ => None,
             })
             .collect::<Result<Vec<NewOutbox>, RuntimeError>>()?;

@@ -10,9 +10,8 @@
 //! commands its effects ask for at once (the queue number; the printer's and the ADB's
 //! answers), as the service and the peers' inline service tasks do.
 //!
-//! Shared by the criterion bench (`engine/benches/ktp_el_cases.rs`) and the `engine-runner`
-//! binary (`bench/engine`), both of which include this file by path.
-#![allow(dead_code)]
+//! Shared by the criterion bench (`bench/engine/benches/ktp_el_cases.rs`) and the `engine-runner`
+//! binary (`bench/engine`): this crate's library.
 
 use serde_json::{Map, Value};
 use sopflow_engine::case::{

@@ -1,5 +1,5 @@
 //! Whole KTP-el cases per second through the pure engine, with the fixed mix of paths the
-//! project benchmarks everywhere (`mix/mod.rs`: of every 10 cases, 2 hand in an incomplete
+//! project benchmarks everywhere (`bench/engine/src/mix.rs`: of every 10 cases, 2 hand in an incomplete
 //! file once, 1 has a duplicate record consulted with the ADB once, 7 go straight through),
 //! one case at a time and with many cases open at once; verification of the histories; and,
 //! in the same run, a bare rhai engine evaluating only the branch guards those cases
@@ -7,9 +7,8 @@
 //! verification): compare the cases benches with `baseline_bare_rhai_guards_of_ten_cases`
 //! for what the engine adds around its guards. `bench/engine` (`engine-runner`) reports the same figures as JSON.
 
-mod mix;
-
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sopflow_bench_engine::mix;
 use sopflow_engine::case::{EventBody, verify};
 use sopflow_engine::sop::{self, Sop};
 use std::hint::black_box;
@@ -19,7 +18,7 @@ use std::hint::black_box;
 const OPEN: usize = 2_000;
 
 fn ktp_el() -> Sop {
-    let text = include_str!("../../sop-definitions/ktp-el.yaml");
+    let text = include_str!("../../../sop-definitions/ktp-el.yaml");
     sop::load(text).expect("the KTP-el SOP is valid")
 }
 
