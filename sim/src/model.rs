@@ -623,14 +623,16 @@ fn visit_model(
     let mut data = Vec::new();
     for (field, v) in &spec.data {
         let fkey = format!("{key}.data.{field}");
-        if !step.collects.contains(field) {
+        // What a step may set: its `collects` and its `requires` (the engine's rule).
+        let settable = sop.settable(idx);
+        if !settable.contains(field) {
             p.push(format!(
                 "{fkey}: step `{}` does not collect `{field}` (it collects: {})",
                 step.id,
-                if step.collects.is_empty() {
+                if settable.is_empty() {
                     "nothing".to_owned()
                 } else {
-                    step.collects.join(", ")
+                    settable.join(", ")
                 }
             ));
             continue;
