@@ -3,7 +3,7 @@
 //! discrete-event loop over the same arrivals, staff, hours and distributions with the SOP's
 //! routing written by hand and no engine (`reference/mod.rs`). Replications run in parallel
 //! with rayon, as the command runs them; one replication alone gives the figure per core.
-//! Throughput is in simulated cases; `sim/BENCHMARKS.md` holds the figures.
+//! Throughput is in simulated cases; BENCHMARKS.md ("Simulation") holds the figures.
 
 mod reference;
 
