@@ -20,6 +20,27 @@ use time::format_description::well_known::Rfc3339;
 
 const DEFAULT_DB: &str = "sqlite://./sopflow.db";
 
+/// `sopflow export`.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// RFC 3339, e.g. 2026-01-01T00:00:00+07:00.
+    #[arg(long)]
+    from: String,
+    #[arg(long)]
+    to: String,
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: CliExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[arg(long, requires = "reason")]
+    reveal: bool,
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long, default_value = DEFAULT_DB)]
+    database: String,
+}
+
 #[derive(Subcommand)]
 pub enum AuditCommands {
     /// Auditors' checks of the stored histories: verify, anchor, log.
@@ -48,26 +69,9 @@ pub enum AuditCommands {
     },
     /// Export the histories of the cases started in [--from, --to) as JSON Lines or CSV.
     /// Recorded in the audit-access log; personal data masked unless --reveal --reason.
-    Export {
-        /// RFC 3339, e.g. 2026-01-01T00:00:00+07:00.
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: CliExportFormat,
-        /// Write to this file instead of standard output.
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-        #[arg(long, requires = "reason")]
-        reveal: bool,
-        #[arg(long)]
-        reason: Option<String>,
-        #[arg(long, default_value = DEFAULT_DB)]
-        database: String,
-    },
-    /// Per SOP version: per step p50/p90 time against its budget, breaches, ADB consultation
-    /// and return-to-applicant rates.
+    Export(ExportArgs),
+    /// Per SOP version: per step p50/p90 time against its budget, breaches, and the share of
+    /// cases that reached each consultation step and went round each loop of the SOP.
     Report {
         #[arg(long)]
         sop: Option<String>,
@@ -142,15 +146,7 @@ pub async fn run(command: AuditCommands) -> anyhow::Result<ExitCode> {
             reveal,
             reason,
         } => replay(&database, &case_id, until, json, reveal, reason).await,
-        AuditCommands::Export {
-            from,
-            to,
-            format,
-            output,
-            reveal,
-            reason,
-            database,
-        } => export(&database, &from, &to, format, output, reveal, reason).await,
+        AuditCommands::Export(args) => export(&args).await,
         AuditCommands::Report {
             sop,
             version,
@@ -470,26 +466,17 @@ fn replay_text(r: &Replay) -> String {
     t
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn export(
-    database: &str,
-    from: &str,
-    to: &str,
-    format: CliExportFormat,
-    output: Option<PathBuf>,
-    reveal: bool,
-    reason: Option<String>,
-) -> anyhow::Result<ExitCode> {
+async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let request = ExportRequest {
-        from: OffsetDateTime::parse(from, &Rfc3339).context("--from must be RFC 3339")?,
-        to: OffsetDateTime::parse(to, &Rfc3339).context("--to must be RFC 3339")?,
-        format: match format {
+        from: OffsetDateTime::parse(&args.from, &Rfc3339).context("--from must be RFC 3339")?,
+        to: OffsetDateTime::parse(&args.to, &Rfc3339).context("--to must be RFC 3339")?,
+        format: match args.format {
             CliExportFormat::Jsonl => ExportFormat::Jsonl,
             CliExportFormat::Csv => ExportFormat::Csv,
         },
-        personal: Personal::requested(reveal, reason.as_deref())?,
+        personal: Personal::requested(args.reveal, args.reason.as_deref())?,
     };
-    let store = connect(database).await?;
+    let store = connect(&args.database).await?;
     let scope = request.scope();
     let shown = request.personal.clone();
     let mut exporter = Exporter::new(store.clone(), request)?;
@@ -502,7 +489,7 @@ async fn export(
         OffsetDateTime::now_utc(),
     )
     .await?;
-    let mut sink: Box<dyn Write> = match &output {
+    let mut sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot write {}", path.display()))?,
@@ -550,8 +537,7 @@ async fn print_report(
 fn report_text(r: &SopReport) -> String {
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
     let mut t = format!(
-        "{} version {} (sha256 {}): {} cases ({} completed, {} cancelled, {} running)\n\
-         ADB consultation: {} cases ({}); returned to the applicant: {} cases ({}); total budget exceeded: {}\n",
+        "{} version {} (sha256 {}): {} cases ({} completed, {} cancelled, {} running); total budget exceeded: {}\n",
         r.sop_id,
         r.version,
         r.content_hash.get(..12).unwrap_or(&r.content_hash),
@@ -559,12 +545,27 @@ fn report_text(r: &SopReport) -> String {
         r.completed,
         r.cancelled,
         r.running,
-        r.adb_consultation.cases,
-        pct(r.adb_consultation.rate),
-        r.returned_to_applicant.cases,
-        pct(r.returned_to_applicant.rate),
         r.total_budget_breaches
     );
+    for c in &r.consultations {
+        t.push_str(&format!(
+            "consultation {} ({}): {} cases ({})\n",
+            c.name,
+            c.step,
+            c.rate.cases,
+            pct(c.rate.rate)
+        ));
+    }
+    for l in &r.loops {
+        t.push_str(&format!(
+            "loop {} → {} ({}): {} cases ({})\n",
+            l.from,
+            l.to,
+            l.label,
+            l.rate.cases,
+            pct(l.rate.rate)
+        ));
+    }
     t.push_str(&format!(
         "{:<26} {:>3} {:>14} {:>6} {:>9} {:>9} {:>5} {:>8}\n",
         "step", "row", "budget", "visits", "p50", "p90", "over", "breaches"

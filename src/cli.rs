@@ -67,6 +67,15 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Simulate cases of an SOP through the engine with a scenario of arrivals, staff and
+    /// service times: waiting, budgets kept, utilisation (`--staff-for 0.95`: the smallest
+    /// staff that keeps 95% of cases within budget); optionally fitted from a store.
+    Simulate(sopflow_sim::SimulateArgs),
+    /// SOP versions and which one new cases start on (sop_cli.rs).
+    Sop {
+        #[command(subcommand)]
+        command: crate::sop_cli::SopCommand,
+    },
     // The auditor's commands: audit verify|anchor, replay, export, report (audit_cli.rs).
     #[command(flatten)]
     Audit(audit_cli::AuditCommands),
@@ -164,6 +173,15 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => runtime()?.block_on(user(command)),
+        Command::Simulate(args) => {
+            let out = sopflow_sim::run(&args)?;
+            for note in &out.notes {
+                eprintln!("{note}");
+            }
+            print!("{}", out.stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sop { command } => runtime()?.block_on(crate::sop_cli::run(command)),
         Command::Audit(command) => runtime()?.block_on(audit_cli::run(command)),
     }
 }
@@ -319,7 +337,13 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         let name = file.display().to_string();
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
         match sopflow_engine::sop::load(&text) {
-            Ok(sop) => println!("{name}: ok ({} steps)", sop.step_count()),
+            Ok(sop) => {
+                // Warnings first, located like errors; the file still validates.
+                for w in sop.warnings() {
+                    println!("{}", w.display_with(&name));
+                }
+                println!("{name}: ok ({} steps)", sop.step_count());
+            }
             Err(problems) => {
                 failed = true;
                 for p in &problems {

@@ -22,6 +22,7 @@ use support::{Api, api_tests};
 
 api_tests!(
     every_tampering_is_found_with_its_case_event_and_reason,
+    a_case_opened_by_a_role_that_may_not_open_it_is_named,
     an_anchor_proves_that_nothing_before_it_changed,
     replay_shows_a_case_step_by_step_with_personal_data_masked,
     exports_stream_masked_histories_and_record_every_reveal,
@@ -556,6 +557,37 @@ async fn every_tampering_is_found_with_its_case_event_and_reason(api: &Api) {
         .get(&format!("/cases/{untouched}/verify"), &s.admin)
         .await;
     assert_eq!(r.body["findings"], json!([]), "{}", r.text);
+}
+
+/// Who may open a case is checked by the engine's start decision, so replay checks it too:
+/// a history whose first event is recorded in the name of a role that may not open a case
+/// (rehashed, so the chain holds) is named by the library and by `sopflow audit verify`.
+async fn a_case_opened_by_a_role_that_may_not_open_it_is_named(api: &Api) {
+    let s = staff(api).await;
+    let forged_case = full_case(api, &s).await;
+    let untouched = full_case(api, &s).await;
+    bypass_triggers(api).await;
+    let history = events(api, &forged_case).await;
+    let mut started = history[0].0.clone();
+    started.by = sopflow_engine::case::Actor::new("operator", "operator_cetak");
+    set_payload(api, &forged_case, 1, &started).await;
+    rehash(api, &forged_case, true).await;
+
+    let reason = "case opened by role `operator_cetak`, which may not open it";
+    let findings = library_findings(api, None).await;
+    has(&findings, &forged_case, 1, Check::Replay, reason);
+    assert!(
+        findings.iter().all(|f| f.case_id != untouched),
+        "the untouched case verifies: {findings:#?}"
+    );
+    let output = sopflow(&["audit", "verify", "--database", &api.db.url]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a mismatch exits 1: {stdout}"
+    );
+    cli_has(&stdout, &forged_case, 1, Check::Replay, reason);
 }
 
 async fn an_anchor_proves_that_nothing_before_it_changed(api: &Api) {
@@ -1111,10 +1143,25 @@ async fn the_report_shows_real_figures_per_sop_version(api: &Api) {
         (rep["completed"].as_u64(), rep["running"].as_u64()),
         (Some(2), Some(3))
     );
-    assert_eq!(rep["adb_consultation"], json!({ "cases": 1, "rate": 0.2 }));
+    // The rates come from the SOP's structure: its one consultation step, its three loops.
     assert_eq!(
-        rep["returned_to_applicant"],
-        json!({ "cases": 1, "rate": 0.2 })
+        rep["consultations"],
+        json!([{ "step": "konsultasi_adb", "name": "Konsultasi ke ADB",
+                 "adapter": "konsultasi_adb", "cases": 1, "rate": 0.2 }]),
+        "{rep}"
+    );
+    assert_eq!(
+        rep["loops"],
+        json!([
+            { "from": "tunggu_status_perekaman", "to": "periksa_perekaman",
+              "label": "Tunda, status belum siap cetak → Periksa data perekaman",
+              "cases": 0, "rate": 0.0 },
+            { "from": "konsultasi_adb", "to": "periksa_perekaman",
+              "label": "Masalah selesai, periksa kembali", "cases": 0, "rate": 0.0 },
+            { "from": "verifikasi_berkas", "to": "serahkan_berkas",
+              "label": "Tidak lengkap, berkas dikembalikan", "cases": 1, "rate": 0.2 },
+        ]),
+        "B was returned once: {rep}"
     );
     let step = |id: &str| {
         rep["steps"]
@@ -1194,6 +1241,15 @@ async fn the_report_shows_real_figures_per_sop_version(api: &Api) {
     let text = sopflow(&["report", "--database", &api.db.url]);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("ktp-el version 2"), "{text}");
-    assert!(text.contains("ADB consultation: 1 cases (20.0%)"), "{text}");
+    assert!(
+        text.contains("consultation Konsultasi ke ADB (konsultasi_adb): 1 cases (20.0%)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "loop verifikasi_berkas → serahkan_berkas (Tidak lengkap, berkas dikembalikan): 1 cases (20.0%)"
+        ),
+        "{text}"
+    );
     assert!(text.contains("ktp-el version 1"), "{text}");
 }

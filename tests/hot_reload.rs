@@ -120,5 +120,71 @@ fn the_watcher_deploys_a_changed_sop_and_reports_a_broken_one() {
             .then_some(())
     });
     assert_eq!(server.get("/sops/ktp-el", &admin).body["latest_version"], 2);
+
+    // An idle folder is left alone: no rescan, no log line, however long it stays unchanged
+    // (reading the files, as a rescan does, is no change).
+    let syncs = || syncs_of(&server.get("/metrics", &admin).text);
+    let quiet = syncs();
+    let _ = std::fs::read_to_string(&file).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(syncs(), quiet, "the folder was rescanned without a change");
+    let deploy_lines = |out: &str| out.matches("SOP deployed").count();
+    let logged = deploy_lines(&server.output());
+    assert!(
+        logged >= 2,
+        "the deployments are logged:\n{}",
+        server.output()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        deploy_lines(&server.output()),
+        logged,
+        "deploy lines keep coming"
+    );
+
+    // A second file declaring the same SOP id is refused, naming the first; the SOP keeps
+    // its version.
+    let twin = definitions.join("ktp-el-copy.yaml");
+    std::fs::write(&twin, v2.replace("budget: 10m", "budget: 20m")).unwrap();
+    let twin_name = twin.display().to_string();
+    let refused = wait_for(RELOAD, "the file with a taken SOP id to be refused", || {
+        let list = server.get("/sops", &admin);
+        list.body["refused_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file"] == twin_name.as_str())
+            .cloned()
+    });
+    let problem = refused["problems"][0].as_str().unwrap().to_owned();
+    assert!(
+        problem.starts_with(&format!("{twin_name}:")),
+        "{problem} names the file"
+    );
+    assert!(
+        problem.contains("SOP `ktp-el` is also declared in") && problem.contains(&file_name),
+        "{problem}"
+    );
+    assert_eq!(server.get("/sops/ktp-el", &admin).body["latest_version"], 2);
+    // Removing the copy clears its report.
+    std::fs::remove_file(&twin).unwrap();
+    wait_for(RELOAD, "the removed copy's report to go", || {
+        let list = server.get("/sops", &admin);
+        list.body["refused_files"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    });
+    assert_eq!(server.get("/sops/ktp-el", &admin).body["latest_version"], 2);
     server.stop();
+}
+
+/// The `sopflow_definition_syncs_total` counter in a Prometheus text.
+fn syncs_of(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sopflow_definition_syncs_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
 }

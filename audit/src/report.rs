@@ -1,14 +1,15 @@
 //! The report per SOP version: for each step the time spent there (p50, p90) against its
-//! budget, how often it ran over, how many budget breaches were recorded; and per version the
-//! share of cases consulted with ADB (a consultation adapter) and of cases returned to the
-//! applicant.
+//! budget, how often it ran over, how many budget breaches were recorded; and per version,
+//! from the SOP's own structure, the share of cases that reached each consultation step (a
+//! service step on a consultation adapter) and that went round each loop (a branch back to a
+//! step the case had come through: a file returned, a record checked again).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sopflow_engine::case::{CaseState, EventBody};
-use sopflow_engine::sop::Sop;
 use sopflow_engine::sop::model::{AdapterKind, StepKind};
+use sopflow_engine::sop::{Sop, StepIdx};
 use sopflow_store::{CaseRecord, Store};
 use utoipa::ToSchema;
 
@@ -37,6 +38,28 @@ pub struct StepReport {
     pub breaches: u64,
 }
 
+/// How many cases reached a consultation step.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsultationRate {
+    pub step: String,
+    pub name: String,
+    pub adapter: String,
+    #[serde(flatten)]
+    pub rate: Rate,
+}
+
+/// How many cases went round a loop of the SOP: a branch from `from` back to `to`, a step
+/// before it on the way from the start.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LoopRate {
+    pub from: String,
+    pub to: String,
+    /// The branch's label (e.g. `Tidak lengkap, berkas dikembalikan`), or the two step names.
+    pub label: String,
+    #[serde(flatten)]
+    pub rate: Rate,
+}
+
 /// A count of cases and its share of all cases of the version.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Rate {
@@ -59,11 +82,10 @@ pub struct SopReport {
     /// Cases whose stored history does not fold (damaged: see `sopflow audit verify`); they
     /// count in `cases` and in no other figure.
     pub unreadable: u64,
-    /// Cases that reached a service step of a consultation adapter (the ADB consultation).
-    pub adb_consultation: Rate,
-    /// Cases sent back to a step of the applicant (the start step's actor) they had already
-    /// passed: the file was returned.
-    pub returned_to_applicant: Rate,
+    /// Per consultation step of the SOP: the cases that reached it.
+    pub consultations: Vec<ConsultationRate>,
+    /// Per loop of the SOP: the cases that went round it (at least once).
+    pub loops: Vec<LoopRate>,
     /// Cases whose total budget ran out.
     pub total_budget_breaches: u64,
     pub steps: Vec<StepReport>,
@@ -76,8 +98,9 @@ struct Tally {
     completed: u64,
     cancelled: u64,
     unreadable: u64,
-    consulted: u64,
-    returned: u64,
+    /// Cases per consultation step, per loop (by `Shape` index).
+    consulted: BTreeMap<usize, u64>,
+    looped: BTreeMap<usize, u64>,
     total_breaches: u64,
     durations: BTreeMap<String, Vec<f64>>,
     over: BTreeMap<String, u64>,
@@ -151,22 +174,25 @@ async fn count_case(
         "cancelled" => tally.cancelled += 1,
         _ => {}
     }
-    let applicant = &sop.step(sop.start()).actor;
-    let mut consulted = false;
-    let mut returned = false;
+    let shape = Shape::of(sop);
+    let mut consulted = std::collections::BTreeSet::new();
+    let mut looped = std::collections::BTreeSet::new();
+    let mut previous = None;
     for visit in &state.visits {
         let Some(idx) = sop.step_index(&visit.step) else {
             continue;
         };
-        let step = sop.step(idx);
-        consulted |= step.kind == StepKind::Service
-            && step.adapter.as_ref().is_some_and(|a| {
-                sop.document()
-                    .adapters
-                    .iter()
-                    .any(|d| d.id == *a && d.kind == AdapterKind::Consultation)
-            });
-        returned |= visit.visit > 1 && step.actor == *applicant;
+        if let Some(i) = shape.consultations.iter().position(|&c| c == idx) {
+            consulted.insert(i);
+        }
+        if let Some(i) = shape
+            .loops
+            .iter()
+            .position(|&l| Some(l.0) == previous && l.1 == idx)
+        {
+            looped.insert(i);
+        }
+        previous = Some(idx);
         if let Some(done) = visit.completed_at {
             tally
                 .durations
@@ -187,13 +213,72 @@ async fn count_case(
             _ => {}
         }
     }
-    tally.consulted += u64::from(consulted);
-    tally.returned += u64::from(returned);
+    for i in consulted {
+        *tally.consulted.entry(i).or_default() += 1;
+    }
+    for i in looped {
+        *tally.looped.entry(i).or_default() += 1;
+    }
     Ok(())
+}
+
+/// What the rates are counted on, read off the SOP: its consultation steps and its loops.
+struct Shape {
+    consultations: Vec<StepIdx>,
+    /// Branches `(from, to)` back to a step on the way from the start to `from` (the back
+    /// edges of a depth-first walk from the start, in the SOP's branch order).
+    loops: Vec<(StepIdx, StepIdx)>,
+}
+
+impl Shape {
+    fn of(sop: &Sop) -> Self {
+        let consultations = (0..sop.step_count())
+            .filter(|&i| {
+                let step = sop.step(i);
+                step.kind == StepKind::Service
+                    && step.adapter.as_ref().is_some_and(|a| {
+                        sop.document()
+                            .adapters
+                            .iter()
+                            .any(|d| d.id == *a && d.kind == AdapterKind::Consultation)
+                    })
+            })
+            .collect();
+        // Iterative depth-first walk: `on_path` marks the steps between the start and the
+        // step at hand; a branch into one of them closes a loop.
+        let mut loops = Vec::new();
+        let mut seen = vec![false; sop.step_count()];
+        let mut on_path = vec![false; sop.step_count()];
+        let mut stack = vec![(sop.start(), 0usize)];
+        seen[sop.start()] = true;
+        on_path[sop.start()] = true;
+        while let Some((step, next)) = stack.last_mut() {
+            let (step, branch) = (*step, *next);
+            *next += 1;
+            match sop.compiled(step).branches.get(branch) {
+                Some(b) if on_path[b.to] => loops.push((step, b.to)),
+                Some(b) if !seen[b.to] => {
+                    seen[b.to] = true;
+                    on_path[b.to] = true;
+                    stack.push((b.to, 0));
+                }
+                Some(_) => {}
+                None => {
+                    on_path[step] = false;
+                    stack.pop();
+                }
+            }
+        }
+        Self {
+            consultations,
+            loops,
+        }
+    }
 }
 
 fn finish(sop_id: &str, version: i64, checked: &CheckedSop, mut tally: Tally) -> SopReport {
     let sop = &checked.sop;
+    let shape = Shape::of(sop);
     let rate = |n: u64| Rate {
         cases: n,
         rate: if tally.cases == 0 {
@@ -233,8 +318,37 @@ fn finish(sop_id: &str, version: i64, checked: &CheckedSop, mut tally: Tally) ->
         cancelled: tally.cancelled,
         running: tally.cases - tally.completed - tally.cancelled - tally.unreadable,
         unreadable: tally.unreadable,
-        adb_consultation: rate(tally.consulted),
-        returned_to_applicant: rate(tally.returned),
+        consultations: shape
+            .consultations
+            .iter()
+            .enumerate()
+            .map(|(i, &idx)| ConsultationRate {
+                step: sop.step(idx).id.clone(),
+                name: sop.step(idx).name.clone(),
+                adapter: sop.step(idx).adapter.clone().unwrap_or_default(),
+                rate: rate(tally.consulted.get(&i).copied().unwrap_or(0)),
+            })
+            .collect(),
+        loops: shape
+            .loops
+            .iter()
+            .enumerate()
+            .map(|(i, &(from, to))| {
+                let label = sop
+                    .compiled(from)
+                    .branches
+                    .iter()
+                    .find(|b| b.to == to)
+                    .and_then(|b| b.label.as_deref().map(str::to_owned))
+                    .unwrap_or_else(|| format!("{} → {}", sop.step(from).name, sop.step(to).name));
+                LoopRate {
+                    from: sop.step(from).id.clone(),
+                    to: sop.step(to).id.clone(),
+                    label,
+                    rate: rate(tally.looped.get(&i).copied().unwrap_or(0)),
+                }
+            })
+            .collect(),
         total_budget_breaches: tally.total_breaches,
         steps,
     }

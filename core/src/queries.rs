@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sopflow_engine::case::{Actor, Command};
 use sopflow_engine::sop::model::StepKind;
-use sopflow_store::{CaseFilter, Page, SopVersion};
+use sopflow_store::{CaseFilter, Page, Release, SopVersion};
 use time::OffsetDateTime;
 
 use crate::auth::{ADMIN, User};
@@ -32,51 +32,94 @@ impl From<sopflow_store::Error> for QueryError {
     }
 }
 
-/// One SOP: its versions, oldest first, and the title of the newest.
+/// One SOP: its versions, oldest first, the title of the newest, and which version new cases
+/// start on now and later.
 #[derive(Debug, Clone)]
 pub struct SopEntry {
     pub sop_id: String,
     pub title: String,
     pub latest_version: i64,
     pub versions: Vec<SopVersion>,
+    /// The version new cases start on now (none while every release is still ahead).
+    pub in_force: Option<i64>,
+    /// Releases that will still take effect, in recorded order.
+    pub scheduled: Vec<Release>,
+    /// Every release, in recorded order: who chose which version, why, from when.
+    pub releases: Vec<Release>,
 }
 
-/// Every SOP with its versions, by SOP id.
-pub async fn sop_catalog(runtime: &Runtime) -> Result<Vec<SopEntry>, RuntimeError> {
-    let all = runtime.store.all_sop_versions().await?;
-    let mut sops: Vec<SopEntry> = Vec::new();
-    for v in all {
-        match sops.iter_mut().find(|s| s.sop_id == v.sop_id) {
-            Some(s) => {
-                s.latest_version = s.latest_version.max(v.version);
-                s.versions.push(v);
-            }
-            None => sops.push(SopEntry {
-                sop_id: v.sop_id.clone(),
-                title: String::new(),
-                latest_version: v.version,
-                versions: vec![v],
-            }),
+impl SopEntry {
+    fn new(
+        sop_id: &str,
+        versions: Vec<SopVersion>,
+        releases: Vec<Release>,
+        now: OffsetDateTime,
+        offset: time::UtcOffset,
+    ) -> Self {
+        let latest_version = versions.iter().map(|v| v.version).max().unwrap_or(0);
+        let in_force = match crate::releases::in_force(&releases, now, offset) {
+            Some(r) => Some(r.version),
+            None if releases.is_empty() => Some(latest_version),
+            None => None,
+        };
+        let scheduled = crate::releases::scheduled(&releases, now, offset)
+            .into_iter()
+            .cloned()
+            .collect();
+        Self {
+            sop_id: sop_id.to_owned(),
+            title: String::new(),
+            latest_version,
+            versions,
+            in_force,
+            scheduled,
+            releases,
         }
     }
-    for s in &mut sops {
-        s.title = title(runtime, &s.sop_id, s.latest_version).await;
+}
+
+/// Every SOP with its versions and releases, by SOP id.
+pub async fn sop_catalog(
+    runtime: &Runtime,
+    now: OffsetDateTime,
+) -> Result<Vec<SopEntry>, RuntimeError> {
+    let mut versions = runtime.store.all_sop_versions().await?;
+    let mut releases = runtime.store.releases(None).await?;
+    let mut ids: Vec<String> = versions.iter().map(|v| v.sop_id.clone()).collect();
+    ids.dedup();
+    let mut sops = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (mine, rest): (Vec<_>, Vec<_>) = versions.into_iter().partition(|v| v.sop_id == id);
+        versions = rest;
+        let (its, rest): (Vec<_>, Vec<_>) = releases.into_iter().partition(|r| r.sop_id == id);
+        releases = rest;
+        let mut entry = SopEntry::new(&id, mine, its, now, runtime.registry.utc_offset());
+        entry.title = title(runtime, &id, entry.latest_version).await;
+        sops.push(entry);
     }
     Ok(sops)
 }
 
-/// One SOP with its versions, if it has any.
-pub async fn sop_entry(runtime: &Runtime, sop_id: &str) -> Result<Option<SopEntry>, RuntimeError> {
+/// One SOP with its versions and releases, if it has any version.
+pub async fn sop_entry(
+    runtime: &Runtime,
+    sop_id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<SopEntry>, RuntimeError> {
     let versions = runtime.store.sop_versions(sop_id).await?;
-    let Some(latest) = versions.iter().map(|v| v.version).max() else {
+    if versions.is_empty() {
         return Ok(None);
-    };
-    Ok(Some(SopEntry {
-        sop_id: sop_id.to_owned(),
-        title: title(runtime, sop_id, latest).await,
-        latest_version: latest,
+    }
+    let releases = runtime.store.releases(Some(sop_id)).await?;
+    let mut entry = SopEntry::new(
+        sop_id,
         versions,
-    }))
+        releases,
+        now,
+        runtime.registry.utc_offset(),
+    );
+    entry.title = title(runtime, sop_id, entry.latest_version).await;
+    Ok(Some(entry))
 }
 
 /// The title of a version (empty when it cannot be loaded: a listing still lists it).
@@ -91,26 +134,12 @@ async fn title(runtime: &Runtime, sop_id: &str, version: i64) -> String {
 }
 
 /// Whether `role` acts on step `idx` of `d`: records it (a task, or a service step without
-/// an adapter) or calls its queue.
+/// an adapter) or calls its queue (`Sop::may_record` says who may, for every kind).
 fn acts_on(d: &Deployed, idx: usize, role: &str) -> bool {
-    let step = d.sop.step(idx);
-    match step.kind {
-        StepKind::Task | StepKind::Service => d.sop.compiled(idx).roles.iter().any(|r| r == role),
-        StepKind::Queue => queue_callers(d, idx).iter().any(|r| r == role),
+    match d.sop.step(idx).kind {
+        StepKind::Task | StepKind::Service | StepKind::Queue => d.sop.may_record(idx, role),
         _ => false,
     }
-}
-
-/// The roles that may call the queue of step `idx`.
-pub fn queue_callers(d: &Deployed, idx: usize) -> &[String] {
-    let step = d.sop.step(idx);
-    d.sop
-        .document()
-        .queues
-        .iter()
-        .find(|q| Some(&q.id) == step.queue.as_ref())
-        .map(|q| q.called_by.as_slice())
-        .unwrap_or_default()
 }
 
 /// The open cases at a step `role` acts on, most urgent first (the earliest due; cases
@@ -175,12 +204,15 @@ pub async fn call_next(
     }
     let mut allowed = false;
     let mut queue_name = String::new();
-    for (sop_id, version, _) in &steps {
-        if let Ok(Some(d)) = runtime.registry.get(&runtime.store, sop_id, *version).await
-            && let Some(def) = d.sop.document().queues.iter().find(|q| q.id == queue)
-        {
-            allowed |= def.called_by.iter().any(|r| **r == *actor.role);
-            queue_name.clone_from(&def.name);
+    for (sop_id, version, step) in &steps {
+        if let Ok(Some(d)) = runtime.registry.get(&runtime.store, sop_id, *version).await {
+            allowed |= d
+                .sop
+                .step_index(step)
+                .is_some_and(|idx| d.sop.may_record(idx, &actor.role));
+            if let Some(def) = d.sop.document().queues.iter().find(|q| q.id == queue) {
+                queue_name.clone_from(&def.name);
+            }
         }
     }
     if !allowed {
@@ -334,26 +366,20 @@ fn step_keys(steps: Vec<(String, u32, String)>) -> Vec<sopflow_store::StepKey> {
 
 /// Whether `role` may open a case of `d`: it records the SOP's first step.
 pub fn may_open(d: &Deployed, role: &str) -> bool {
-    d.sop
-        .compiled(d.sop.start())
-        .roles
-        .iter()
-        .any(|r| r == role)
+    d.sop.may_record(d.sop.start(), role)
 }
 
-/// The SOPs `role` may open cases of, on the version new cases start on, by SOP id.
+/// The SOPs `role` may open cases of, on the version new cases start on now, by SOP id.
 pub async fn openable_sops(
     runtime: &Runtime,
     role: &str,
 ) -> Result<Vec<Arc<Deployed>>, RuntimeError> {
+    let now = OffsetDateTime::now_utc();
     let mut out = Vec::new();
     for v in runtime.store.latest_sop_versions().await? {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
         if let Some(d) = runtime
             .registry
-            .get(&runtime.store, &v.sop_id, version)
+            .in_force(&runtime.store, &v.sop_id, now)
             .await?
             && may_open(&d, role)
         {

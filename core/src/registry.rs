@@ -1,7 +1,8 @@
 //! The SOP versions a process knows: deployed from files or `POST /sops`, kept in the store,
 //! compiled once and cached. A version is immutable and identified by its number and the
 //! SHA-256 of its text; a case stays on the version it started on, so every version ever
-//! used stays loadable.
+//! used stays loadable. Which version new cases start on is decided by releases
+//! ([`crate::releases`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -9,8 +10,10 @@ use std::sync::{Arc, RwLock};
 
 use sopflow_engine::case::chain::sha256_hex;
 use sopflow_engine::sop::{self, Diagnostic, Sop};
-use sopflow_store::Store;
-use time::OffsetDateTime;
+use sopflow_store::{Effective, NewRelease, Store};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::releases::{self, Releaser};
 
 /// One deployed SOP version, compiled.
 #[derive(Debug)]
@@ -32,6 +35,17 @@ pub enum DeployError {
     Store(#[from] sopflow_store::Error),
 }
 
+/// Why a release was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("SOP `{sop_id}` has no version {version}")]
+    NoVersion { sop_id: String, version: u32 },
+    #[error("a release needs a reason")]
+    NoReason,
+    #[error("store: {0}")]
+    Store(#[from] sopflow_store::Error),
+}
+
 /// A file of the definitions directory that did not deploy, with its problems as
 /// `FILE:LINE:COLUMN: field: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,15 +59,42 @@ struct Inner {
     versions: HashMap<(String, u32), Arc<Deployed>>,
     /// Files whose last change failed validation (the previous version stays active).
     file_problems: BTreeMap<String, Vec<String>>,
+    /// Each definition file as the last sync saw it: a file whose content has not changed
+    /// since is not deployed (or refused) again.
+    files: HashMap<String, SeenFile>,
+}
+
+/// A definition file's content hash, and the SOP it deployed (none if it was refused).
+#[derive(Debug, Clone)]
+struct SeenFile {
+    hash: String,
+    sop_id: Option<String>,
 }
 
 /// Cheap to clone; shared by the handlers, the ticker and the watcher.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Registry {
     inner: Arc<RwLock<Inner>>,
+    /// The office's UTC offset: an effective date takes effect at its local midnight.
+    utc_offset: UtcOffset,
+}
+
+impl Default for Registry {
+    /// A registry for an office on UTC.
+    fn default() -> Self {
+        Self::new(UtcOffset::UTC)
+    }
 }
 
 impl Registry {
+    /// A registry for an office at `utc_offset`.
+    pub fn new(utc_offset: UtcOffset) -> Self {
+        Self {
+            inner: Arc::default(),
+            utc_offset,
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner
             .read()
@@ -66,9 +107,122 @@ impl Registry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Validates `yaml` and stores it as a new version (or finds the identical one).
-    pub async fn deploy(&self, store: &Store, yaml: &str) -> Result<Arc<Deployed>, DeployError> {
+    /// Validates `yaml`, stores it as a new version (or finds the identical one, never
+    /// numbering the same text twice) and releases it: new cases start on it from now, or
+    /// from its Tanggal Efektif when that lies ahead.
+    pub async fn deploy(
+        &self,
+        store: &Store,
+        yaml: &str,
+        releaser: &Releaser,
+    ) -> Result<Arc<Deployed>, DeployError> {
         let compiled = sop::load(yaml).map_err(DeployError::Invalid)?;
+        let deployed = self.deploy_compiled(store, yaml, compiled).await?;
+        self.release_deployed(store, &deployed, releaser).await?;
+        Ok(deployed)
+    }
+
+    /// Releases a version just deployed, at its own effective date.
+    async fn release_deployed(
+        &self,
+        store: &Store,
+        deployed: &Deployed,
+        releaser: &Releaser,
+    ) -> Result<(), sopflow_store::Error> {
+        let now = OffsetDateTime::now_utc();
+        let effective = releases::effective_for(
+            deployed.sop.document().header.dates.effective_date(),
+            now,
+            self.utc_offset,
+        );
+        store
+            .record_release(&NewRelease {
+                sop_id: deployed.sop_id.clone(),
+                version: i64::from(deployed.version),
+                effective,
+                source: releaser.source.clone(),
+                released_by: releaser.by.clone(),
+                reason: releaser.reason.clone(),
+                recorded_at: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Chooses `version` for the new cases of `sop_id` from `effective` on (an
+    /// administrator's decision, e.g. a rollback).
+    pub async fn release(
+        &self,
+        store: &Store,
+        sop_id: &str,
+        version: u32,
+        effective: Option<time::Date>,
+        releaser: &Releaser,
+    ) -> Result<sopflow_store::Release, ReleaseError> {
+        if releaser.reason.trim().is_empty() {
+            return Err(ReleaseError::NoReason);
+        }
+        if self.get(store, sop_id, version).await?.is_none() {
+            return Err(ReleaseError::NoVersion {
+                sop_id: sop_id.to_owned(),
+                version,
+            });
+        }
+        let now = OffsetDateTime::now_utc();
+        let effective = match effective {
+            Some(date) => releases::effective_for(Some(date), now, self.utc_offset),
+            None => Effective::At(now),
+        };
+        let id = store
+            .record_release(&NewRelease {
+                sop_id: sop_id.to_owned(),
+                version: i64::from(version),
+                effective,
+                source: releaser.source.clone(),
+                released_by: releaser.by.clone(),
+                reason: releaser.reason.clone(),
+                recorded_at: now,
+            })
+            .await?;
+        tracing::info!(sop_id, version, release = id, by = %releaser.by, "SOP version released");
+        let all = store.releases(Some(sop_id)).await?;
+        all.into_iter().find(|r| r.id == id).ok_or_else(|| {
+            ReleaseError::Store(sopflow_store::Error::NotFound(format!("release {id}")))
+        })
+    }
+
+    /// The version new cases of `sop_id` start on at `at`: that of the release in force, or,
+    /// for an SOP without releases (deployed before releases were kept), the newest.
+    pub async fn in_force(
+        &self,
+        store: &Store,
+        sop_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
+        let all = store.releases(Some(sop_id)).await?;
+        match releases::in_force(&all, at, self.utc_offset) {
+            Some(r) => {
+                self.get(store, sop_id, u32::try_from(r.version).unwrap_or(u32::MAX))
+                    .await
+            }
+            None if all.is_empty() => self.latest(store, sop_id).await,
+            // Every release is still ahead: nothing serves yet.
+            None => Ok(None),
+        }
+    }
+
+    /// The office's UTC offset (effective dates take effect at its midnight).
+    pub fn utc_offset(&self) -> UtcOffset {
+        self.utc_offset
+    }
+
+    /// Stores the validated `compiled` form of `yaml` (see [`Registry::deploy`]).
+    async fn deploy_compiled(
+        &self,
+        store: &Store,
+        yaml: &str,
+        compiled: Sop,
+    ) -> Result<Arc<Deployed>, DeployError> {
         let hash = sha256_hex(yaml.as_bytes());
         let sop_id = compiled.id().to_owned();
         let (version, _created) = store
@@ -149,10 +303,13 @@ impl Registry {
         }
     }
 
-    /// Deploys every `*.yaml` / `*.yml` file of `dir`. Invalid files are remembered with their
-    /// problems and logged; their SOP keeps its previous version.
+    /// Deploys every `*.yaml` / `*.yml` file of `dir` whose content changed since the last
+    /// sync (at start: every file). Invalid files are remembered with their problems and
+    /// logged once per content; their SOP keeps its previous version. Two files declaring the
+    /// same SOP id are ambiguous: the changed one is refused, naming the other.
     pub async fn sync_dir(&self, store: &Store, dir: &Path) -> Vec<FileProblem> {
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        metrics::counter!("sopflow_definition_syncs_total").increment(1);
+        let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(entries) => entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -163,26 +320,79 @@ impl Registry {
                 return Vec::new();
             }
         };
-        files.sort();
-        let mut problems = Vec::new();
-        for path in files {
-            let name = path.display().to_string();
-            let outcome = match std::fs::read_to_string(&path) {
-                Ok(text) => self
-                    .deploy(store, &text)
-                    .await
-                    .map(|d| (d.sop_id.clone(), d.version)),
-                Err(e) => Err(DeployError::Invalid(vec![Diagnostic::new(
-                    sop::Layer::Syntax,
-                    sop::source_map::Pos { line: 1, column: 1 },
-                    "",
-                    format!("cannot read: {e}"),
-                )])),
+        paths.sort();
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        {
+            // Removed files are forgotten: their SOPs keep their versions (cases need them).
+            let mut inner = self.write();
+            inner.files.retain(|name, _| names.contains(name));
+            inner.file_problems.retain(|name, _| names.contains(name));
+        }
+        // Changed files, compiled.
+        let mut changed = Vec::new();
+        for (path, name) in paths.iter().zip(names) {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) => {
+                    let d = Diagnostic::new(
+                        sop::Layer::Syntax,
+                        sop::source_map::Pos { line: 1, column: 1 },
+                        "",
+                        format!("cannot read: {e}"),
+                    );
+                    changed.push((name, String::new(), String::new(), Err(vec![d])));
+                    continue;
+                }
             };
-            match outcome {
+            let hash = sha256_hex(text.as_bytes());
+            let unchanged = self.read().files.get(&name).is_some_and(|f| f.hash == hash);
+            if !unchanged {
+                let compiled = sop::load(&text);
+                changed.push((name, text, hash, compiled));
+            }
+        }
+        // Which file declares which SOP, after this sync.
+        let mut declared: Vec<(String, String)> = self
+            .read()
+            .files
+            .iter()
+            .filter(|(name, _)| !changed.iter().any(|(n, ..)| n == *name))
+            .filter_map(|(name, f)| Some((f.sop_id.clone()?, name.clone())))
+            .collect();
+        for (name, _, _, compiled) in &changed {
+            if let Ok(sop) = compiled {
+                declared.push((sop.id().to_owned(), name.clone()));
+            }
+        }
+        let mut problems = Vec::new();
+        for (name, text, hash, compiled) in changed {
+            let outcome = match compiled {
+                Err(diagnostics) => Err(DeployError::Invalid(diagnostics)),
+                Ok(sop) => match declared
+                    .iter()
+                    .find(|(id, other)| id == sop.id() && *other != name)
+                {
+                    Some((id, other)) => Err(DeployError::Invalid(vec![Diagnostic::new(
+                        sop::Layer::References,
+                        sop::source_map::Pos {
+                            line: top_level_line(&text, "id"),
+                            column: 1,
+                        },
+                        "/id",
+                        format!(
+                            "SOP `{id}` is also declared in {other}: one file per SOP; \
+                             neither file's change is deployed until one of them is renamed \
+                             or removed"
+                        ),
+                    )])),
+                    None => self.deploy_file(store, &name, &text, sop).await,
+                },
+            };
+            let sop_id = match outcome {
                 Ok((sop_id, version)) => {
                     tracing::info!(file = %name, sop_id, version, "SOP deployed");
                     self.write().file_problems.remove(&name);
+                    Some(sop_id)
                 }
                 Err(DeployError::Invalid(diagnostics)) => {
                     let lines: Vec<String> = diagnostics
@@ -196,16 +406,44 @@ impl Registry {
                         .file_problems
                         .insert(name.clone(), lines.clone());
                     problems.push(FileProblem {
-                        file: name,
+                        file: name.clone(),
                         problems: lines,
                     });
+                    None
                 }
                 Err(DeployError::Store(e)) => {
+                    // Not remembered: the next sync tries again.
                     tracing::error!(file = %name, error = %e, "SOP deployment failed in the store");
+                    continue;
                 }
-            }
+            };
+            self.write().files.insert(name, SeenFile { hash, sop_id });
         }
         problems
+    }
+
+    /// Deploys a changed definition file's SOP and releases it, unless the last release from
+    /// that file already was this version (the file was seen before this process started).
+    async fn deploy_file(
+        &self,
+        store: &Store,
+        name: &str,
+        text: &str,
+        compiled: Sop,
+    ) -> Result<(String, u32), DeployError> {
+        let deployed = self.deploy_compiled(store, text, compiled).await?;
+        let releaser = Releaser::file(name);
+        let last_from_file = store
+            .releases(Some(&deployed.sop_id))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| r.source == releaser.source)
+            .map(|r| r.version);
+        if last_from_file != Some(i64::from(deployed.version)) {
+            self.release_deployed(store, &deployed, &releaser).await?;
+        }
+        Ok((deployed.sop_id.clone(), deployed.version))
     }
 
     /// Files whose last version was refused, with their problems.
@@ -227,13 +465,15 @@ impl Registry {
         all
     }
 
-    /// Watches `dir` and re-syncs it after changes settle. Runs until the process ends.
+    /// Watches `dir` and re-syncs it once changes have settled. Only changes of files count
+    /// (created, written, renamed, removed): reading them, as a sync does, is no change, so an
+    /// idle folder costs nothing. Runs until the guard is dropped.
     pub fn watch(&self, store: Store, dir: PathBuf) -> Result<WatchGuard, notify::Error> {
         use notify::Watcher;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if event.is_ok() {
+                if event.is_ok_and(|e| is_change(&e.kind)) {
                     let _ = tx.send(());
                 }
             })?;
@@ -241,9 +481,14 @@ impl Registry {
         let registry = self.clone();
         let task = tokio::spawn(async move {
             while rx.recv().await.is_some() {
-                // Editors save in several writes: wait for the burst to end, then rescan.
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                while rx.try_recv().is_ok() {}
+                // Editors save in several writes: wait until none came for SETTLE.
+                loop {
+                    match tokio::time::timeout(SETTLE, rx.recv()).await {
+                        Ok(Some(())) => continue,
+                        Ok(None) => return,
+                        Err(_) => break,
+                    }
+                }
                 registry.sync_dir(&store, &dir).await;
             }
         });
@@ -252,6 +497,31 @@ impl Registry {
             task,
         })
     }
+}
+
+/// How long the definitions folder must be quiet before a changed file is read.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Whether a watcher event may have changed a file's content or name.
+fn is_change(kind: &notify::EventKind) -> bool {
+    use notify::EventKind;
+    use notify::event::ModifyKind;
+    match kind {
+        // Opening and reading a file (a sync does), or touching its times or mode.
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        // Unknown kinds may be changes (a watcher that lost events asks for a rescan).
+        _ => true,
+    }
+}
+
+/// The 1-based line of a top-level key `key:` in a YAML text (1 when not found).
+fn top_level_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map_or(1, |i| i + 1)
 }
 
 /// Keeps the watcher alive; dropping it stops watching.

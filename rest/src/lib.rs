@@ -58,6 +58,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/sops", get(sops::list_sops).post(sops::deploy_sop))
         .route("/sops/{id}", get(sops::get_sop))
+        .route("/sops/{id}/releases", post(sops::release_sop))
         .route("/sops/{id}/versions/{version}", get(sops::get_sop_version))
         .route("/cases", get(cases::list_cases).post(cases::start_case))
         .route("/cases/{id}", get(cases::get_case))
@@ -87,6 +88,7 @@ pub fn routes(state: AppState) -> Router {
             "/reports/sops/{id}/versions/{version}",
             get(audit::sop_report),
         )
+        .layer(axum::middleware::from_fn(problem::refuse_oversized_heads))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(
             problem::problem_for_plain_errors,

@@ -31,11 +31,19 @@ pub struct Reply {
     pub text: String,
 }
 
+/// A file of the repository (e.g. `sop-definitions/ktp-el.yaml`, `tests/sops/x.yaml`).
+pub fn repo_file(relative: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// The KTP-el SOP as shipped.
 pub fn ktp_el_yaml() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/sop-definitions/ktp-el.yaml");
-    std::fs::read_to_string(path).expect("ktp-el.yaml")
+    repo_file(KTP_EL)
 }
+
+/// The SOP the tests deploy unless they name others.
+pub const KTP_EL: &str = "sop-definitions/ktp-el.yaml";
 
 impl Api {
     /// A service on a fresh database with the KTP-el SOP in its definitions directory.
@@ -45,9 +53,24 @@ impl Api {
 
     /// [`Api::start`], with the configuration adjusted by `configure` (adapters, dispatch).
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<Api> {
+        Self::start_with_sops(backend, &[KTP_EL], configure).await
+    }
+
+    /// A service on a fresh database whose definitions directory holds the SOP files `sops`
+    /// (paths from the repository root), with the configuration adjusted by `configure`.
+    pub async fn start_with_sops(
+        backend: Backend,
+        sops: &[&str],
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<Api> {
         let db = TestDb::new(backend).await?;
         let definitions = tempfile::tempdir().expect("tempdir");
-        std::fs::write(definitions.path().join("ktp-el.yaml"), ktp_el_yaml()).expect("write SOP");
+        for sop in sops {
+            let name = std::path::Path::new(sop)
+                .file_name()
+                .unwrap_or_else(|| panic!("{sop} names no file"));
+            std::fs::write(definitions.path().join(name), repo_file(sop)).expect("write SOP");
+        }
         let mut config = Config {
             database: db.url.clone(),
             definitions: PathBuf::from(definitions.path()),
@@ -63,6 +86,11 @@ impl Api {
             definitions,
             db,
         })
+    }
+
+    /// Where the default folder printer puts its PDFs.
+    pub fn prints(&self) -> PathBuf {
+        self.definitions.path().join("prints")
     }
 
     pub async fn finish(self) {
@@ -130,6 +158,18 @@ impl Api {
         }
     }
 
+    /// `POST /sops` (optionally `?reason=`) with a YAML body.
+    pub async fn deploy_yaml(&self, token: &str, yaml: &str, query: &str) -> Reply {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/sops{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/yaml")
+            .body(Body::from(yaml.to_owned()))
+            .expect("request");
+        self.raw(request).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send(Method::GET, path, Some(token), None, &[]).await
     }
@@ -137,6 +177,83 @@ impl Api {
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
         self.send(Method::POST, path, Some(token), Some(body), &[])
             .await
+    }
+}
+
+/// The service on a real socket with its outbox dispatcher running, as `sopflow serve` runs
+/// it; both stop when this is dropped.
+pub struct Serving {
+    /// `http://127.0.0.1:PORT`: the callbacks' base.
+    pub base: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Retries a second apart: a test waits for deliveries, not for backoff.
+pub fn quick_dispatch() -> sopflow_core::adapters::DispatchConfig {
+    use sopflow_engine::sop::Duration;
+    sopflow_core::adapters::DispatchConfig {
+        max_attempts: 3,
+        first_retry: Duration::from_secs(1),
+        max_retry: Duration::from_secs(2),
+        lease: Duration::from_secs(30),
+        concurrency: 4,
+    }
+}
+
+impl Api {
+    /// Serves the app on a socket and runs the dispatcher with `policy`.
+    pub async fn serve(&self, policy: sopflow_core::adapters::DispatchConfig) -> Serving {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let app = self.app.clone();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let dispatcher = sopflow_core::dispatch::Dispatcher::new(
+            self.service.runtime.clone(),
+            self.service.state.adapters.clone(),
+            policy,
+            "test-dispatcher".into(),
+            base.clone(),
+        );
+        let dispatch = tokio::spawn(dispatcher.run());
+        Serving {
+            base,
+            tasks: vec![server, dispatch],
+        }
+    }
+
+    /// Reads the case as `token` until `done` holds (the dispatcher works in the background);
+    /// fails after 45 s naming `what`.
+    pub async fn wait_case(
+        &self,
+        case: &str,
+        token: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(45);
+        loop {
+            let body = self.get(&format!("/cases/{case}"), token).await.body;
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited 45 s for {what}; the case: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 
 use time::OffsetDateTime;
 
-use crate::{Result, Store};
+use crate::error::Result;
+use crate::store::{Store, on_backend};
+use crate::timestamp::Ts;
 
 /// An access to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,9 +24,10 @@ pub struct NewAuditAccess {
 }
 
 /// A recorded access.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditAccess {
     pub id: i64,
+    #[sqlx(try_from = "Ts")]
     pub at: OffsetDateTime,
     pub user_name: String,
     pub role: String,
@@ -38,17 +41,34 @@ impl Store {
     /// Records an access and returns its id. [`crate::Error::Database`] (a check) when
     /// `revealed` comes without a reason.
     pub async fn record_audit_access(&self, access: &NewAuditAccess) -> Result<i64> {
-        match self {
-            Store::Sqlite(s) => s.record_audit_access(access).await,
-            Store::Postgres(s) => s.record_audit_access(access).await,
-        }
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO audit_access (at, user_name, role, action, scope, revealed, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(Ts(access.at))
+            .bind(access.user_name.as_str())
+            .bind(access.role.as_str())
+            .bind(access.action.as_str())
+            .bind(access.scope.as_str())
+            .bind(access.revealed)
+            .bind(access.reason.as_deref())
+            .fetch_one(&s.write)
+            .await?)
+        })
     }
 
     /// Recorded accesses with an id above `after_id`, oldest first, at most `limit`.
     pub async fn audit_accesses(&self, after_id: i64, limit: u32) -> Result<Vec<AuditAccess>> {
-        match self {
-            Store::Sqlite(s) => s.audit_accesses(after_id, limit).await,
-            Store::Postgres(s) => s.audit_accesses(after_id, limit).await,
-        }
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT id, at, user_name, role, action, scope, revealed, reason
+                 FROM audit_access WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(&s.read)
+            .await?)
+        })
     }
 }

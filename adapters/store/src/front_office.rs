@@ -4,11 +4,16 @@
 
 use time::OffsetDateTime;
 
-use crate::{CaseRecord, Error, Result, Store, Tx, User};
+use crate::dialect::sql;
+use crate::error::{Error, Result, is_unique_violation};
+use crate::store::{Store, Tx, on_backend};
+use crate::timestamp::Ts;
+use crate::types::{CaseRecord, User};
 
 /// A user with the hash of their password, if they have one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Credentials {
+    #[sqlx(flatten)]
     pub user: User,
     /// A PHC string (argon2id); `None`: no password, the user cannot log in to the pages.
     pub password_hash: Option<String>,
@@ -25,23 +30,26 @@ pub struct NewSession {
 }
 
 /// A stored session, with its user's role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
     pub id_hash: String,
     pub user_name: String,
     pub role: String,
     pub csrf_token: String,
     pub counter: Option<String>,
+    #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Ts")]
     pub last_seen_at: OffsetDateTime,
 }
 
 /// The office's numbers of a case.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseReferences {
     pub case_id: String,
     pub registration_number: String,
     pub tracking_code: String,
+    #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
 }
 
@@ -61,7 +69,7 @@ pub struct UrgentCases {
 }
 
 /// `["sop\u{1f}version\u{1f}step", …]`: the keys both backends compare rows against.
-pub(crate) fn step_keys(steps: &[StepKey]) -> Result<(String, String)> {
+fn step_keys(steps: &[StepKey]) -> Result<(String, String)> {
     let keys: Vec<String> = steps
         .iter()
         .map(|s| format!("{}\u{1f}{}\u{1f}{}", s.sop_id, s.sop_version, s.step))
@@ -74,70 +82,154 @@ pub(crate) fn step_keys(steps: &[StepKey]) -> Result<(String, String)> {
     Ok((json(&keys)?, json(&names)?))
 }
 
-macro_rules! both {
-    ($value:expr, $s:ident => $body:expr) => {
-        match $value {
-            Store::Sqlite($s) => $body,
-            Store::Postgres($s) => $body,
-        }
-    };
-}
-
 impl Store {
-    /// Sets (or, with `None`, removes) `name`'s password hash. [`crate::Error::NotFound`]
-    /// without such a user.
+    /// Sets (or, with `None`, removes) `name`'s password hash. [`Error::NotFound`] without
+    /// such a user.
     pub async fn set_password_hash(&self, name: &str, hash: Option<&str>) -> Result<()> {
-        both!(self, s => s.set_password_hash(name, hash).await)
+        let done = on_backend!(Store, self, |s| {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+                .bind(hash)
+                .bind(name)
+                .execute(&s.write)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(Error::NotFound(format!("user {name}")));
+        }
+        Ok(())
     }
 
     /// The user called `name`, with their password hash.
     pub async fn credentials(&self, name: &str) -> Result<Option<Credentials>> {
-        both!(self, s => s.credentials(name).await)
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " user_columns ", password_hash FROM users WHERE name = $1"
+            ))
+            .bind(name)
+            .fetch_optional(&s.read)
+            .await?)
+        })
     }
 
-    /// Stores a new session. [`crate::Error::AlreadyExists`] if its hash is taken.
+    /// Stores a new session. [`Error::AlreadyExists`] if its hash is taken.
     pub async fn create_session(&self, session: &NewSession) -> Result<()> {
-        both!(self, s => s.create_session(session).await)
+        on_backend!(Store, self, |s| {
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, user_name, csrf_token, created_at, last_seen_at)
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(&session.id_hash)
+            .bind(&session.user_name)
+            .bind(&session.csrf_token)
+            .bind(Ts(session.now))
+            .execute(&s.write)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => Error::AlreadyExists("a session with this token".into()),
+                false => e.into(),
+            })?;
+            Ok(())
+        })
     }
 
     /// The session whose token hashes to `id_hash`, with its user's current role.
     pub async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
-        both!(self, s => s.session(id_hash).await)
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT s.id_hash, s.user_name, u.role, s.csrf_token, s.counter, s.created_at,
+                        s.last_seen_at
+                 FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1",
+            )
+            .bind(id_hash)
+            .fetch_optional(&s.read)
+            .await?)
+        })
     }
 
     /// Records that the session was used at `now`.
     pub async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<()> {
-        both!(self, s => s.touch_session(id_hash, now).await)
+        on_backend!(Store, self, |s| {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+                .bind(Ts(now))
+                .bind(id_hash)
+                .execute(&s.write)
+                .await?;
+            Ok(())
+        })
     }
 
     /// Sets the counter the session's officer works at.
     pub async fn set_session_counter(&self, id_hash: &str, counter: Option<&str>) -> Result<()> {
-        both!(self, s => s.set_session_counter(id_hash, counter).await)
+        on_backend!(Store, self, |s| {
+            sqlx::query("UPDATE sessions SET counter = $1 WHERE id_hash = $2")
+                .bind(counter)
+                .bind(id_hash)
+                .execute(&s.write)
+                .await?;
+            Ok(())
+        })
     }
 
     /// Ends a session (logout); ending an unknown one is not an error.
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
-        both!(self, s => s.delete_session(id_hash).await)
+        on_backend!(Store, self, |s| {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(id_hash)
+                .execute(&s.write)
+                .await?;
+            Ok(())
+        })
     }
 
     /// Ends the sessions last used before `before` and returns how many.
     pub async fn delete_sessions_idle_since(&self, before: OffsetDateTime) -> Result<u64> {
-        both!(self, s => s.delete_sessions_idle_since(before).await)
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+                .bind(Ts(before))
+                .execute(&s.write)
+                .await?
+                .rows_affected())
+        })
     }
 
     /// The references of a case.
     pub async fn case_references(&self, case_id: &str) -> Result<Option<CaseReferences>> {
-        both!(self, s => s.case_references("case_id", case_id).await)
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT case_id, registration_number, tracking_code, created_at
+                 FROM case_references WHERE case_id = $1",
+            )
+            .bind(case_id)
+            .fetch_optional(&s.read)
+            .await?)
+        })
     }
 
     /// The references of the case with this registration number.
     pub async fn case_by_registration(&self, number: &str) -> Result<Option<CaseReferences>> {
-        both!(self, s => s.case_references("registration_number", number).await)
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT case_id, registration_number, tracking_code, created_at
+                 FROM case_references WHERE registration_number = $1",
+            )
+            .bind(number)
+            .fetch_optional(&s.read)
+            .await?)
+        })
     }
 
     /// The references of the case with this tracking code.
     pub async fn case_by_tracking_code(&self, code: &str) -> Result<Option<CaseReferences>> {
-        both!(self, s => s.case_references("tracking_code", code).await)
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT case_id, registration_number, tracking_code, created_at
+                 FROM case_references WHERE tracking_code = $1",
+            )
+            .bind(code)
+            .fetch_optional(&s.read)
+            .await?)
+        })
     }
 
     /// The open cases at `steps` (each of one SOP version), most urgent first: overdue ones,
@@ -150,18 +242,62 @@ impl Store {
                 total: 0,
             });
         }
-        both!(self, s => s.urgent_open_cases(steps, limit).await)
+        let (keys, names) = step_keys(steps)?;
+        // The step names let the partial index narrow the rows; the keys pin SOP versions.
+        // chr(31)/char(31): a separator no id contains.
+        on_backend!(Store, self, |s| {
+            let cases: Vec<CaseRecord> = sqlx::query_as(sql!(DB:
+                "SELECT " case_columns " FROM cases
+                 WHERE status = 'open'
+                   AND current_step IN " json_array("$2") "
+                   AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
+                        unit_separator " || current_step) IN " json_array("$1") "
+                 ORDER BY overdue DESC, due_at IS NULL, due_at, case_id
+                 LIMIT $3"
+            ))
+            .bind(&keys)
+            .bind(&names)
+            .bind(i64::from(limit))
+            .fetch_all(&s.read)
+            .await?;
+            let total: i64 = sqlx::query_scalar(sql!(DB:
+                "SELECT COUNT(*) FROM cases
+                 WHERE status = 'open'
+                   AND current_step IN " json_array("$2") "
+                   AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
+                        unit_separator " || current_step) IN " json_array("$1")
+            ))
+            .bind(&keys)
+            .bind(&names)
+            .fetch_one(&s.read)
+            .await?;
+            Ok(UrgentCases { cases, total })
+        })
     }
 }
 
 impl Tx {
     /// Records the references of a case, in the transaction that opens it (the case must
-    /// exist at commit). [`crate::Error::AlreadyExists`] if the case, the number or the code
+    /// exist at commit). [`Error::AlreadyExists`] if the case, the number or the code
     /// already has them.
     pub async fn put_case_references(&mut self, refs: &CaseReferences) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.put_case_references(refs).await,
-            Tx::Postgres(t) => t.put_case_references(refs).await,
-        }
+        on_backend!(Tx, self, |t| {
+            sqlx::query(
+                "INSERT INTO case_references (case_id, registration_number, tracking_code,
+                                              created_at)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&refs.case_id)
+            .bind(&refs.registration_number)
+            .bind(&refs.tracking_code)
+            .bind(Ts(refs.created_at))
+            .execute(&mut *t.conn)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => Error::AlreadyExists(format!("references of case {}", refs.case_id)),
+                false => e.into(),
+            })?;
+            Ok(())
+        })
     }
 }

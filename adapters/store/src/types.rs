@@ -1,15 +1,22 @@
-//! The values the store takes and returns.
+//! The values the store takes and returns. Those it reads back derive `sqlx::FromRow`, for
+//! either backend: times through [`Ts`] (a NULL one through [`MaybeTs`]), JSON through
+//! `sqlx::types::Json`.
 
 use serde::{Deserialize, Serialize};
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, Type};
 use time::OffsetDateTime;
 
+use crate::timestamp::{MaybeTs, Ts};
+
 /// One deployed SOP text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SopVersion {
     pub sop_id: String,
     pub version: i64,
     pub content_hash: String,
     pub yaml: String,
+    #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
 }
 
@@ -27,14 +34,16 @@ pub struct NewEvent {
 }
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Event {
     pub case_id: String,
     pub seq: i64,
     pub kind: String,
+    #[sqlx(try_from = "Ts")]
     pub recorded_at: OffsetDateTime,
     pub user_name: String,
     pub role: String,
+    #[sqlx(json)]
     pub payload: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
@@ -61,7 +70,7 @@ pub struct CaseProjection {
 }
 
 /// A case as listed: its projection.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CaseRecord {
     pub case_id: String,
     pub sop_id: String,
@@ -70,8 +79,11 @@ pub struct CaseRecord {
     pub current_step: Option<String>,
     pub version: i64,
     pub head_hash: String,
+    #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Ts")]
     pub updated_at: OffsetDateTime,
+    #[sqlx(try_from = "MaybeTs")]
     pub due_at: Option<OffsetDateTime>,
     pub overdue: bool,
 }
@@ -147,8 +159,32 @@ impl OutboxStatus {
     }
 }
 
+/// Stored as its [`OutboxStatus::as_str`] text (a column both backends declare `TEXT`).
+impl<DB: Database> Type<DB> for OutboxStatus
+where
+    str: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for OutboxStatus
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let text = <&str as Decode<DB>>::decode(value)?;
+        OutboxStatus::parse(text).ok_or_else(|| format!("unknown outbox status {text:?}").into())
+    }
+}
+
 /// An outbox row.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OutboxItem {
     pub id: i64,
     pub case_id: String,
@@ -156,35 +192,44 @@ pub struct OutboxItem {
     pub seq: i64,
     pub idempotency_key: String,
     pub adapter: String,
+    #[sqlx(json)]
     pub payload: serde_json::Value,
     pub status: OutboxStatus,
     /// Claims so far (a claim whose worker died counts too).
     pub attempts: i32,
+    #[sqlx(try_from = "Ts")]
     pub next_attempt_at: OffsetDateTime,
     pub claimed_by: Option<String>,
+    #[sqlx(try_from = "MaybeTs")]
     pub lease_until: Option<OffsetDateTime>,
     pub last_error: Option<String>,
+    #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Ts")]
     pub updated_at: OffsetDateTime,
 }
 
 /// An API user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub name: String,
     pub role: String,
     /// Hex SHA-256 of the token, for the caller's constant-time comparison after the lookup.
     pub token_hash: String,
+    #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
 }
 
 /// The response given to an idempotent request, replayed when the same key comes again.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredResponse {
     /// A hash of the request, to refuse the same key reused for a different request.
     pub request_hash: String,
+    #[sqlx(try_from = "i32")]
     pub status_code: u16,
+    #[sqlx(rename = "response_body")]
     pub body: String,
+    #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
 }

@@ -14,7 +14,10 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 use sopflow_store::testing::TestDb;
-use sopflow_store::{CaseFilter, CaseProjection, Error, OutboxStatus, Page, Store, StoredResponse};
+use sopflow_store::{
+    CaseFilter, CaseProjection, Effective, Error, NewRelease, OutboxStatus, Page, Store,
+    StoredResponse,
+};
 use support::{SOP, T0, at, create_case, deploy, events, outbox, projection};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -41,6 +44,8 @@ backend_tests!(
     times_are_utc_microseconds_and_sort_right,
     salts_and_files_commit_with_the_case,
     a_long_append_spans_several_statements,
+    stored_times_and_json_keep_their_format,
+    releases_are_kept_in_order_and_never_changed,
 );
 
 #[tokio::test]
@@ -1242,4 +1247,117 @@ async fn a_long_append_spans_several_statements(db: &TestDb) {
         .unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(store.events("c1").await.unwrap().len(), 1_202);
+}
+
+/// What the store writes is what databases written by earlier builds hold, and it reads those:
+/// times as the fixed-width UTC text on SQLite (an instant on PostgreSQL, which compares the
+/// same literals as `TIMESTAMPTZ`), an event's payload as the exact JSON text it was hashed as.
+async fn stored_times_and_json_keep_their_format(db: &TestDb) {
+    let store = db.store().await;
+    db.raw_execute(
+        "INSERT INTO sop_versions (sop_id, version, content_hash, yaml, created_at)
+         VALUES ('old', 1, 'h', 'id: old', '2025-01-31T08:00:00.123456Z')",
+    )
+    .await
+    .unwrap();
+    let old = store.sop_version("old", 1).await.unwrap().unwrap();
+    assert_eq!(old.created_at, datetime!(2025-01-31 08:00:00.123456 UTC));
+
+    let jakarta = datetime!(2025-01-31 15:00:00.5 +07:00);
+    store
+        .add_user("ani", "petugas", "h1", jakarta)
+        .await
+        .unwrap();
+    let found = db
+        .raw_execute(
+            "UPDATE users SET role = role WHERE created_at = '2025-01-31T08:00:00.500000Z'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(found, 1, "the stored time is that text");
+
+    let v = deploy(&store, SOP).await;
+    let head = create_case(&store, v, "c1", 1, &[]).await;
+    let evs = events("c1", 1, &head, 1, "fmt");
+    let mut tx = store.begin().await.unwrap();
+    tx.append("c1", 1, &evs, &projection(v, 1, &evs, None), &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let text = serde_json::to_string(&evs[0].payload).unwrap();
+    let sql = format!(
+        "UPDATE cases SET overdue = overdue WHERE EXISTS (
+             SELECT 1 FROM events WHERE case_id = 'c1' AND seq = 2
+             AND CAST(payload AS TEXT) = '{text}')"
+    );
+    let found = db
+        .raw_execute(Box::leak(sql.into_boxed_str()))
+        .await
+        .unwrap();
+    assert_eq!(found, 1, "the stored payload is the text {text}");
+    assert_eq!(store.events("c1").await.unwrap()[1].payload, evs[0].payload);
+}
+
+async fn releases_are_kept_in_order_and_never_changed(db: &TestDb) {
+    let store = db.store().await;
+    let v1 = deploy(&store, SOP).await;
+    let release = |version, effective, reason: &str| NewRelease {
+        sop_id: SOP.to_owned(),
+        version,
+        effective,
+        source: "api".to_owned(),
+        released_by: "admin".to_owned(),
+        reason: reason.to_owned(),
+        recorded_at: at(5),
+    };
+    let first = store
+        .record_release(&release(v1, Effective::At(at(1)), "deployed"))
+        .await
+        .unwrap();
+    let second = store
+        .record_release(&release(
+            v1,
+            Effective::On(date!(2027 - 01 - 01)),
+            "effective date",
+        ))
+        .await
+        .unwrap();
+    assert!(second > first);
+    let all = store.releases(Some(SOP)).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        (all[0].effective_at, all[0].effective_on),
+        (Some(at(1)), None)
+    );
+    assert_eq!(
+        (all[1].effective_at, all[1].effective_on),
+        (None, Some(date!(2027 - 01 - 01)))
+    );
+    assert_eq!(all[1].reason, "effective date");
+    assert_eq!(all[1].recorded_at, at(5));
+    assert!(store.releases(Some("other")).await.unwrap().is_empty());
+    assert_eq!(store.releases(None).await.unwrap(), all);
+    // A release needs a reason and a version that exists.
+    assert!(
+        store
+            .record_release(&release(v1, Effective::At(at(2)), "  "))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .record_release(&release(v1 + 7, Effective::At(at(2)), "no such version"))
+            .await
+            .is_err()
+    );
+    store.close().await;
+    // The history of what was in force cannot be rewritten.
+    assert!(
+        db.raw_execute("UPDATE sop_releases SET version = 9")
+            .await
+            .is_err()
+    );
+    assert!(db.raw_execute("DELETE FROM sop_releases").await.is_err());
+    let store = db.store().await;
+    assert_eq!(store.releases(Some(SOP)).await.unwrap().len(), 2);
 }

@@ -12,9 +12,6 @@
 //! - `--what rhai-baseline`: a bare `rhai::Engine` evaluates the branch guards the same N cases
 //!   evaluate, on the same values: the floor the engine's cost is compared with.
 
-#[path = "../../../engine/benches/mix/mod.rs"]
-mod mix;
-
 use std::time::Instant;
 
 use anyhow::{Context as _, bail, ensure};
@@ -24,7 +21,7 @@ use serde_json::{Value, json};
 use sopflow_engine::case::{Event, EventBody, verify};
 use sopflow_engine::sop::{self, Sop};
 
-use mix::{Discard, Driver, Keep, MixCase, Sink};
+use sopflow_bench_engine::mix::{self, Discard, Driver, Keep, MixCase, Sink};
 
 /// Counts live heap bytes (requested sizes), for the memory per open case, over the
 /// allocator the `sopflow` binary uses.

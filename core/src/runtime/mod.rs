@@ -11,9 +11,11 @@
 //!
 //! - [`pipeline`](self): the command inside a transaction (`pipeline.rs`);
 //! - the SQLite group-commit writer (`writer.rs`);
-//! - the state cache and queue-call reservations (`cache.rs`).
+//! - the state cache and queue-call reservations (`cache.rs`);
+//! - what a command may carry ([`limits`]).
 
 mod cache;
+pub mod limits;
 mod pipeline;
 mod writer;
 
@@ -28,7 +30,6 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use cache::CallReservation;
 use cache::{Calling, StateCache};
-pub use pipeline::next_due;
 use writer::Batched;
 
 use crate::registry::{Deployed, Registry};
@@ -53,6 +54,9 @@ pub enum RuntimeError {
     CaseNotFound(String),
     #[error("no SOP `{0}`")]
     SopNotFound(String),
+    /// The request carries what no command may (see [`limits`]): `pointer` says where.
+    #[error("{pointer}: {message}")]
+    Refused { pointer: String, message: String },
     #[error("Idempotency-Key reused for a different request")]
     IdempotencyMismatch,
     #[error("busy: {0}")]
@@ -284,14 +288,23 @@ impl Runtime {
         }
     }
 
-    /// Reads a case (outside any transaction), from the cache when it is current.
-    pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
+    /// A case's projection and its SOP version, outside any transaction.
+    async fn record(
+        &self,
+        case_id: &str,
+    ) -> Result<(sopflow_store::CaseRecord, Arc<Deployed>), RuntimeError> {
         let record = self
             .store
             .case(case_id)
             .await?
             .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
         let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+        Ok((record, deployed))
+    }
+
+    /// Reads a case (outside any transaction), from the cache when it is current.
+    pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
+        let (record, deployed) = self.record(case_id).await?;
         if let Some(state) = self.cache.get(case_id, record.version) {
             return Ok(LoadedCase { deployed, state });
         }
@@ -304,12 +317,7 @@ impl Runtime {
 
     /// The case as it was at `version` (folded from its first `version` events).
     pub async fn load_at(&self, case_id: &str, version: u64) -> Result<LoadedCase, RuntimeError> {
-        let record = self
-            .store
-            .case(case_id)
-            .await?
-            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
-        let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+        let (_, deployed) = self.record(case_id).await?;
         let stored = self.store.events(case_id).await?;
         let events = decode(&stored)?;
         let upto = events.iter().take_while(|e| e.seq <= version);
@@ -330,7 +338,8 @@ impl Runtime {
 
     /// Runs one command: in a transaction of its own, or through the group committer. A
     /// request whose Idempotency-Key already has an outcome gets that outcome again.
-    pub async fn run(&self, request: CommandRequest) -> Result<Outcome, RuntimeError> {
+    pub async fn run(&self, mut request: CommandRequest) -> Result<Outcome, RuntimeError> {
+        limits::check(&mut request.order)?;
         if let Some(outcome) = self.replayed(&request).await? {
             return Ok(outcome);
         }

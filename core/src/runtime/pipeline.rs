@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 use super::{
     CommandRequest, Idempotency, LoadedCase, Order, Outcome, Runtime, RuntimeError, Upload, decode,
 };
-use crate::outbox::OutboxPayload;
 use crate::registry::Deployed;
 
 /// A command ready for a transaction: its case resolved (a new case has its id and version).
@@ -74,22 +73,9 @@ impl Runtime {
             } => {
                 let deployed = self
                     .registry
-                    .latest(&self.store, &sop_id)
+                    .in_force(&self.store, &sop_id, now)
                     .await?
                     .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
-                // Who may open a case is who records its first step, for every face.
-                let start = deployed.sop.start();
-                if !crate::queries::may_open(&deployed, &actor.role) {
-                    return Err(RuntimeError::Command {
-                        error: CommandError::WrongRole {
-                            role: actor.role.to_string(),
-                            step: deployed.sop.step(start).id.clone(),
-                            allowed: deployed.sop.compiled(start).roles.clone(),
-                        },
-                        current_version: 0,
-                        current_step: None,
-                    });
-                }
                 // Time-ordered ids: listings by id are listings by creation.
                 let case_id = uuid::Uuid::now_v7().to_string();
                 let command = Command::Start {
@@ -279,20 +265,8 @@ impl Runtime {
         let outbox = effects
             .iter()
             .filter_map(|e| match e {
-                Effect::CallAdapter {
-                    adapter,
-                    step,
-                    idempotency_key,
-                    request,
-                } => Some(
-                    OutboxPayload {
-                        case_id: job.case_id.clone(),
-                        step: step.clone(),
-                        sop_id: deployed.sop_id.clone(),
-                        request: request.clone(),
-                    }
-                    .to_row(adapter, idempotency_key, now),
-                ),
+                // The engine's call is the payload (case, step, request, printout...).
+                Effect::CallAdapter(call) => Some(crate::outbox::row(call, now)),
                 _ => None,
             })
             .collect::<Result<Vec<NewOutbox>, RuntimeError>>()?;
@@ -304,7 +278,7 @@ impl Runtime {
             current_step: state.current_step.as_deref().map(str::to_owned),
             version: i64::try_from(state.version).unwrap_or(i64::MAX),
             head_hash: prev,
-            due_at: next_due(state),
+            due_at: state.next_due(),
             overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,
             updated_at: now,
         };
@@ -389,24 +363,6 @@ impl Runtime {
             )),
             other => Ok(other?),
         }
-    }
-}
-
-/// When the case needs the ticker next: the running budget clock or the total budget,
-/// whichever runs out first and has not yet been recorded.
-pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
-    if state.status.is_closed() {
-        return None;
-    }
-    let step = state
-        .clock
-        .as_ref()
-        .filter(|c| !c.exceeded)
-        .map(|c| c.due_at);
-    let total = state.total_due_at.filter(|_| !state.total_exceeded);
-    match (step, total) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 

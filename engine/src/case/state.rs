@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::event::{DocumentReceipt, Event, EventBody};
+use super::{CaseVersion, SopVersion};
 
 /// Where a case stands as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,10 +77,10 @@ pub struct BudgetClock {
 pub struct CaseState {
     pub case_id: String,
     pub sop_id: String,
-    pub sop_version: u32,
+    pub sop_version: SopVersion,
     pub status: CaseStatus,
     /// Sequence number of the last event applied (0 before any).
-    pub version: u64,
+    pub version: CaseVersion,
     /// The step the case is at (the end step once completed).
     pub current_step: Option<Arc<str>>,
     /// Whether the current step is done and the case is between steps (only while an
@@ -156,7 +157,7 @@ impl Serialize for Documents {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event {seq} ({kind}): {reason}")]
 pub struct ApplyError {
-    pub seq: u64,
+    pub seq: CaseVersion,
     pub kind: &'static str,
     pub reason: String,
 }
@@ -170,7 +171,7 @@ impl CaseState {
     /// [`from_first`](Self::from_first) on an event's parts: the decider builds its working
     /// state without making an event.
     pub(crate) fn from_first_parts(
-        seq: u64,
+        seq: CaseVersion,
         at: OffsetDateTime,
         body: &EventBody,
     ) -> Result<Self, ApplyError> {
@@ -239,7 +240,7 @@ impl CaseState {
     /// step with the events it decides without making (and cloning into) events.
     pub(crate) fn apply_parts(
         &mut self,
-        seq: u64,
+        seq: CaseVersion,
         at: OffsetDateTime,
         body: &EventBody,
     ) -> Result<(), ApplyError> {
@@ -321,10 +322,12 @@ impl CaseState {
             EventBody::AdapterCompleted { .. } => self.pending_request = None,
             EventBody::StepCompleted { step, outcome, .. } => {
                 if self.current_step.as_deref() != Some(step) {
-                    return Err(fail(format!(
-                        "completes `{step}`, but the case is at {:?}",
-                        self.current_step
-                    )));
+                    return Err(fail(match &self.current_step {
+                        Some(current) => {
+                            format!("completes `{step}`, but the case is at `{current}`")
+                        }
+                        None => format!("completes `{step}`, but the case is at no step"),
+                    }));
                 }
                 self.current_completed = true;
                 if let Some(visit) = self.visits.last_mut() {
@@ -365,6 +368,24 @@ impl CaseState {
     }
 
     /// The visit number the next entry into `step` gets (1 for the first).
+    /// When the case needs the timer next: the running step clock or the total budget,
+    /// whichever runs out first and has not been recorded yet (none for a closed case).
+    pub fn next_due(&self) -> Option<OffsetDateTime> {
+        if self.status.is_closed() {
+            return None;
+        }
+        let step = self
+            .clock
+            .as_ref()
+            .filter(|c| !c.exceeded)
+            .map(|c| c.due_at);
+        let total = self.total_due_at.filter(|_| !self.total_exceeded);
+        match (step, total) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     pub fn next_visit(&self, step: &str) -> u32 {
         self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
     }

@@ -86,6 +86,7 @@ fn personal(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayQuery {
     /// Replay up to this event (default: the whole history).
@@ -157,6 +158,7 @@ pub async fn anchor(State(state): State<AppState>, user: Caller) -> Result<Json<
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// Cases started at or after this time (RFC 3339).
@@ -237,8 +239,8 @@ pub async fn export_cases(
         .into_response())
 }
 
-/// Per step p50/p90 time against its budget, breaches, ADB consultation and
-/// return-to-applicant rates of one SOP version (auditor, admin).
+/// Per step p50/p90 time against its budget, breaches, and the share of cases that reached
+/// each consultation step and went round each loop, of one SOP version (auditor, admin).
 #[utoipa::path(get, path = "/reports/sops/{id}/versions/{version}", security(("bearer" = [])),
     params(("id" = String, Path, description = "SOP id"), ("version" = i64, Path, description = "SOP version")),
     responses((status = 200, body = SopReport), (status = 403, body = Problem), (status = 404, body = Problem)))]

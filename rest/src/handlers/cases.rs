@@ -1,7 +1,7 @@
 //! Cases: opening, listing, reading, completing steps, and the admin's commands.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Opens a case on the newest version of an SOP.
 #[utoipa::path(post, path = "/cases", security(("bearer" = [])), request_body = dto::StartCase,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second case")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second case. 1 to 200 visible ASCII characters, kept per user. The same key with the same request (the same endpoint and the same JSON, whatever its whitespace or key order) gives the first answer again, with `Idempotent-Replayed: true`, and does nothing twice; the same key with another request is refused (422).")),
     responses((status = 201, body = CaseView), (status = 422, body = Problem), (status = 403, body = Problem)))]
 pub async fn start_case(
     State(state): State<AppState>,
@@ -26,9 +26,18 @@ pub async fn start_case(
     headers: HeaderMap,
     body: JsonBody<dto::StartCase>,
 ) -> Result<Response, Problem> {
+    let body = body.parse()?;
     let idem = idempotency(&headers, &body.sha256, "POST /cases")?;
     let request = body.value;
-    // Who may open a case is the core's rule (the first step's recorders).
+    // An unknown SOP is a 404 before the documents are looked at; who may open a case is the
+    // engine's start decision (so replay checks it too).
+    state
+        .runtime
+        .registry
+        .in_force(&state.runtime.store, &request.sop_id, now())
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| Problem::not_found(format!("no SOP `{}`", request.sop_id)))?;
     let (receipts, files) = dto::receipts(&request.documents).map_err(Problem::bad_request)?;
     let command =
         CommandRequest::start(request.sop_id, request.data, receipts, user.actor(), now())
@@ -120,7 +129,7 @@ pub async fn history(
 
 /// Completes the current step with data and documents.
 #[utoipa::path(post, path = "/cases/{id}/steps/{step}/complete", security(("bearer" = [])), request_body = dto::CompleteStep,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second event")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second event. 1 to 200 visible ASCII characters, kept per user. The same key with the same request (the same endpoint and the same JSON, whatever its whitespace or key order) gives the first answer again, with `Idempotent-Replayed: true`, and does nothing twice; the same key with another request is refused (422).")),
     responses((status = 200, body = CaseView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn complete_step(
     State(state): State<AppState>,
@@ -129,6 +138,7 @@ pub async fn complete_step(
     Path((id, step)): Path<(String, String)>,
     body: JsonBody<dto::CompleteStep>,
 ) -> Result<Response, Problem> {
+    let body = body.parse()?;
     let idem = idempotency(&headers, &body.sha256, &format!("complete {id} {step}"))?;
     let request = body.value;
     let (receipts, files) = dto::receipts(&request.documents).map_err(Problem::bad_request)?;
@@ -147,50 +157,51 @@ pub async fn complete_step(
 
 /// Withdraws a case (admin).
 #[utoipa::path(post, path = "/cases/{id}/cancel", security(("bearer" = [])), request_body = dto::Reason, responses((status = 200, body = CaseView), (status = 409, body = Problem)))]
-pub async fn cancel_case(
-    State(state): State<AppState>,
-    user: Caller,
-    Path(id): Path<String>,
-    body: JsonBody<dto::Reason>,
-) -> Result<Response, Problem> {
-    admin_command(
-        &state,
-        &user,
-        id,
-        Command::Cancel {
-            reason: body.value.reason,
-        },
-    )
-    .await
+pub async fn cancel_case(action: AdminAction) -> Result<Response, Problem> {
+    action.run(|reason| Command::Cancel { reason }).await
 }
 
 /// Resolves a case's incident (admin): the case routes again or asks its adapter again.
 #[utoipa::path(post, path = "/cases/{id}/incident/resolve", security(("bearer" = [])), request_body = dto::Reason, responses((status = 200, body = CaseView), (status = 409, body = Problem)))]
-pub async fn resolve_incident(
-    State(state): State<AppState>,
-    user: Caller,
-    Path(id): Path<String>,
-    body: JsonBody<dto::Reason>,
-) -> Result<Response, Problem> {
-    admin_command(
-        &state,
-        &user,
-        id,
-        Command::ResolveIncident {
-            note: body.value.reason,
-        },
-    )
-    .await
+pub async fn resolve_incident(action: AdminAction) -> Result<Response, Problem> {
+    action.run(|note| Command::ResolveIncident { note }).await
 }
 
-/// A command only an admin gives, on any case.
-async fn admin_command(
-    state: &AppState,
-    user: &Caller,
+/// A command only an admin gives, on any case, with a reason: what the admin's endpoints
+/// take from their requests.
+pub struct AdminAction {
+    state: AppState,
+    user: Caller,
     case_id: String,
-    command: Command,
-) -> Result<Response, Problem> {
-    user.require(&[ADMIN])?;
-    let command = CommandRequest::on_case(case_id, command, user.actor(), now());
-    Ok(respond(&state.runtime.run(command).await?))
+    body: JsonBody<dto::Reason>,
+}
+
+impl FromRequest<AppState> for AdminAction {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let user = Caller::from_request_parts(&mut parts, state).await?;
+        let Path(case_id) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        let body =
+            JsonBody::<dto::Reason>::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self {
+            state: state.clone(),
+            user,
+            case_id,
+            body,
+        })
+    }
+}
+
+impl AdminAction {
+    async fn run(self, command: impl FnOnce(String) -> Command) -> Result<Response, Problem> {
+        self.user.require(&[ADMIN])?;
+        let reason = self.body.parse()?.value.reason;
+        let command =
+            CommandRequest::on_case(self.case_id, command(reason), self.user.actor(), now());
+        Ok(respond(&self.state.runtime.run(command).await?))
+    }
 }

@@ -88,7 +88,7 @@ fn step_view(
     let idx = current_index(d, state)?;
     let step = d.sop.step(idx);
     let (urgency, time_left) = view::time_left(d, state, now(), m);
-    let records = d.sop.compiled(idx).roles.iter().any(|r| r == role);
+    let records = d.sop.may_record(idx, role);
     let open = state.status == sopflow_engine::case::CaseStatus::Open && !state.current_completed;
     // A service step gets a form only when its adapter is answered by hand.
     let by_hand = match step.kind {
@@ -102,11 +102,7 @@ fn step_view(
     };
     let why_not = match step.kind {
         StepKind::Queue => m.waiting_queue.to_owned(),
-        _ if !records => format!(
-            "{} {}.",
-            m.other_role_step,
-            d.sop.compiled(idx).roles.join(", ")
-        ),
+        _ if !records => format!("{} {}.", m.other_role_step, d.sop.recorders(idx).join(", ")),
         StepKind::Service => format!(
             "{} {}.",
             m.waiting_adapter,

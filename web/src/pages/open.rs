@@ -84,7 +84,7 @@ async fn openable(
     let deployed = state
         .runtime
         .registry
-        .latest(&state.runtime.store, sop_id)
+        .in_force(&state.runtime.store, sop_id, now())
         .await
         .map_err(|e| super::errors::runtime(lang, e.into()))?
         .ok_or_else(|| super::errors::not_found(lang))?;
@@ -233,7 +233,7 @@ pub async fn submit(
             )
         }
         Err(RuntimeError::Command {
-            error: CommandError::WrongRole { .. },
+            error: CommandError::WrongRole { .. } | CommandError::MayNotStart { .. },
             ..
         }) => super::errors::forbidden(lang, m.open_none),
         Err(RuntimeError::Command { error, .. }) => {

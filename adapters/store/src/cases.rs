@@ -1,0 +1,439 @@
+//! Cases: the projections, the append-only events, the per-case salts and the uploaded files.
+
+use sqlx::types::Json;
+use sqlx::{FromRow, QueryBuilder};
+use time::{Duration, OffsetDateTime};
+
+use crate::dialect::{Dialect as _, sql};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::store::{Store, Tx, on_backend};
+use crate::timestamp::{Ts, lease_end};
+use crate::types::{CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, Page};
+
+/// Events per multi-row `INSERT`: 9 parameters each, well under SQLite's (32,766) and
+/// PostgreSQL's (65,535) limits on parameters per statement.
+const EVENTS_PER_INSERT: usize = 500;
+
+/// What [`Tx::case_and_salt`] reads: the case row and, beside it, its salt.
+#[derive(FromRow)]
+struct CaseAndSalt {
+    #[sqlx(flatten)]
+    case: CaseRecord,
+    salt: Option<String>,
+}
+
+impl Store {
+    pub async fn case(&self, case_id: &str) -> Result<Option<CaseRecord>> {
+        on_backend!(Store, self, |s| {
+            Ok(
+                sqlx::query_as(sql!(DB: "SELECT " case_columns " FROM cases WHERE case_id = $1"))
+                    .bind(case_id)
+                    .fetch_optional(&s.read)
+                    .await?,
+            )
+        })
+    }
+
+    /// All events of a case, by seq.
+    pub async fn events(&self, case_id: &str) -> Result<Vec<Event>> {
+        self.events_since(case_id, 0).await
+    }
+
+    /// The events after `seq` (exclusive), by seq.
+    pub async fn events_since(&self, case_id: &str, seq: i64) -> Result<Vec<Event>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " event_columns " FROM events WHERE case_id = $1 AND seq > $2 ORDER BY seq"
+            ))
+            .bind(case_id)
+            .bind(seq)
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
+    /// Cases matching every given filter, by case_id, one page at a time: pass the last
+    /// case_id of a page as `page.after` to get the next.
+    pub async fn list_cases(&self, filter: &CaseFilter, page: &Page) -> Result<Vec<CaseRecord>> {
+        let statuses = json_list(filter.statuses.as_ref())?;
+        let current_steps = json_list(filter.current_steps.as_ref())?;
+        // case_id orders bytewise on both (PostgreSQL: COLLATE "C"): pages are the same.
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " case_columns " FROM cases
+                 WHERE ($1 IS NULL OR sop_id = $1)
+                   AND ($2 IS NULL OR status IN " json_array("$2") ")
+                   AND ($3 IS NULL OR current_step IN " json_array("$3") ")
+                   AND ($4 IS NULL OR overdue OR due_at <= $4)
+                   AND ($5 IS NULL OR case_id > $5)
+                 ORDER BY case_id
+                 LIMIT $6"
+            ))
+            .bind(filter.sop_id.as_deref())
+            .bind(statuses.as_deref())
+            .bind(current_steps.as_deref())
+            .bind(filter.overdue_at.map(Ts))
+            .bind(page.after.as_deref())
+            .bind(i64::from(page.limit))
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
+    /// Claims up to `limit` cases whose `due_at` has passed and that no live lease holds, for
+    /// `lease`, for the time-budget ticker. The ticker then appends as any command does (the
+    /// version check still applies); an append clears the lease, and a case it left due is
+    /// claimable again once the lease runs out. Oldest `due_at` first.
+    pub async fn claim_due_cases(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<CaseRecord>> {
+        let until = lease_end(now, lease)?;
+        // The choice and the claim in one statement.
+        let mut cases: Vec<CaseRecord> = on_backend!(Store, self, |s| {
+            sqlx::query_as(sql!(DB:
+                "UPDATE cases SET timer_claimed_by = $1, timer_lease_until = $3
+                 WHERE case_id IN (
+                     SELECT case_id FROM cases
+                     WHERE due_at IS NOT NULL AND due_at <= $2
+                       AND (timer_lease_until IS NULL OR timer_lease_until <= $2)
+                     ORDER BY due_at, case_id
+                     LIMIT $4" skip_locked ")
+                 RETURNING " case_columns
+            ))
+            .bind(worker)
+            .bind(Ts(now))
+            .bind(Ts(until))
+            .bind(i64::from(limit))
+            .fetch_all(&s.write)
+            .await?
+        });
+        cases.sort_by(|a, b| (a.due_at, &a.case_id).cmp(&(b.due_at, &b.case_id)));
+        Ok(cases)
+    }
+
+    /// How many cases each SOP has in each status, by sop_id then status (for metrics).
+    pub async fn count_cases_by_status(&self) -> Result<Vec<(String, String, i64)>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT sop_id, status, COUNT(*) FROM cases GROUP BY sop_id, status
+                 ORDER BY sop_id, status",
+            )
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
+    /// The salt of a case's personal-data hashes (see [`Tx::put_case_salt`]).
+    pub async fn case_salt(&self, case_id: &str) -> Result<Option<String>> {
+        on_backend!(Store, self, |s| {
+            Ok(
+                sqlx::query_scalar("SELECT salt FROM case_salts WHERE case_id = $1")
+                    .bind(case_id)
+                    .fetch_optional(&s.read)
+                    .await?,
+            )
+        })
+    }
+
+    /// A stored file's bytes, by the SHA-256 (hex) of its content.
+    pub async fn file(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        on_backend!(Store, self, |s| {
+            Ok(
+                sqlx::query_scalar("SELECT bytes FROM files WHERE sha256 = $1")
+                    .bind(sha256)
+                    .fetch_optional(&s.read)
+                    .await?,
+            )
+        })
+    }
+}
+
+impl Tx {
+    /// The case, locked until this transaction ends (see the crate doc).
+    pub async fn case(&mut self, case_id: &str) -> Result<Option<CaseRecord>> {
+        on_backend!(Tx, self, |t| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " case_columns " FROM cases WHERE case_id = $1" for_update
+            ))
+            .bind(case_id)
+            .fetch_optional(&mut *t.conn)
+            .await?)
+        })
+    }
+
+    /// All events of a case, by seq, as this transaction sees them.
+    pub async fn events(&mut self, case_id: &str) -> Result<Vec<Event>> {
+        on_backend!(Tx, self, |t| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " event_columns " FROM events WHERE case_id = $1 ORDER BY seq"
+            ))
+            .bind(case_id)
+            .fetch_all(&mut *t.conn)
+            .await?)
+        })
+    }
+
+    /// [`Tx::case`] and [`Tx::case_salt`] in one statement: what a command on a case reads.
+    pub async fn case_and_salt(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Option<(CaseRecord, Option<String>)>> {
+        let row: Option<CaseAndSalt> = on_backend!(Tx, self, |t| {
+            sqlx::query_as(sql!(DB:
+                "SELECT " case_columns ", (SELECT salt FROM case_salts WHERE case_id = $1) AS salt
+                 FROM cases WHERE case_id = $1" for_update
+            ))
+            .bind(case_id)
+            .fetch_optional(&mut *t.conn)
+            .await?
+        });
+        Ok(row.map(|row| (row.case, row.salt)))
+    }
+
+    /// The salt of a case's personal-data hashes, as this transaction sees it.
+    pub async fn case_salt(&mut self, case_id: &str) -> Result<Option<String>> {
+        on_backend!(Tx, self, |t| {
+            Ok(
+                sqlx::query_scalar("SELECT salt FROM case_salts WHERE case_id = $1")
+                    .bind(case_id)
+                    .fetch_optional(&mut *t.conn)
+                    .await?,
+            )
+        })
+    }
+
+    /// Stores the salt of a new case, in the transaction that creates it (before or after the
+    /// append: the case must exist at commit). [`Error::AlreadyExists`] if it has one.
+    pub async fn put_case_salt(&mut self, case_id: &str, salt: &str) -> Result<()> {
+        on_backend!(Tx, self, |t| {
+            sqlx::query("INSERT INTO case_salts (case_id, salt) VALUES ($1, $2)")
+                .bind(case_id)
+                .bind(salt)
+                .execute(&mut *t.conn)
+                .await
+                .map_err(|e| match is_unique_violation(&e) {
+                    true => Error::AlreadyExists(format!("the salt of case {case_id}")),
+                    false => e.into(),
+                })?;
+            Ok(())
+        })
+    }
+
+    /// Stores a file under the SHA-256 (hex) of its content, which the caller computed; storing
+    /// the same hash again is a no-op.
+    pub async fn put_file(&mut self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        // Content-addressed: the same hash is the same file, already stored.
+        on_backend!(Tx, self, |t| {
+            sqlx::query(
+                "INSERT INTO files (sha256, bytes) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(sha256)
+            .bind(bytes)
+            .execute(&mut *t.conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Appends `events` to the case as seq `expected_version + 1 ..`, sets its projection and
+    /// queues `outbox` rows (each tied to the last event appended here; a row whose
+    /// idempotency key is already queued is not queued twice, except that a row given up as an
+    /// `incident` is queued again, attempts reset: the command that asks again is the human's
+    /// retry, so it re-arms the delivery in its own transaction).
+    ///
+    /// `expected_version == 0` creates the case (`projection` then also gives its SOP and
+    /// version; later appends keep those and `created_at`). `projection.updated_at` is the
+    /// command's time and stamps the outbox rows.
+    ///
+    /// [`Error::Conflict`] if the case has moved past `expected_version` (or already exists,
+    /// for a creation); [`Error::NotFound`] if the case does not exist; [`Error::Invalid`] if
+    /// the events and projection do not chain. After an error, drop the transaction.
+    pub async fn append(
+        &mut self,
+        case_id: &str,
+        expected_version: i64,
+        events: &[NewEvent],
+        projection: &CaseProjection,
+        outbox: &[NewOutbox],
+    ) -> Result<()> {
+        check_append(expected_version, events, projection)?;
+        let updated_at = Ts(projection.updated_at);
+        let due_at = projection.due_at.map(Ts);
+        // The JSON texts the events are stored as (the hash chain covers them).
+        let rows = (expected_version + 1..)
+            .zip(events)
+            .map(|(seq, e)| Ok((seq, e, payload_text(&e.payload)?)))
+            .collect::<Result<Vec<_>>>()?;
+        on_backend!(Tx, self, |t| {
+            let create = expected_version == 0;
+            let statement = if create {
+                "INSERT INTO cases (case_id, status, current_step, version, head_hash, created_at,
+                                    updated_at, due_at, overdue, sop_id, sop_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)
+                 ON CONFLICT (case_id) DO NOTHING"
+            } else {
+                // The version check and the chain check in one conditional update. On
+                // PostgreSQL it waits for a concurrent append's row lock, then re-checks the
+                // version: the loser updates nothing and reports the conflict.
+                "UPDATE cases
+                 SET status = $2, current_step = $3, version = $4, head_hash = $5,
+                     updated_at = $6, due_at = $7, overdue = $8,
+                     timer_claimed_by = NULL, timer_lease_until = NULL
+                 WHERE case_id = $1 AND version = $9 AND head_hash = $10"
+            };
+            let query = sqlx::query(statement)
+                .bind(case_id)
+                .bind(projection.status.as_str())
+                .bind(projection.current_step.as_deref())
+                .bind(projection.version)
+                .bind(projection.head_hash.as_str())
+                .bind(updated_at)
+                .bind(due_at)
+                .bind(projection.overdue);
+            // $9 and $10: the SOP version a new case runs on, or what an existing one must be.
+            let query = if create {
+                query
+                    .bind(projection.sop_id.as_str())
+                    .bind(projection.sop_version)
+            } else {
+                query
+                    .bind(expected_version)
+                    .bind(events[0].prev_hash.as_str())
+            };
+            let written = query.execute(&mut *t.conn).await?;
+            if written.rows_affected() == 0 {
+                // What is the case now? A new statement sees what a concurrent append
+                // committed (PostgreSQL: READ COMMITTED; SQLite: nobody else writes meanwhile).
+                let current: Option<(i64, String)> =
+                    sqlx::query_as("SELECT version, head_hash FROM cases WHERE case_id = $1")
+                        .bind(case_id)
+                        .fetch_optional(&mut *t.conn)
+                        .await?;
+                return Err(match current {
+                    None => Error::NotFound(format!("case {case_id}")),
+                    Some((version, _)) if version != expected_version => Error::Conflict {
+                        case_id: case_id.to_owned(),
+                        current_version: version,
+                    },
+                    Some(_) => Error::Invalid(format!(
+                        "the first event does not chain to the head of case {case_id}"
+                    )),
+                });
+            }
+            // One statement for the command's events (a command makes a handful): each
+            // statement is a round trip to the connection's thread or to the server.
+            for chunk in rows.chunks(EVENTS_PER_INSERT) {
+                let mut insert = QueryBuilder::<DB>::new(
+                    "INSERT INTO events (case_id, seq, kind, recorded_at, user_name, role,
+                                         payload, prev_hash, hash) ",
+                );
+                insert.push_values(chunk, |mut row, (seq, e, payload)| {
+                    row.push_bind(case_id)
+                        .push_bind(*seq)
+                        .push_bind(e.kind.as_str())
+                        .push_bind(Ts(e.recorded_at))
+                        .push_bind(e.user_name.as_str())
+                        .push_bind(e.role.as_str())
+                        .push_bind(payload.as_str())
+                        .push_unseparated(DB::JSON_TEXT)
+                        .push_bind(e.prev_hash.as_str())
+                        .push_bind(e.hash.as_str());
+                });
+                match insert.build().execute(&mut *t.conn).await {
+                    // Events beyond the projection's version: someone wrote them around the
+                    // store. A conflict at the last one stored, read in the transaction or,
+                    // where the failed insert aborted it, from the committed state.
+                    Err(err) if is_unique_violation(&err) => {
+                        let last =
+                            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE case_id = $1")
+                                .bind(case_id);
+                        let last: Option<i64> = match &t.committed {
+                            Some(pool) => last.fetch_one(pool).await?,
+                            None => last.fetch_one(&mut *t.conn).await?,
+                        };
+                        return Err(Error::Conflict {
+                            case_id: case_id.to_owned(),
+                            current_version: last.unwrap_or(0),
+                        });
+                    }
+                    other => other?,
+                };
+            }
+            for o in outbox {
+                sqlx::query(
+                    "INSERT INTO outbox (case_id, seq, idempotency_key, adapter, payload, status,
+                                         attempts, next_attempt_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $7)
+                     ON CONFLICT (idempotency_key) DO UPDATE
+                     SET status = 'pending', attempts = 0, seq = excluded.seq,
+                         next_attempt_at = excluded.next_attempt_at, claimed_by = NULL,
+                         lease_until = NULL, updated_at = excluded.updated_at
+                     WHERE outbox.status = 'incident'",
+                )
+                .bind(case_id)
+                .bind(projection.version)
+                .bind(o.idempotency_key.as_str())
+                .bind(o.adapter.as_str())
+                .bind(Json(&o.payload))
+                .bind(Ts(o.next_attempt_at))
+                .bind(updated_at)
+                .execute(&mut *t.conn)
+                .await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The checks that need no database: the batch must chain and end where the projection says.
+fn check_append(
+    expected_version: i64,
+    events: &[NewEvent],
+    projection: &CaseProjection,
+) -> Result<()> {
+    let Some(last) = events.last() else {
+        return Err(Error::Invalid("an append needs at least one event".into()));
+    };
+    if expected_version < 0 {
+        return Err(Error::Invalid(format!(
+            "expected version {expected_version} is negative"
+        )));
+    }
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    if expected_version.checked_add(count) != Some(projection.version) {
+        return Err(Error::Invalid(format!(
+            "projection version {} is not expected version {expected_version} + {count} events",
+            projection.version
+        )));
+    }
+    for (i, pair) in events.windows(2).enumerate() {
+        if pair[1].prev_hash != pair[0].hash {
+            return Err(Error::Invalid(format!(
+                "event {} does not chain to the event before it",
+                expected_version + 2 + i as i64
+            )));
+        }
+    }
+    if projection.head_hash != last.hash {
+        return Err(Error::Invalid(
+            "projection head hash is not the last event's hash".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Serialises a list filter for the dialect's `json_array` fragment.
+fn json_list(values: Option<&Vec<String>>) -> Result<Option<String>> {
+    values
+        .map(|v| serde_json::to_string(v).map_err(|e| Error::Invalid(e.to_string())))
+        .transpose()
+}
+
+/// The exact JSON text an event is stored (and hashed) as.
+fn payload_text(payload: &serde_json::Value) -> Result<String> {
+    serde_json::to_string(payload).map_err(|e| Error::Invalid(format!("payload: {e}")))
+}

@@ -1,0 +1,41 @@
+//! Queue counters: the last number issued per queue per local day.
+
+use time::Date;
+
+use crate::error::{Error, Result};
+use crate::store::{Store, Tx, on_backend};
+
+impl Store {
+    /// The next number of `queue_key` on `day`, in its own transaction (see
+    /// [`Tx::next_queue_number`] to take it with the command that announces it).
+    pub async fn next_queue_number(&self, queue_key: &str, day: Date) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let number = tx.next_queue_number(queue_key, day).await?;
+        tx.commit().await?;
+        Ok(number)
+    }
+}
+
+impl Tx {
+    /// The next number of `queue_key` on `day` (the office's local day). The counter row stays
+    /// locked until commit, so numbers are consecutive and unique across processes; a rolled
+    /// back transaction gives its number back.
+    pub async fn next_queue_number(&mut self, queue_key: &str, day: Date) -> Result<i64> {
+        let day = day
+            .format(time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|e| Error::Invalid(format!("day {day}: {e}")))?;
+        // The upsert locks the counter row until commit: the next taker waits for our number.
+        on_backend!(Tx, self, |t| {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO queue_counters (queue_key, day, last_number) VALUES ($1, $2, 1)
+                 ON CONFLICT (queue_key, day)
+                 DO UPDATE SET last_number = queue_counters.last_number + 1
+                 RETURNING last_number",
+            )
+            .bind(queue_key)
+            .bind(day.as_str())
+            .fetch_one(&mut *t.conn)
+            .await?)
+        })
+    }
+}

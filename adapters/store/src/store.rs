@@ -1,0 +1,118 @@
+//! [`Store`] and [`Tx`], the store's face: each holds one of the two backends, and each of
+//! their methods runs its one body on whichever it is, through [`on_backend!`]. The statements
+//! are in the modules by subject (`sop_versions.rs`, `cases.rs`, `queues.rs`, `outbox.rs`,
+//! `users.rs`, `audit.rs`); what differs between the backends is in `dialect.rs`,
+//! `timestamp.rs`, `sqlite.rs` and `postgres.rs`.
+
+use crate::backend::{PgStore, PgTx, SqliteStore, SqliteTx};
+use crate::error::{Error, Result};
+
+/// A connected store: one of the two backends. Cheap to clone (it holds connection pools).
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// A transaction: see [`Store::begin`]. Dropped without [`Tx::commit`], it rolls back.
+#[derive(Debug)]
+pub enum Tx {
+    Sqlite(SqliteTx),
+    Postgres(PgTx),
+}
+
+/// What to do with the per-command savepoint (see [`Tx::savepoint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Savepoint {
+    Set,
+    Release,
+    RollBack,
+}
+
+/// `on_backend!(Store, self, |s| body)`: runs `body` on the backend that a [`Store`] (or, with
+/// `Tx`, a [`Tx`]) holds. The one body is compiled once per backend: in each, `s` is that
+/// backend's [`crate::Backend`] (or [`crate::DbTx`]) and `DB` its `sqlx::Database`, for
+/// [`crate::dialect::sql!`] and the dialect's constants. It is written like a closure so that
+/// rustfmt formats it, but it is not one: `?` and `return` leave the method.
+macro_rules! on_backend {
+    ($enum:ident, $value:expr, |$b:ident| $body:expr) => {
+        match $value {
+            $enum::Sqlite($b) => {
+                // Unused by bodies with nothing dialect-specific.
+                #[allow(dead_code)]
+                type DB = sqlx::Sqlite;
+                $body
+            }
+            $enum::Postgres($b) => {
+                #[allow(dead_code)]
+                type DB = sqlx::Postgres;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_backend;
+
+impl Store {
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`/`postgresql://…` and
+    /// applies the migrations (a no-op when they are already applied).
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(PgStore::connect(url).await?))
+        } else {
+            // The URL may carry a password: show only its scheme.
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(Error::UnsupportedUrl(scheme.to_owned()))
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        on_backend!(Store, self, |s| s.close().await)
+    }
+
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so it never fails to upgrade
+    /// later; PostgreSQL: `READ COMMITTED`, with the checks described in the crate doc).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Store::Sqlite(s) => Tx::Sqlite(s.begin().await?),
+            Store::Postgres(s) => Tx::Postgres(s.begin().await?),
+        })
+    }
+}
+
+impl Tx {
+    /// Sets, releases or rolls back to the transaction's one savepoint. Group commit runs
+    /// several commands in one transaction, each between a set and a release, so that one
+    /// failing command is rolled back alone.
+    pub async fn savepoint(&mut self, action: Savepoint) -> Result<()> {
+        let sql = match action {
+            Savepoint::Set => "SAVEPOINT sopflow_command",
+            Savepoint::Release => "RELEASE SAVEPOINT sopflow_command",
+            Savepoint::RollBack => "ROLLBACK TO SAVEPOINT sopflow_command",
+        };
+        on_backend!(Tx, self, |t| {
+            sqlx::query(sql).execute(&mut *t.conn).await?;
+            Ok(())
+        })
+    }
+
+    /// Commits; when this returns `Ok`, the transaction is durable.
+    pub async fn commit(self) -> Result<()> {
+        on_backend!(Tx, self, |t| t.commit().await)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        on_backend!(Tx, self, |t| t.rollback().await)
+    }
+}

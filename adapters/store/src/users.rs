@@ -1,0 +1,110 @@
+//! API users, and the responses already given to their idempotent requests.
+
+use time::OffsetDateTime;
+
+use crate::dialect::sql;
+use crate::error::{Error, Result, is_unique_violation};
+use crate::store::{Store, Tx, on_backend};
+use crate::timestamp::Ts;
+use crate::types::{StoredResponse, User};
+
+impl Store {
+    /// Adds a user. [`Error::AlreadyExists`] if the name or the token hash is taken.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: &str,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<User> {
+        on_backend!(Store, self, |s| {
+            sqlx::query_as(sql!(DB:
+                "INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4)
+                 RETURNING " user_columns
+            ))
+            .bind(name)
+            .bind(role)
+            .bind(token_hash)
+            .bind(Ts(now))
+            .fetch_one(&s.write)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => Error::AlreadyExists(format!("user {name} or their token")),
+                false => e.into(),
+            })
+        })
+    }
+
+    /// The user whose token hashes to `token_hash` (hex SHA-256).
+    pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " user_columns " FROM users WHERE token_hash = $1"
+            ))
+            .bind(token_hash)
+            .fetch_optional(&s.read)
+            .await?)
+        })
+    }
+
+    /// All users, by name.
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        on_backend!(Store, self, |s| {
+            Ok(
+                sqlx::query_as(sql!(DB: "SELECT " user_columns " FROM users ORDER BY name"))
+                    .fetch_all(&s.read)
+                    .await?,
+            )
+        })
+    }
+
+    /// The response already given to `user`'s request with this `Idempotency-Key`.
+    pub async fn idempotent_response(
+        &self,
+        user: &str,
+        key: &str,
+    ) -> Result<Option<StoredResponse>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT request_hash, status_code, response_body, created_at
+                 FROM idempotency_keys WHERE user_name = $1 AND key = $2",
+            )
+            .bind(user)
+            .bind(key)
+            .fetch_optional(&s.read)
+            .await?)
+        })
+    }
+}
+
+impl Tx {
+    /// Records the response to an idempotent request, to commit with the command it answers.
+    /// [`Error::AlreadyExists`] if that user's key is already recorded.
+    pub async fn remember_response(
+        &mut self,
+        user: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<()> {
+        on_backend!(Tx, self, |t| {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (user_name, key, request_hash, status_code,
+                                               response_body, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(user)
+            .bind(key)
+            .bind(response.request_hash.as_str())
+            .bind(i32::from(response.status_code))
+            .bind(response.body.as_str())
+            .bind(Ts(response.created_at))
+            .execute(&mut *t.conn)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => Error::AlreadyExists(format!("idempotency key {key} of {user}")),
+                false => e.into(),
+            })?;
+            Ok(())
+        })
+    }
+}
