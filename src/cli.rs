@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// SOP versions and which one new cases start on (sop_cli.rs).
+    Sop {
+        #[command(subcommand)]
+        command: crate::sop_cli::SopCommand,
+    },
     // The auditor's commands: audit verify|anchor, replay, export, report (audit_cli.rs).
     #[command(flatten)]
     Audit(audit_cli::AuditCommands),
@@ -147,6 +152,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => runtime()?.block_on(user(command)),
+        Command::Sop { command } => runtime()?.block_on(crate::sop_cli::run(command)),
         Command::Audit(command) => runtime()?.block_on(audit_cli::run(command)),
     }
 }

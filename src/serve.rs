@@ -50,8 +50,8 @@ impl Service {
 /// Connects the store, deploys the definitions directory and starts watching it.
 pub async fn build(config: &Config) -> Result<Service, ServeError> {
     let store = Store::connect(&config.database).await?;
-    let registry = Registry::default();
     let offset = config.utc_offset()?;
+    let registry = Registry::new(offset);
     let watch = if config.definitions.is_dir() {
         registry.sync_dir(&store, &config.definitions).await;
         Some(registry.watch(store.clone(), config.definitions.clone())?)

@@ -16,7 +16,7 @@ use sopflow_core::adapters::{AdapterConfig, DispatchConfig};
 use sopflow_core::dispatch::Dispatcher;
 use sopflow_engine::sop::Duration as SopDuration;
 use support::peers::{Desk, DeskStep, Printer, PrinterOptions, free_port, ipp_enabled};
-use support::{Api, Backend};
+use support::{Api, Backend, Reply};
 
 const SECRET: &str = "rahasia-desk-adb-0123456789";
 
@@ -186,6 +186,24 @@ impl Running {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "waited 45 s for {what}; the case: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The incidents list once it holds `n` rows: the dispatcher raises the case's incident
+    /// first and parks the outbox row just after.
+    async fn wait_incidents(&self, n: usize) -> Reply {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+        loop {
+            let r = self.incidents(&self.auditor).await;
+            if r.status != StatusCode::OK || r.body.as_array().is_some_and(|l| l.len() >= n) {
+                return r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited 45 s for {n} incidents: {}",
+                r.text
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -365,7 +383,7 @@ async fn an_offline_printer_becomes_an_incident_that_an_admin_retries(backend: B
 
     let r = run.incidents(&run.operator).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = run.incidents(&run.auditor).await;
+    let r = run.wait_incidents(1).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let list = r.body.as_array().unwrap();
     assert_eq!(list.len(), 1, "{}", r.text);

@@ -410,6 +410,12 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
         ),
         (Method::GET, "/metrics".into(), None, &["admin", "auditor"]),
         (
+            Method::POST,
+            "/sops/ktp-el/releases".into(),
+            Some(json!({ "version": 1, "reason": "the matrix" })),
+            &["admin"],
+        ),
+        (
             Method::GET,
             "/tasks?role=petugas_antrian".into(),
             None,

@@ -6,6 +6,7 @@
 //! - [`queries`]: the SOP catalogue, a role's inbox, calling the next number of a queue;
 //! - [`queue`]: how queue numbers are drawn and the order they are called in;
 //! - [`registry`]: SOP versions (deployed from files or the API, watched, cached);
+//!   [`releases`]: which version new cases start on (deployments, effective dates, rollbacks);
 //! - [`ticker`]: the time-budget timer;
 //! - [`dispatch`]: the outbox dispatcher (adapter deliveries, retries, incidents), over the
 //!   [`adapters`] the configuration binds; [`outbox`]: what a row carries;
@@ -25,6 +26,7 @@ pub mod outbox;
 pub mod queries;
 pub mod queue;
 pub mod registry;
+pub mod releases;
 pub mod runtime;
 pub mod ticker;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sopflow_engine::case::{Actor, Command};
 use sopflow_engine::sop::model::StepKind;
-use sopflow_store::{CaseFilter, Page, SopVersion};
+use sopflow_store::{CaseFilter, Page, Release, SopVersion};
 use time::OffsetDateTime;
 
 use crate::auth::{ADMIN, User};
@@ -32,51 +32,94 @@ impl From<sopflow_store::Error> for QueryError {
     }
 }
 
-/// One SOP: its versions, oldest first, and the title of the newest.
+/// One SOP: its versions, oldest first, the title of the newest, and which version new cases
+/// start on now and later.
 #[derive(Debug, Clone)]
 pub struct SopEntry {
     pub sop_id: String,
     pub title: String,
     pub latest_version: i64,
     pub versions: Vec<SopVersion>,
+    /// The version new cases start on now (none while every release is still ahead).
+    pub in_force: Option<i64>,
+    /// Releases that will still take effect, in recorded order.
+    pub scheduled: Vec<Release>,
+    /// Every release, in recorded order: who chose which version, why, from when.
+    pub releases: Vec<Release>,
 }
 
-/// Every SOP with its versions, by SOP id.
-pub async fn sop_catalog(runtime: &Runtime) -> Result<Vec<SopEntry>, RuntimeError> {
-    let all = runtime.store.all_sop_versions().await?;
-    let mut sops: Vec<SopEntry> = Vec::new();
-    for v in all {
-        match sops.iter_mut().find(|s| s.sop_id == v.sop_id) {
-            Some(s) => {
-                s.latest_version = s.latest_version.max(v.version);
-                s.versions.push(v);
-            }
-            None => sops.push(SopEntry {
-                sop_id: v.sop_id.clone(),
-                title: String::new(),
-                latest_version: v.version,
-                versions: vec![v],
-            }),
+impl SopEntry {
+    fn new(
+        sop_id: &str,
+        versions: Vec<SopVersion>,
+        releases: Vec<Release>,
+        now: OffsetDateTime,
+        offset: time::UtcOffset,
+    ) -> Self {
+        let latest_version = versions.iter().map(|v| v.version).max().unwrap_or(0);
+        let in_force = match crate::releases::in_force(&releases, now, offset) {
+            Some(r) => Some(r.version),
+            None if releases.is_empty() => Some(latest_version),
+            None => None,
+        };
+        let scheduled = crate::releases::scheduled(&releases, now, offset)
+            .into_iter()
+            .cloned()
+            .collect();
+        Self {
+            sop_id: sop_id.to_owned(),
+            title: String::new(),
+            latest_version,
+            versions,
+            in_force,
+            scheduled,
+            releases,
         }
     }
-    for s in &mut sops {
-        s.title = title(runtime, &s.sop_id, s.latest_version).await;
+}
+
+/// Every SOP with its versions and releases, by SOP id.
+pub async fn sop_catalog(
+    runtime: &Runtime,
+    now: OffsetDateTime,
+) -> Result<Vec<SopEntry>, RuntimeError> {
+    let mut versions = runtime.store.all_sop_versions().await?;
+    let mut releases = runtime.store.releases(None).await?;
+    let mut ids: Vec<String> = versions.iter().map(|v| v.sop_id.clone()).collect();
+    ids.dedup();
+    let mut sops = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (mine, rest): (Vec<_>, Vec<_>) = versions.into_iter().partition(|v| v.sop_id == id);
+        versions = rest;
+        let (its, rest): (Vec<_>, Vec<_>) = releases.into_iter().partition(|r| r.sop_id == id);
+        releases = rest;
+        let mut entry = SopEntry::new(&id, mine, its, now, runtime.registry.utc_offset());
+        entry.title = title(runtime, &id, entry.latest_version).await;
+        sops.push(entry);
     }
     Ok(sops)
 }
 
-/// One SOP with its versions, if it has any.
-pub async fn sop_entry(runtime: &Runtime, sop_id: &str) -> Result<Option<SopEntry>, RuntimeError> {
+/// One SOP with its versions and releases, if it has any version.
+pub async fn sop_entry(
+    runtime: &Runtime,
+    sop_id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<SopEntry>, RuntimeError> {
     let versions = runtime.store.sop_versions(sop_id).await?;
-    let Some(latest) = versions.iter().map(|v| v.version).max() else {
+    if versions.is_empty() {
         return Ok(None);
-    };
-    Ok(Some(SopEntry {
-        sop_id: sop_id.to_owned(),
-        title: title(runtime, sop_id, latest).await,
-        latest_version: latest,
+    }
+    let releases = runtime.store.releases(Some(sop_id)).await?;
+    let mut entry = SopEntry::new(
+        sop_id,
         versions,
-    }))
+        releases,
+        now,
+        runtime.registry.utc_offset(),
+    );
+    entry.title = title(runtime, sop_id, entry.latest_version).await;
+    Ok(Some(entry))
 }
 
 /// The title of a version (empty when it cannot be loaded: a listing still lists it).

@@ -1,7 +1,8 @@
 //! The SOP versions a process knows: deployed from files or `POST /sops`, kept in the store,
 //! compiled once and cached. A version is immutable and identified by its number and the
 //! SHA-256 of its text; a case stays on the version it started on, so every version ever
-//! used stays loadable.
+//! used stays loadable. Which version new cases start on is decided by releases
+//! ([`crate::releases`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -9,8 +10,10 @@ use std::sync::{Arc, RwLock};
 
 use sopflow_engine::case::chain::sha256_hex;
 use sopflow_engine::sop::{self, Diagnostic, Sop};
-use sopflow_store::Store;
-use time::OffsetDateTime;
+use sopflow_store::{Effective, NewRelease, Store};
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::releases::{self, Releaser};
 
 /// One deployed SOP version, compiled.
 #[derive(Debug)]
@@ -28,6 +31,17 @@ pub struct Deployed {
 pub enum DeployError {
     #[error("the SOP is invalid ({} problems)", .0.len())]
     Invalid(Vec<Diagnostic>),
+    #[error("store: {0}")]
+    Store(#[from] sopflow_store::Error),
+}
+
+/// Why a release was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("SOP `{sop_id}` has no version {version}")]
+    NoVersion { sop_id: String, version: u32 },
+    #[error("a release needs a reason")]
+    NoReason,
     #[error("store: {0}")]
     Store(#[from] sopflow_store::Error),
 }
@@ -58,12 +72,29 @@ struct SeenFile {
 }
 
 /// Cheap to clone; shared by the handlers, the ticker and the watcher.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Registry {
     inner: Arc<RwLock<Inner>>,
+    /// The office's UTC offset: an effective date takes effect at its local midnight.
+    utc_offset: UtcOffset,
+}
+
+impl Default for Registry {
+    /// A registry for an office on UTC.
+    fn default() -> Self {
+        Self::new(UtcOffset::UTC)
+    }
 }
 
 impl Registry {
+    /// A registry for an office at `utc_offset`.
+    pub fn new(utc_offset: UtcOffset) -> Self {
+        Self {
+            inner: Arc::default(),
+            utc_offset,
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner
             .read()
@@ -76,10 +107,113 @@ impl Registry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Validates `yaml` and stores it as a new version (or finds the identical one).
-    pub async fn deploy(&self, store: &Store, yaml: &str) -> Result<Arc<Deployed>, DeployError> {
+    /// Validates `yaml`, stores it as a new version (or finds the identical one, never
+    /// numbering the same text twice) and releases it: new cases start on it from now, or
+    /// from its Tanggal Efektif when that lies ahead.
+    pub async fn deploy(
+        &self,
+        store: &Store,
+        yaml: &str,
+        releaser: &Releaser,
+    ) -> Result<Arc<Deployed>, DeployError> {
         let compiled = sop::load(yaml).map_err(DeployError::Invalid)?;
-        self.deploy_compiled(store, yaml, compiled).await
+        let deployed = self.deploy_compiled(store, yaml, compiled).await?;
+        self.release_deployed(store, &deployed, releaser).await?;
+        Ok(deployed)
+    }
+
+    /// Releases a version just deployed, at its own effective date.
+    async fn release_deployed(
+        &self,
+        store: &Store,
+        deployed: &Deployed,
+        releaser: &Releaser,
+    ) -> Result<(), sopflow_store::Error> {
+        let now = OffsetDateTime::now_utc();
+        let effective = releases::effective_for(
+            deployed.sop.document().header.dates.effective_date(),
+            now,
+            self.utc_offset,
+        );
+        store
+            .record_release(&NewRelease {
+                sop_id: deployed.sop_id.clone(),
+                version: i64::from(deployed.version),
+                effective,
+                source: releaser.source.clone(),
+                released_by: releaser.by.clone(),
+                reason: releaser.reason.clone(),
+                recorded_at: now,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Chooses `version` for the new cases of `sop_id` from `effective` on (an
+    /// administrator's decision, e.g. a rollback).
+    pub async fn release(
+        &self,
+        store: &Store,
+        sop_id: &str,
+        version: u32,
+        effective: Option<time::Date>,
+        releaser: &Releaser,
+    ) -> Result<sopflow_store::Release, ReleaseError> {
+        if releaser.reason.trim().is_empty() {
+            return Err(ReleaseError::NoReason);
+        }
+        if self.get(store, sop_id, version).await?.is_none() {
+            return Err(ReleaseError::NoVersion {
+                sop_id: sop_id.to_owned(),
+                version,
+            });
+        }
+        let now = OffsetDateTime::now_utc();
+        let effective = match effective {
+            Some(date) => releases::effective_for(Some(date), now, self.utc_offset),
+            None => Effective::At(now),
+        };
+        let id = store
+            .record_release(&NewRelease {
+                sop_id: sop_id.to_owned(),
+                version: i64::from(version),
+                effective,
+                source: releaser.source.clone(),
+                released_by: releaser.by.clone(),
+                reason: releaser.reason.clone(),
+                recorded_at: now,
+            })
+            .await?;
+        tracing::info!(sop_id, version, release = id, by = %releaser.by, "SOP version released");
+        let all = store.releases(Some(sop_id)).await?;
+        all.into_iter().find(|r| r.id == id).ok_or_else(|| {
+            ReleaseError::Store(sopflow_store::Error::NotFound(format!("release {id}")))
+        })
+    }
+
+    /// The version new cases of `sop_id` start on at `at`: that of the release in force, or,
+    /// for an SOP without releases (deployed before releases were kept), the newest.
+    pub async fn in_force(
+        &self,
+        store: &Store,
+        sop_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
+        let all = store.releases(Some(sop_id)).await?;
+        match releases::in_force(&all, at, self.utc_offset) {
+            Some(r) => {
+                self.get(store, sop_id, u32::try_from(r.version).unwrap_or(u32::MAX))
+                    .await
+            }
+            None if all.is_empty() => self.latest(store, sop_id).await,
+            // Every release is still ahead: nothing serves yet.
+            None => Ok(None),
+        }
+    }
+
+    /// The office's UTC offset (effective dates take effect at its midnight).
+    pub fn utc_offset(&self) -> UtcOffset {
+        self.utc_offset
     }
 
     /// Stores the validated `compiled` form of `yaml` (see [`Registry::deploy`]).
@@ -251,10 +385,7 @@ impl Registry {
                              or removed"
                         ),
                     )])),
-                    None => self
-                        .deploy_compiled(store, &text, sop)
-                        .await
-                        .map(|d| (d.sop_id.clone(), d.version)),
+                    None => self.deploy_file(store, &name, &text, sop).await,
                 },
             };
             let sop_id = match outcome {
@@ -289,6 +420,30 @@ impl Registry {
             self.write().files.insert(name, SeenFile { hash, sop_id });
         }
         problems
+    }
+
+    /// Deploys a changed definition file's SOP and releases it, unless the last release from
+    /// that file already was this version (the file was seen before this process started).
+    async fn deploy_file(
+        &self,
+        store: &Store,
+        name: &str,
+        text: &str,
+        compiled: Sop,
+    ) -> Result<(String, u32), DeployError> {
+        let deployed = self.deploy_compiled(store, text, compiled).await?;
+        let releaser = Releaser::file(name);
+        let last_from_file = store
+            .releases(Some(&deployed.sop_id))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| r.source == releaser.source)
+            .map(|r| r.version);
+        if last_from_file != Some(i64::from(deployed.version)) {
+            self.release_deployed(store, &deployed, &releaser).await?;
+        }
+        Ok((deployed.sop_id.clone(), deployed.version))
     }
 
     /// Files whose last version was refused, with their problems.

@@ -310,8 +310,66 @@ impl From<sopflow_store::Event> for HistoryEvent {
 pub struct SopSummary {
     pub sop_id: String,
     pub title: String,
+    /// The newest deployed version.
     pub latest_version: i64,
+    /// The version new cases start on now (absent while every release is still ahead).
+    pub in_force_version: Option<i64>,
+    /// Releases that will still take effect (a version deployed ahead of its Tanggal
+    /// Efektif), in the order they were decided.
+    pub scheduled: Vec<ReleaseView>,
     pub versions: Vec<SopVersionSummary>,
+    /// Every decision on which version new cases start on, oldest first.
+    pub releases: Vec<ReleaseView>,
+}
+
+/// A decision on which version of an SOP new cases start on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReleaseView {
+    pub id: i64,
+    pub version: i64,
+    /// When it takes (or took) effect: an instant, or a local date (midnight at the office).
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub effective_at: Option<OffsetDateTime>,
+    #[schema(value_type = Option<String>, format = Date)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_on: Option<String>,
+    /// `file:<path>` (the definitions folder), `api` or `cli`.
+    pub source: String,
+    pub released_by: String,
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+impl From<&sopflow_store::Release> for ReleaseView {
+    fn from(r: &sopflow_store::Release) -> Self {
+        Self {
+            id: r.id,
+            version: r.version,
+            effective_at: r.effective_at,
+            effective_on: r.effective_on.map(|d| d.to_string()),
+            source: r.source.clone(),
+            released_by: r.released_by.clone(),
+            reason: r.reason.clone(),
+            recorded_at: r.recorded_at,
+        }
+    }
+}
+
+/// `POST /sops/{id}/releases`: the version new cases start on, from when, and why.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRelease {
+    pub version: u32,
+    /// Why (recorded with who decided).
+    pub reason: String,
+    /// From this local date (`YYYY-MM-DD`, midnight at the office); at once when absent or
+    /// not ahead.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub effective_on: Option<String>,
 }
 
 impl From<SopEntry> for SopSummary {
@@ -320,6 +378,9 @@ impl From<SopEntry> for SopSummary {
             sop_id: e.sop_id,
             title: e.title,
             latest_version: e.latest_version,
+            in_force_version: e.in_force,
+            scheduled: e.scheduled.iter().map(ReleaseView::from).collect(),
+            releases: e.releases.iter().map(ReleaseView::from).collect(),
             versions: e
                 .versions
                 .into_iter()

@@ -36,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/sops", get(sops::list_sops).post(sops::deploy_sop))
         .route("/sops/{id}", get(sops::get_sop))
+        .route("/sops/{id}/releases", post(sops::release_sop))
         .route("/sops/{id}/versions/{version}", get(sops::get_sop_version))
         .route("/cases", get(cases::list_cases).post(cases::start_case))
         .route("/cases/{id}", get(cases::get_case))

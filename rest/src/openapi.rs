@@ -19,6 +19,7 @@ use crate::{dto, problem};
         sops::get_sop,
         sops::get_sop_version,
         sops::deploy_sop,
+        sops::release_sop,
         cases::start_case,
         cases::list_cases,
         cases::get_case,

@@ -130,6 +130,18 @@ impl Api {
         }
     }
 
+    /// `POST /sops` (optionally `?reason=`) with a YAML body.
+    pub async fn deploy_yaml(&self, token: &str, yaml: &str, query: &str) -> Reply {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/sops{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/yaml")
+            .body(Body::from(yaml.to_owned()))
+            .expect("request");
+        self.raw(request).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send(Method::GET, path, Some(token), None, &[]).await
     }

@@ -12,6 +12,7 @@
 //! | table | key | what it holds |
 //! |---|---|---|
 //! | `sop_versions` | (sop_id, version), unique (sop_id, content_hash) | every deployed SOP text; immutable (an update is refused by a trigger, a delete by the cases' foreign key) |
+//! | `sop_releases` | id | which version new cases start on, decided over time: deployments and an admin's choices, each with who, why and from when (an instant or a local date); append-only (triggers) |
 //! | `cases` | case_id | a projection of each case for listing and for the timer: status, current step, `version` (= last event's seq), head hash, `due_at`, `overdue`, the timer lease. The truth is the events. |
 //! | `events` | (case_id, seq) | the append-only, hash-chained log (`prev_hash`, `hash`, who, when, kind, JSON payload). Updates and deletes are refused by a trigger. |
 //! | `case_salts` | case_id | the per-case salt of the personal-data hashes in the events; apart from the events so that retention can erase it |
@@ -100,6 +101,7 @@ pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use error::{Error, Result};
 pub use offices::{Notifications, Notified};
+pub use sop_versions::{Effective, NewRelease, Release};
 pub use store::{Savepoint, Store, Tx};
 pub use types::{
     CallKind, CaseFilter, CaseProjection, CaseRecord, Counter, Event, Membership, NewCall,

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use crate::dialect::sql;
 use crate::error::{Error, Result};
 use crate::store::{Store, on_backend};
-use crate::timestamp::Ts;
+use crate::timestamp::{MaybeTs, Ts};
 use crate::types::SopVersion;
 
 /// Lost races on a new SOP version before giving up (each lost race means another succeeded).
@@ -102,6 +102,86 @@ impl Store {
             Ok(sqlx::query_as(sql!(DB:
                 "SELECT " sop_columns " FROM sop_versions ORDER BY sop_id, version"
             ))
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+}
+
+/// A decision about which version of an SOP new cases start on (see migration 0003).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRelease {
+    pub sop_id: String,
+    pub version: i64,
+    pub effective: Effective,
+    /// `file:<path>`, `api` or `cli`.
+    pub source: String,
+    pub released_by: String,
+    pub reason: String,
+    pub recorded_at: OffsetDateTime,
+}
+
+/// From when a release takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effective {
+    /// At this instant.
+    At(OffsetDateTime),
+    /// From midnight of this local date, at each service point.
+    On(time::Date),
+}
+
+/// A recorded release.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Release {
+    pub id: i64,
+    pub sop_id: String,
+    pub version: i64,
+    #[sqlx(try_from = "MaybeTs")]
+    pub effective_at: Option<OffsetDateTime>,
+    pub effective_on: Option<time::Date>,
+    pub source: String,
+    pub released_by: String,
+    pub reason: String,
+    #[sqlx(try_from = "Ts")]
+    pub recorded_at: OffsetDateTime,
+}
+
+impl Store {
+    /// Records a release and returns its id. [`Error::Database`] (a foreign key) when the
+    /// version does not exist, or (a check) when the reason is empty.
+    pub async fn record_release(&self, release: &NewRelease) -> Result<i64> {
+        let (at, on) = match release.effective {
+            Effective::At(t) => (Some(Ts(t)), None),
+            Effective::On(d) => (None, Some(d)),
+        };
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO sop_releases (sop_id, version, effective_at, effective_on, source,
+                     released_by, reason, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(release.sop_id.as_str())
+            .bind(release.version)
+            .bind(at)
+            .bind(on)
+            .bind(release.source.as_str())
+            .bind(release.released_by.as_str())
+            .bind(release.reason.as_str())
+            .bind(Ts(release.recorded_at))
+            .fetch_one(&s.write)
+            .await?)
+        })
+    }
+
+    /// The releases of one SOP (every SOP with `None`), in the order they were recorded.
+    pub async fn releases(&self, sop_id: Option<&str>) -> Result<Vec<Release>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT id, sop_id, version, effective_at, effective_on, source, released_by,
+                        reason, recorded_at
+                 FROM sop_releases WHERE $1 IS NULL OR sop_id = $1 ORDER BY id",
+            )
+            .bind(sop_id)
             .fetch_all(&s.read)
             .await?)
         })

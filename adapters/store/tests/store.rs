@@ -15,8 +15,9 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use sopflow_store::testing::TestDb;
 use sopflow_store::{
-    CallKind, CaseFilter, CaseProjection, Counter, Error, Membership, NewCall, Notified,
-    OutboxStatus, Page, PointSource, SearchKey, ServicePoint, Store, StoredResponse,
+    CallKind, CaseFilter, CaseProjection, Counter, Effective, Error, Membership, NewCall,
+    NewRelease, Notified, OutboxStatus, Page, PointSource, SearchKey, ServicePoint, Store,
+    StoredResponse,
 };
 use support::{POINT, SOP, T0, at, create_case, deploy, events, outbox, projection};
 use time::macros::{date, datetime};
@@ -50,6 +51,7 @@ backend_tests!(
     cases_are_listed_by_service_point_sops_and_search,
     calls_commit_with_their_case_and_the_last_per_counter_is_read,
     notifications_reach_other_processes_when_they_commit,
+    releases_are_kept_in_order_and_never_changed,
 );
 
 #[tokio::test]
@@ -1624,4 +1626,68 @@ async fn notifications_reach_other_processes_when_they_commit(db: &TestDb) {
     assert_eq!(next(&mut notes).await, Notified::Payload("third".into()));
     other.close().await;
     elsewhere.cleanup().await;
+}
+
+async fn releases_are_kept_in_order_and_never_changed(db: &TestDb) {
+    let store = db.store().await;
+    let v1 = deploy(&store, SOP).await;
+    let release = |version, effective, reason: &str| NewRelease {
+        sop_id: SOP.to_owned(),
+        version,
+        effective,
+        source: "api".to_owned(),
+        released_by: "admin".to_owned(),
+        reason: reason.to_owned(),
+        recorded_at: at(5),
+    };
+    let first = store
+        .record_release(&release(v1, Effective::At(at(1)), "deployed"))
+        .await
+        .unwrap();
+    let second = store
+        .record_release(&release(
+            v1,
+            Effective::On(date!(2027 - 01 - 01)),
+            "effective date",
+        ))
+        .await
+        .unwrap();
+    assert!(second > first);
+    let all = store.releases(Some(SOP)).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        (all[0].effective_at, all[0].effective_on),
+        (Some(at(1)), None)
+    );
+    assert_eq!(
+        (all[1].effective_at, all[1].effective_on),
+        (None, Some(date!(2027 - 01 - 01)))
+    );
+    assert_eq!(all[1].reason, "effective date");
+    assert_eq!(all[1].recorded_at, at(5));
+    assert!(store.releases(Some("other")).await.unwrap().is_empty());
+    assert_eq!(store.releases(None).await.unwrap(), all);
+    // A release needs a reason and a version that exists.
+    assert!(
+        store
+            .record_release(&release(v1, Effective::At(at(2)), "  "))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .record_release(&release(v1 + 7, Effective::At(at(2)), "no such version"))
+            .await
+            .is_err()
+    );
+    store.close().await;
+    // The history of what was in force cannot be rewritten.
+    assert!(
+        db.raw_execute("UPDATE sop_releases SET version = 9")
+            .await
+            .is_err()
+    );
+    assert!(db.raw_execute("DELETE FROM sop_releases").await.is_err());
+    let store = db.store().await;
+    assert_eq!(store.releases(Some(SOP)).await.unwrap().len(), 2);
 }

@@ -74,7 +74,7 @@ impl Runtime {
             } => {
                 let deployed = self
                     .registry
-                    .latest(&self.store, &sop_id)
+                    .in_force(&self.store, &sop_id, now)
                     .await?
                     .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
                 // Time-ordered ids: listings by id are listings by creation.

@@ -2,6 +2,7 @@
 //! layers, and the compiled form the engine runs.
 
 pub mod compiled;
+pub mod dates;
 pub mod diagnostic;
 pub mod duration;
 pub mod load;

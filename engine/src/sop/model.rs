@@ -106,6 +106,13 @@ pub struct Dates {
     pub effective: Option<String>,
 }
 
+impl Dates {
+    /// Tanggal Efektif as a date, when it is written as one (see [`super::dates::parse_date`]).
+    pub fn effective_date(&self) -> Option<time::Date> {
+        self.effective.as_deref().and_then(super::dates::parse_date)
+    }
+}
+
 /// The official who signs the SOP.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -31,7 +31,7 @@ pub async fn start_case(
     let latest = state
         .runtime
         .registry
-        .latest(&state.runtime.store, &request.sop_id)
+        .in_force(&state.runtime.store, &request.sop_id, now())
         .await
         .map_err(store_error)?
         .ok_or_else(|| Problem::not_found(format!("no SOP `{}`", request.sop_id)))?;
