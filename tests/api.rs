@@ -859,7 +859,10 @@ async fn an_uploaded_document_is_stored_and_its_sha256_recorded(api: &Api) {
         sha256.as_str()
     );
 
-    let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    // Those who work the case see the document's number; an auditor sees it masked.
+    let history = api.get(&format!("/cases/{case}/history"), &s.petugas).await;
+    let masked = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    assert!(masked.text.contains("\"K***\"") && !masked.text.contains("KK-7"), "{}", masked.text);
     let recorded: Vec<&Value> = history
         .body
         .as_array()

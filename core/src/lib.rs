@@ -17,17 +17,22 @@
 //! core answers with what happened and the faces render it. Every face reaches the store
 //! through these functions, so a rule holds for all of them at once.
 
+pub mod access;
 pub mod adapters;
 pub mod auth;
+pub mod calls;
 pub mod config;
+pub mod counters;
 pub mod dispatch;
 mod metrics;
+pub mod offices;
 pub mod outbox;
 pub mod queries;
 pub mod queue;
 pub mod registry;
 pub mod releases;
 pub mod runtime;
+pub mod search;
 pub mod ticker;
 
 pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};

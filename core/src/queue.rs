@@ -1,8 +1,9 @@
 //! Queue numbers: how they are drawn and in which order waiting cases are called.
 //!
-//! A number is drawn from the store's counter for (SOP, queue, local day) inside the
-//! transaction of the command whose case enters the queue, so numbers are consecutive and
-//! unique across processes, and a command rolled back gives its number back.
+//! A number is drawn from the store's counter for (service point, SOP, queue, local day of
+//! the service point) inside the transaction of the command whose case enters the queue, so
+//! numbers are consecutive and unique across processes, and a command rolled back gives its
+//! number back. Each service point's queues are its own: two offices both call A-001.
 
 use sopflow_engine::case::{CaseState, QueueNumber};
 use sopflow_store::Tx;
@@ -10,15 +11,16 @@ use time::{Date, UtcOffset};
 
 use crate::runtime::RuntimeError;
 
-/// Draws the next number of `queue` of `sop_id` on the office's local `day`.
+/// Draws the next number of `queue` of `sop_id` at `point` on its local `day`.
 pub async fn draw(
     tx: &mut Tx,
+    point: &str,
     sop_id: &str,
     queue: &str,
     prefix: &str,
     day: Date,
 ) -> Result<QueueNumber, RuntimeError> {
-    let key = format!("{sop_id}:{queue}");
+    let key = format!("{point}:{sop_id}:{queue}");
     let n = tx.next_queue_number(&key, day).await?;
     let sequence = u32::try_from(n)
         .map_err(|_| RuntimeError::Corrupt(format!("queue {key}: counter {n} out of range")))?;

@@ -232,6 +232,13 @@ impl From<RuntimeError> for Problem {
             }
             RuntimeError::CaseNotFound(id) => Problem::not_found(format!("no case `{id}`")),
             RuntimeError::SopNotFound(id) => Problem::not_found(format!("no SOP `{id}`")),
+            RuntimeError::PointNotFound(id) => {
+                Problem::not_found(format!("no service point `{id}`"))
+            }
+            RuntimeError::Forbidden(detail) => Problem::forbidden(detail),
+            RuntimeError::Invalid(detail) => {
+                Problem::unprocessable("invalid-request", "The request cannot be carried out", detail)
+            }
             RuntimeError::IdempotencyMismatch => Problem::unprocessable(
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
@@ -255,6 +262,9 @@ impl From<QueryError> for Problem {
         match e {
             QueryError::Forbidden(detail) => Problem::forbidden(detail),
             QueryError::NotFound(detail) => Problem::not_found(detail),
+            QueryError::Invalid(detail) => {
+                Problem::unprocessable("invalid-request", "The request cannot be carried out", detail)
+            }
             QueryError::Runtime(e) => e.into(),
         }
     }

@@ -102,6 +102,9 @@ impl Store {
 
     /// Listens for the notifications sent on `channel` with [`Tx::notify`] by any process on
     /// this database, as they commit. `None` on SQLite, where one process serves the file.
+    /// The listener holds a connection of the store's pool: once the store is closing, its
+    /// `recv` fails with an error that [`crate::Error::is_closed`], and it must be dropped for
+    /// the close to finish.
     pub async fn listen(&self, channel: &str) -> Result<Option<Notifications>> {
         match self {
             Store::Sqlite(_) => Ok(None),
