@@ -212,9 +212,7 @@ fn folder_roles(dir: &Path) -> BTreeSet<String> {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let yaml = path
-            .extension()
-            .is_some_and(|e| e == "yaml" || e == "yml");
+        let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
         if !yaml {
             continue;
         }

@@ -193,11 +193,16 @@ pub struct CaseWalk {
 
 impl CaseWalk {
     pub fn new(sop_id: Option<String>) -> Self {
+        Self::filtered(CaseFilter {
+            sop_id,
+            ..CaseFilter::default()
+        })
+    }
+
+    /// The cases `filter` selects (e.g. those of some service points).
+    pub fn filtered(filter: CaseFilter) -> Self {
         Self {
-            filter: CaseFilter {
-                sop_id,
-                ..CaseFilter::default()
-            },
+            filter,
             after: None,
             page: Vec::new().into_iter(),
             done: false,

@@ -142,3 +142,22 @@ pub async fn known_roles(
     }
     Ok(roles)
 }
+
+/// The service points where `user` holds one of `roles` (an auditor's or admin's reach);
+/// `None`: every one.
+pub fn points_holding(user: &User, roles: &[&str]) -> Option<Vec<String>> {
+    let mut points = Vec::new();
+    for m in user
+        .memberships
+        .iter()
+        .filter(|m| roles.contains(&m.role.as_str()))
+    {
+        if m.service_point == sopflow_store::Membership::EVERYWHERE {
+            return None;
+        }
+        if !points.contains(&m.service_point) {
+            points.push(m.service_point.clone());
+        }
+    }
+    Some(points)
+}

@@ -195,7 +195,8 @@ impl User {
     /// Whether the user holds `role` at `point`.
     pub fn holds(&self, role: &str, point: &str) -> bool {
         self.memberships.iter().any(|m| {
-            m.role == role && (m.service_point == point || m.service_point == Membership::EVERYWHERE)
+            m.role == role
+                && (m.service_point == point || m.service_point == Membership::EVERYWHERE)
         })
     }
 
@@ -316,13 +317,23 @@ mod tests {
         };
         let ani = ani();
         assert!(ani.holds("petugas_antrian", "kantor"));
-        assert!(!ani.holds("petugas_antrian", "mpp"), "at the default point only");
+        assert!(
+            !ani.holds("petugas_antrian", "mpp"),
+            "at the default point only"
+        );
         let auditor = User::new("ina", AUDITOR, Vec::new(), "kantor");
-        assert!(auditor.holds(AUDITOR, "mpp"), "auditors everywhere by default");
+        assert!(
+            auditor.holds(AUDITOR, "mpp"),
+            "auditors everywhere by default"
+        );
         let budi = User::new(
             "budi",
             "petugas_antrian",
-            vec![m("petugas_antrian", "kec_a"), m("operator_cetak", "kec_a"), m("adb", "*")],
+            vec![
+                m("petugas_antrian", "kec_a"),
+                m("operator_cetak", "kec_a"),
+                m("adb", "*"),
+            ],
             "kantor",
         );
         assert!(!budi.holds("petugas_antrian", "kantor"));

@@ -111,7 +111,12 @@ impl CallHub {
 }
 
 /// The calls that `events` (a command's new events) make at `point`, to record with them.
-pub fn calls_in(events: &[Event], case_id: &str, sop_id: &str, point: &ServicePoint) -> Vec<(NewCall, Call)> {
+pub fn calls_in(
+    events: &[Event],
+    case_id: &str,
+    sop_id: &str,
+    point: &ServicePoint,
+) -> Vec<(NewCall, Call)> {
     let mut out = Vec::new();
     for event in events {
         let (queue, number, counter, kind) = match &event.body {

@@ -73,7 +73,11 @@ async fn calling_point(
         return Ok(point);
     }
     let mut places: Vec<&str> = Vec::new();
-    for m in user.memberships.iter().filter(|m| callers.contains(&m.role)) {
+    for m in user
+        .memberships
+        .iter()
+        .filter(|m| callers.contains(&m.role))
+    {
         let id = if m.service_point == Membership::EVERYWHERE {
             runtime.offices.default_id()
         } else {
@@ -263,10 +267,7 @@ pub async fn board(
             .collect();
         out.push(state);
     }
-    let last = runtime
-        .store
-        .last_calls(id, point.day_start(now))
-        .await?;
+    let last = runtime.store.last_calls(id, point.day_start(now)).await?;
     let counters = point
         .counters
         .iter()

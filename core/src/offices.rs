@@ -442,7 +442,10 @@ mod tests {
     #[test]
     fn counter_ids_come_from_their_names() {
         assert_eq!(id_from_name("Loket 1"), "loket_1");
-        assert_eq!(id_from_name("  Loket  Foto & Sidik Jari "), "loket_foto_sidik_jari");
+        assert_eq!(
+            id_from_name("  Loket  Foto & Sidik Jari "),
+            "loket_foto_sidik_jari"
+        );
         assert_eq!(id_from_name("Ruang Pelayanan (2)"), "ruang_pelayanan_2");
         assert_eq!(id_from_name("—"), "");
         assert!(is_id("kec_sungai_aur") && is_id("mpp-1"));
@@ -456,13 +459,37 @@ mod tests {
             id: id.into(),
             name: name.into(),
         };
-        let ok = checked("mpp", "MPP", "WITA", None, vec![c("l1", "Loket 1")], PointSource::Api, now);
+        let ok = checked(
+            "mpp",
+            "MPP",
+            "WITA",
+            None,
+            vec![c("l1", "Loket 1")],
+            PointSource::Api,
+            now,
+        );
         assert!(ok.is_ok());
         let refusals = [
             checked("MPP", "MPP", "WIB", None, vec![], PointSource::Api, now),
             checked("mpp", " ", "WIB", None, vec![], PointSource::Api, now),
-            checked("mpp", "MPP", "Europe/Paris", None, vec![], PointSource::Api, now),
-            checked("mpp", "MPP", "WIB", None, vec![c("", "—")], PointSource::Api, now),
+            checked(
+                "mpp",
+                "MPP",
+                "Europe/Paris",
+                None,
+                vec![],
+                PointSource::Api,
+                now,
+            ),
+            checked(
+                "mpp",
+                "MPP",
+                "WIB",
+                None,
+                vec![c("", "—")],
+                PointSource::Api,
+                now,
+            ),
             checked(
                 "mpp",
                 "MPP",
@@ -492,6 +519,9 @@ mod tests {
         // 17:30 UTC on 2 March is 01:30 on 3 March in WITA.
         let at = time::macros::datetime!(2026-03-02 17:30 UTC);
         assert_eq!(point.local_day(at), time::macros::date!(2026 - 03 - 03));
-        assert_eq!(point.day_start(at), time::macros::datetime!(2026-03-02 16:00 UTC));
+        assert_eq!(
+            point.day_start(at),
+            time::macros::datetime!(2026-03-02 16:00 UTC)
+        );
     }
 }

@@ -164,7 +164,11 @@ pub fn queue_callers(d: &Deployed, idx: usize) -> &[String] {
 /// Where `viewer` may list `role`'s work: the service points where they hold it (an admin:
 /// where they are admin); `None` for every service point. With `point`, only there, if they
 /// may.
-fn points_for(viewer: &User, role: &str, point: Option<&str>) -> Result<Option<Vec<String>>, QueryError> {
+fn points_for(
+    viewer: &User,
+    role: &str,
+    point: Option<&str>,
+) -> Result<Option<Vec<String>>, QueryError> {
     let as_role = if viewer.is(role) { role } else { ADMIN };
     if let Some(point) = point {
         return if viewer.holds(as_role, point) {
@@ -311,7 +315,11 @@ pub async fn search(
         let Ok(version) = u32::try_from(v.version) else {
             continue;
         };
-        if let Some(d) = runtime.registry.get(&runtime.store, &v.sop_id, version).await? {
+        if let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        {
             if d.searchable.iter().any(|f| f == field) {
                 searchable = true;
                 personal |= d.sop.personal_fields().iter().any(|f| f == field);
@@ -321,7 +329,9 @@ pub async fn search(
     if !searchable {
         return Err(QueryError::Invalid(format!(
             "`{field}` is not a searchable field of {}: an SOP marks its searchable case fields `x-searchable: true`",
-            sop_id.as_deref().map_or("any SOP".to_owned(), |s| format!("SOP `{s}`"))
+            sop_id
+                .as_deref()
+                .map_or("any SOP".to_owned(), |s| format!("SOP `{s}`"))
         )));
     }
     let filter = CaseFilter {
@@ -345,7 +355,11 @@ async fn version_roles(
         let Ok(version) = u32::try_from(v.version) else {
             continue;
         };
-        if let Some(d) = runtime.registry.get(&runtime.store, &v.sop_id, version).await? {
+        if let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        {
             out.insert((v.sop_id, v.version), d.roles.clone());
         }
     }

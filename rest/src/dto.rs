@@ -8,14 +8,14 @@ use sopflow_engine::sop::model::StepKind;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use sopflow_core::queries::SopEntry;
 use sopflow_core::access::Sight;
 use sopflow_core::calls::Call;
 use sopflow_core::counters::Board;
 use sopflow_core::offices::ServicePoint;
-use sopflow_store::{Counter, QueueCall};
+use sopflow_core::queries::SopEntry;
 use sopflow_core::registry::Deployed;
 use sopflow_core::runtime::{LoadedCase, Upload};
+use sopflow_store::{Counter, QueueCall};
 
 /// A document handed in or checked at a step.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -270,7 +270,10 @@ pub struct CasePage {
 impl CasePage {
     pub fn new(rows: Vec<(sopflow_store::CaseRecord, Sight)>, next: Option<String>) -> Self {
         Self {
-            cases: rows.into_iter().map(|(r, _)| CaseSummary::from(r)).collect(),
+            cases: rows
+                .into_iter()
+                .map(|(r, _)| CaseSummary::from(r))
+                .collect(),
             next,
         }
     }

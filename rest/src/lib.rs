@@ -59,7 +59,10 @@ pub fn app(state: AppState) -> Router {
             get(offices::get_service_point).put(offices::put_service_point),
         )
         .route("/service-points/{id}/queues", get(offices::queues))
-        .route("/service-points/{id}/calls/stream", get(offices::call_stream))
+        .route(
+            "/service-points/{id}/calls/stream",
+            get(offices::call_stream),
+        )
         .route("/incidents", get(incidents::list_incidents))
         .route("/incidents/{id}/retry", post(incidents::retry_incident))
         .route(

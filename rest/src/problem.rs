@@ -236,9 +236,11 @@ impl From<RuntimeError> for Problem {
                 Problem::not_found(format!("no service point `{id}`"))
             }
             RuntimeError::Forbidden(detail) => Problem::forbidden(detail),
-            RuntimeError::Invalid(detail) => {
-                Problem::unprocessable("invalid-request", "The request cannot be carried out", detail)
-            }
+            RuntimeError::Invalid(detail) => Problem::unprocessable(
+                "invalid-request",
+                "The request cannot be carried out",
+                detail,
+            ),
             RuntimeError::IdempotencyMismatch => Problem::unprocessable(
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
@@ -262,9 +264,11 @@ impl From<QueryError> for Problem {
         match e {
             QueryError::Forbidden(detail) => Problem::forbidden(detail),
             QueryError::NotFound(detail) => Problem::not_found(detail),
-            QueryError::Invalid(detail) => {
-                Problem::unprocessable("invalid-request", "The request cannot be carried out", detail)
-            }
+            QueryError::Invalid(detail) => Problem::unprocessable(
+                "invalid-request",
+                "The request cannot be carried out",
+                detail,
+            ),
             QueryError::Runtime(e) => e.into(),
         }
     }

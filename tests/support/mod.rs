@@ -37,6 +37,15 @@ pub fn ktp_el_yaml() -> String {
     std::fs::read_to_string(path).expect("ktp-el.yaml")
 }
 
+/// A test SOP whose roles share nothing with KTP-el's (`tests/data/surat-pindah.yaml`).
+pub fn surat_pindah_yaml() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/surat-pindah.yaml");
+    std::fs::read_to_string(path).expect("surat-pindah.yaml")
+}
+
+/// The configuration as [`Api::start`] leaves it.
+pub fn as_it_is(_: &mut Config) {}
+
 impl Api {
     /// A service on a fresh database with the KTP-el SOP in its definitions directory.
     pub async fn start(backend: Backend) -> Option<Api> {
@@ -80,6 +89,43 @@ impl Api {
             .await
             .expect("add user");
         token
+    }
+
+    /// Creates a user who holds `role` at each of `at` (`*`: every service point) and
+    /// returns its token.
+    pub async fn user_at(&self, name: &str, role: &str, at: &[&str]) -> String {
+        let (token, hash) = sopflow_core::auth::new_token().expect("randomness");
+        let memberships: Vec<sopflow_store::Membership> = at
+            .iter()
+            .map(|p| sopflow_store::Membership {
+                role: role.to_owned(),
+                service_point: (*p).to_owned(),
+            })
+            .collect();
+        self.service
+            .runtime
+            .store
+            .add_user_with(
+                name,
+                role,
+                &hash,
+                &memberships,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .expect("add user");
+        token
+    }
+
+    /// Puts an SOP file into the definitions folder and deploys it.
+    pub async fn add_sop(&self, file: &str, yaml: &str) {
+        std::fs::write(self.definitions.path().join(file), yaml).expect("write SOP");
+        let runtime = &self.service.runtime;
+        let problems = runtime
+            .registry
+            .sync_dir(&runtime.store, self.definitions.path())
+            .await;
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     pub async fn send(
@@ -142,6 +188,18 @@ impl Api {
         self.raw(request).await
     }
 
+    /// The status of a GET whose body never ends (a stream of server-sent events): the body
+    /// is dropped unread.
+    pub async fn stream_status(&self, path: &str, token: Option<&str>) -> StatusCode {
+        let mut request = Request::builder().method(Method::GET).uri(path);
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let request = request.body(Body::empty()).expect("request");
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        response.status()
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send(Method::GET, path, Some(token), None, &[]).await
     }
@@ -152,15 +210,15 @@ impl Api {
     }
 }
 
-/// One test per scenario and backend.
+/// One test per scenario and backend; `config = FN;` first adjusts the configuration.
 #[allow(unused_macros)]
 macro_rules! api_tests {
-    ($($name:ident),* $(,)?) => {
+    (config = $config:path; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(api) = $crate::support::Api::start($crate::support::Backend::Sqlite).await {
+                    if let Some(api) = $crate::support::Api::start_with($crate::support::Backend::Sqlite, $config).await {
                         $crate::$name(&api).await;
                         api.finish().await;
                     }
@@ -171,13 +229,16 @@ macro_rules! api_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(api) = $crate::support::Api::start($crate::support::Backend::Postgres).await {
+                    if let Some(api) = $crate::support::Api::start_with($crate::support::Backend::Postgres, $config).await {
                         $crate::$name(&api).await;
                         api.finish().await;
                     }
                 }
             )*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        api_tests!(config = $crate::support::as_it_is; $($name),*);
     };
 }
 #[allow(unused_imports)]

@@ -98,7 +98,9 @@ impl Runtime {
                         point
                     }
                     None => {
-                        let id = service_point.as_deref().unwrap_or(self.offices.default_id());
+                        let id = service_point
+                            .as_deref()
+                            .unwrap_or(self.offices.default_id());
                         self.point(id).await?
                     }
                 };
@@ -185,7 +187,11 @@ impl Runtime {
             [(at, role)] => Ok((self.point(at).await?, (*role).to_owned())),
             several => Err(RuntimeError::Invalid(format!(
                 "say at which service point to open the case: one of {}",
-                several.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(", ")
+                several
+                    .iter()
+                    .map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -245,9 +251,8 @@ impl Runtime {
         // see the case is told it does not exist.
         let actor = match &job.user {
             Some(user) => {
-                let role =
-                    crate::access::acting_role(user, &deployed, &point.id, &job.command)
-                        .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
+                let role = crate::access::acting_role(user, &deployed, &point.id, &job.command)
+                    .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
                 user.actor_as(&role)
             }
             None => job.actor.clone(),

@@ -94,8 +94,8 @@ pub async fn retry_incident(
     let command = Command::ResolveIncident {
         note: format!("delivery {id} retried: {}", body.value.reason),
     };
-    let retry = CommandRequest::on_case(incident.case_id.clone(), command, user.actor(), now())
-        .by(&user);
+    let retry =
+        CommandRequest::on_case(incident.case_id.clone(), command, user.actor(), now()).by(&user);
     match state.runtime.run(retry).await {
         Ok(outcome) => Ok(respond(&outcome, &user)),
         // The case's incident was resolved already (say, a crash between giving up and
