@@ -22,6 +22,7 @@ use support::{Api, api_tests};
 
 api_tests!(
     every_tampering_is_found_with_its_case_event_and_reason,
+    a_case_opened_by_a_role_that_may_not_open_it_is_named,
     an_anchor_proves_that_nothing_before_it_changed,
     replay_shows_a_case_step_by_step_with_personal_data_masked,
     exports_stream_masked_histories_and_record_every_reveal,
@@ -558,6 +559,37 @@ async fn every_tampering_is_found_with_its_case_event_and_reason(api: &Api) {
     assert_eq!(r.body["findings"], json!([]), "{}", r.text);
 }
 
+/// Who may open a case is checked by the engine's start decision, so replay checks it too:
+/// a history whose first event is recorded in the name of a role that may not open a case
+/// (rehashed, so the chain holds) is named by the library and by `sopflow audit verify`.
+async fn a_case_opened_by_a_role_that_may_not_open_it_is_named(api: &Api) {
+    let s = staff(api).await;
+    let forged_case = full_case(api, &s).await;
+    let untouched = full_case(api, &s).await;
+    bypass_triggers(api).await;
+    let history = events(api, &forged_case).await;
+    let mut started = history[0].0.clone();
+    started.by = sopflow_engine::case::Actor::new("operator", "operator_cetak");
+    set_payload(api, &forged_case, 1, &started).await;
+    rehash(api, &forged_case, true).await;
+
+    let reason = "case opened by role `operator_cetak`, which may not open it";
+    let findings = library_findings(api, None).await;
+    has(&findings, &forged_case, 1, Check::Replay, reason);
+    assert!(
+        findings.iter().all(|f| f.case_id != untouched),
+        "the untouched case verifies: {findings:#?}"
+    );
+    let output = sopflow(&["audit", "verify", "--database", &api.db.url]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a mismatch exits 1: {stdout}"
+    );
+    cli_has(&stdout, &forged_case, 1, Check::Replay, reason);
+}
+
 async fn an_anchor_proves_that_nothing_before_it_changed(api: &Api) {
     let s = staff(api).await;
     let a = full_case(api, &s).await;
@@ -732,8 +764,8 @@ async fn replay_shows_a_case_step_by_step_with_personal_data_masked(api: &Api) {
     let docs = steps[2]["documents"].as_array().unwrap();
     assert!(
         docs.iter()
-            .any(|d| d["type"] == "fotokopi_kk" && d["number"] == "KK-7" && d["received"] == true),
-        "{docs:?}"
+            .any(|d| d["type"] == "fotokopi_kk" && d["number"] == "K***" && d["received"] == true),
+        "a document's number is personal data, masked: {docs:?}"
     );
     // Time against the budget: done in well under a minute.
     assert_eq!(steps[0]["budget"], "under");
@@ -784,6 +816,10 @@ async fn replay_shows_a_case_step_by_step_with_personal_data_masked(api: &Api) {
         .await;
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
     assert_eq!(shown.body["state"]["data"]["nik"], NIK);
+    assert_eq!(
+        shown.body["state"]["documents"]["fotokopi_kk"]["number"],
+        "KK-7"
+    );
     let log = store.audit_accesses(0, 10).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(
@@ -914,8 +950,8 @@ async fn exports_stream_masked_histories_and_record_every_reveal(api: &Api) {
             .starts_with("case_id,sop_id,sop_version,case_status,seq,")
     );
     assert!(!csv.text.contains(NIK));
-    // A quoted field keeps its commas and quotes; one row per event, plus the header.
-    assert!(csv.text.contains("KK, \\\"\"7\\\"\""), "{}", csv.text);
+    assert!(!csv.text.contains("KK, "), "a document's number is masked");
+    // One row per event, plus the header.
     let events_b = store.events(&b).await.unwrap().len();
     assert_eq!(
         csv.text.matches("\r\n").count(),
@@ -965,18 +1001,20 @@ async fn exports_stream_masked_histories_and_record_every_reveal(api: &Api) {
 
     let r = api
         .get(
-            &format!("/exports/cases?{range}&reveal=true&reason=KPK%20request%2012"),
+            &format!("/exports/cases?{range}&format=csv&reveal=true&reason=KPK%20request%2012"),
             &s.auditor,
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text.contains(NIK), "revealed");
+    // A quoted field keeps its commas and quotes.
+    assert!(r.text.contains("KK, \\\"\"7\\\"\""), "{}", r.text);
     let log = store.audit_accesses(0, 100).await.unwrap();
     let last = log.last().unwrap();
     assert!(last.revealed);
     assert_eq!(last.reason.as_deref(), Some("KPK request 12"));
     assert_eq!(last.user_name, "auditor");
-    assert!(last.scope.contains("jsonl"));
+    assert!(last.scope.contains("csv"));
     // The log itself is append-only.
     for statement in [
         "UPDATE audit_access SET reason = 'nothing'",

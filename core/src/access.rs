@@ -24,7 +24,7 @@ pub fn working_roles(sop: &Sop) -> BTreeSet<String> {
     let document = sop.document();
     let mut roles: BTreeSet<String> = document.actors.iter().map(|a| a.id.clone()).collect();
     for idx in 0..sop.step_count() {
-        roles.extend(sop.compiled(idx).roles.iter().cloned());
+        roles.extend(sop.recorders(idx).iter().cloned());
     }
     for queue in &document.queues {
         roles.extend(queue.called_by.iter().cloned());
@@ -81,7 +81,7 @@ pub fn acting_role(
     let allowed: Vec<&str> = match command {
         Command::CompleteStep { step, .. } => sop
             .step_index(step)
-            .map(|idx| sop.compiled(idx).roles.iter().map(String::as_str).collect())
+            .map(|idx| sop.recorders(idx).iter().map(String::as_str).collect())
             .unwrap_or_default(),
         Command::CallFromQueue { queue } => sop
             .document()
@@ -107,7 +107,7 @@ pub fn acting_role(
 
 /// The roles `user` may open a case of `deployed` in at `point`.
 pub fn opening_roles<'u>(user: &'u User, deployed: &Deployed, point: &'u str) -> Vec<&'u str> {
-    let start = &deployed.sop.compiled(deployed.sop.start()).roles;
+    let start = deployed.sop.recorders(deployed.sop.start());
     user.roles_at(point)
         .filter(|r| start.iter().any(|s| s == r))
         .collect()

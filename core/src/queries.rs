@@ -139,26 +139,12 @@ async fn title(runtime: &Runtime, sop_id: &str, version: i64) -> String {
 }
 
 /// Whether `role` acts on step `idx` of `d`: records it (a task, or a service step without
-/// an adapter) or calls its queue.
+/// an adapter) or calls its queue (`Sop::may_record` says who may, for every kind).
 fn acts_on(d: &Deployed, idx: usize, role: &str) -> bool {
-    let step = d.sop.step(idx);
-    match step.kind {
-        StepKind::Task | StepKind::Service => d.sop.compiled(idx).roles.iter().any(|r| r == role),
-        StepKind::Queue => queue_callers(d, idx).iter().any(|r| r == role),
+    match d.sop.step(idx).kind {
+        StepKind::Task | StepKind::Service | StepKind::Queue => d.sop.may_record(idx, role),
         _ => false,
     }
-}
-
-/// The roles that may call the queue of step `idx`.
-pub fn queue_callers(d: &Deployed, idx: usize) -> &[String] {
-    let step = d.sop.step(idx);
-    d.sop
-        .document()
-        .queues
-        .iter()
-        .find(|q| Some(&q.id) == step.queue.as_ref())
-        .map(|q| q.called_by.as_slice())
-        .unwrap_or_default()
 }
 
 /// Where `viewer` may list `role`'s work: the service points where they hold it (an admin:

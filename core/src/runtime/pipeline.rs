@@ -19,7 +19,6 @@ use super::{
 use crate::auth::User;
 use crate::calls::Call;
 use crate::offices::ServicePoint;
-use crate::outbox::OutboxPayload;
 use crate::registry::Deployed;
 
 /// A command ready for a transaction: its case resolved (a new case has its id and version).
@@ -151,7 +150,7 @@ impl Runtime {
         deployed: &Deployed,
         requested: Option<&str>,
     ) -> Result<(Arc<ServicePoint>, String), RuntimeError> {
-        let start = &deployed.sop.compiled(deployed.sop.start()).roles;
+        let start = deployed.sop.recorders(deployed.sop.start());
         let refuse = |at: &str| {
             RuntimeError::Forbidden(format!(
                 "{} may not open a case of SOP `{}` at `{at}` (roles that may: {})",
@@ -361,20 +360,8 @@ impl Runtime {
         let outbox = effects
             .iter()
             .filter_map(|e| match e {
-                Effect::CallAdapter {
-                    adapter,
-                    step,
-                    idempotency_key,
-                    request,
-                } => Some(
-                    OutboxPayload {
-                        case_id: job.case_id.clone(),
-                        step: step.clone(),
-                        sop_id: deployed.sop_id.clone(),
-                        request: request.clone(),
-                    }
-                    .to_row(adapter, idempotency_key, now),
-                ),
+                // The engine's call is the payload (case, step, request, printout...).
+                Effect::CallAdapter(call) => Some(crate::outbox::row(call, now)),
                 _ => None,
             })
             .collect::<Result<Vec<NewOutbox>, RuntimeError>>()?;

@@ -85,7 +85,7 @@ pub async fn put_service_point(
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
     let runtime = &state.runtime;
-    let request = body.value;
+    let request = body.parse()?.value;
     let point = NewServicePoint {
         id,
         name: request.name,

@@ -25,7 +25,8 @@ ALTER TABLE cases ADD COLUMN service_point TEXT;
 CREATE INDEX cases_by_point ON cases (service_point, status);
 
 CREATE TABLE case_search (
-    case_id    TEXT COLLATE "C" NOT NULL REFERENCES cases (case_id) DEFERRABLE INITIALLY DEFERRED,
+    case_id    TEXT COLLATE "C" NOT NULL
+        REFERENCES cases (case_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     field      TEXT NOT NULL,
     value_hash TEXT NOT NULL,
     PRIMARY KEY (case_id, field)
@@ -42,7 +43,6 @@ CREATE TABLE queue_calls (
     kind          TEXT        NOT NULL CHECK (kind IN ('call', 'recall', 'transfer', 'no_show')),
     case_id       TEXT        COLLATE "C" NOT NULL,
     seq           BIGINT      NOT NULL,
-    at            TIMESTAMPTZ NOT NULL,
-    FOREIGN KEY (case_id, seq) REFERENCES events (case_id, seq)
+    at            TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX queue_calls_by_point ON queue_calls (service_point, at);

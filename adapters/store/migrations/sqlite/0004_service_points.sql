@@ -32,7 +32,8 @@ CREATE INDEX cases_by_point ON cases (service_point, status);
 -- The case fields an SOP marks `x-searchable`, as SHA-256 of field and value (so that no
 -- second plain copy of a NIK is kept), written with the command that sets them.
 CREATE TABLE case_search (
-    case_id    TEXT NOT NULL REFERENCES cases (case_id) DEFERRABLE INITIALLY DEFERRED,
+    case_id    TEXT NOT NULL
+        REFERENCES cases (case_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     field      TEXT NOT NULL,
     value_hash TEXT NOT NULL,
     PRIMARY KEY (case_id, field)
@@ -41,6 +42,8 @@ CREATE INDEX case_search_by_value ON case_search (field, value_hash);
 
 -- Every call of a number to a counter, as the case's events record it (a projection, like
 -- `cases`): what display boards show and the state of each counter. Numbers and counters only.
+-- `seq` names the event that records the call; no foreign key: like `cases`, this is derived
+-- data, and verification judges the events, not it.
 CREATE TABLE queue_calls (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     service_point TEXT    NOT NULL,
@@ -51,7 +54,6 @@ CREATE TABLE queue_calls (
     kind          TEXT    NOT NULL CHECK (kind IN ('call', 'recall', 'transfer', 'no_show')),
     case_id       TEXT    NOT NULL,
     seq           INTEGER NOT NULL,
-    at            TEXT    NOT NULL,
-    FOREIGN KEY (case_id, seq) REFERENCES events (case_id, seq)
+    at            TEXT    NOT NULL
 ) STRICT;
 CREATE INDEX queue_calls_by_point ON queue_calls (service_point, at);
