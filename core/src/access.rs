@@ -83,11 +83,19 @@ pub fn acting_role(
             .step_index(step)
             .map(|idx| sop.recorders(idx).iter().map(String::as_str).collect())
             .unwrap_or_default(),
-        Command::CallFromQueue { queue } => sop
+        Command::CallFromQueue { queue, .. } => sop
             .document()
             .queues
             .iter()
             .filter(|q| q.id == *queue)
+            .flat_map(|q| q.called_by.iter().map(String::as_str))
+            .collect(),
+        // What is done with a number being called: by who calls the SOP's queues (the engine
+        // checks the queue it was called from).
+        Command::Recall | Command::NoShow { .. } | Command::Transfer { .. } => sop
+            .document()
+            .queues
+            .iter()
             .flat_map(|q| q.called_by.iter().map(String::as_str))
             .collect(),
         Command::Cancel { .. } | Command::ResolveIncident { .. } => vec![ADMIN],

@@ -120,10 +120,30 @@ pub fn calls_in(
     let mut out = Vec::new();
     for event in events {
         let (queue, number, counter, kind) = match &event.body {
-            EventBody::QueueCalled { queue, number, .. } => (queue, number, None, CallKind::Call),
+            EventBody::QueueCalled {
+                queue,
+                number,
+                counter,
+                ..
+            } => (queue, number, counter.as_deref(), CallKind::Call),
+            EventBody::QueueRecalled {
+                queue,
+                number,
+                counter,
+                ..
+            } => (queue, number, counter.as_deref(), CallKind::Recall),
+            // Shown at the counter it goes to.
+            EventBody::QueueTransferred {
+                queue, number, to, ..
+            } => (queue, number, Some(to.as_str()), CallKind::Transfer),
+            EventBody::QueueNoShow {
+                queue,
+                number,
+                counter,
+                ..
+            } => (queue, number, counter.as_deref(), CallKind::NoShow),
             _ => continue,
         };
-        let counter: Option<&str> = counter;
         let new = NewCall {
             service_point: point.id.clone(),
             sop_id: sop_id.to_owned(),

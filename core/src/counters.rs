@@ -17,11 +17,25 @@ use crate::offices::ServicePoint;
 use crate::queries::{QueryError, open_cases_at, steps_where};
 use crate::runtime::{CommandRequest, Outcome, Runtime, RuntimeError};
 
-/// Where a call is made: at which service point (`None`: the caller's), from which queue.
+/// Where a call is made: at which service point (`None`: the caller's), from which queue, to
+/// which counter (`None`: to no counter).
 #[derive(Debug, Clone)]
 pub struct CallAt<'a> {
     pub service_point: Option<&'a str>,
     pub queue: &'a str,
+    pub counter: Option<&'a str>,
+}
+
+/// What is done with a number being called.
+#[derive(Debug, Clone)]
+pub enum CallAction {
+    /// Call it again, at the counter it is called to.
+    Recall,
+    /// Nobody came: back to the end of the queue, or the case cancelled after the
+    /// configured number of no-shows.
+    NoShow { reason: Option<String> },
+    /// Send it to another counter of the case's service point.
+    Transfer { to: String },
 }
 
 /// The roles that call `queue` in any SOP version, and whether any SOP has such a queue.
@@ -118,6 +132,9 @@ pub async fn call_next(
     now: OffsetDateTime,
 ) -> Result<Option<Outcome>, QueryError> {
     let point = calling_point(runtime, user, &at).await?;
+    if let Some(counter) = at.counter {
+        known_counter(&point, counter)?;
+    }
     let queue = at.queue;
     for (_, case_id, _) in waiting(runtime, &point, queue).await? {
         // Another call of this process is taking that one: take the next.
@@ -126,6 +143,7 @@ pub async fn call_next(
         };
         let command = Command::CallFromQueue {
             queue: queue.to_owned(),
+            counter: at.counter.map(str::to_owned),
         };
         let request = CommandRequest::on_case(case_id, command, user.actor(), now).by(user);
         match runtime.run(request).await {
@@ -136,6 +154,49 @@ pub async fn call_next(
         }
     }
     Ok(None)
+}
+
+/// Refuses a counter that `point` does not have.
+fn known_counter(point: &ServicePoint, counter: &str) -> Result<(), QueryError> {
+    match point.counter(counter) {
+        Some(_) => Ok(()),
+        None => Err(QueryError::NotFound(format!(
+            "service point `{}` has no counter `{counter}` (its counters: {})",
+            point.id,
+            point
+                .counters
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Recalls, sends to another counter or marks as a no-show the number of case `case_id`
+/// being called, for `user` (one who calls its queue, at its service point).
+pub async fn act_on_call(
+    runtime: &Runtime,
+    user: &User,
+    case_id: &str,
+    action: CallAction,
+    now: OffsetDateTime,
+) -> Result<Outcome, QueryError> {
+    let command = match action {
+        CallAction::Recall => Command::Recall,
+        CallAction::NoShow { reason } => Command::NoShow {
+            limit: runtime.no_shows_before_cancel,
+            reason,
+        },
+        CallAction::Transfer { to } => {
+            let (case, _) = runtime.load_for(user, case_id).await?;
+            let at = point(runtime, &case.service_point).await?;
+            known_counter(&at, &to)?;
+            Command::Transfer { to }
+        }
+    };
+    let request = CommandRequest::on_case(case_id, command, user.actor(), now).by(user);
+    Ok(runtime.run(request).await?)
 }
 
 /// The cases waiting in `queue` at `point`, in the order they are called: (number, case,
@@ -154,7 +215,7 @@ async fn waiting(
     for row in rows {
         if let Ok(state) = runtime.state_at(&row.case_id, row.version).await
             && !state.current_completed
-            && let Some(order) = crate::queue::call_order(&state, point.utc_offset)
+            && let Some(order) = crate::queue::call_order(&state)
         {
             waiting.push((order, row.case_id, row.sop_id));
         }

@@ -7,7 +7,7 @@
 
 use sopflow_engine::case::{CaseState, QueueNumber};
 use sopflow_store::Tx;
-use time::{Date, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 use crate::runtime::RuntimeError;
 
@@ -27,10 +27,12 @@ pub async fn draw(
     Ok(QueueNumber::new(prefix, sequence))
 }
 
-/// Where a waiting case stands in its queue: numbers restart each local day, so the day of
-/// entering comes first, then the number. `None` for a case without a number yet.
-pub fn call_order(state: &CaseState, utc_offset: UtcOffset) -> Option<(Date, QueueNumber)> {
+/// Where a waiting case stands in its queue: by the time it entered the queue (a number that
+/// nobody came for goes back to the end of the queue: it entered again when it went back),
+/// then by number (numbers drawn at the same instant). Numbers restart each local day; the
+/// time of entering keeps yesterday's late numbers ahead of today's. `None` for a case
+/// without a number yet.
+pub fn call_order(state: &CaseState) -> Option<(OffsetDateTime, QueueNumber)> {
     let number: QueueNumber = state.queue_number.as_deref()?.parse().ok()?;
-    let day = state.visits.last()?.entered_at.to_offset(utc_offset).date();
-    Some((day, number))
+    Some((state.visits.last()?.entered_at, number))
 }

@@ -154,6 +154,11 @@ pub struct CaseView {
     pub version: u64,
     pub current_step: Option<CurrentStep>,
     pub queue_number: Option<String>,
+    /// The call of its number to a counter, while the applicant is expected there (recall,
+    /// no-show and transfer act on it).
+    pub call: Option<CallState>,
+    /// How many times its number was called and nobody came.
+    pub no_shows: u32,
     #[schema(value_type = Object)]
     pub data: Map<String, Value>,
     #[schema(value_type = Object)]
@@ -245,6 +250,12 @@ impl CaseView {
             version: state.version,
             current_step,
             queue_number: state.queue_number.clone(),
+            call: sopflow_engine::case::open_call(sop, state).map(|(c, _)| CallState {
+                queue: c.queue.to_string(),
+                number: c.number.clone(),
+                counter: c.counter.clone(),
+            }),
+            no_shows: state.no_shows,
             data: state.data.clone(),
             documents: serde_json::to_value(&state.documents).unwrap_or(Value::Null),
             incident: state.incident.clone(),
@@ -254,6 +265,39 @@ impl CaseView {
             closed_at: state.closed_at,
         }
     }
+}
+
+/// A number being called to a counter.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallState {
+    pub queue: String,
+    pub number: String,
+    pub counter: Option<String>,
+}
+
+/// `POST /service-points/{id}/queues/{queue}/call-next`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallFromCounter {
+    /// The counter the number is called to (an id of the service point's counters).
+    pub counter: String,
+}
+
+/// `POST /cases/{id}/call/no-show`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoShow {
+    /// Why, if the operator says (kept in the cancellation's reason).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /cases/{id}/call/transfer`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The counter the number goes to.
+    pub to: String,
 }
 
 /// An open step in a role's inbox.

@@ -60,6 +60,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/service-points/{id}/queues", get(offices::queues))
         .route(
+            "/service-points/{id}/queues/{queue}/call-next",
+            post(offices::call_next),
+        )
+        .route("/cases/{id}/call/recall", post(offices::recall))
+        .route("/cases/{id}/call/no-show", post(offices::no_show))
+        .route("/cases/{id}/call/transfer", post(offices::transfer))
+        .route(
             "/service-points/{id}/calls/stream",
             get(offices::call_stream),
         )

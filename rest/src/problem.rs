@@ -235,6 +235,15 @@ impl From<CommandError> for Problem {
             CommandError::CaseClosed { .. } => {
                 Problem::new(StatusCode::CONFLICT, "conflict", "The case is closed").detail(detail)
             }
+            CommandError::NoOpenCall => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The case's number is not being called",
+            )
+            .detail(detail),
+            CommandError::SameCounter { .. } => {
+                Problem::unprocessable("same-counter", "The number is at that counter", detail)
+            }
             _ => Problem::new(StatusCode::CONFLICT, "conflict", "The case has moved on")
                 .detail(detail),
         }

@@ -110,6 +110,7 @@ impl Runtime {
                     sop_version: deployed.version,
                     data,
                     documents,
+                    service_point: Some(point.id.clone()),
                 };
                 (case_id, Target::New(deployed, point), None, command)
             }

@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use sopflow_core::auth::ADMIN;
 use sopflow_core::calls::Published;
-use sopflow_core::counters;
+use sopflow_core::counters::{self, CallAction, CallAt};
 use sopflow_core::offices::{NewServicePoint, OfficeError};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::dto::{self, BoardView, CallView, ServicePointView};
-use crate::extract::{Caller, JsonBody, now};
+use crate::dto::{self, BoardView, CallView, CaseView, ServicePointView};
+use crate::extract::{Caller, JsonBody, now, respond};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -153,4 +153,73 @@ pub async fn call_stream(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Calls the next waiting number of a queue at a service point to a counter (the number
+/// that entered the queue first; one nobody came for went back to its end) for the caller.
+/// The call goes to the service point's call stream.
+#[utoipa::path(post, path = "/service-points/{id}/queues/{queue}/call-next", security(("bearer" = [])),
+    request_body = dto::CallFromCounter,
+    responses((status = 200, body = CaseView), (status = 204, description = "Nobody is waiting"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn call_next(
+    State(state): State<AppState>,
+    user: Caller,
+    Path((id, queue)): Path<(String, String)>,
+    body: JsonBody<dto::CallFromCounter>,
+) -> Result<Response, Problem> {
+    let request = body.parse()?.value;
+    let at = CallAt {
+        service_point: Some(&id),
+        queue: &queue,
+        counter: Some(&request.counter),
+    };
+    match counters::call_next(&state.runtime, &user, at, now()).await? {
+        Some(outcome) => Ok(respond(&outcome, &user)),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+/// Calls the number being called again, at the counter it is called to.
+#[utoipa::path(post, path = "/cases/{id}/call/recall", security(("bearer" = [])),
+    responses((status = 200, body = CaseView), (status = 409, body = Problem), (status = 404, body = Problem)))]
+pub async fn recall(
+    State(state): State<AppState>,
+    user: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let outcome =
+        counters::act_on_call(&state.runtime, &user, &id, CallAction::Recall, now()).await?;
+    Ok(respond(&outcome, &user))
+}
+
+/// Nobody came for the number being called: it goes back to the end of its queue with the
+/// same number, or the case is cancelled after the configured number of no-shows
+/// (`[counters] no_shows_before_cancel`), with the reason in its history.
+#[utoipa::path(post, path = "/cases/{id}/call/no-show", security(("bearer" = [])), request_body = dto::NoShow,
+    responses((status = 200, body = CaseView), (status = 409, body = Problem), (status = 404, body = Problem)))]
+pub async fn no_show(
+    State(state): State<AppState>,
+    user: Caller,
+    Path(id): Path<String>,
+    body: JsonBody<dto::NoShow>,
+) -> Result<Response, Problem> {
+    let reason = body.parse()?.value.reason;
+    let action = CallAction::NoShow { reason };
+    let outcome = counters::act_on_call(&state.runtime, &user, &id, action, now()).await?;
+    Ok(respond(&outcome, &user))
+}
+
+/// Sends the number being called to another counter of the case's service point.
+#[utoipa::path(post, path = "/cases/{id}/call/transfer", security(("bearer" = [])), request_body = dto::Transfer,
+    responses((status = 200, body = CaseView), (status = 409, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    user: Caller,
+    Path(id): Path<String>,
+    body: JsonBody<dto::Transfer>,
+) -> Result<Response, Problem> {
+    let to = body.parse()?.value.to;
+    let action = CallAction::Transfer { to };
+    let outcome = counters::act_on_call(&state.runtime, &user, &id, action, now()).await?;
+    Ok(respond(&outcome, &user))
 }

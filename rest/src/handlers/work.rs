@@ -66,6 +66,7 @@ pub async fn call_next(
     let at = CallAt {
         service_point: q.service_point.as_deref(),
         queue: &queue,
+        counter: None,
     };
     match counters::call_next(&state.runtime, &user, at, now()).await? {
         Some(outcome) => Ok(respond(&outcome, &user)),
