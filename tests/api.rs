@@ -389,6 +389,17 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
         tokens.push((role, api.user(role, role).await));
     }
     let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    // The one service point gets counters.
+    let r = api
+        .send(
+            Method::PUT,
+            "/service-points/kantor",
+            Some(&token("admin")),
+            Some(json!({ "name": "Kantor", "counters": ["Loket 1", "Loket 2"] })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let case = open_case(api, &token("petugas_antrian")).await;
     let r = api
         .post("/cases", &token("petugas_pindah"), pindah_applicant())
@@ -518,6 +529,35 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
             Some(json!({})),
             &["kasi_pindah"],
             &[],
+        ),
+        (
+            Method::POST,
+            "/service-points/kantor/queues/cetak_ktp/call-next".into(),
+            Some(json!({ "counter": "loket_1" })),
+            &["operator_cetak"],
+            &[],
+        ),
+        // Nothing is being called: 409 for who may, 403 or 404 for the others.
+        (
+            Method::POST,
+            format!("/cases/{case}/call/recall"),
+            Some(json!({})),
+            &["operator_cetak"],
+            not_ktp,
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/call/no-show"),
+            Some(json!({})),
+            &["operator_cetak"],
+            not_ktp,
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/call/transfer"),
+            Some(json!({ "to": "loket_2" })),
+            &["operator_cetak"],
+            not_ktp,
         ),
         (
             Method::POST,

@@ -19,6 +19,8 @@ pub mod peers;
 pub struct Api {
     pub app: Router,
     pub service: Service,
+    /// What the service was built with (another process is built the same way).
+    pub config: Config,
     pub definitions: tempfile::TempDir,
     pub db: TestDb,
 }
@@ -69,6 +71,7 @@ impl Api {
         Some(Api {
             app,
             service,
+            config,
             definitions,
             db,
         })

@@ -79,9 +79,22 @@ impl Decider<'_> {
         Ok(())
     }
 
-    /// The number being called and its queue step, if the actor may call that queue.
+    /// The number being called and its queue step, if the actor may call that queue. A role
+    /// that calls none of the SOP's queues is refused as such, called number or not.
     fn called(&self, working: &CaseState) -> Result<(OpenCall, StepIdx), CommandError> {
-        let (call, queue) = open_call(self.sop, working).ok_or(CommandError::NoOpenCall)?;
+        let Some((call, queue)) = open_call(self.sop, working) else {
+            let queues: Vec<StepIdx> = (0..self.sop.step_count())
+                .filter(|&i| self.sop.kind(i) == StepKind::Queue)
+                .collect();
+            let role = &*self.ctx.actor.role;
+            return match queues.iter().find(|&&i| self.sop.may_record(i, role)) {
+                Some(_) => Err(CommandError::NoOpenCall),
+                None => match queues.first() {
+                    Some(&first) => self.check_role(first).and(Err(CommandError::NoOpenCall)),
+                    None => Err(CommandError::NoOpenCall),
+                },
+            };
+        };
         self.check_role(queue)?;
         Ok((call.clone(), queue))
     }
