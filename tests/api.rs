@@ -1144,13 +1144,13 @@ async fn a_case_is_seen_only_by_those_who_work_it(api: &Api) {
     };
     let mut both = vec![ktp.clone(), pindah.clone()];
     both.sort();
-    assert_eq!(listed(&s.petugas).await, [ktp.clone()]);
+    assert_eq!(listed(&s.petugas).await, std::slice::from_ref(&ktp));
     assert_eq!(
         listed(&s.operator).await,
-        [ktp.clone()],
+        std::slice::from_ref(&ktp),
         "an actor of the SOP"
     );
-    assert_eq!(listed(&pindah_officer).await, [pindah.clone()]);
+    assert_eq!(listed(&pindah_officer).await, std::slice::from_ref(&pindah));
     assert_eq!(listed(&s.auditor).await, both);
     assert_eq!(listed(&s.admin).await, both);
     assert!(listed(&display).await.is_empty());

@@ -3,6 +3,9 @@
 //! `serve` deploys), the service points against those configured or stored; anything else is
 //! refused naming what is known. On a fresh SQLite file.
 
+// Helpers outside `#[test]` functions unwrap too: in tests a panic is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -305,11 +305,10 @@ pub async fn search(
             .registry
             .get(&runtime.store, &v.sop_id, version)
             .await?
+            && d.searchable.iter().any(|f| f == field)
         {
-            if d.searchable.iter().any(|f| f == field) {
-                searchable = true;
-                personal |= d.sop.personal_fields().iter().any(|f| f == field);
-            }
+            searchable = true;
+            personal |= d.sop.personal_fields().iter().any(|f| f == field);
         }
     }
     if !searchable {

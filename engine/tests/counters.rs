@@ -3,6 +3,9 @@
 //! cancelled when nobody comes; every history folds to the live state and verifies, and a
 //! forged call does not.
 
+// Helpers outside `#[test]` functions unwrap too: in tests a panic is a failed assertion.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use serde_json::json;

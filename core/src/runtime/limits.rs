@@ -204,6 +204,7 @@ mod tests {
             sop_id: "s".into(),
             data: data.as_object().cloned().unwrap_or_default(),
             documents,
+            service_point: None,
         }
     }
 
