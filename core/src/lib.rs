@@ -3,7 +3,12 @@
 //! # Layout
 //! - [`runtime`]: one command = one store transaction (decide, number, chain, append), group
 //!   commit on SQLite, the state cache;
-//! - [`queries`]: the SOP catalogue, a role's inbox, calling the next number of a queue;
+//! - [`queries`]: the SOP catalogue, a role's inbox, the cases a user may see, search;
+//! - [`access`]: who sees a case, with or without its personal data, and as whom a person
+//!   acts on it;
+//! - [`offices`]: service points and their counters; [`counters`]: calling from counters
+//!   and a service point's board; [`calls`]: the calls, for the call streams; [`search`]:
+//!   searchable fields as hashes;
 //! - [`queue`]: how queue numbers are drawn and the order they are called in;
 //! - [`registry`]: SOP versions (deployed from files or the API, watched, cached);
 //!   [`releases`]: which version new cases start on (deployments, effective dates, rollbacks);
