@@ -14,8 +14,9 @@ use sopflow_core::adapters::{AdapterConfigError, Adapters};
 use sopflow_core::auth::Authenticator;
 pub use sopflow_core::config::{Config, ConfigError};
 use sopflow_core::dispatch::Dispatcher;
+use sopflow_core::offices::{OfficeError, Offices};
 use sopflow_core::registry::{Registry, WatchGuard};
-use sopflow_core::{Runtime, ticker};
+use sopflow_core::{Runtime, calls, ticker};
 use sopflow_rest::AppState;
 use sopflow_store::Store;
 
@@ -60,15 +61,25 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         None
     };
     let adapters = Arc::new(Adapters::from_config(&config.adapters, &config.prints)?);
-    let runtime = Runtime::new(store, registry, offset);
+    let offices = Offices::start(
+        &store,
+        &config.service_points,
+        &config.timezone,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let mut runtime = Runtime::new(store, registry, offset, offices);
+    runtime.no_shows_before_cancel = config.counters.no_shows_before_cancel;
+    // Calls made by other processes on the same database reach this one's streams.
+    tokio::spawn(calls::relay(runtime.store.clone(), runtime.calls.clone()));
     let state = AppState {
         runtime: runtime.clone(),
         metrics: metrics_handle(),
         adapters,
-        auth: Arc::new(Authenticator::new(
-            config.auth_failure_burst,
-            config.auth_failures_per_minute,
-        )),
+        auth: Arc::new(
+            Authenticator::new(config.auth_failure_burst, config.auth_failures_per_minute)
+                .default_point(runtime.offices.default_id()),
+        ),
     };
     Ok(Service {
         state,
@@ -173,6 +184,8 @@ pub enum ServeError {
     Config(#[from] ConfigError),
     #[error("adapters: {0}")]
     Adapters(#[from] AdapterConfigError),
+    #[error("service points: {0}")]
+    Offices(#[from] OfficeError),
     #[error("watching the definitions: {0}")]
     Watch(#[from] notify::Error),
     #[error("network: {0}")]
