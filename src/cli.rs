@@ -65,7 +65,7 @@ enum Command {
     /// Manage API users.
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: crate::user_cli::UserCommand,
     },
     /// Simulate cases of an SOP through the engine with a scenario of arrivals, staff and
     /// service times: waiting, budgets kept, utilisation (`--staff-for 0.95`: the smallest
@@ -99,40 +99,6 @@ impl From<RenderFormat> for Format {
             RenderFormat::Html => Format::Html,
         }
     }
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Create a user and print its token, once, alone on the last line. With `--password`
-    /// (asked on the terminal) or `--password-stdin`, the user can also log in to the pages.
-    Add {
-        name: String,
-        /// An SOP actor id (e.g. petugas_antrian), `admin` or `auditor`.
-        #[arg(long)]
-        role: String,
-        /// Ask for a password on the terminal (twice, not shown).
-        #[arg(long, conflicts_with = "password_stdin")]
-        password: bool,
-        /// Read the password from the first line of standard input.
-        #[arg(long)]
-        password_stdin: bool,
-        #[arg(long, default_value = "sqlite://./sopflow.db")]
-        database: String,
-    },
-    /// Set (or reset) a user's password for the pages: asked on the terminal, or read from
-    /// standard input with `--password-stdin`. Ends none of their bearer tokens.
-    Password {
-        name: String,
-        #[arg(long)]
-        password_stdin: bool,
-        #[arg(long, default_value = "sqlite://./sopflow.db")]
-        database: String,
-    },
-    /// List users (never their tokens).
-    List {
-        #[arg(long, default_value = "sqlite://./sopflow.db")]
-        database: String,
-    },
 }
 
 /// Parses the command line and runs the command.
@@ -172,7 +138,7 @@ pub fn main() -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::serve::run(cfg))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { command } => runtime()?.block_on(user(command)),
+        Command::User { command } => runtime()?.block_on(crate::user_cli::run(command)),
         Command::Simulate(args) => {
             let out = sopflow_sim::run(&args)?;
             for note in &out.notes {
@@ -204,96 +170,6 @@ fn init_logging() {
     } else {
         builder.init();
     }
-}
-
-async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
-    match command {
-        UserCommand::Add {
-            name,
-            role,
-            password,
-            password_stdin,
-            database,
-        } => {
-            let valid = !role.is_empty()
-                && role
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-            if !valid {
-                anyhow::bail!(
-                    "role {role:?} is not an id: use an SOP actor id, `admin` or `auditor`"
-                );
-            }
-            let store = sopflow_store::Store::connect(&database)
-                .await
-                .with_context(|| format!("cannot open {}", crate::serve::redact_url(&database)))?;
-            // Asked before the user exists: a refused password adds nobody.
-            let password_hash = if password || password_stdin {
-                Some(read_password(password_stdin)?)
-            } else {
-                None
-            };
-            let (token, hash) = sopflow_core::auth::new_token()
-                .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            store
-                .add_user(&name, &role, &hash, time::OffsetDateTime::now_utc())
-                .await
-                .with_context(|| format!("cannot add user {name}"))?;
-            if let Some(password_hash) = password_hash {
-                store
-                    .set_password_hash(&name, Some(&password_hash))
-                    .await
-                    .with_context(|| format!("cannot set the password of {name}"))?;
-                println!("user {name} may log in to the pages with that password");
-            }
-            println!("user {name} added with role {role}; its token (shown once):");
-            println!("{token}");
-        }
-        UserCommand::Password {
-            name,
-            password_stdin,
-            database,
-        } => {
-            let store = sopflow_store::Store::connect(&database)
-                .await
-                .with_context(|| format!("cannot open {}", crate::serve::redact_url(&database)))?;
-            if store.credentials(&name).await?.is_none() {
-                anyhow::bail!("no user {name}");
-            }
-            let hash = read_password(password_stdin)?;
-            store
-                .set_password_hash(&name, Some(&hash))
-                .await
-                .with_context(|| format!("cannot set the password of {name}"))?;
-            println!("password of {name} set");
-        }
-        UserCommand::List { database } => {
-            let store = sopflow_store::Store::connect(&database).await?;
-            for u in store.list_users().await? {
-                println!("{}\t{}\t{}", u.name, u.role, u.created_at);
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A new password, hashed: the first line of standard input, or asked twice on the terminal.
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    } else {
-        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
-        let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
-        if first != again {
-            anyhow::bail!("the two passwords differ");
-        }
-        first
-    };
-    sopflow_core::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn render(file: &Path, format: Format, output: Option<&Path>) -> anyhow::Result<ExitCode> {

@@ -14,9 +14,10 @@ use sopflow_core::adapters::{AdapterConfigError, Adapters};
 use sopflow_core::auth::{ADMIN, Authenticator, hash_password, new_token, random_password};
 pub use sopflow_core::config::{Config, ConfigError};
 use sopflow_core::dispatch::Dispatcher;
+use sopflow_core::offices::{OfficeError, Offices};
 use sopflow_core::registry::{Registry, WatchGuard};
 use sopflow_core::session::Sessions;
-use sopflow_core::{Runtime, ticker};
+use sopflow_core::{Runtime, calls, ticker};
 use sopflow_rest::AppState;
 use sopflow_store::Store;
 use sopflow_web::{WebConfig, WebState};
@@ -84,11 +85,22 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         None
     };
     let adapters = Arc::new(Adapters::from_config(&config.adapters, &config.prints)?);
-    let runtime = Runtime::new(store, registry, offset);
-    let auth = Arc::new(Authenticator::new(
-        config.auth_failure_burst,
-        config.auth_failures_per_minute,
-    ));
+    let offices = Offices::start(
+        &store,
+        &config.service_points,
+        &config.timezone,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let mut runtime = Runtime::new(store, registry, offset, offices);
+    runtime.no_shows_before_cancel = config.counters.no_shows_before_cancel;
+    // Calls made by other processes on the same database reach this one's streams.
+    tokio::spawn(calls::relay(runtime.store.clone(), runtime.calls.clone()));
+    let default_point = runtime.offices.default_id().to_owned();
+    let auth = Arc::new(
+        Authenticator::new(config.auth_failure_burst, config.auth_failures_per_minute)
+            .default_point(&default_point),
+    );
     let state = AppState {
         runtime: runtime.clone(),
         metrics: metrics_handle(),
@@ -101,15 +113,14 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         auth,
         sessions: Sessions::new(time::Duration::seconds(
             i64::try_from(config.session_idle.as_secs()).unwrap_or(i64::MAX),
-        )),
+        ))
+        .default_point(&default_point),
         status_limit: Arc::new(Authenticator::new(
             config.auth_failure_burst,
             config.auth_failures_per_minute,
         )),
         config: Arc::new(WebConfig {
             secure_cookies: public_url.starts_with("https://"),
-            counters: config.counters.clone(),
-            service_point: config.service_point.clone(),
             public_url,
         }),
         adapters,
@@ -269,6 +280,8 @@ pub enum ServeError {
     Config(#[from] ConfigError),
     #[error("adapters: {0}")]
     Adapters(#[from] AdapterConfigError),
+    #[error("service points: {0}")]
+    Offices(#[from] OfficeError),
     #[error("watching the definitions: {0}")]
     Watch(#[from] notify::Error),
     #[error("network: {0}")]

@@ -157,8 +157,11 @@ fn office(name: &str, config: &str) -> Office {
 }
 
 const CONFIG: &str = r#"
+[[service_points]]
+id = "kantor_dinas"
+name = "Kantor Dinas Contoh"
+timezone = "Asia/Jakarta"
 counters = ["Loket 1", "Loket 2", "Loket 3"]
-service_point = "Kantor Dinas Contoh"
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,7 +303,7 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     // The print operator at Loket 2; the board in a second window.
     b.login(&base, "budi", PASSWORD).await;
     b.goto(&format!("{base}/loket")).await;
-    b.choose("#counter", "Loket 2").await;
+    b.choose("#counter", "kantor_dinas/loket_2").await;
     b.click("form[action='/loket/meja'] button").await;
     b.wait_text("1 menunggu", Duration::from_secs(5)).await;
     b.screenshot("06-counter").await;
@@ -402,7 +405,7 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     b.login(&base, "budi", PASSWORD).await;
     b.goto(&format!("{base}/loket")).await;
     // The counter is chosen per session: a new login chooses again.
-    b.choose("#counter", "Loket 2").await;
+    b.choose("#counter", "kantor_dinas/loket_2").await;
     b.click("form[action='/loket/meja'] button").await;
     b.wait_text("1 menunggu", Duration::from_secs(5)).await;
     b.click("form[action='/loket/panggil/cetak_ktp'] button")

@@ -10,12 +10,30 @@ use std::time::{Duration, Instant};
 
 use sopflow_engine::case::Actor;
 use sopflow_engine::case::chain::sha256_hex;
-use sopflow_store::Store;
+use sopflow_store::{Membership, Store};
 use subtle::ConstantTimeEq;
 
 /// Roles that are not SOP actors.
 pub const ADMIN: &str = "admin";
 pub const AUDITOR: &str = "auditor";
+/// A display board: reads the queues and calls of its service points, nothing else.
+pub const DISPLAY: &str = "display";
+/// The roles every deployment has, whatever its SOPs.
+pub const BUILT_IN_ROLES: [&str; 3] = [ADMIN, AUDITOR, DISPLAY];
+
+/// Where a user made without memberships holds their role: admins and auditors at every
+/// service point, others at the default one.
+pub fn default_memberships(role: &str, default_point: &str) -> Vec<Membership> {
+    let at = if role == ADMIN || role == AUDITOR {
+        Membership::EVERYWHERE
+    } else {
+        default_point
+    };
+    vec![Membership {
+        role: role.to_owned(),
+        service_point: at.to_owned(),
+    }]
+}
 
 /// A new token (64 hex characters = 256 bits) and the hash to store.
 pub fn new_token() -> Result<(String, String), getrandom::Error> {
@@ -161,25 +179,85 @@ impl AuthFailureLimiter {
     }
 }
 
-/// The authenticated caller.
+/// The authenticated caller: their name, the role they were made with, and every role they
+/// hold with where they hold it.
 #[derive(Debug, Clone)]
 pub struct User {
     pub name: String,
+    /// The role the user was made with (`users.role`), the first of their roles.
     pub role: String,
+    /// Never empty: a user stored without memberships holds `role` where
+    /// [`default_memberships`] says.
+    pub memberships: Vec<Membership>,
 }
 
 impl User {
+    /// A user whose memberships are `stored`, or, when there are none, the defaults for
+    /// `role` (see [`default_memberships`]).
+    pub fn new(
+        name: impl Into<String>,
+        role: impl Into<String>,
+        stored: Vec<Membership>,
+        default_point: &str,
+    ) -> Self {
+        let role = role.into();
+        let memberships = if stored.is_empty() {
+            default_memberships(&role, default_point)
+        } else {
+            stored
+        };
+        Self {
+            name: name.into(),
+            role,
+            memberships,
+        }
+    }
+
+    /// The actor of the role the user was made with.
     pub fn actor(&self) -> Actor {
         Actor::new(self.name.clone(), self.role.clone())
     }
 
-    pub fn is(&self, role: &str) -> bool {
-        self.role == role
+    /// The actor of one of the user's roles.
+    pub fn actor_as(&self, role: &str) -> Actor {
+        Actor::new(self.name.clone(), role.to_owned())
     }
 
-    /// Whether the caller has one of `roles`.
+    /// Whether the user holds `role` anywhere.
+    pub fn is(&self, role: &str) -> bool {
+        self.memberships.iter().any(|m| m.role == role)
+    }
+
+    /// Whether the user holds one of `roles` anywhere.
     pub fn has_any(&self, roles: &[&str]) -> bool {
-        roles.contains(&self.role.as_str())
+        roles.iter().any(|r| self.is(r))
+    }
+
+    /// Whether the user holds `role` at `point`.
+    pub fn holds(&self, role: &str, point: &str) -> bool {
+        self.memberships.iter().any(|m| {
+            m.role == role
+                && (m.service_point == point || m.service_point == Membership::EVERYWHERE)
+        })
+    }
+
+    /// The roles the user holds at `point`, in their order.
+    pub fn roles_at<'u>(&'u self, point: &'u str) -> impl Iterator<Item = &'u str> + 'u {
+        self.memberships
+            .iter()
+            .filter(move |m| m.service_point == point || m.service_point == Membership::EVERYWHERE)
+            .map(|m| m.role.as_str())
+    }
+
+    /// Every role the user holds, once each, in their order.
+    pub fn roles(&self) -> Vec<&str> {
+        let mut roles: Vec<&str> = Vec::new();
+        for m in &self.memberships {
+            if !roles.contains(&m.role.as_str()) {
+                roles.push(&m.role);
+            }
+        }
+        roles
     }
 }
 
@@ -204,6 +282,8 @@ pub struct Authenticator {
     /// A hash no password matches, checked for unknown users so that a wrong name takes as
     /// long as a wrong password.
     decoy: String,
+    /// Where a user stored without memberships works (see [`default_memberships`]).
+    default_point: String,
 }
 
 impl Authenticator {
@@ -213,6 +293,7 @@ impl Authenticator {
             limiter: AuthFailureLimiter::new(burst, per_minute),
             known: KnownTokens::default(),
             decoy: hash_password("no password is this one").unwrap_or_default(),
+            default_point: crate::offices::DEFAULT_POINT.to_owned(),
         }
     }
 
@@ -239,10 +320,15 @@ impl Authenticator {
             .await
             .unwrap_or(false);
         match user {
-            Some(user) if matches && known_hash => Ok(User {
-                name: user.name.clone(),
-                role: user.role.clone(),
-            }),
+            Some(user) if matches && known_hash => {
+                let memberships = store.memberships(&user.name).await?;
+                Ok(User::new(
+                    user.name.clone(),
+                    user.role.clone(),
+                    memberships,
+                    &self.default_point,
+                ))
+            }
             _ => {
                 metrics::counter!("sopflow_auth_failures_total").increment(1);
                 Err(self.refuse(peer))
@@ -267,6 +353,12 @@ impl Authenticator {
             }
             None => AuthError::Unauthenticated,
         }
+    }
+
+    /// The deployment's default service point (see [`crate::offices::Offices::default_id`]).
+    pub fn default_point(mut self, id: &str) -> Self {
+        self.default_point = id.to_owned();
+        self
     }
 
     /// The user whose bearer `token` this is. `peer` is the client address (none for
@@ -297,10 +389,8 @@ impl Authenticator {
         if !bool::from(user.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
             return Err(refuse());
         }
-        let user = User {
-            name: user.name,
-            role: user.role,
-        };
+        let memberships = store.memberships(&user.name).await?;
+        let user = User::new(user.name, user.role, memberships, &self.default_point);
         self.known.insert(hash, user.clone());
         Ok(user)
     }
@@ -311,10 +401,43 @@ mod tests {
     use super::*;
 
     fn ani() -> User {
-        User {
-            name: "ani".into(),
-            role: "petugas_antrian".into(),
-        }
+        User::new("ani", "petugas_antrian", Vec::new(), "kantor")
+    }
+
+    #[test]
+    fn a_user_holds_roles_where_their_memberships_say() {
+        let m = |role: &str, at: &str| Membership {
+            role: role.into(),
+            service_point: at.into(),
+        };
+        let ani = ani();
+        assert!(ani.holds("petugas_antrian", "kantor"));
+        assert!(
+            !ani.holds("petugas_antrian", "mpp"),
+            "at the default point only"
+        );
+        let auditor = User::new("ina", AUDITOR, Vec::new(), "kantor");
+        assert!(
+            auditor.holds(AUDITOR, "mpp"),
+            "auditors everywhere by default"
+        );
+        let budi = User::new(
+            "budi",
+            "petugas_antrian",
+            vec![
+                m("petugas_antrian", "kec_a"),
+                m("operator_cetak", "kec_a"),
+                m("adb", "*"),
+            ],
+            "kantor",
+        );
+        assert!(!budi.holds("petugas_antrian", "kantor"));
+        assert_eq!(
+            budi.roles_at("kec_a").collect::<Vec<_>>(),
+            ["petugas_antrian", "operator_cetak", "adb"]
+        );
+        assert_eq!(budi.roles_at("mpp").collect::<Vec<_>>(), ["adb"]);
+        assert!(budi.is("operator_cetak") && budi.has_any(&["x", "adb"]) && !budi.is(ADMIN));
     }
 
     #[test]

@@ -3,7 +3,12 @@
 //! # Layout
 //! - [`runtime`]: one command = one store transaction (decide, number, chain, append), group
 //!   commit on SQLite, the state cache;
-//! - [`queries`]: the SOP catalogue, a role's inbox, calling the next number of a queue;
+//! - [`queries`]: the SOP catalogue, a role's inbox, the cases a user may see, search;
+//! - [`access`]: who sees a case, with or without its personal data, and as whom a person
+//!   acts on it;
+//! - [`offices`]: service points and their counters; [`counters`]: calling from counters
+//!   and a service point's board; [`calls`]: the calls, for the call streams; [`search`]:
+//!   searchable fields as hashes;
 //! - [`queue`]: how queue numbers are drawn and the order they are called in;
 //! - [`registry`]: SOP versions (deployed from files or the API, watched, cached);
 //!   [`releases`]: which version new cases start on (deployments, effective dates, rollbacks);
@@ -20,12 +25,16 @@
 //! core answers with what happened and the faces render it. Every face reaches the store
 //! through these functions, so a rule holds for all of them at once.
 
+pub mod access;
 pub mod adapters;
 pub mod auth;
 pub mod codes;
+pub mod calls;
 pub mod config;
+pub mod counters;
 pub mod dispatch;
 mod metrics;
+pub mod offices;
 pub mod outbox;
 pub mod queries;
 pub mod queue;
@@ -34,6 +43,7 @@ pub mod registry;
 pub mod releases;
 pub mod runtime;
 pub mod session;
+pub mod search;
 pub mod ticker;
 
 pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};

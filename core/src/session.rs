@@ -36,12 +36,14 @@ pub enum SessionError {
 }
 
 /// The session rules: how long one may stay idle, how often its last use is written.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sessions {
     pub idle: Duration,
     /// A request writes the session's last use only when the stored one is older than this:
     /// one write a minute per officer, not one per request (expiry is that much coarser).
     pub touch_every: Duration,
+    /// Where a user stored without memberships works (see [`crate::auth::default_memberships`]).
+    default_point: String,
 }
 
 impl Sessions {
@@ -49,7 +51,14 @@ impl Sessions {
         Self {
             idle,
             touch_every: Duration::minutes(1).min(idle / 4),
+            default_point: crate::offices::DEFAULT_POINT.to_owned(),
         }
+    }
+
+    /// The deployment's default service point (see [`crate::offices::Offices::default_id`]).
+    pub fn default_point(mut self, id: &str) -> Self {
+        self.default_point = id.to_owned();
+        self
     }
 
     /// Opens a session for `user`: the cookie's token (shown to the browser only) and the
@@ -104,11 +113,14 @@ impl Sessions {
         if now - stored.last_seen_at > self.touch_every {
             store.touch_session(&id_hash, now).await?;
         }
+        let memberships = store.memberships(&stored.user_name).await?;
         Ok(Some(Session {
-            user: User {
-                name: stored.user_name,
-                role: stored.role,
-            },
+            user: User::new(
+                stored.user_name,
+                stored.role,
+                memberships,
+                &self.default_point,
+            ),
             id_hash,
             csrf_token: stored.csrf_token,
             counter: stored.counter,

@@ -21,7 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use handlers::{audit, cases, incidents, sops, system, work};
+use handlers::{audit, cases, incidents, offices, sops, system, work};
 pub use state::AppState;
 
 /// Largest request body accepted (an SOP, or a step with a scanned document).
@@ -61,6 +61,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/sops/{id}/releases", post(sops::release_sop))
         .route("/sops/{id}/versions/{version}", get(sops::get_sop_version))
         .route("/cases", get(cases::list_cases).post(cases::start_case))
+        .route("/cases/search", post(cases::search_cases))
         .route("/cases/{id}", get(cases::get_case))
         .route("/cases/{id}/history", get(cases::history))
         .route(
@@ -74,6 +75,23 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/tasks", get(work::tasks))
         .route("/queues/{queue}/call-next", post(work::call_next))
+        .route("/service-points", get(offices::list_service_points))
+        .route(
+            "/service-points/{id}",
+            get(offices::get_service_point).put(offices::put_service_point),
+        )
+        .route("/service-points/{id}/queues", get(offices::queues))
+        .route(
+            "/service-points/{id}/queues/{queue}/call-next",
+            post(offices::call_next),
+        )
+        .route("/cases/{id}/call/recall", post(offices::recall))
+        .route("/cases/{id}/call/no-show", post(offices::no_show))
+        .route("/cases/{id}/call/transfer", post(offices::transfer))
+        .route(
+            "/service-points/{id}/calls/stream",
+            get(offices::call_stream),
+        )
         .route("/incidents", get(incidents::list_incidents))
         .route("/incidents/{id}/retry", post(incidents::retry_incident))
         .route(

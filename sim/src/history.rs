@@ -94,6 +94,12 @@ pub async fn write(
             let project = |state: &CaseState, head: &str, at: OffsetDateTime| CaseProjection {
                 sop_id: sop.id().to_owned(),
                 sop_version: i64::from(version),
+                // Simulated cases open at no particular service point: the one a deployment
+                // without service points has (sopflow-core's `DEFAULT_POINT`).
+                service_point: state
+                    .service_point
+                    .clone()
+                    .unwrap_or_else(|| "kantor".to_owned()),
                 status: state.status.as_str().to_owned(),
                 current_step: state.current_step.as_deref().map(str::to_owned),
                 version: i64::try_from(state.version).unwrap_or(i64::MAX),

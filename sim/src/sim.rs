@@ -413,6 +413,7 @@ impl<'m> Sim<'m> {
             sop_version: self.m.sop_version,
             data,
             documents: Vec::new(),
+            service_point: None,
         };
         let ctx = Context {
             now: self.m.instant(self.now),
@@ -658,6 +659,7 @@ impl<'m> Sim<'m> {
         let command = match model.kind {
             StepKind::Queue => Command::CallFromQueue {
                 queue: model.queue.clone().unwrap_or_default(),
+                counter: None,
             },
             StepKind::Service => Command::RecordAdapterResult {
                 idempotency_key: self.case(slot)?.key.clone().unwrap_or_default(),
@@ -927,7 +929,10 @@ fn describe(command: &Command) -> String {
         Command::Start { .. } => "opening the case".into(),
         Command::CompleteStep { step, .. } => format!("completing `{step}`"),
         Command::AssignQueueNumber { .. } => "a queue number".into(),
-        Command::CallFromQueue { queue } => format!("calling from queue `{queue}`"),
+        Command::CallFromQueue { queue, .. } => format!("calling from queue `{queue}`"),
+        Command::Recall => "a recall".into(),
+        Command::NoShow { .. } => "a no-show".into(),
+        Command::Transfer { to } => format!("a transfer to `{to}`"),
         Command::RecordAdapterResult { .. } => "an adapter's answer".into(),
         Command::RecordAdapterFailure { .. } => "an adapter's failure".into(),
         Command::ResolveIncident { .. } => "resolving an incident".into(),

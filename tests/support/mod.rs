@@ -19,6 +19,8 @@ pub mod peers;
 pub struct Api {
     pub app: Router,
     pub service: Service,
+    /// What the service was built with (another process is built the same way).
+    pub config: Config,
     pub definitions: tempfile::TempDir,
     pub db: TestDb,
 }
@@ -44,6 +46,14 @@ pub fn ktp_el_yaml() -> String {
 
 /// The SOP the tests deploy unless they name others.
 pub const KTP_EL: &str = "sop-definitions/ktp-el.yaml";
+/// A test SOP whose roles share nothing with KTP-el's (`tests/data/surat-pindah.yaml`).
+pub fn surat_pindah_yaml() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/surat-pindah.yaml");
+    std::fs::read_to_string(path).expect("surat-pindah.yaml")
+}
+
+/// The configuration as [`Api::start`] leaves it.
+pub fn as_it_is(_: &mut Config) {}
 
 impl Api {
     /// A service on a fresh database with the KTP-el SOP in its definitions directory.
@@ -83,6 +93,7 @@ impl Api {
         Some(Api {
             app,
             service,
+            config,
             definitions,
             db,
         })
@@ -108,6 +119,43 @@ impl Api {
             .await
             .expect("add user");
         token
+    }
+
+    /// Creates a user who holds `role` at each of `at` (`*`: every service point) and
+    /// returns its token.
+    pub async fn user_at(&self, name: &str, role: &str, at: &[&str]) -> String {
+        let (token, hash) = sopflow_core::auth::new_token().expect("randomness");
+        let memberships: Vec<sopflow_store::Membership> = at
+            .iter()
+            .map(|p| sopflow_store::Membership {
+                role: role.to_owned(),
+                service_point: (*p).to_owned(),
+            })
+            .collect();
+        self.service
+            .runtime
+            .store
+            .add_user_with(
+                name,
+                role,
+                &hash,
+                &memberships,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .expect("add user");
+        token
+    }
+
+    /// Puts an SOP file into the definitions folder and deploys it.
+    pub async fn add_sop(&self, file: &str, yaml: &str) {
+        std::fs::write(self.definitions.path().join(file), yaml).expect("write SOP");
+        let runtime = &self.service.runtime;
+        let problems = runtime
+            .registry
+            .sync_dir(&runtime.store, self.definitions.path())
+            .await;
+        assert!(problems.is_empty(), "{problems:?}");
     }
 
     pub async fn send(
@@ -168,6 +216,18 @@ impl Api {
             .body(Body::from(yaml.to_owned()))
             .expect("request");
         self.raw(request).await
+    }
+
+    /// The status of a GET whose body never ends (a stream of server-sent events): the body
+    /// is dropped unread.
+    pub async fn stream_status(&self, path: &str, token: Option<&str>) -> StatusCode {
+        let mut request = Request::builder().method(Method::GET).uri(path);
+        if let Some(t) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let request = request.body(Body::empty()).expect("request");
+        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        response.status()
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -257,15 +317,15 @@ impl Api {
     }
 }
 
-/// One test per scenario and backend.
+/// One test per scenario and backend; `config = FN;` first adjusts the configuration.
 #[allow(unused_macros)]
 macro_rules! api_tests {
-    ($($name:ident),* $(,)?) => {
+    (config = $config:path; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(api) = $crate::support::Api::start($crate::support::Backend::Sqlite).await {
+                    if let Some(api) = $crate::support::Api::start_with($crate::support::Backend::Sqlite, $config).await {
                         $crate::$name(&api).await;
                         api.finish().await;
                     }
@@ -276,13 +336,16 @@ macro_rules! api_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(api) = $crate::support::Api::start($crate::support::Backend::Postgres).await {
+                    if let Some(api) = $crate::support::Api::start_with($crate::support::Backend::Postgres, $config).await {
                         $crate::$name(&api).await;
                         api.finish().await;
                     }
                 }
             )*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        api_tests!(config = $crate::support::as_it_is; $($name),*);
     };
 }
 #[allow(unused_imports)]

@@ -179,6 +179,9 @@ messages! {
     waiting: "menunggu", "waiting";
     call_next: "Panggil berikutnya", "Call next";
     recall: "Panggil ulang", "Recall";
+    no_show: "Tidak hadir", "No-show";
+    no_show_reason: "Pemohon tidak hadir saat dipanggil di loket.", "The applicant did not come when called to the counter.";
+    transfer: "Alihkan ke", "Transfer to";
     nobody_waiting: "Tidak ada yang menunggu di antrian ini.", "Nobody is waiting in this queue.";
     last_called: "Terakhir dipanggil", "Last called";
     board_title: "Papan antrian", "Queue board";
@@ -189,6 +192,7 @@ messages! {
     board_sound_on: "Suara aktif", "Sound on";
     board_connection_lost: "Sambungan terputus, menyambung kembali…", "Connection lost, reconnecting…";
     board_to_counter: "ke", "to";
+    board_choose: "Pilih tempat pelayanan", "Choose the service point";
     board_nobody: "Belum ada panggilan.", "No calls yet.";
     status_title: "Cek status permohonan", "Check an application's status";
     status_code_label: "Kode lacak (pada tanda terima)", "Tracking code (on the receipt)";

@@ -42,10 +42,6 @@ use sopflow_core::session::Sessions;
 pub struct WebConfig {
     /// Cookies carry `Secure` (the service is reached over https).
     pub secure_cookies: bool,
-    /// The counters officers choose from.
-    pub counters: Vec<String>,
-    /// The service point's name (receipts, the board).
-    pub service_point: String,
     /// Where citizens reach the service (the receipt prints `{public_url}/status`).
     pub public_url: String,
 }
@@ -99,9 +95,12 @@ pub fn app(state: WebState) -> Router {
         .route("/loket/meja", post(counter::set_counter))
         .route("/loket/panggil/{queue}", post(counter::call_next))
         .route("/loket/ulang", post(counter::recall))
-        .route("/papan", get(board::page))
-        .route("/papan/isi", get(board::content))
-        .route("/papan/aliran", get(board::stream))
+        .route("/loket/tidak-hadir", post(counter::no_show))
+        .route("/loket/alihkan", post(counter::transfer))
+        .route("/papan", get(board::choose))
+        .route("/papan/{point}", get(board::page))
+        .route("/papan/{point}/isi", get(board::content))
+        .route("/papan/{point}/aliran", get(board::stream))
         .route("/status", get(status::form).post(status::lookup))
         .route("/aset/{hash}/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))

@@ -140,6 +140,24 @@ impl Officer {
     pub fn chrome(&self, path: &str, section: &'static str) -> Chrome {
         Chrome::new(self.lang, path, Some(&self.session), section)
     }
+
+    /// The desk (service point and counter) the officer chose on the counter page, kept
+    /// with the session as `point/counter`.
+    pub fn desk(&self) -> Option<(&str, &str)> {
+        self.session.counter.as_deref()?.split_once('/')
+    }
+
+    /// The service point the officer works at now: their desk's, else where their
+    /// memberships first place them (the deployment's default for someone everywhere).
+    pub fn point(&self, state: &WebState) -> String {
+        match self.desk() {
+            Some((point, _)) => point.to_owned(),
+            None => sopflow_core::access::home_point(
+                &self.session.user,
+                state.runtime.offices.default_id(),
+            ),
+        }
+    }
 }
 
 impl FromRequestParts<WebState> for Officer {

@@ -234,8 +234,13 @@ impl Store {
 
     /// The open cases at `steps` (each of one SOP version), most urgent first: overdue ones,
     /// then by due time, then those with no due time; oldest first within each. At most
-    /// `limit`, with the count of all.
-    pub async fn urgent_open_cases(&self, steps: &[StepKey], limit: u32) -> Result<UrgentCases> {
+    /// `limit`, with the count of all. With `points`, only cases at those service points.
+    pub async fn urgent_open_cases(
+        &self,
+        steps: &[StepKey],
+        points: Option<&Vec<String>>,
+        limit: u32,
+    ) -> Result<UrgentCases> {
         if steps.is_empty() {
             return Ok(UrgentCases {
                 cases: Vec::new(),
@@ -243,6 +248,9 @@ impl Store {
             });
         }
         let (keys, names) = step_keys(steps)?;
+        let points = points
+            .map(|p| serde_json::to_string(p).map_err(|e| Error::Invalid(e.to_string())))
+            .transpose()?;
         // The step names let the partial index narrow the rows; the keys pin SOP versions.
         // chr(31)/char(31): a separator no id contains.
         on_backend!(Store, self, |s| {
@@ -252,12 +260,14 @@ impl Store {
                    AND current_step IN " json_array("$2") "
                    AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
                         unit_separator " || current_step) IN " json_array("$1") "
+                   AND ($4 IS NULL OR service_point IN " json_array("$4") ")
                  ORDER BY overdue DESC, due_at IS NULL, due_at, case_id
                  LIMIT $3"
             ))
             .bind(&keys)
             .bind(&names)
             .bind(i64::from(limit))
+            .bind(points.as_deref())
             .fetch_all(&s.read)
             .await?;
             let total: i64 = sqlx::query_scalar(sql!(DB:
@@ -265,10 +275,12 @@ impl Store {
                  WHERE status = 'open'
                    AND current_step IN " json_array("$2") "
                    AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
-                        unit_separator " || current_step) IN " json_array("$1")
+                        unit_separator " || current_step) IN " json_array("$1") "
+                   AND ($3 IS NULL OR service_point IN " json_array("$3") ")"
             ))
             .bind(&keys)
             .bind(&names)
+            .bind(points.as_deref())
             .fetch_one(&s.read)
             .await?;
             Ok(UrgentCases { cases, total })

@@ -24,6 +24,10 @@
 //! | `case_references` | case_id, unique registration_number, unique tracking_code | the office's numbers of a case, written in the transaction that opens it |
 //! | `idempotency_keys` | (user_name, key) | the response already given to a request carrying an `Idempotency-Key` |
 //! | `audit_access` | id | who exported histories or saw personal data unmasked, when, and why; append-only (triggers) |
+//! | `service_points` | id | each service point: name, time zone, calendar, counters, and whether the config file or the API keeps it |
+//! | `memberships` | (user_name, role, service_point) | a user's roles and where they hold them (`*`: everywhere) |
+//! | `case_search` | (case_id, field) | the SHA-256 of each searchable case field's value, for finding a returning applicant |
+//! | `queue_calls` | id | every call of a number to a counter (call, recall, transfer, no-show): a projection of the case events, for display boards and counter states |
 //!
 //! # Invariants
 //!
@@ -57,7 +61,7 @@
 //! # Two backends, one set of statements
 //!
 //! Each statement is written once, in the [`Store`] or [`Tx`] method that runs it (the modules
-//! by subject: `sop_versions`, `cases`, `queues`, `outbox`, `users`, `audit`). The method's
+//! by subject: `sop_versions`, `cases`, `queues`, `outbox`, `users`, `audit`, `offices`). The method's
 //! body goes through `on_backend!` (`store.rs`), which compiles it once per backend with
 //! that backend's concrete sqlx types, so no statement is generic and none is written twice.
 //! Shared too: the rows, read by `#[derive(sqlx::FromRow)]` on the types of `types.rs`; the
@@ -84,6 +88,7 @@ mod cases;
 mod dialect;
 mod error;
 mod front_office;
+mod offices;
 mod outbox;
 mod postgres;
 mod queues;
@@ -99,9 +104,11 @@ pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use error::{Error, Result};
 pub use front_office::{CaseReferences, Credentials, NewSession, Session, StepKey, UrgentCases};
+pub use offices::{Notifications, Notified};
 pub use sop_versions::{Effective, NewRelease, Release};
 pub use store::{Savepoint, Store, Tx};
 pub use types::{
-    CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, OutboxItem, OutboxStatus,
-    Page, SopVersion, StoredResponse, User,
+    CallKind, CaseFilter, CaseProjection, CaseRecord, Counter, Event, Membership, NewCall,
+    NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, SearchKey,
+    ServicePoint, SopVersion, StoredResponse, User,
 };

@@ -194,6 +194,7 @@ async fn urgent_cases_come_overdue_then_by_due_then_without(db: &TestDb) {
             due_at: due.map(at),
             overdue,
             status: status.into(),
+            service_point: if id == "c3" { "pos" } else { "kantor" }.into(),
             ..support::projection(v1, 0, &evs, Some(step))
         };
         let mut tx = store.begin().await.unwrap();
@@ -208,16 +209,16 @@ async fn urgent_cases_come_overdue_then_by_due_then_without(db: &TestDb) {
     let ids = |cases: &[sopflow_store::CaseRecord]| {
         cases.iter().map(|c| c.case_id.clone()).collect::<Vec<_>>()
     };
-    let urgent = store.urgent_open_cases(&[key("s1", v1)], 10).await.unwrap();
+    let urgent = store.urgent_open_cases(&[key("s1", v1)], None, 10).await.unwrap();
     assert_eq!(ids(&urgent.cases), ["c4", "c3", "c1", "c2", "c7"]);
     assert_eq!(urgent.total, 5);
-    let first_two = store.urgent_open_cases(&[key("s1", v1)], 2).await.unwrap();
+    let first_two = store.urgent_open_cases(&[key("s1", v1)], None, 2).await.unwrap();
     assert_eq!(
         (ids(&first_two.cases), first_two.total),
         (vec!["c4".into(), "c3".into()], 5)
     );
     let both = store
-        .urgent_open_cases(&[key("s1", v1), key("s2", v1)], 3)
+        .urgent_open_cases(&[key("s1", v1), key("s2", v1)], None, 3)
         .await
         .unwrap();
     assert_eq!(
@@ -226,9 +227,20 @@ async fn urgent_cases_come_overdue_then_by_due_then_without(db: &TestDb) {
     );
     // Another SOP version's step of the same name is not this one.
     let other = store
-        .urgent_open_cases(&[key("s1", v1 + 1)], 10)
+        .urgent_open_cases(&[key("s1", v1 + 1)], None, 10)
         .await
         .unwrap();
     assert_eq!((other.cases.len(), other.total), (0, 0));
-    assert_eq!(store.urgent_open_cases(&[], 10).await.unwrap().total, 0);
+    assert_eq!(store.urgent_open_cases(&[], None, 10).await.unwrap().total, 0);
+    // Only the cases of the service points asked for.
+    let at_pos = store
+        .urgent_open_cases(&[key("s1", v1)], Some(&vec!["pos".to_owned()]), 10)
+        .await
+        .unwrap();
+    assert_eq!((ids(&at_pos.cases), at_pos.total), (vec!["c3".into()], 1));
+    let nowhere = store
+        .urgent_open_cases(&[key("s1", v1)], Some(&Vec::new()), 10)
+        .await
+        .unwrap();
+    assert_eq!(nowhere.total, 0);
 }

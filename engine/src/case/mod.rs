@@ -14,12 +14,12 @@ pub mod register;
 pub mod replay;
 pub mod state;
 
-pub use decide::{Command, CommandError, Context, DataError, Decision, Effect, decide};
+pub use decide::{Command, CommandError, Context, DataError, Decision, Effect, decide, open_call};
 pub use event::{Actor, DocumentReceipt, EVENT_FORMAT_VERSION, Event, EventBody, GuardEvaluation};
 pub use queue_number::QueueNumber;
 pub use register::register;
 pub use replay::{Divergence, verify};
-pub use state::{CaseState, CaseStatus, Documents};
+pub use state::{CaseState, CaseStatus, Documents, OpenCall};
 
 use crate::sop::Sop;
 

@@ -38,6 +38,7 @@ mod tests {
                 sop_version: 1,
                 data: Default::default(),
                 total_due_at: None,
+                service_point: None,
             },
         };
         CaseState::from_first(&first).expect("a first event")

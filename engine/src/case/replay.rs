@@ -5,7 +5,9 @@
 use std::fmt;
 
 use super::CaseVersion;
-use super::decide::{budget_clock, check_data, check_required, choose_branch, missing_documents};
+use super::decide::{
+    budget_clock, check_data, check_required, choose_branch, missing_documents, open_call,
+};
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
 use crate::sop::Sop;
@@ -217,6 +219,62 @@ fn check_event(
                     event.by.role,
                     sop.recorders(idx).join(", ")
                 )));
+            }
+        }
+        EventBody::QueueRecalled {
+            step,
+            number,
+            counter,
+            ..
+        }
+        | EventBody::QueueNoShow {
+            step,
+            number,
+            counter,
+            ..
+        }
+        | EventBody::QueueTransferred {
+            step,
+            number,
+            from: counter,
+            ..
+        } => {
+            let what = event.body.kind();
+            let (call, queue) = open_call(sop, state).ok_or_else(|| {
+                diverge(format!(
+                    "{what}: number {number} is not being called at a counter"
+                ))
+            })?;
+            if *call.step != **step || call.number != *number || call.counter != *counter {
+                return Err(diverge(format!(
+                    "{what}: number {number} at {} from `{step}`, but {} is called at {} from `{}`",
+                    counter.as_deref().unwrap_or("no counter"),
+                    call.number,
+                    call.counter.as_deref().unwrap_or("no counter"),
+                    call.step
+                )));
+            }
+            if !sop.may_record(queue, &event.by.role) {
+                return Err(diverge(format!(
+                    "{what} by role `{}`, which may not call the queue of `{step}` (allowed: {})",
+                    event.by.role,
+                    sop.recorders(queue).join(", ")
+                )));
+            }
+            if let EventBody::QueueNoShow {
+                no_shows, limit, ..
+            } = &event.body
+            {
+                if *no_shows != state.no_shows + 1 {
+                    return Err(diverge(format!(
+                        "no-show {no_shows} of the case, but it had {} before",
+                        state.no_shows
+                    )));
+                }
+                // Below the limit the number goes back to its queue; at it the case is
+                // cancelled, so no step is entered.
+                *expected_entry = (*limit == 0 || no_shows < limit).then_some(queue);
+                *previous_step = current;
             }
         }
         EventBody::TimeBudgetExceeded { step, due_at } => {

@@ -429,14 +429,23 @@ impl SopDocument {
 
     /// Case fields marked `x-personal: true` in the case schema (NIK, names...).
     pub fn personal_fields(&self) -> Vec<&str> {
+        self.fields_marked("x-personal")
+    }
+
+    /// Case fields marked `x-searchable: true` in the case schema: a returning applicant is
+    /// found by them (a NIK, a KK number).
+    pub fn searchable_fields(&self) -> Vec<&str> {
+        self.fields_marked("x-searchable")
+    }
+
+    /// The top-level case fields whose schema sets `mark` to `true`.
+    fn fields_marked(&self, mark: &str) -> Vec<&str> {
         self.case_schema
             .get("properties")
             .and_then(|p| p.as_object())
             .map(|p| {
                 p.iter()
-                    .filter(|(_, schema)| {
-                        schema.get("x-personal").and_then(|v| v.as_bool()) == Some(true)
-                    })
+                    .filter(|(_, schema)| schema.get(mark).and_then(|v| v.as_bool()) == Some(true))
                     .map(|(k, _)| k.as_str())
                     .collect()
             })

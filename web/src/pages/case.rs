@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Map;
 use sopflow_core::queries::{self, ChecklistItem};
+use sopflow_core::access::Sight;
 use sopflow_core::runtime::{CommandRequest, LoadedCase};
 use sopflow_core::{RuntimeError, registry::Deployed};
 use sopflow_engine::case::{CaseState, Command, CommandError, DocumentReceipt};
@@ -68,6 +69,15 @@ pub struct ChecklistUpdate {
 
 /// The step `state` is at, when it is one a person may record (a task, or a service step
 /// answered by hand) and the case is open.
+/// The officer's roles at the case's service point.
+fn roles_at<'a>(officer: &'a Officer, loaded: &'a LoadedCase) -> Vec<&'a str> {
+    officer
+        .session
+        .user
+        .roles_at(&loaded.service_point)
+        .collect()
+}
+
 fn current_index(d: &Deployed, state: &CaseState) -> Option<usize> {
     if state.status.is_closed() {
         return None;
@@ -82,13 +92,13 @@ fn step_view(
     web: &WebState,
     d: &Deployed,
     state: &CaseState,
-    role: &str,
+    roles: &[&str],
     m: &Msg,
 ) -> Option<StepView> {
     let idx = current_index(d, state)?;
     let step = d.sop.step(idx);
     let (urgency, time_left) = view::time_left(d, state, now(), m);
-    let records = d.sop.may_record(idx, role);
+    let records = roles.iter().any(|r| d.sop.may_record(idx, r));
     let open = state.status == sopflow_engine::case::CaseStatus::Open && !state.current_completed;
     // A service step gets a form only when its adapter is answered by hand.
     let by_hand = match step.kind {
@@ -169,7 +179,7 @@ struct Extra {
 fn render(
     web: &WebState,
     officer: &Officer,
-    loaded: &LoadedCase,
+    (loaded, sight): (&LoadedCase, Sight),
     status: StatusCode,
     extra: Extra,
     refs_registration: Option<String>,
@@ -177,8 +187,8 @@ fn render(
     let d = &loaded.deployed;
     let state = &loaded.state;
     let m = officer.lang.msg();
-    let role = &officer.session.user.role;
-    let step = step_view(web, d, state, role, m);
+    let roles = roles_at(officer, loaded);
+    let step = step_view(web, d, state, &roles, m);
     let idx = current_index(d, state);
     let (fields, docs) = match (idx, step.as_ref().is_some_and(|s| s.may_record)) {
         (Some(idx), true) => (
@@ -209,7 +219,7 @@ fn render(
         docs,
         general_errors: extra.general_errors,
         conflict: extra.conflict,
-        data: view::data_rows(d, state, queries::sees_personal_data(d, role), m),
+        data: view::data_rows(d, state, sight.personal(), m),
         step,
     };
     crate::html(status, page.render())
@@ -221,11 +231,11 @@ pub async fn page(
     officer: Officer,
     Path(id): Path<String>,
 ) -> Response {
-    match state.runtime.load(&id).await {
-        Ok(loaded) => render(
+    match state.runtime.load_for(&officer.session.user, &id).await {
+        Ok((loaded, sight)) => render(
             &state,
             &officer,
-            &loaded,
+            (&loaded, sight),
             StatusCode::OK,
             Extra {
                 fields: None,
@@ -279,7 +289,7 @@ pub async fn complete(
     let officer = &posted.officer;
     let lang = officer.lang;
     let m = lang.msg();
-    let loaded = match state.runtime.load(&id).await {
+    let (loaded, sight) = match state.runtime.load_for(&officer.session.user, &id).await {
         Ok(l) => l,
         Err(e) => return super::errors::runtime(lang, e),
     };
@@ -299,6 +309,7 @@ pub async fn complete(
         outcome: posted.get("outcome").map(str::to_owned),
     };
     let request = CommandRequest::on_case(&id, command, officer.session.user.actor(), now())
+        .by(&officer.session.user)
         .expected_version(expected);
     let error = match state.runtime.run(request).await {
         Ok(outcome) => {
@@ -307,7 +318,7 @@ pub async fn complete(
                 &state,
                 &outcome.case.deployed,
                 &outcome.case.state,
-                &officer.session.user.role,
+                &roles_at(officer, &outcome.case),
                 m,
             );
             let target = if next.is_some_and(|s| s.may_record) {
@@ -406,12 +417,16 @@ pub async fn complete(
     };
     extra.fields = Some(fields);
     // The page shows the case as it is now (another officer may have moved it on).
-    let current = state.runtime.load(&id).await.unwrap_or(loaded);
+    let current = state
+        .runtime
+        .load_for(&officer.session.user, &id)
+        .await
+        .unwrap_or((loaded, sight));
     if status == StatusCode::CONFLICT {
         extra.fields = None;
         extra.docs = None;
     }
-    render(&state, officer, &current, status, extra, None)
+    render(&state, officer, (&current.0, current.1), status, extra, None)
 }
 
 fn conflict_text(d: &Deployed, current_step: Option<String>, m: &Msg) -> String {
@@ -431,8 +446,8 @@ pub async fn checklist(
     posted: Posted,
 ) -> Response {
     let officer = &posted.officer;
-    let loaded = match state.runtime.load(&id).await {
-        Ok(l) => l,
+    let loaded = match state.runtime.load_for(&officer.session.user, &id).await {
+        Ok((l, _)) => l,
         Err(e) => return super::errors::runtime(officer.lang, e),
     };
     let d = &loaded.deployed;

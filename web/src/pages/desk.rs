@@ -53,7 +53,7 @@ pub async fn home(State(state): State<WebState>, headers: HeaderMap) -> Response
 
 async fn tasks(state: &WebState, officer: &Officer) -> Result<(Vec<TaskRow>, i64), Response> {
     let user = &officer.session.user;
-    let page = queries::inbox_page(&state.runtime, user, &user.role, INBOX_PAGE)
+    let page = queries::inbox_page(&state.runtime, user, &user.role, None, INBOX_PAGE)
         .await
         .map_err(|e| match e {
             queries::QueryError::Runtime(e) => super::errors::runtime(officer.lang, e),
@@ -82,7 +82,7 @@ pub async fn page(
     Query(q): Query<DeskQuery>,
 ) -> Response {
     let flash = match q.selesai {
-        Some(id) => state.runtime.load(&id).await.ok().map(|c| {
+        Some(id) => state.runtime.load_for(&officer.session.user, &id).await.ok().map(|(c, _)| {
             format!(
                 "{} {}.",
                 officer.lang.msg().step_done,
@@ -135,7 +135,7 @@ pub async fn list(State(state): State<WebState>, officer: Officer) -> Response {
 /// `POST /cari`: opens the case with this registration number (posted, not in the URL).
 pub async fn find(State(state): State<WebState>, posted: Posted) -> Response {
     let typed = posted.get("nomor").unwrap_or("").to_owned();
-    match queries::find_by_registration(&state.runtime, &typed).await {
+    match queries::find_by_registration(&state.runtime, &posted.officer.session.user, &typed).await {
         Ok(Some(case_id)) => Redirect::to(&format!("/berkas/{case_id}")).into_response(),
         Ok(None) => {
             let m = posted.officer.lang.msg();

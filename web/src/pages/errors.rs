@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use sopflow_core::RuntimeError;
+use sopflow_core::queries::QueryError;
 
 use crate::i18n::Lang;
 use crate::people::Chrome;
@@ -99,7 +100,20 @@ pub fn internal(lang: Lang) -> Response {
 /// A core error as a page (the cause of an internal one is logged, never shown).
 pub fn runtime(lang: Lang, e: RuntimeError) -> Response {
     match e {
-        RuntimeError::CaseNotFound(_) | RuntimeError::SopNotFound(_) => not_found(lang),
+        RuntimeError::CaseNotFound(_)
+        | RuntimeError::SopNotFound(_)
+        | RuntimeError::PointNotFound(_) => not_found(lang),
+        RuntimeError::Forbidden(text) => forbidden(lang, &text),
+        RuntimeError::Invalid(text) => {
+            let m = lang.msg();
+            message(
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                m.err_invalid,
+                &text,
+                Some(("/meja", m.back_to_desk)),
+            )
+        }
         RuntimeError::Busy(_) => {
             let m = lang.msg();
             message(
@@ -114,6 +128,16 @@ pub fn runtime(lang: Lang, e: RuntimeError) -> Response {
             tracing::error!(error = %other, "page: core error");
             internal(lang)
         }
+    }
+}
+
+/// A core query's refusal as a page.
+pub fn query(lang: Lang, e: QueryError) -> Response {
+    match e {
+        QueryError::Runtime(e) => runtime(lang, e),
+        QueryError::NotFound(_) => not_found(lang),
+        QueryError::Forbidden(text) => forbidden(lang, &text),
+        QueryError::Invalid(text) => runtime(lang, RuntimeError::Invalid(text)),
     }
 }
 

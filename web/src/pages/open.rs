@@ -59,7 +59,8 @@ struct ReceiptPage {
 
 /// `GET /baru`: the services the officer's role opens cases of.
 pub async fn choose(State(state): State<WebState>, officer: Officer) -> Response {
-    match queries::openable_sops(&state.runtime, &officer.session.user.role).await {
+    let point = officer.point(&state);
+    match queries::openable_sops(&state.runtime, &officer.session.user, &point, now()).await {
         Ok(sops) => {
             let page = ChoosePage {
                 c: officer.chrome("/baru", "open"),
@@ -88,7 +89,8 @@ async fn openable(
         .await
         .map_err(|e| super::errors::runtime(lang, e.into()))?
         .ok_or_else(|| super::errors::not_found(lang))?;
-    if !queries::may_open(&deployed, &officer.session.user.role) {
+    let point = officer.point(state);
+    if sopflow_core::access::opening_roles(&officer.session.user, &deployed, &point).is_empty() {
         return Err(super::errors::forbidden(lang, lang.msg().open_none));
     }
     Ok(deployed)
@@ -193,7 +195,10 @@ pub async fn submit(
         .collect();
     let receipts = forms::ticked_documents(&docs, &posted.fields);
     let actor = officer.session.user.actor();
-    let start = CommandRequest::start(&sop_id, data.clone(), receipts, actor.clone(), now());
+    let user = &officer.session.user;
+    let start = CommandRequest::start(&sop_id, data.clone(), receipts, actor.clone(), now())
+        .by(user)
+        .at(Some(officer.point(&state)));
     match state.runtime.run(start).await {
         Ok(outcome) => {
             let case_id = outcome.case.state.case_id.clone();
@@ -209,7 +214,7 @@ pub async fn submit(
                 // step, where the case page shows it.
                 if let Err(e) = state
                     .runtime
-                    .run(CommandRequest::on_case(&case_id, complete, actor, now()))
+                    .run(CommandRequest::on_case(&case_id, complete, actor, now()).by(user))
                     .await
                 {
                     tracing::debug!(error = %e, "first step not completed with the opening");
@@ -280,19 +285,22 @@ pub async fn receipt(
     Path(id): Path<String>,
 ) -> Response {
     let lang = officer.lang;
-    let loaded = match state.runtime.load(&id).await {
-        Ok(l) => l,
+    let loaded = match state.runtime.load_for(&officer.session.user, &id).await {
+        Ok((l, _)) => l,
         Err(e) => return super::errors::runtime(lang, e),
+    };
+    let point = match sopflow_core::counters::point(&state.runtime, &loaded.service_point).await {
+        Ok(p) => p,
+        Err(e) => return super::errors::query(lang, e),
     };
     let refs =
         match queries::receipt_references(&state.runtime, &officer.session.user, &loaded).await {
             Ok(Some(refs)) => refs,
             Ok(None) => return super::errors::not_found(lang),
-            Err(queries::QueryError::Runtime(e)) => return super::errors::runtime(lang, e),
-            Err(e) => return super::errors::forbidden(lang, &e.to_string()),
+            Err(e) => return super::errors::query(lang, e),
         };
     let header = &loaded.deployed.sop.document().header;
-    let local = loaded.state.started_at.to_offset(state.runtime.utc_offset);
+    let local = loaded.state.started_at.to_offset(point.utc_offset);
     let date = local
         .format(time::macros::format_description!(
             "[day]-[month]-[year] [hour]:[minute] (UTC[offset_hour sign:mandatory]:[offset_minute])"
@@ -307,7 +315,7 @@ pub async fn receipt(
         registration: refs.registration_number,
         queue_number: loaded.state.queue_number.clone(),
         date,
-        service_point: state.config.service_point.clone(),
+        service_point: point.name.clone(),
         tracking_code: sopflow_core::codes::display_tracking_code(&refs.tracking_code),
         status_url: format!("{}/status", state.config.public_url.trim_end_matches('/')),
     };
