@@ -344,6 +344,8 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     assert!(!board_text.contains("Contoh Pemohon") && !board_text.contains("1312990101900001"));
 
     // The server restarts: the board reconnects by itself and shows the next call.
+    let opened = board_opened(b).await;
+    assert!(opened >= 1, "the board's stream opened");
     let config_file = office._dir.path().join("sopflow.toml");
     office.server.restart(
         &office.database,
@@ -354,7 +356,7 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
         .switch_to_window(board_window.clone())
         .await
         .unwrap();
-    wait_board_reconnected(b).await;
+    wait_board_reconnected(b, opened).await;
     b.client
         .switch_to_window(desk_window.clone())
         .await
@@ -363,8 +365,9 @@ async fn ktp_el_from_opening_to_hand_over(b: &Browser, office: &mut Office) -> S
     // The session lives in the store: the restart did not log the operator out.
     b.find("#f-status_perekaman").await;
     b.goto(&format!("{base}/loket")).await;
+    // The counter's last call is kept in the store: the new process can recall it.
     let recall = b.has("form[action='/loket/ulang']").await;
-    assert!(!recall, "this process has made no call since it started");
+    assert!(recall, "the counter knows its last call after the restart");
     // Back at the step: the record is single, no NIK problem: the card prints by itself.
     b.client
         .switch_to_window(desk_window.clone())
@@ -517,23 +520,26 @@ async fn wait_board_call(b: &Browser, number: &str, counter: &str) {
     }
 }
 
-async fn wait_board_reconnected(b: &Browser) {
-    // EventSource retries by itself (htmx's extension opens it again if it gave up). The new
-    // process has made no call yet: its first event clears the call shown.
+/// How many times the board's event stream has opened.
+async fn board_opened(b: &Browser) -> u64 {
+    let opened = b
+        .js(
+            "return document.body.getAttribute('data-opened') || '0'",
+            vec![],
+        )
+        .await;
+    opened.as_str().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+async fn wait_board_reconnected(b: &Browser, before: u64) {
+    // EventSource retries by itself (htmx's extension opens it again if it gave up).
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let shown = b
-            .js(
-                "return !!document.querySelector('#board .now .call')",
-                vec![],
-            )
-            .await;
-        if shown == json!(false) {
-            return;
-        }
+    while board_opened(b).await <= before {
         assert!(Instant::now() < deadline, "the board did not reconnect");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The new process's first event shows the calls of the day from the store.
+    wait_board_call(b, "A-001", "Loket 2").await;
 }
 
 /// A certificate of residence, through the forms its own SOP generates: a personal name with

@@ -28,8 +28,8 @@
 pub mod access;
 pub mod adapters;
 pub mod auth;
-pub mod codes;
 pub mod calls;
+pub mod codes;
 pub mod config;
 pub mod counters;
 pub mod dispatch;
@@ -42,8 +42,8 @@ pub mod registration;
 pub mod registry;
 pub mod releases;
 pub mod runtime;
-pub mod session;
 pub mod search;
+pub mod session;
 pub mod ticker;
 
 pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};

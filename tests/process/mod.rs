@@ -280,6 +280,15 @@ impl Server {
         self.output()
     }
 
+    /// Stops the process as [`Server::stop`] does: everything it wrote, and its log (standard
+    /// error) alone.
+    #[allow(dead_code)]
+    pub fn stop_for_log(mut self) -> (String, String) {
+        self.kill();
+        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        (self.output(), log)
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

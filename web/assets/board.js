@@ -73,7 +73,11 @@
     }
     var status = document.getElementById("connection");
     document.body.addEventListener("htmx:sseError", function () { if (status) { status.hidden = false; } });
-    document.body.addEventListener("htmx:sseOpen", function () { if (status) { status.hidden = true; } });
+    // How many times the stream opened: a reconnection after a restart shows as one more.
+    document.body.addEventListener("htmx:sseOpen", function () {
+      if (status) { status.hidden = true; }
+      document.body.setAttribute("data-opened", String(Number(document.body.getAttribute("data-opened") || "0") + 1));
+    });
     document.body.addEventListener("htmx:afterSettle", announce);
   });
 })();

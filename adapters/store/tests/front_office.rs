@@ -209,10 +209,16 @@ async fn urgent_cases_come_overdue_then_by_due_then_without(db: &TestDb) {
     let ids = |cases: &[sopflow_store::CaseRecord]| {
         cases.iter().map(|c| c.case_id.clone()).collect::<Vec<_>>()
     };
-    let urgent = store.urgent_open_cases(&[key("s1", v1)], None, 10).await.unwrap();
+    let urgent = store
+        .urgent_open_cases(&[key("s1", v1)], None, 10)
+        .await
+        .unwrap();
     assert_eq!(ids(&urgent.cases), ["c4", "c3", "c1", "c2", "c7"]);
     assert_eq!(urgent.total, 5);
-    let first_two = store.urgent_open_cases(&[key("s1", v1)], None, 2).await.unwrap();
+    let first_two = store
+        .urgent_open_cases(&[key("s1", v1)], None, 2)
+        .await
+        .unwrap();
     assert_eq!(
         (ids(&first_two.cases), first_two.total),
         (vec!["c4".into(), "c3".into()], 5)
@@ -231,7 +237,10 @@ async fn urgent_cases_come_overdue_then_by_due_then_without(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!((other.cases.len(), other.total), (0, 0));
-    assert_eq!(store.urgent_open_cases(&[], None, 10).await.unwrap().total, 0);
+    assert_eq!(
+        store.urgent_open_cases(&[], None, 10).await.unwrap().total,
+        0
+    );
     // Only the cases of the service points asked for.
     let at_pos = store
         .urgent_open_cases(&[key("s1", v1)], Some(&vec!["pos".to_owned()]), 10)

@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Map;
-use sopflow_core::queries::{self, ChecklistItem};
 use sopflow_core::access::Sight;
+use sopflow_core::queries::{self, ChecklistItem};
 use sopflow_core::runtime::{CommandRequest, LoadedCase};
 use sopflow_core::{RuntimeError, registry::Deployed};
 use sopflow_engine::case::{CaseState, Command, CommandError, DocumentReceipt};
@@ -426,7 +426,14 @@ pub async fn complete(
         extra.fields = None;
         extra.docs = None;
     }
-    render(&state, officer, (&current.0, current.1), status, extra, None)
+    render(
+        &state,
+        officer,
+        (&current.0, current.1),
+        status,
+        extra,
+        None,
+    )
 }
 
 fn conflict_text(d: &Deployed, current_step: Option<String>, m: &Msg) -> String {

@@ -168,12 +168,24 @@ async fn act(state: &WebState, posted: &Posted, action: CallAction) -> Response 
     let Some(case_id) = posted.get("berkas") else {
         return super::errors::not_found(lang);
     };
-    match counters::act_on_call(&state.runtime, &officer.session.user, case_id, action, now())
-        .await
+    match counters::act_on_call(
+        &state.runtime,
+        &officer.session.user,
+        case_id,
+        action,
+        now(),
+    )
+    .await
     {
         Ok(_) => Redirect::to("/loket").into_response(),
         Err(QueryError::Runtime(sopflow_core::RuntimeError::Command { error, .. })) => {
-            render(state, officer, StatusCode::CONFLICT, Some(error.to_string())).await
+            render(
+                state,
+                officer,
+                StatusCode::CONFLICT,
+                Some(error.to_string()),
+            )
+            .await
         }
         Err(e) => super::errors::query(lang, e),
     }

@@ -82,13 +82,18 @@ pub async fn page(
     Query(q): Query<DeskQuery>,
 ) -> Response {
     let flash = match q.selesai {
-        Some(id) => state.runtime.load_for(&officer.session.user, &id).await.ok().map(|(c, _)| {
-            format!(
-                "{} {}.",
-                officer.lang.msg().step_done,
-                c.state.registration_number.clone().unwrap_or(id)
-            )
-        }),
+        Some(id) => state
+            .runtime
+            .load_for(&officer.session.user, &id)
+            .await
+            .ok()
+            .map(|(c, _)| {
+                format!(
+                    "{} {}.",
+                    officer.lang.msg().step_done,
+                    c.state.registration_number.clone().unwrap_or(id)
+                )
+            }),
         None => None,
     };
     render(&state, &officer, StatusCode::OK, flash, String::new(), None).await
@@ -135,7 +140,8 @@ pub async fn list(State(state): State<WebState>, officer: Officer) -> Response {
 /// `POST /cari`: opens the case with this registration number (posted, not in the URL).
 pub async fn find(State(state): State<WebState>, posted: Posted) -> Response {
     let typed = posted.get("nomor").unwrap_or("").to_owned();
-    match queries::find_by_registration(&state.runtime, &posted.officer.session.user, &typed).await {
+    match queries::find_by_registration(&state.runtime, &posted.officer.session.user, &typed).await
+    {
         Ok(Some(case_id)) => Redirect::to(&format!("/berkas/{case_id}")).into_response(),
         Ok(None) => {
             let m = posted.officer.lang.msg();
