@@ -256,11 +256,18 @@ pub async fn list_cases(
             points.insert(m.service_point.clone());
         }
     }
+    // What the caller asked for, narrowed to what the viewer sees (never widened).
     if !every_sop {
-        filter.sop_ids = Some(sops.into_iter().collect());
+        filter.sop_ids = Some(match filter.sop_ids.take() {
+            Some(asked) => asked.into_iter().filter(|s| sops.contains(s)).collect(),
+            None => sops.into_iter().collect(),
+        });
     }
     if !every_point {
-        filter.service_points = Some(points.into_iter().collect());
+        filter.service_points = Some(match filter.service_points.take() {
+            Some(asked) => asked.into_iter().filter(|p| points.contains(p)).collect(),
+            None => points.into_iter().collect(),
+        });
     }
     let limit = page.limit;
     let rows = runtime.store.list_cases(&filter, &page).await?;

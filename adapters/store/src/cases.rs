@@ -78,6 +78,8 @@ impl Store {
                    AND ($8 IS NULL OR service_point IN " json_array("$8") ")
                    AND ($9 IS NULL OR case_id IN (
                        SELECT case_id FROM case_search WHERE field = $9 AND value_hash = $10))
+                   AND ($11 IS NULL OR created_at >= $11)
+                   AND ($12 IS NULL OR created_at < $12)
                  ORDER BY case_id
                  LIMIT $6"
             ))
@@ -91,6 +93,8 @@ impl Store {
             .bind(service_points.as_deref())
             .bind(field)
             .bind(value_hash)
+            .bind(filter.created_from.map(Ts))
+            .bind(filter.created_before.map(Ts))
             .fetch_all(&s.read)
             .await?)
         })

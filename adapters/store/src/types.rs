@@ -108,6 +108,10 @@ pub struct CaseFilter {
     pub overdue_at: Option<OffsetDateTime>,
     /// Cases whose searchable field has this value (see [`SearchKey`]).
     pub search: Option<SearchKey>,
+    /// Cases opened at or after this time.
+    pub created_from: Option<OffsetDateTime>,
+    /// Cases opened before this time.
+    pub created_before: Option<OffsetDateTime>,
 }
 
 /// A searchable case field and the hash of a value, as [`crate::Tx::index_case`] stored it.

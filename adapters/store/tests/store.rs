@@ -932,9 +932,11 @@ async fn list_cases_filters_and_pages(db: &TestDb) {
         ("c06", "ktp_el", "open", Some("s3"), Some(at(300)), false),
         ("c07", "akta_lahir", "closed", None, None, false),
     ];
-    for (id, sop, status, step, due_at, overdue) in rows {
+    for (n, (id, sop, status, step, due_at, overdue)) in (0..).zip(rows) {
         let evs = events(id, 0, "", 1, "create");
         let mut p = projection(if sop == "ktp_el" { ktp } else { akta }, 0, &evs, step);
+        // Opened ten seconds apart, for the date range.
+        p.updated_at = at(10 * n);
         p.sop_id = sop.into();
         p.status = status.into();
         p.due_at = due_at;
@@ -1003,6 +1005,22 @@ async fn list_cases_filters_and_pages(db: &TestDb) {
         ..Default::default()
     };
     assert_eq!(list(combined, all.clone()).await, ["c05"]);
+    let opened = CaseFilter {
+        created_from: Some(at(20)),
+        created_before: Some(at(50)),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(opened, all.clone()).await,
+        ["c03", "c04", "c05"],
+        "from is inclusive, before is not"
+    );
+    let opened_ktp = CaseFilter {
+        sop_id: Some("ktp_el".into()),
+        created_from: Some(at(20)),
+        ..Default::default()
+    };
+    assert_eq!(list(opened_ktp, all.clone()).await, ["c03", "c05", "c06"]);
 
     let page = |after: Option<&str>, limit| Page {
         limit,
