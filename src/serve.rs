@@ -124,6 +124,7 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
             public_url,
         }),
         adapters,
+        audit_jobs: Default::default(),
     };
     Ok(Service {
         state,

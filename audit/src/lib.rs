@@ -12,6 +12,7 @@
 //! in whatever these tools show, unless an auditor asks for it with a reason; that request is
 //! recorded in the store's `audit_access` log before anything is shown.
 
+pub mod access_log;
 pub mod anchor;
 pub mod export;
 pub mod replay;

@@ -58,6 +58,8 @@ pub struct WebState {
     pub config: Arc<WebConfig>,
     /// Which adapters are answered by hand (their service steps get a form).
     pub adapters: Arc<sopflow_core::adapters::Adapters>,
+    /// The auditors' background verifications (their progress is polled).
+    pub audit_jobs: pages::audit_tools::AuditJobs,
 }
 
 /// The first segment of every page path: the router that mounts both faces sends other paths
@@ -65,6 +67,8 @@ pub struct WebState {
 pub const PAGE_PREFIXES: &[&str] = &[
     "", "masuk", "keluar", "bahasa", "meja", "cari", "berkas", "baru", "loket", "papan", "status",
     "aset",
+    // auditor pages
+    "periksa",
 ];
 
 /// Whether `path` belongs to the pages (its 404s and 405s are HTML pages).
@@ -75,7 +79,7 @@ pub fn owns_path(path: &str) -> bool {
 
 /// The pages, without a socket: the binary merges them with the REST API.
 pub fn app(state: WebState) -> Router {
-    use pages::{board, case, counter, desk, login, open, status};
+    use pages::{audit, audit_tools, board, case, counter, desk, login, open, status};
     Router::new()
         .route("/", get(desk::home))
         .route("/masuk", get(login::form).post(login::submit))
@@ -103,6 +107,17 @@ pub fn app(state: WebState) -> Router {
         .route("/papan/{point}/aliran", get(board::stream))
         .route("/status", get(status::form).post(status::lookup))
         .route("/aset/{hash}/{name}", get(assets::serve))
+        // auditor pages
+        .route("/periksa", get(audit::search_page).post(audit::search_submit))
+        .route("/periksa/berkas/{id}", get(audit::case_page))
+        .route("/periksa/berkas/{id}/buka", post(audit::reveal))
+        .route("/periksa/berkas/{id}/verifikasi", post(audit::verify_case))
+        .route("/periksa/alat", get(audit_tools::tools))
+        .route("/periksa/verifikasi", post(audit_tools::start_verify))
+        .route("/periksa/verifikasi/kemajuan", get(audit_tools::progress))
+        .route("/periksa/jangkar", get(audit_tools::anchor))
+        .route("/periksa/ekspor", post(audit_tools::export))
+        .route("/periksa/akses", get(audit_tools::access))
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -121,6 +121,7 @@ async fn setup(cases: usize) -> Setup {
             public_url: "http://127.0.0.1:8080".into(),
         }),
         adapters: Arc::new(Adapters::defaults(dir.path())),
+        audit_jobs: Default::default(),
     };
     Setup {
         web,

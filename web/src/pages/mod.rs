@@ -9,6 +9,9 @@ pub mod errors;
 pub mod login;
 pub mod open;
 pub mod status;
+// auditor pages
+pub mod audit;
+pub mod audit_tools;
 
 use time::OffsetDateTime;
 
