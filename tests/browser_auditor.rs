@@ -201,6 +201,21 @@ async fn an_auditor_reads_verifies_reveals_and_exports_in_a_real_browser() {
         .to_owned();
     assert!(!registration.is_empty());
     b.screenshot("auditor-02-timeline").await;
+    // The recording check: the guards with the values they read, the branch taken.
+    let guards = b
+        .js(
+            "const t = [...document.querySelectorAll('table.guards')]
+               .find(t => t.innerText.includes('PRINT_READY_RECORD'));
+             if (!t) { return ''; }
+             t.closest('section').scrollIntoView();
+             return t.closest('section').innerText;",
+            vec![],
+        )
+        .await;
+    let guards = guards.as_str().unwrap();
+    assert!(guards.contains("cetak_ktp"), "the branch to the print: {guards}");
+    assert!(guards.contains("benar"), "the guard that held: {guards}");
+    b.screenshot("auditor-02b-timeline-branch").await;
 
     // Finding it again by its registration number (posted).
     b.goto(&format!("{base}/periksa")).await;
