@@ -303,6 +303,7 @@ mod tests {
         }
         assert!(sopflow_web::owns_path("/berkas/abc/tanda-terima"));
         assert!(sopflow_web::owns_path("/"));
+        assert!(sopflow_web::owns_path("/periksa/berkas/abc"));
         assert!(!sopflow_web::owns_path("/cases/abc"));
         assert!(!sopflow_web::owns_path("/healthz"));
     }

@@ -260,6 +260,13 @@ async fn two_service_points_keep_their_queues_inboxes_lists_and_reports_apart(ap
         .get(&format!("/cases?service_point={KEC}"), &auditor)
         .await;
     assert_eq!(ids(&filtered, "cases"), ids(&budi_cases, "cases"));
+    // A filter narrows what one sees, never widens it, for those who work at some points.
+    let rudi_kec = api.get(&format!("/cases?service_point={KEC}"), &both).await;
+    assert_eq!(ids(&rudi_kec, "cases"), ids(&budi_cases, "cases"));
+    let elsewhere = api
+        .get(&format!("/cases?service_point={KANTOR}"), &auditor_kec)
+        .await;
+    assert!(ids(&elsewhere, "cases").is_empty(), "{}", elsewhere.text);
     let r = api.get(&format!("/cases/{kantor_1}"), &budi).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "another office's case");
 

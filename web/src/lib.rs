@@ -66,9 +66,7 @@ pub struct WebState {
 /// to the REST API's fallback (problem+json).
 pub const PAGE_PREFIXES: &[&str] = &[
     "", "masuk", "keluar", "bahasa", "meja", "cari", "berkas", "baru", "loket", "papan", "status",
-    "aset",
-    // auditor pages
-    "periksa",
+    "aset", "periksa", // periksa: the auditor pages
 ];
 
 /// Whether `path` belongs to the pages (its 404s and 405s are HTML pages).
@@ -108,7 +106,10 @@ pub fn app(state: WebState) -> Router {
         .route("/status", get(status::form).post(status::lookup))
         .route("/aset/{hash}/{name}", get(assets::serve))
         // auditor pages
-        .route("/periksa", get(audit::search_page).post(audit::search_submit))
+        .route(
+            "/periksa",
+            get(audit::search_page).post(audit::search_submit),
+        )
         .route("/periksa/berkas/{id}", get(audit::case_page))
         .route("/periksa/berkas/{id}/buka", post(audit::reveal))
         .route("/periksa/berkas/{id}/verifikasi", post(audit::verify_case))

@@ -73,8 +73,11 @@ pub(crate) fn parse_day(text: &str, offset: UtcOffset) -> Result<Option<OffsetDa
     if text.is_empty() {
         return Ok(None);
     }
-    let day = Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-        .map_err(|_| ())?;
+    let day = Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| ())?;
     Ok(Some(day.with_time(Time::MIDNIGHT).assume_offset(offset)))
 }
 
@@ -139,7 +142,10 @@ struct SearchPage {
 
 impl SearchPage {
     fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, e)| *e)
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, e)| *e)
     }
 }
 
@@ -166,7 +172,10 @@ pub async fn search_submit(State(state): State<WebState>, posted: Posted) -> Res
         from: get("dari"),
         to: get("sampai"),
     };
-    let after = posted.get("setelah").filter(|a| !a.is_empty()).map(str::to_owned);
+    let after = posted
+        .get("setelah")
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned);
     search(&state, &posted.officer, form, after, true).await
 }
 
@@ -650,8 +659,15 @@ async fn render_case(
     if personal.is_revealed() {
         // Recorded before anything is shown; if it cannot be recorded, nothing is.
         let scope = format!("case {id} until event {}", replay.until);
-        if let Err(e) = record_access(store, &requester(officer), "replay", &scope, personal, now())
-            .await
+        if let Err(e) = record_access(
+            store,
+            &requester(officer),
+            "replay",
+            &scope,
+            personal,
+            now(),
+        )
+        .await
         {
             return audit_error(lang, e);
         }
@@ -901,9 +917,7 @@ mod tests {
     #[test]
     fn a_day_is_local_midnight() {
         let offset = UtcOffset::from_hms(7, 0, 0).unwrap();
-        let t = parse_day("2026-03-04", offset)
-            .unwrap()
-            .unwrap();
+        let t = parse_day("2026-03-04", offset).unwrap().unwrap();
         assert_eq!(t.to_offset(UtcOffset::UTC).hour(), 17);
         assert_eq!(parse_day("  ", offset), Ok(None));
         assert!(parse_day("04/03/2026", offset).is_err());

@@ -19,7 +19,7 @@ use sopflow_core::auth::{ADMIN, AUDITOR};
 use sopflow_store::{CaseFilter, Store};
 use time::OffsetDateTime;
 
-use super::audit::{audit_error, parse_day, require_reader, requester, when};
+use super::audit::{audit_error, parse_day, requester, require_reader, when};
 use super::now;
 use crate::WebState;
 use crate::people::{Chrome, Officer, Posted};
@@ -129,7 +129,10 @@ pub struct ExportForm {
 
 impl ExportForm {
     pub fn error(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, e)| *e)
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, e)| *e)
     }
 }
 
@@ -150,7 +153,12 @@ struct JobFragment {
     job: Option<JobView>,
 }
 
-fn tools_page(state: &WebState, officer: &Officer, export: ExportForm, status: StatusCode) -> Response {
+fn tools_page(
+    state: &WebState,
+    officer: &Officer,
+    export: ExportForm,
+    status: StatusCode,
+) -> Response {
     let offset = state.runtime.registry.utc_offset();
     let page = ToolsPage {
         c: officer.chrome("/periksa/alat", "audit"),
@@ -220,7 +228,10 @@ pub async fn start_verify(State(state): State<WebState>, posted: Posted) -> Resp
     Redirect::to("/periksa/alat").into_response()
 }
 
-async fn case_ids(store: &Store, points: Vec<String>) -> Result<Vec<String>, sopflow_audit::AuditError> {
+async fn case_ids(
+    store: &Store,
+    points: Vec<String>,
+) -> Result<Vec<String>, sopflow_audit::AuditError> {
     let mut walk = CaseWalk::filtered(CaseFilter {
         service_points: Some(points),
         ..CaseFilter::default()
