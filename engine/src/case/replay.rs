@@ -5,8 +5,10 @@
 use std::fmt;
 
 use super::CaseVersion;
+use super::calendar::{CaseCalendar, describe};
 use super::decide::{
     budget_clock, check_data, check_required, choose_branch, missing_documents, open_call,
+    total_due,
 };
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
@@ -35,8 +37,19 @@ impl From<ApplyError> for Divergence {
     }
 }
 
-/// Rebuilds the state from `events`, re-checking each recorded decision against `sop`.
+/// Rebuilds the state from `events`, re-checking each recorded decision against `sop`, for a
+/// history without a calendar (always open; a pinned history diverges: use [`verify_on`]).
 pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
+    verify_on(sop, &CaseCalendar::always_open(), events)
+}
+
+/// [`verify`] on `calendar`, which must be the one the history is pinned to (loaded by the
+/// pin's hash): every due time is recomputed on it.
+pub fn verify_on(
+    sop: &Sop,
+    calendar: &CaseCalendar,
+    events: &[Event],
+) -> Result<CaseState, Divergence> {
     let mut iter = events.iter();
     let first = iter.next().ok_or(Divergence {
         seq: 0,
@@ -47,10 +60,18 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
         sop_id,
         data,
         total_due_at,
+        calendar: pinned,
         ..
     } = &first.body
     {
         let diverge = |reason: String| Divergence { seq: 1, reason };
+        if pinned.as_ref() != calendar.pin() {
+            return Err(diverge(format!(
+                "case ran on {}, verified against {}",
+                describe(pinned.as_ref()),
+                describe(calendar.pin())
+            )));
+        }
         if sop_id != sop.id() {
             return Err(diverge(format!(
                 "case ran on SOP `{sop_id}`, verified against `{}`",
@@ -65,10 +86,7 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
             )));
         }
         check_data(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
-        let expected = sop
-            .document()
-            .total_budget
-            .map(|b| first.at + std::time::Duration::from_secs(b.as_secs()));
+        let expected = total_due(sop, calendar, first.at).map_err(|e| diverge(e.to_string()))?;
         if *total_due_at != expected {
             return Err(diverge(format!(
                 "the whole case is due {}, the SOP gives {}",
@@ -81,7 +99,14 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
     let mut expected_entry: Option<usize> = Some(sop.start());
     let mut previous_step: Option<usize> = None;
     for event in iter {
-        check_event(sop, &state, event, &mut expected_entry, &mut previous_step)?;
+        check_event(
+            sop,
+            calendar,
+            &state,
+            event,
+            &mut expected_entry,
+            &mut previous_step,
+        )?;
         state.apply(event)?;
     }
     Ok(state)
@@ -89,6 +114,7 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
 
 fn check_event(
     sop: &Sop,
+    calendar: &CaseCalendar,
     state: &CaseState,
     event: &Event,
     expected_entry: &mut Option<usize>,
@@ -127,7 +153,15 @@ fn check_event(
                     state.next_visit(step)
                 )));
             }
-            let expected = budget_clock(sop, idx, *previous_step, state.clock.as_ref(), event.at);
+            let expected = budget_clock(
+                sop,
+                idx,
+                *previous_step,
+                state.clock.as_ref(),
+                event.at,
+                calendar,
+            )
+            .map_err(|e| diverge(format!("no due time for `{step}` on the calendar: {e}")))?;
             if (budget_step.clone(), *due_at) != expected {
                 return Err(diverge(format!(
                     "the budget clock is recorded as {}, the SOP gives {}",

@@ -7,7 +7,7 @@ use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::event::{DocumentReceipt, Event, EventBody};
+use super::event::{CalendarPin, DocumentReceipt, Event, EventBody};
 use super::{CaseVersion, SopVersion};
 
 /// Where a case stands as a whole.
@@ -120,6 +120,8 @@ pub struct CaseState {
     pub visits: Vec<StepVisit>,
     /// Where the case was opened (`None`: the deployment's default service point).
     pub service_point: Option<String>,
+    /// The calendar its due times are computed on (`None`: always open).
+    pub calendar: Option<CalendarPin>,
     /// The call of its number to a counter, while the applicant is expected there.
     pub call: Option<OpenCall>,
     /// How many times its number was called and nobody came.
@@ -212,6 +214,7 @@ impl CaseState {
                 data,
                 total_due_at,
                 service_point,
+                calendar,
             } => Ok(Self {
                 case_id: case_id.clone(),
                 sop_id: sop_id.clone(),
@@ -232,6 +235,7 @@ impl CaseState {
                 closed_at: None,
                 visits: Vec::new(),
                 service_point: service_point.clone(),
+                calendar: calendar.clone(),
                 call: None,
                 no_shows: 0,
             }),

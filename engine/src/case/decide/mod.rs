@@ -22,7 +22,7 @@ pub use adapter::{adapter_call, pending_call};
 pub use branch::{BranchChoice, choose_branch};
 pub use data::check_data;
 pub use decider::open_call;
-pub(crate) use decider::{budget_clock, check_required};
+pub(crate) use decider::{budget_clock, check_required, total_due};
 pub use scope::{DocumentCheck, DocumentState, document_checklist, missing_documents};
 pub use types::{
     AdapterCall, Command, CommandError, Context, DataError, Decision, Effect, PrintLine, Printout,
