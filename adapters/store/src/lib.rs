@@ -24,6 +24,7 @@
 //! | `audit_access` | id | who exported histories or saw personal data unmasked, when, and why; append-only (triggers) |
 //! | `service_points` | id | each service point: name, time zone, calendar, counters, and whether the config file or the API keeps it |
 //! | `memberships` | (user_name, role, service_point) | a user's roles and where they hold them (`*`: everywhere) |
+//! | `calendars` | content_hash | the canonical text of every calendar a case was opened under, by its SHA-256 (the hash `case_started` records); written once per hash, immutable (triggers) |
 //! | `case_search` | (case_id, field) | the SHA-256 of each searchable case field's value, for finding a returning applicant |
 //! | `queue_calls` | id | every call of a number to a counter (call, recall, transfer, no-show): a projection of the case events, for display boards and counter states |
 //!
@@ -82,6 +83,7 @@
 
 mod audit;
 mod backend;
+mod calendars;
 mod cases;
 mod dialect;
 mod error;
@@ -99,6 +101,7 @@ mod users;
 
 pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
+pub use calendars::StoredCalendar;
 pub use error::{Error, Result};
 pub use offices::{Notifications, Notified};
 pub use sop_versions::{Effective, NewRelease, Release};
