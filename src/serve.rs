@@ -12,6 +12,7 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sopflow_core::adapters::{AdapterConfigError, Adapters};
 use sopflow_core::auth::Authenticator;
+use sopflow_core::calendars::{Calendars, CalendarsError};
 pub use sopflow_core::config::{Config, ConfigError};
 use sopflow_core::dispatch::Dispatcher;
 use sopflow_core::offices::{OfficeError, Offices};
@@ -68,7 +69,16 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         time::OffsetDateTime::now_utc(),
     )
     .await?;
-    let mut runtime = Runtime::new(store, registry, offset, offices);
+    let calendars = Calendars::from_dir(&config.calendars)?;
+    // Every calendar a configured service point names must load now, not at its first case.
+    for point in &config.service_points {
+        if let Some(id) = &point.calendar {
+            calendars
+                .by_id(id)
+                .map_err(|e| ServeError::Calendar(point.id.clone(), e))?;
+        }
+    }
+    let mut runtime = Runtime::new(store, registry, offset, offices, calendars);
     runtime.no_shows_before_cancel = config.counters.no_shows_before_cancel;
     // Calls made by other processes on the same database reach this one's streams.
     tokio::spawn(calls::relay(runtime.store.clone(), runtime.calls.clone()));
@@ -186,6 +196,10 @@ pub enum ServeError {
     Adapters(#[from] AdapterConfigError),
     #[error("service points: {0}")]
     Offices(#[from] OfficeError),
+    #[error("calendars: {0}")]
+    Calendars(#[from] CalendarsError),
+    #[error("service point `{0}`: {1}")]
+    Calendar(String, CalendarsError),
     #[error("watching the definitions: {0}")]
     Watch(#[from] notify::Error),
     #[error("network: {0}")]

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sopflow_engine::case::chain::{PERSONAL_MARK, sha256_hex};
-use sopflow_engine::case::{Event, EventBody};
+use sopflow_engine::case::{CalendarPin, CaseCalendar, Event, EventBody};
 use sopflow_engine::sop::{self, Sop};
 use sopflow_store::{CaseFilter, CaseRecord, NewAuditAccess, Page, Store};
 use time::OffsetDateTime;
@@ -140,10 +140,12 @@ pub struct CheckedSop {
 
 /// SOP versions as the auditor loads them: from `sop_versions`, each text checked against its
 /// recorded SHA-256 before it is compiled (a rewritten SOP text must not make a forged history
-/// look right), compiled once per run.
+/// look right), compiled once per run. Likewise the calendars cases are pinned to, from
+/// `calendars` by content hash.
 #[derive(Debug, Default)]
 pub struct SopCache {
     versions: HashMap<(String, i64), Result<CheckedSop, String>>,
+    calendars: HashMap<CalendarPin, Result<CaseCalendar, String>>,
 }
 
 impl SopCache {
@@ -179,6 +181,29 @@ impl SopCache {
             },
         };
         self.versions.insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The calendar a history is pinned to (none: always open), or why it cannot be used to
+    /// judge the case (`Ok(Err(..))`): not stored, or its stored text not the pinned one.
+    pub async fn calendar(
+        &mut self,
+        store: &Store,
+        pin: Option<&CalendarPin>,
+    ) -> Result<Result<CaseCalendar, String>, AuditError> {
+        let Some(pin) = pin else {
+            return Ok(Ok(CaseCalendar::always_open()));
+        };
+        if let Some(found) = self.calendars.get(pin) {
+            return Ok(found.clone());
+        }
+        let loaded = match store.calendar(&pin.hash).await? {
+            None => Err(format!(
+                "the case is pinned to calendar {pin}, which is not stored"
+            )),
+            Some(stored) => CaseCalendar::from_canonical(pin, &stored.canonical),
+        };
+        self.calendars.insert(pin.clone(), loaded.clone());
         Ok(loaded)
     }
 }

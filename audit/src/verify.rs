@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 use sopflow_engine::case::chain::verify_chain;
-use sopflow_engine::case::{Event, EventBody, verify};
+use sopflow_engine::case::{Event, EventBody, verify_on};
 use sopflow_store::{CaseRecord, Store};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -29,6 +29,9 @@ pub enum Check {
     Head,
     /// The SOP version the case is pinned to cannot be used to judge it.
     Sop,
+    /// The calendar the case is pinned to cannot be used to judge it (not stored, or its
+    /// stored text is not the pinned content).
+    Calendar,
     /// Replaying the case against its SOP version diverges.
     Replay,
     /// A case head recorded in the anchor is no longer in the history.
@@ -42,6 +45,7 @@ impl Check {
             Check::Chain => "chain",
             Check::Head => "head",
             Check::Sop => "sop",
+            Check::Calendar => "calendar",
             Check::Replay => "replay",
             Check::Anchor => "anchor",
         }
@@ -201,6 +205,7 @@ pub async fn check_case(
         sop_id,
         sop_version,
         case_id: started_id,
+        calendar: pin,
         ..
     } = &first.body
     else {
@@ -265,13 +270,19 @@ pub async fn check_case(
         }
     }
 
-    // The decisions, re-evaluated against the pinned SOP version.
-    if let Err(divergence) = verify(&sop.sop, &events) {
-        findings.push(finding(
-            Some(divergence.seq),
-            Check::Replay,
-            divergence.reason,
-        ));
+    // The decisions, re-evaluated against the pinned SOP version, and the due times on the
+    // pinned calendar.
+    match sops.calendar(store, pin.as_ref()).await? {
+        Ok(calendar) => {
+            if let Err(divergence) = verify_on(&sop.sop, &calendar, &events) {
+                findings.push(finding(
+                    Some(divergence.seq),
+                    Check::Replay,
+                    divergence.reason,
+                ));
+            }
+        }
+        Err(reason) => findings.push(finding(Some(1), Check::Calendar, reason)),
     }
 
     // The anchor: the head it recorded must still be in this history, at its place.

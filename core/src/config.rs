@@ -20,6 +20,9 @@ pub struct Config {
     pub database: String,
     /// Directory of SOP YAML files, watched for changes.
     pub definitions: PathBuf,
+    /// Directory of calendar files (`<id>.toml`), the ones service points name by id; read
+    /// at start.
+    pub calendars: PathBuf,
     /// The office's time zone (queue numbers restart each local day): an Indonesian zone
     /// name (`Asia/Jakarta`, `Asia/Makassar`, `Asia/Jayapura`...), `UTC`, or `+07:00`.
     pub timezone: String,
@@ -66,6 +69,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: "sqlite://./sopflow.db".to_owned(),
             definitions: PathBuf::from("./sop-definitions"),
+            calendars: PathBuf::from("./calendars"),
             timezone: "Asia/Jakarta".to_owned(),
             prints: PathBuf::from("./sopflow-prints"),
             public_url: None,

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 use sopflow_engine::case::chain::{self, GENESIS};
 use sopflow_engine::case::{
-    Actor, CaseState, Command, CommandError, Context, Effect, EventBody, execute,
+    Actor, CaseCalendar, CaseState, Command, CommandError, Context, Effect, EventBody, execute,
 };
 use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Tx};
 use time::OffsetDateTime;
@@ -51,6 +51,9 @@ struct Opened {
     point: Arc<ServicePoint>,
     /// Who records the command's events.
     actor: Actor,
+    /// The calendar its due times run on: the service point's for a new case, else the one
+    /// the case is pinned to.
+    calendar: CaseCalendar,
 }
 
 /// What an idempotency record holds: enough to give the same outcome again. Records written
@@ -233,12 +236,17 @@ impl Runtime {
     /// Reads and locks the job's case in `tx` (a new case needs nothing read).
     async fn open(&self, tx: &mut Tx, job: &Job) -> Result<Opened, RuntimeError> {
         if let Target::New(deployed, point) = &job.target {
+            let calendar = self
+                .calendars
+                .for_new_case(point.calendar.as_deref())
+                .map_err(|e| RuntimeError::Invalid(format!("service point `{}`: {e}", point.id)))?;
             return Ok(Opened {
                 deployed: deployed.clone(),
                 current: None,
                 salt: new_salt(),
                 point: point.clone(),
                 actor: job.actor.clone(),
+                calendar,
             });
         }
         let (record, salt) = tx
@@ -274,12 +282,21 @@ impl Runtime {
                 current_step: state.current_step.as_deref().map(str::to_owned),
             });
         }
+        let calendar = self
+            .calendars
+            .pinned(&self.store, state.calendar.as_ref())
+            .await
+            .map_err(|e| match e {
+                crate::calendars::CalendarsError::Store(e) => RuntimeError::from(e),
+                other => RuntimeError::Corrupt(format!("case {}: {other}", job.case_id)),
+            })?;
         Ok(Opened {
             deployed,
             current: Some((state, record.head_hash)),
             salt: salt.unwrap_or_default(),
             point,
             actor,
+            calendar,
         })
     }
 
@@ -299,6 +316,7 @@ impl Runtime {
         let ctx = Context {
             now,
             actor: opened.actor.clone(),
+            calendar: opened.calendar.clone(),
         };
         let refuse = |error: CommandError| RuntimeError::Command {
             error,
@@ -323,6 +341,7 @@ impl Runtime {
                 let system = Context {
                     now,
                     actor: Actor::system(),
+                    calendar: opened.calendar.clone(),
                 };
                 let assign = Command::AssignQueueNumber {
                     number: number.to_string(),
@@ -383,6 +402,12 @@ impl Runtime {
         *wrote = true;
         if current.is_none() {
             tx.put_case_salt(&job.case_id, &opened.salt).await?;
+            // The calendar the case is pinned to, kept by its hash (once: the same hash is
+            // the same text), so replay has it after the file changed.
+            if let Some(pin) = opened.calendar.pin() {
+                let canonical = opened.calendar.calendar().canonical();
+                tx.put_calendar(&pin.hash, &pin.id, canonical, now).await?;
+            }
         }
         tx.append(&job.case_id, expected, &new_events, &projection, &outbox)
             .await?;

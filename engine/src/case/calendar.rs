@@ -42,12 +42,31 @@ impl CaseCalendar {
         }
     }
 
+    /// The calendar `pin` names, from the canonical text a store kept for it: refused when
+    /// the text does not load or does not hash to the pin (the store's copy was changed).
+    pub fn from_canonical(pin: &CalendarPin, canonical: &str) -> Result<Self, String> {
+        let calendar = Calendar::parse(&format!("calendar {}", pin.hash), canonical)
+            .map_err(|e| format!("the stored text of {pin} does not load: {e}"))?;
+        if calendar.content_hash() != pin.hash {
+            return Err(format!(
+                "the stored text of {pin} hashes to {}: it was changed",
+                calendar.content_hash()
+            ));
+        }
+        Ok(Self::pinned(pin.id.clone(), Arc::new(calendar)))
+    }
+
     /// What `case_started` records (`None`: always open).
     pub fn pin(&self) -> Option<&CalendarPin> {
         self.pin.as_ref()
     }
 
     pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// The calendar, shared.
+    pub fn shared(&self) -> &Arc<Calendar> {
         &self.calendar
     }
 
