@@ -86,25 +86,45 @@ impl Runtime {
                 documents,
                 service_point,
             } => {
-                let deployed = self
-                    .registry
-                    .in_force(&self.store, &sop_id, now)
+                // A named service point is known first: its midnight decides which version
+                // is in force there.
+                let named = match service_point.as_deref() {
+                    Some(id) => Some(self.point(id).await?),
+                    None if user.is_none() => Some(self.point(self.offices.default_id()).await?),
+                    None => None,
+                };
+                let offset = named
+                    .as_ref()
+                    .map_or(self.registry.utc_offset(), |p| p.utc_offset);
+                let in_force =
+                    |offset| self.registry.in_force_at(&self.store, &sop_id, now, offset);
+                let mut deployed = in_force(offset)
                     .await?
                     .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
                 let point = match &user {
                     Some(user) => {
-                        let (point, role) = self
+                        let (mut point, mut role) = self
                             .opening_point(user, &deployed, service_point.as_deref())
                             .await?;
+                        // Found from the user's memberships, in another zone than assumed:
+                        // the version in force at its midnight, and who may open it there.
+                        if named.is_none() && point.utc_offset != offset {
+                            let there = in_force(point.utc_offset)
+                                .await?
+                                .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
+                            if there.version != deployed.version {
+                                (point, role) =
+                                    self.opening_point(user, &there, Some(&point.id)).await?;
+                                deployed = there;
+                            }
+                        }
                         actor = user.actor_as(&role);
                         point
                     }
-                    None => {
-                        let id = service_point
-                            .as_deref()
-                            .unwrap_or(self.offices.default_id());
-                        self.point(id).await?
-                    }
+                    None => match named {
+                        Some(point) => point,
+                        None => self.point(self.offices.default_id()).await?,
+                    },
                 };
                 // Time-ordered ids: listings by id are listings by creation.
                 let case_id = uuid::Uuid::now_v7().to_string();
