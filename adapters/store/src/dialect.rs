@@ -81,6 +81,14 @@ macro_rules! fragment {
         concat!("(SELECT jsonb_array_elements_text(", $p, "::jsonb))")
     };
 
+    // An event's stored JSON as text, to search in.
+    (sqlite payload_text) => {
+        "payload"
+    };
+    (postgres payload_text) => {
+        "payload::text"
+    };
+
     ($d:ident case_columns) => {
         "case_id, sop_id, sop_version, status, current_step, version, head_hash, created_at, \
          updated_at, due_at, overdue"

@@ -22,6 +22,10 @@
 //! | `users` | id, unique name, unique token_hash | API users; only the SHA-256 (hex) of a token is stored |
 //! | `idempotency_keys` | (user_name, key) | the response already given to a request carrying an `Idempotency-Key` |
 //! | `audit_access` | id | who exported histories or saw personal data unmasked, when, and why; append-only (triggers) |
+//! | `log_size`, `log_leaves` | idx | the transparency log: one leaf per event, access row and erasure, in commit order; its size row orders them (see `log.rs`); append-only |
+//! | `log_nodes`, `log_checkpointer` | (level, idx) | the roots of the log's perfect subtrees, computed when checkpointing, and up to which size |
+//! | `log_checkpoints` | id | signed checkpoints (tree size, root, time; the signed note's text); append-only |
+//! | `erasures` | id, unique case_id | erasures of closed cases' personal data: who, when, why, on request or by retention; append-only, each a leaf of the log |
 //!
 //! # Invariants
 //!
@@ -37,6 +41,10 @@
 //! - **The chain is checked at the door.** Each event's `prev_hash` must be the previous
 //!   event's `hash` (the case's head hash for the first one), and the projection's version and
 //!   head hash must be those of the last event; otherwise [`Error::Invalid`].
+//! - **Everything recorded is a leaf.** The transaction that appends events, records an access
+//!   or an erasure adds their leaves to the log as its last write ([`Tx::add_leaves`]): indices
+//!   are gap-free and follow commit order. Events refuse updates except an erasure's
+//!   replacement of personal values by the salted hashes the chain covers (trigger).
 //! - **Work is claimed once.** Outbox rows and due cases are claimed with a worker id and a
 //!   lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer). A lease that expires
 //!   (a crashed process) makes the work claimable again; a worker whose lease was taken over
@@ -80,7 +88,9 @@ mod audit;
 mod backend;
 mod cases;
 mod dialect;
+mod erasure;
 mod error;
+pub mod log;
 mod outbox;
 mod postgres;
 mod queues;
@@ -94,7 +104,9 @@ mod users;
 
 pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
+pub use erasure::{NewErasure, Redaction};
 pub use error::{Error, Result};
+pub use log::{Checkpoint, Erasure, Leaf, LeafKind, NewCheckpoint, NewLeaf, Node, Unbacked};
 pub use sop_versions::{Effective, NewRelease, Release};
 pub use store::{Savepoint, Store, Tx};
 pub use types::{

@@ -55,17 +55,21 @@ pub(crate) use on_backend;
 
 impl Store {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`/`postgresql://…` and
-    /// applies the migrations (a no-op when they are already applied).
+    /// applies the migrations (a no-op when they are already applied); what was stored before
+    /// the log (migration 0006) becomes its first leaves.
     pub async fn connect(url: &str) -> Result<Store> {
-        if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+        let store = if url.starts_with("sqlite:") {
+            Store::Sqlite(SqliteStore::connect(url).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(PgStore::connect(url).await?))
+            Store::Postgres(PgStore::connect(url).await?)
         } else {
             // The URL may carry a password: show only its scheme.
             let scheme = url.split(':').next().unwrap_or_default();
-            Err(Error::UnsupportedUrl(scheme.to_owned()))
-        }
+            return Err(Error::UnsupportedUrl(scheme.to_owned()));
+        };
+        // A store from before the log gets its leaves once (a no-op afterwards).
+        store.adopt_unlogged().await?;
+        Ok(store)
     }
 
     /// `"sqlite"` or `"postgres"`.
