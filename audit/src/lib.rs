@@ -13,7 +13,9 @@
 //! recorded in the store's `audit_access` log before anything is shown.
 
 pub mod anchor;
+pub mod checkpoint;
 pub mod export;
+pub mod merkle;
 pub mod replay;
 pub mod report;
 pub mod verify;

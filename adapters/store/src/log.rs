@@ -321,6 +321,27 @@ impl Store {
         rows.into_iter().map(Leaf::try_from).collect()
     }
 
+    /// The hashes of the leaves at `indices` (those that exist).
+    pub async fn leaf_hashes(&self, indices: &[i64]) -> Result<Vec<(i64, Hash)>> {
+        let mut found = Vec::with_capacity(indices.len());
+        for chunk in indices.chunks(500) {
+            let rows: Vec<(i64, Vec<u8>)> = on_backend!(Store, self, |s| {
+                let mut q =
+                    QueryBuilder::<DB>::new("SELECT idx, leaf_hash FROM log_leaves WHERE idx IN (");
+                let mut list = q.separated(", ");
+                for idx in chunk {
+                    list.push_bind(*idx);
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(&s.read).await?
+            });
+            for (idx, hash) in rows {
+                found.push((idx, hash_of(&hash, "leaf", idx)?));
+            }
+        }
+        Ok(found)
+    }
+
     /// The stored perfect-subtree roots among `wanted` (level, idx); missing ones are absent.
     pub async fn log_nodes(&self, wanted: &[(u32, u64)]) -> Result<HashMap<(u32, u64), Hash>> {
         let mut found = HashMap::with_capacity(wanted.len());
