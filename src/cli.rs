@@ -256,7 +256,13 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         let name = file.display().to_string();
         let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
         match sopflow_engine::sop::load(&text) {
-            Ok(sop) => println!("{name}: ok ({} steps)", sop.step_count()),
+            Ok(sop) => {
+                // Warnings first, located like errors; the file still validates.
+                for w in sop.warnings() {
+                    println!("{}", w.display_with(&name));
+                }
+                println!("{name}: ok ({} steps)", sop.step_count());
+            }
             Err(problems) => {
                 failed = true;
                 for p in &problems {

@@ -41,6 +41,7 @@ macro_rules! adapter_tests {
 adapter_tests!(
     a_ktp_el_case_prints_on_a_real_printer_and_consults_a_real_desk,
     the_default_folder_printer_prints_one_pdf_per_card,
+    another_sop_prints_its_own_fields_on_a4_with_no_code_for_it,
     an_offline_printer_becomes_an_incident_that_an_admin_retries,
     a_printer_that_never_answers_is_not_printed_on_twice,
     a_slow_printer_is_followed_to_completion_not_printed_again,
@@ -309,9 +310,18 @@ async fn a_ktp_el_case_prints_on_a_real_printer_and_consults_a_real_desk(backend
 
     let documents = printer.documents();
     assert_eq!(documents.len(), 1, "one card printed");
-    let expected = sopflow_effects::pdf::render_card(&sopflow_effects::CardFields {
-        nik: "1312990101900007".into(),
-        nama_lengkap: "Contoh Pemohon".into(),
+    // The card ktp-el.yaml's printout describes, with the case's values.
+    let line = |label: &str, value: &str| sopflow_effects::PrintLine {
+        label: label.into(),
+        value: value.into(),
+    };
+    let expected = sopflow_effects::pdf::render(&sopflow_effects::PrintDocument {
+        layout: sopflow_effects::Layout::Id1Card,
+        title: "REPUBLIK INDONESIA".into(),
+        lines: vec![
+            line("NIK", "1312990101900007"),
+            line("Nama", "Contoh Pemohon"),
+        ],
     })
     .unwrap();
     assert_eq!(
@@ -353,9 +363,135 @@ async fn the_default_folder_printer_prints_one_pdf_per_card(backend: Backend) {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(files, vec![format!("{case}:cetak_ktp:1.pdf")]);
+    // Portable names: the key's `:` is `+` (SMB shares and Windows refuse `:`).
+    assert_eq!(files, vec![format!("{case}+cetak_ktp+1.pdf")]);
     let pdf = std::fs::read(prints.join(&files[0])).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
+    run.finish().await;
+}
+
+/// A birth-certificate SOP written for this test: its print step sends other fields, on
+/// another layout, through the same dispatcher and folder printer; a case lacking a printed
+/// field becomes an incident naming the field, never a half-printed certificate.
+const AKTA: &str = r#"
+schema_version: 1
+id: akta-uji
+header:
+  government: PEMERINTAH KAB. CONTOH
+  unit: DINAS CONTOH
+  number: 2/SOP/2024
+  title: Akta Kelahiran (uji)
+  dates: {}
+  approver: { title: Kepala Dinas, name: CONTOH }
+actors:
+  - { id: registrar, name: Petugas Registrasi }
+adapters:
+  - { id: printer_akta, kind: card_printer, name: Printer akta }
+case_schema:
+  type: object
+  properties:
+    nama_anak: { type: string, x-personal: true }
+    tempat_lahir: { type: string }
+start: catat
+steps:
+  - id: catat
+    row: 1
+    kind: task
+    name: Catat kelahiran
+    actor: registrar
+    collects: [nama_anak, tempat_lahir]
+    requires: [tempat_lahir]
+    next: cetak_akta
+  - id: cetak_akta
+    row: 2
+    kind: service
+    name: Cetak akta
+    actor: registrar
+    adapter: printer_akta
+    printout:
+      layout: a4_document
+      title: KUTIPAN AKTA KELAHIRAN
+      fields:
+        - { field: nama_anak, label: Nama }
+        - { field: tempat_lahir, label: Tempat lahir }
+    next: serahkan
+  - { id: serahkan, row: 3, kind: task, name: Serahkan akta, actor: registrar, next: selesai }
+  - { id: selesai, row: 3, kind: end, name: Selesai, actor: registrar }
+"#;
+
+async fn another_sop_prints_its_own_fields_on_a4_with_no_code_for_it(backend: Backend) {
+    let Some(run) = Running::start(backend, vec![], fast_policy(1)).await else {
+        return;
+    };
+    std::fs::write(run.api.definitions.path().join("akta-uji.yaml"), AKTA).unwrap();
+    let runtime = &run.api.service.runtime;
+    let refused = runtime
+        .registry
+        .sync_dir(&runtime.store, run.api.definitions.path())
+        .await;
+    assert!(refused.is_empty(), "{refused:?}");
+    let registrar = run.api.user("registrar", "registrar").await;
+    let open = |data: Value| {
+        let api = &run.api;
+        let registrar = registrar.clone();
+        async move {
+            let r = api
+                .post(
+                    "/cases",
+                    &registrar,
+                    json!({ "sop_id": "akta-uji", "data": data }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            r.body["case_id"].as_str().unwrap().to_owned()
+        }
+    };
+
+    let case = open(json!({})).await;
+    run.complete(
+        &registrar,
+        &case,
+        "catat",
+        json!({ "data": { "nama_anak": "PUTRI CONTOH", "tempat_lahir": "Simpang Empat" } }),
+    )
+    .await;
+    run.wait_step(&case, "serahkan").await;
+    let prints = run.api.definitions.path().join("prints");
+    let file = prints.join(format!("{case}+cetak_akta+1.pdf"));
+    let pdf = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let line = |label: &str, value: &str| sopflow_effects::PrintLine {
+        label: label.into(),
+        value: value.into(),
+    };
+    let expected = sopflow_effects::pdf::render(&sopflow_effects::PrintDocument {
+        layout: sopflow_effects::Layout::A4Document,
+        title: "KUTIPAN AKTA KELAHIRAN".into(),
+        lines: vec![
+            line("Nama", "PUTRI CONTOH"),
+            line("Tempat lahir", "Simpang Empat"),
+        ],
+    })
+    .unwrap();
+    assert_eq!(
+        pdf, expected,
+        "the printer got the SOP's printout with the case's values"
+    );
+
+    // No child's name: nothing is printed, and the incident says which field is lacking.
+    let lacking = open(json!({})).await;
+    run.complete(
+        &registrar,
+        &lacking,
+        "catat",
+        json!({ "data": { "tempat_lahir": "Simpang Empat" } }),
+    )
+    .await;
+    let stopped = run
+        .wait_case(&lacking, "an incident", |b| b["status"] == "incident")
+        .await;
+    let reason = stopped["incident"].as_str().unwrap();
+    assert!(reason.contains("nama_anak"), "{reason}");
+    assert!(!prints.join(format!("{lacking}+cetak_akta+1.pdf")).exists());
     run.finish().await;
 }
 

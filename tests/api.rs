@@ -22,6 +22,7 @@ api_tests!(
     openapi_and_metrics_describe_the_service,
     concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone,
     an_uploaded_document_is_stored_and_its_sha256_recorded,
+    a_step_says_which_documents_and_fields_it_needs,
 );
 
 struct Staff {
@@ -906,4 +907,100 @@ async fn an_uploaded_document_is_stored_and_its_sha256_recorded(api: &Api) {
         Some(scan.as_slice())
     );
     assert_eq!(store.file(&"0".repeat(64)).await.unwrap(), None);
+}
+
+/// The current step's checklist says, per document, whether it is required now and whether it
+/// was received; a step that requires a field refuses to complete without it (422 naming it);
+/// the replay says which documents made `documents_complete` false.
+async fn a_step_says_which_documents_and_fields_it_needs(api: &Api) {
+    let s = staff(api).await;
+    // A first card (`alasan: baru`): the old card is not needed, and not received.
+    let r = api
+        .post(
+            "/cases",
+            &s.petugas,
+            json!({ "sop_id": "ktp-el", "data": applicant(), "documents": [] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    let docs = r.body["current_step"]["documents"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let doc = |id: &str| docs.iter().find(|d| d["type"] == id).unwrap().clone();
+    assert_eq!(
+        (
+            doc("ktp_lama")["required"].clone(),
+            doc("ktp_lama")["received"].clone(),
+            doc("ktp_lama")["state"].clone()
+        ),
+        (json!(false), json!(false), json!("not_needed"))
+    );
+    assert_eq!(doc("fotokopi_kk")["state"], "missing");
+    // Handed in without the family card: sent back, and the replay says why.
+    complete(api, &s.petugas, &case, "serahkan_berkas", json!({})).await;
+    let r = complete(api, &s.petugas, &case, "verifikasi_berkas", json!({})).await;
+    assert_eq!(
+        r.body["current_step"]["id"], "serahkan_berkas",
+        "{}",
+        r.text
+    );
+    let replay = api.get(&format!("/cases/{case}/replay"), &s.auditor).await;
+    assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
+    let check = replay.body["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["step"] == "verifikasi_berkas")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        check["missing_documents"],
+        json!(["fotokopi_kk"]),
+        "{check}"
+    );
+    assert_eq!(check["checklist"][1]["state"], "not_needed", "{check}");
+
+    // Through to the recording check, which requires the recording status.
+    let r = complete(
+        api,
+        &s.petugas,
+        &case,
+        "serahkan_berkas",
+        json!({ "documents": [{ "type": "fotokopi_kk" }] }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    complete(api, &s.petugas, &case, "verifikasi_berkas", json!({})).await;
+    let called = api
+        .post("/queues/cetak_ktp/call-next", &s.operator, json!({}))
+        .await;
+    assert_eq!(called.body["case_id"], case.as_str(), "{}", called.text);
+    assert_eq!(
+        called.body["current_step"]["requires"],
+        json!(["status_perekaman"])
+    );
+    let version = called.body["version"].clone();
+    let r = complete(
+        api,
+        &s.operator,
+        &case,
+        "periksa_perekaman",
+        json!({ "data": { "masalah_nik": false } }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["type"], "urn:sopflow:problem:missing-fields");
+    assert_eq!(r.body["errors"][0]["pointer"], "/data/status_perekaman");
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("status_perekaman"),
+        "{}",
+        r.text
+    );
+    let got = api.get(&format!("/cases/{case}"), &s.operator).await;
+    assert_eq!(got.body["version"], version, "nothing recorded");
 }

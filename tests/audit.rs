@@ -22,6 +22,7 @@ use support::{Api, api_tests};
 
 api_tests!(
     every_tampering_is_found_with_its_case_event_and_reason,
+    a_case_opened_by_a_role_that_may_not_open_it_is_named,
     an_anchor_proves_that_nothing_before_it_changed,
     replay_shows_a_case_step_by_step_with_personal_data_masked,
     exports_stream_masked_histories_and_record_every_reveal,
@@ -556,6 +557,37 @@ async fn every_tampering_is_found_with_its_case_event_and_reason(api: &Api) {
         .get(&format!("/cases/{untouched}/verify"), &s.admin)
         .await;
     assert_eq!(r.body["findings"], json!([]), "{}", r.text);
+}
+
+/// Who may open a case is checked by the engine's start decision, so replay checks it too:
+/// a history whose first event is recorded in the name of a role that may not open a case
+/// (rehashed, so the chain holds) is named by the library and by `sopflow audit verify`.
+async fn a_case_opened_by_a_role_that_may_not_open_it_is_named(api: &Api) {
+    let s = staff(api).await;
+    let forged_case = full_case(api, &s).await;
+    let untouched = full_case(api, &s).await;
+    bypass_triggers(api).await;
+    let history = events(api, &forged_case).await;
+    let mut started = history[0].0.clone();
+    started.by = sopflow_engine::case::Actor::new("operator", "operator_cetak");
+    set_payload(api, &forged_case, 1, &started).await;
+    rehash(api, &forged_case, true).await;
+
+    let reason = "case opened by role `operator_cetak`, which may not open it";
+    let findings = library_findings(api, None).await;
+    has(&findings, &forged_case, 1, Check::Replay, reason);
+    assert!(
+        findings.iter().all(|f| f.case_id != untouched),
+        "the untouched case verifies: {findings:#?}"
+    );
+    let output = sopflow(&["audit", "verify", "--database", &api.db.url]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a mismatch exits 1: {stdout}"
+    );
+    cli_has(&stdout, &forged_case, 1, Check::Replay, reason);
 }
 
 async fn an_anchor_proves_that_nothing_before_it_changed(api: &Api) {

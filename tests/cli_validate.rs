@@ -131,3 +131,26 @@ fn schema_prints_the_committed_schema() {
          cargo run -- schema > sop-definitions/sop.schema.json"
     );
 }
+
+#[test]
+fn warnings_are_printed_located_and_the_file_still_validates() {
+    // The minimal SOP with nobody collecting `alasan`, which a document condition reads.
+    let minimal =
+        std::fs::read_to_string(workspace().join("engine/tests/valid/minimal.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("unset.yaml");
+    std::fs::write(&file, minimal.replacen("    collects: [alasan]\n", "", 1)).unwrap();
+    let name = file.display().to_string();
+    let output = sopflow(&["validate", &name]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let printed = stdout(&output);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    let (line, column, rest) = located(lines[0], &name).expect("FILE:LINE:COLUMN");
+    assert_eq!((line, column), (26, 20), "{printed}");
+    assert!(
+        rest.starts_with("warning: documents[1].required_when: guard reads `alasan`"),
+        "{printed}"
+    );
+    assert_eq!(lines[1], format!("{name}: ok (5 steps)"));
+}

@@ -353,7 +353,7 @@ fn crash_under_load(backend: Backend) {
         );
         assert!(completed <= 1, "case {id}: printed {completed} times");
         if completed == 1 {
-            to_print.insert(format!("{id}:cetak_ktp:1.pdf"));
+            to_print.insert(format!("{id}+cetak_ktp+1.pdf"));
         }
     }
     assert_eq!(printed, to_print, "one PDF per printed case, no other");

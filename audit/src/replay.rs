@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sopflow_engine::case::decide::{DocumentCheck, DocumentState, document_checklist};
 use sopflow_engine::case::state::StepVisit;
 use sopflow_engine::case::{CaseState, DocumentReceipt, Event, EventBody};
 use sopflow_engine::sop::Sop;
@@ -59,6 +60,18 @@ pub struct ReplayBranch {
     pub at: OffsetDateTime,
 }
 
+/// A document of a step as it stood when the step was completed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplayCheck {
+    #[serde(rename = "type")]
+    pub doc: String,
+    /// Required then (its condition evaluated on the case data then).
+    pub required: bool,
+    pub received: bool,
+    /// `received`, `missing` (required, not held) or `not_needed`.
+    pub state: String,
+}
+
 /// One stay of the case at a step.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReplayStep {
@@ -89,6 +102,10 @@ pub struct ReplayStep {
     /// exceeded), `running` (open, not recorded as exceeded), `none` (no budget).
     pub budget: String,
     pub documents: Vec<ReplayDocument>,
+    /// The step's documents when it was completed (empty while it is open).
+    pub checklist: Vec<ReplayCheck>,
+    /// The required documents missing then: what made `documents_complete` false.
+    pub missing_documents: Vec<String>,
     /// Case data recorded at the step.
     #[schema(value_type = Object)]
     pub data: Map<String, Value>,
@@ -255,6 +272,9 @@ fn steps(
     visits: &[StepVisit],
     personal: &Personal,
 ) -> Vec<ReplayStep> {
+    // Each step's documents as they stood at its completion, from the case folded on the
+    // events as recorded (document conditions read the real values).
+    let mut checklists = checklists(sop, events).into_iter().peekable();
     // Masked once, up front: nothing below sees a personal value unless revealed.
     let events: Vec<Event> = events
         .iter()
@@ -264,6 +284,29 @@ fn steps(
     // Documents and data recorded before their step is entered (with the case's start).
     let mut early: Vec<&Event> = Vec::new();
     for event in &events {
+        if checklists.peek().is_some_and(|(seq, _)| *seq == event.seq)
+            && let (Some((_, checks)), Some(stay)) = (checklists.next(), out.last_mut())
+        {
+            stay.missing_documents = checks
+                .iter()
+                .filter(|c| c.state() == DocumentState::Missing)
+                .map(|c| c.doc.to_string())
+                .collect();
+            stay.checklist = checks
+                .into_iter()
+                .map(|c| ReplayCheck {
+                    state: match c.state() {
+                        DocumentState::Received => "received",
+                        DocumentState::Missing => "missing",
+                        DocumentState::NotNeeded => "not_needed",
+                    }
+                    .to_owned(),
+                    doc: c.doc.to_string(),
+                    required: c.required,
+                    received: c.received,
+                })
+                .collect();
+        }
         match &event.body {
             EventBody::StepEntered { step, visit, .. } => {
                 let idx = sop.step_index(step);
@@ -288,6 +331,8 @@ fn steps(
                     due_at: stay.and_then(|v| v.due_at),
                     budget: if budget.is_some() { "running" } else { "none" }.to_owned(),
                     documents: Vec::new(),
+                    checklist: Vec::new(),
+                    missing_documents: Vec::new(),
                     data: Map::new(),
                     queue_number: None,
                     branch: None,
@@ -318,6 +363,30 @@ fn steps(
                     attach(stay, event);
                 }
             }
+        }
+    }
+    out
+}
+
+/// For each `step_completed` event (by seq), the step's document checklist on the case as
+/// it stood then.
+fn checklists(sop: &Sop, events: &[Event]) -> Vec<(u64, Vec<DocumentCheck>)> {
+    let mut out = Vec::new();
+    let Some((first, rest)) = events.split_first() else {
+        return out;
+    };
+    let Ok(mut state) = CaseState::from_first(first) else {
+        return out;
+    };
+    for event in rest {
+        if let EventBody::StepCompleted { step, .. } = &event.body
+            && let Some(idx) = sop.step_index(step)
+            && let Ok(checks) = document_checklist(sop, idx, &state.data, &state.documents)
+        {
+            out.push((event.seq, checks));
+        }
+        if state.apply(event).is_err() {
+            break;
         }
     }
     out

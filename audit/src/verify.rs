@@ -10,7 +10,6 @@ use std::fmt;
 use serde::Serialize;
 use sopflow_engine::case::chain::verify_chain;
 use sopflow_engine::case::{Event, EventBody, verify};
-use sopflow_engine::sop::model::StepKind;
 use sopflow_store::{CaseRecord, Store};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -274,30 +273,6 @@ pub async fn check_case(
             divergence.reason,
         ));
     }
-
-    // Who: a person's step recorded by a role that may not record it (the engine refuses
-    // such a command, so only a forged history has one).
-    let wrong_role = events.iter().find_map(|e| match &e.body {
-        EventBody::StepCompleted { step, .. } => {
-            let idx = sop.sop.step_index(step)?;
-            let roles = &sop.sop.compiled(idx).roles;
-            (sop.sop.kind(idx) == StepKind::Task && !roles.iter().any(|r| **r == *e.by.role)).then(
-                || {
-                    finding(
-                        Some(e.seq),
-                        Check::Replay,
-                        format!(
-                            "`{step}` recorded by role `{}`, which may not record it (allowed: {})",
-                            e.by.role,
-                            roles.join(", ")
-                        ),
-                    )
-                },
-            )
-        }
-        _ => None,
-    });
-    findings.extend(wrong_role);
 
     // The anchor: the head it recorded must still be in this history, at its place.
     if let Some(head) = anchor {

@@ -19,18 +19,20 @@
 use std::sync::Arc;
 
 use backon::BackoffBuilder;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use sopflow_effects::{
-    AdapterError, CardFields, CardPrinter, Consultation, ConsultationRequest, IdempotencyKey,
-    JobState, Lookup, PrintJob, PrintOutcome,
+    AdapterError, CardPrinter, Consultation, ConsultationRequest, IdempotencyKey, JobState, Layout,
+    Lookup, PrintDocument, PrintJob, PrintLine, PrintOutcome,
 };
+use sopflow_engine::case::decide::{AdapterCall, pending_call};
 use sopflow_engine::case::{Actor, Command};
+use sopflow_engine::sop::model::PrintLayout;
 use sopflow_store::OutboxItem;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::adapters::{Adapter, Adapters, DispatchConfig, std_duration};
-use crate::outbox::OutboxPayload;
+use crate::outbox;
 use crate::runtime::{CommandRequest, Runtime, RuntimeError};
 
 /// How often an idle dispatcher looks for due rows (a commit that queues one wakes it sooner).
@@ -173,21 +175,31 @@ impl Dispatcher {
             Ok(key) => key,
             Err(e) => return Attempt::GiveUp(e.to_string()),
         };
-        let payload = match OutboxPayload::of(item) {
-            Ok(payload) => payload,
+        // The engine's call, as the runtime stored it.
+        let mut call = match outbox::call(item) {
+            Ok(call) => call,
             Err(e) => return Attempt::GiveUp(e.to_string()),
         };
-        let request = payload.request;
         match self.adapters.resolve(def) {
             Adapter::Manual => Attempt::Settled("no adapter configured: the actor completes it"),
-            Adapter::Printer(printer) => self.print(printer.as_ref(), item, key, &request).await,
+            Adapter::Printer(printer) => {
+                // A row stored before printouts were part of the call: the engine gives the
+                // printout of the request the case waits on.
+                if call.printout.is_none()
+                    && let Some(Ok(current)) = pending_call(&loaded.deployed.sop, state)
+                {
+                    call.printout = current.printout;
+                }
+                self.print(printer.as_ref(), item, key, call).await
+            }
             Adapter::Consultation(desk) => {
                 let consultation = ConsultationRequest {
                     key,
                     case_id: case_id.to_owned(),
                     sop_id: loaded.deployed.sop_id.clone(),
-                    step: payload.step,
-                    fields: request,
+                    step: call.step,
+                    problem: call.problem,
+                    fields: call.request,
                     callback: Some(format!(
                         "{}/callbacks/{}",
                         self.public_url.trim_end_matches('/'),
@@ -204,12 +216,18 @@ impl Dispatcher {
         printer: &dyn CardPrinter,
         item: &OutboxItem,
         key: IdempotencyKey,
-        request: &Map<String, Value>,
+        call: AdapterCall,
     ) -> Attempt {
-        let field = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_owned);
-        let (Some(nik), Some(nama_lengkap)) = (field("nik"), field("nama_lengkap")) else {
-            return Attempt::GiveUp("the print request lacks nik or nama_lengkap".into());
+        let Some(printout) = call.printout else {
+            return Attempt::GiveUp(format!("step `{}` has no printout to print", call.step));
         };
+        if !printout.missing.is_empty() {
+            // Field names, never values: this reason is logged and shown.
+            return Attempt::GiveUp(format!(
+                "the printout lacks case field(s) {}: set them, then retry the incident",
+                printout.missing.join(", ")
+            ));
+        }
         if earlier_maybe_sent(item) {
             match printer.lookup(&key).await {
                 Ok(Lookup::Found { job_ref, state }) => {
@@ -236,7 +254,21 @@ impl Dispatcher {
         }
         let job = PrintJob {
             key: key.clone(),
-            card: CardFields { nik, nama_lengkap },
+            document: PrintDocument {
+                layout: match printout.layout {
+                    PrintLayout::Id1Card => Layout::Id1Card,
+                    PrintLayout::A4Document => Layout::A4Document,
+                },
+                title: printout.title,
+                lines: printout
+                    .lines
+                    .into_iter()
+                    .map(|l| PrintLine {
+                        label: l.label,
+                        value: l.value,
+                    })
+                    .collect(),
+            },
         };
         match printer.print(&job).await {
             Ok(outcome) => printed(&key, outcome),

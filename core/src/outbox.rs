@@ -1,45 +1,38 @@
-//! What an outbox row carries: written by the command pipeline with the event that asks for
-//! the delivery, read back by the dispatcher and by the faces that show incidents.
+//! What an outbox row carries: the engine's [`AdapterCall`] (the case, the step, the key, the
+//! request the SOP lists, a printout, a consultation's problem), written by the command
+//! pipeline with the event that asks for the delivery and read back by the dispatcher and by
+//! the faces that show incidents. One typed payload for all of them.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use sopflow_engine::case::decide::AdapterCall;
 use sopflow_store::{NewOutbox, OutboxItem};
 use time::OffsetDateTime;
 
 use crate::runtime::RuntimeError;
 
-/// The payload of an outbox row (its JSON column). The row's own columns hold the adapter,
-/// the idempotency key and the case id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxPayload {
-    pub case_id: String,
-    /// The service step that asked.
-    pub step: String,
-    pub sop_id: String,
-    /// What the adapter receives: the fields the SOP's step lists for it.
-    pub request: Map<String, Value>,
+/// The row that queues `call`, due at `now`.
+pub(crate) fn row(call: &AdapterCall, now: OffsetDateTime) -> Result<NewOutbox, RuntimeError> {
+    Ok(NewOutbox {
+        idempotency_key: call.idempotency_key.clone(),
+        adapter: call.adapter.clone(),
+        payload: serde_json::to_value(call)
+            .map_err(|e| RuntimeError::Corrupt(format!("outbox payload: {e}")))?,
+        next_attempt_at: now,
+    })
 }
 
-impl OutboxPayload {
-    /// The row to queue, due at `now`.
-    pub(crate) fn to_row(
-        &self,
-        adapter: &str,
-        idempotency_key: &str,
-        now: OffsetDateTime,
-    ) -> Result<NewOutbox, RuntimeError> {
-        Ok(NewOutbox {
-            idempotency_key: idempotency_key.to_owned(),
-            adapter: adapter.to_owned(),
-            payload: serde_json::to_value(self)
-                .map_err(|e| RuntimeError::Corrupt(format!("outbox payload: {e}")))?,
-            next_attempt_at: now,
-        })
+/// The call a stored row carries. Rows queued before the payload was the whole call hold only
+/// its case, step, SOP and request: the row's own columns give the rest.
+pub fn call(item: &OutboxItem) -> Result<AdapterCall, RuntimeError> {
+    let mut call: AdapterCall = serde_json::from_value(item.payload.clone())
+        .map_err(|e| RuntimeError::Corrupt(format!("outbox row {}: payload: {e}", item.id)))?;
+    if call.adapter.is_empty() {
+        call.adapter = item.adapter.clone();
     }
-
-    /// The payload of a stored row.
-    pub fn of(item: &OutboxItem) -> Result<Self, RuntimeError> {
-        serde_json::from_value(item.payload.clone())
-            .map_err(|e| RuntimeError::Corrupt(format!("outbox row {}: payload: {e}", item.id)))
+    if call.idempotency_key.is_empty() {
+        call.idempotency_key = item.idempotency_key.clone();
     }
+    if call.case_id.is_empty() {
+        call.case_id = item.case_id.clone();
+    }
+    Ok(call)
 }

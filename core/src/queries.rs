@@ -134,26 +134,12 @@ async fn title(runtime: &Runtime, sop_id: &str, version: i64) -> String {
 }
 
 /// Whether `role` acts on step `idx` of `d`: records it (a task, or a service step without
-/// an adapter) or calls its queue.
+/// an adapter) or calls its queue (`Sop::may_record` says who may, for every kind).
 fn acts_on(d: &Deployed, idx: usize, role: &str) -> bool {
-    let step = d.sop.step(idx);
-    match step.kind {
-        StepKind::Task | StepKind::Service => d.sop.compiled(idx).roles.iter().any(|r| r == role),
-        StepKind::Queue => queue_callers(d, idx).iter().any(|r| r == role),
+    match d.sop.step(idx).kind {
+        StepKind::Task | StepKind::Service | StepKind::Queue => d.sop.may_record(idx, role),
         _ => false,
     }
-}
-
-/// The roles that may call the queue of step `idx`.
-pub fn queue_callers(d: &Deployed, idx: usize) -> &[String] {
-    let step = d.sop.step(idx);
-    d.sop
-        .document()
-        .queues
-        .iter()
-        .find(|q| Some(&q.id) == step.queue.as_ref())
-        .map(|q| q.called_by.as_slice())
-        .unwrap_or_default()
 }
 
 /// The open cases at a step `role` acts on, most urgent first (the earliest due; cases
@@ -216,14 +202,12 @@ pub async fn call_next(
         return Err(QueryError::NotFound(format!("no queue `{queue}`")));
     }
     let mut allowed = false;
-    for (sop_id, version, _) in &steps {
+    for (sop_id, version, step) in &steps {
         if let Ok(Some(d)) = runtime.registry.get(&runtime.store, sop_id, *version).await {
             allowed |= d
                 .sop
-                .document()
-                .queues
-                .iter()
-                .any(|q| q.id == queue && q.called_by.iter().any(|r| **r == *actor.role));
+                .step_index(step)
+                .is_some_and(|idx| d.sop.may_record(idx, &actor.role));
         }
     }
     if !allowed {

@@ -35,7 +35,7 @@ fn happy_path_from_file_to_card() {
     assert!(
         case.effects
             .iter()
-            .any(|e| matches!(e, Effect::CallAdapter { adapter, .. } if adapter == "printer_ktp"))
+            .any(|e| matches!(e, Effect::CallAdapter(call) if call.adapter == "printer_ktp"))
     );
     assert_replays(&case);
 }
@@ -112,12 +112,9 @@ fn duplicate_record_is_consulted_with_adb_then_printed() {
         ]
     );
     let consult = case.effects.iter().find_map(|e| match e {
-        Effect::CallAdapter {
-            adapter,
-            request,
-            idempotency_key,
-            ..
-        } if adapter == "konsultasi_adb" => Some((request.clone(), idempotency_key.clone())),
+        Effect::CallAdapter(call) if call.adapter == "konsultasi_adb" => {
+            Some((call.request.clone(), call.idempotency_key.clone()))
+        }
         _ => None,
     });
     let (request, key) = consult.expect("a consultation is sent");
@@ -443,7 +440,7 @@ fn an_adapter_failure_is_an_incident_and_a_resolution_retries_with_the_same_key(
     .unwrap();
     assert_eq!(case.state().status, CaseStatus::Open);
     assert!(
-        matches!(&case.effects[..], [Effect::CallAdapter { idempotency_key, .. }] if *idempotency_key == key)
+        matches!(&case.effects[..], [Effect::CallAdapter(call)] if call.idempotency_key == key)
     );
     case.adapter_result(None, Some("job-9")).unwrap();
     assert_eq!(case.current(), "validasi_ktp");
@@ -517,4 +514,243 @@ fn run_until<'a>(sop: &'a sopflow_engine::sop::Sop, step: &str) -> Case<'a> {
         done.expect("happy path step");
     }
     case
+}
+
+#[test]
+fn who_may_act_on_a_step_is_one_answer_of_the_sop() {
+    let sop = ktp_el();
+    let step = |id: &str| sop.step_index(id).unwrap();
+    // The applicant's steps are recorded by the queue officer, the print operator's by itself.
+    assert_eq!(sop.recorders(step("serahkan_berkas")), ["petugas_antrian"]);
+    assert_eq!(sop.recorders(step("periksa_perekaman")), ["operator_cetak"]);
+    // A queue step is acted on by those who call its queue.
+    assert_eq!(sop.recorders(step("tunggu_antrian")), ["operator_cetak"]);
+    assert!(sop.may_record(step("tunggu_antrian"), "operator_cetak"));
+    assert!(!sop.may_record(step("tunggu_antrian"), "petugas_antrian"));
+    assert!(!sop.may_record(step("serahkan_berkas"), "pemohon"));
+}
+
+#[test]
+fn only_a_role_that_records_the_first_step_opens_a_case() {
+    let sop = ktp_el();
+    let mut case = Case::new(&sop);
+    let refused = case
+        .run(
+            "operator_cetak",
+            Command::Start {
+                case_id: "case-1".into(),
+                sop_version: 1,
+                data: support::obj(applicant("baru")),
+                documents: Vec::new(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        CommandError::MayNotStart {
+            role: "operator_cetak".into(),
+            allowed: vec!["petugas_antrian".into()],
+        }
+    );
+    assert!(case.state.is_none() && case.events.is_empty());
+}
+
+#[test]
+fn replay_names_a_history_opened_by_a_role_that_may_not_open_it() {
+    let sop = ktp_el();
+    let mut case = run_ktp_el_case(&sop, false, false).unwrap();
+    case.events[0].by = sopflow_engine::case::Actor::new("operator-1", "operator_cetak");
+    let divergence = verify(&sop, &case.events).unwrap_err();
+    assert_eq!(divergence.seq, 1);
+    assert_eq!(
+        divergence.reason,
+        "case opened by role `operator_cetak`, which may not open it (allowed: petugas_antrian)"
+    );
+}
+
+#[test]
+fn replay_names_steps_recorded_or_called_by_roles_that_may_not() {
+    let sop = ktp_el();
+    let clean = run_ktp_el_case(&sop, false, false).unwrap();
+    let seq_of = |kind: &str| {
+        clean
+            .events
+            .iter()
+            .position(|e| e.body.kind() == kind)
+            .unwrap()
+    };
+    // The applicant's hand-in, recorded in the print operator's name.
+    let mut forged = clean.events.clone();
+    let i = seq_of("step_completed");
+    forged[i].by = sopflow_engine::case::Actor::new("operator-1", "operator_cetak");
+    let divergence = verify(&sop, &forged).unwrap_err();
+    assert_eq!(divergence.seq, forged[i].seq);
+    assert!(
+        divergence
+            .reason
+            .starts_with("`serahkan_berkas` recorded by role `operator_cetak`"),
+        "{divergence}"
+    );
+    // The queue called by the queue officer, who may not call it.
+    let mut forged = clean.events.clone();
+    let i = seq_of("queue_called");
+    forged[i].by = sopflow_engine::case::Actor::new("petugas-1", "petugas_antrian");
+    let divergence = verify(&sop, &forged).unwrap_err();
+    assert_eq!(divergence.seq, forged[i].seq);
+    assert!(
+        divergence
+            .reason
+            .starts_with("`tunggu_antrian` called by role `petugas_antrian`"),
+        "{divergence}"
+    );
+}
+
+#[test]
+fn the_recording_check_is_refused_without_the_status_it_requires() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "periksa_perekaman");
+    let version = case.state().version;
+    // Without the status the guards would send the applicant to the ADB by default.
+    let refused = case
+        .complete(
+            "operator_cetak",
+            "periksa_perekaman",
+            json!({ "masalah_nik": false }),
+            &[],
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        CommandError::MissingFields {
+            step: "periksa_perekaman".into(),
+            fields: vec!["status_perekaman".into()],
+        }
+    );
+    assert_eq!(case.state().version, version, "nothing recorded");
+    // A required field is also one the step may set.
+    assert!(
+        sop.settable(sop.step_index("periksa_perekaman").unwrap())
+            .contains(&"status_perekaman".to_owned())
+    );
+    case.complete(
+        "operator_cetak",
+        "periksa_perekaman",
+        json!({ "status_perekaman": "PRINT_READY_RECORD" }),
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(case.current(), "cetak_ktp");
+    assert_replays(&case);
+}
+
+#[test]
+fn replay_names_a_completion_without_a_required_field() {
+    let sop = ktp_el();
+    let mut case = run_ktp_el_case(&sop, false, false).unwrap();
+    // Forge the recording check's data away: the completion no longer has its status.
+    let i = case
+        .events
+        .iter()
+        .position(|e| matches!(&e.body, EventBody::DataRecorded { step, .. } if &**step == "periksa_perekaman"))
+        .unwrap();
+    if let EventBody::DataRecorded { data, .. } = &mut case.events[i].body {
+        data.remove("status_perekaman");
+    }
+    let divergence = verify(&sop, &case.events).unwrap_err();
+    assert_eq!(divergence.seq, case.events[i].seq + 1);
+    assert!(
+        divergence.reason.contains("status_perekaman"),
+        "{divergence}"
+    );
+}
+
+#[test]
+fn the_checklist_says_what_is_required_now_and_what_was_received() {
+    use sopflow_engine::case::decide::{DocumentState, document_checklist};
+    let sop = ktp_el();
+    let step = sop.step_index("verifikasi_berkas").unwrap();
+    let states = |alasan: &str, handed_in: &[&str]| {
+        let mut case = Case::new(&sop);
+        case.start(applicant(alasan), handed_in).unwrap();
+        let state = case.state();
+        document_checklist(&sop, step, &state.data, &state.documents)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.doc.to_string(), c.state(), c.received))
+            .collect::<Vec<_>>()
+    };
+    use DocumentState::*;
+    // A first card: the old card and the police letter are not needed, and not received.
+    assert_eq!(
+        states("baru", &["fotokopi_kk"]),
+        [
+            ("fotokopi_kk".to_owned(), Received, true),
+            ("ktp_lama".to_owned(), NotNeeded, false),
+            ("surat_kehilangan".to_owned(), NotNeeded, false),
+        ]
+    );
+    // A damaged card needs the old one; a letter handed in anyway is still not needed.
+    assert_eq!(
+        states("rusak", &["fotokopi_kk", "surat_kehilangan"]),
+        [
+            ("fotokopi_kk".to_owned(), Received, true),
+            ("ktp_lama".to_owned(), Missing, false),
+            ("surat_kehilangan".to_owned(), NotNeeded, true),
+        ]
+    );
+}
+
+#[test]
+fn refusals_read_as_plain_sentences_naming_step_field_and_outcome() {
+    let sop = ktp_el();
+    let mut case = run_until(&sop, "tunggu_antrian");
+    let mut refusals = vec![
+        case.complete("operator_cetak", "tunggu_antrian", json!({}), &[], None)
+            .unwrap_err(),
+        case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
+            .unwrap_err(),
+        case.complete("operator_cetak", "serahkan_berkas", json!({}), &[], None)
+            .unwrap_err(),
+    ];
+    case.call("operator_cetak", "cetak_ktp").unwrap();
+    case.complete(
+        "operator_cetak",
+        "periksa_perekaman",
+        json!({ "status_perekaman": "DUPLICATE_RECORD" }),
+        &[],
+        None,
+    )
+    .unwrap();
+    // The ADB answers by hand, without an outcome, then with one the step does not know.
+    let no_outcome = case
+        .complete("adb", "konsultasi_adb", json!({}), &[], None)
+        .unwrap_err();
+    assert_eq!(
+        no_outcome.to_string(),
+        "step `konsultasi_adb` is completed with an outcome: one of `resolved`, `rejected`"
+    );
+    let unknown = case
+        .complete("adb", "konsultasi_adb", json!({}), &[], Some("Lengkap"))
+        .unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "`Lengkap` is not an outcome of step `konsultasi_adb`: use one of `resolved`, `rejected`"
+    );
+    refusals.extend([no_outcome, unknown]);
+    assert_eq!(
+        refusals[0].to_string(),
+        "step `tunggu_antrian` is a queue: the case leaves it when an operator calls its number"
+    );
+    assert_eq!(
+        refusals[1].to_string(),
+        "the case is at step `tunggu_antrian`, not at `verifikasi_berkas`"
+    );
+    for refusal in &refusals {
+        let text = refusal.to_string();
+        for debug in ["Some(", "None", "\"", "[", "{"] {
+            assert!(!text.contains(debug), "Rust debug text in {text:?}");
+        }
+    }
 }

@@ -184,6 +184,56 @@ fn equivalent_spellings_load() {
     }
 }
 
+/// Budgets as the SOP table writes them, and the clock a step's budget runs on.
+#[test]
+fn table_budgets_load() {
+    for (old, new) in [
+        ("    budget: 1m\n", "    budget: 1 menit\n"),
+        ("    budget: 1m\n", "    budget: 1 Menit\n"),
+        ("    budget: 1m\n", "    budget: 60 detik\n"),
+        ("    budget: 1m\n", "    budget: pt1m\n"),
+        ("    budget: 1m\n", "    budget: 1 jam 30 menit\n"),
+        ("    budget: 1m\n", "    budget: 3 hari\n"),
+        ("    budget: 1m\n", "    budget: 14 Hari Kerja\n"),
+        (
+            "    budget: 1m\n",
+            "    budget: 2 menit\n    budget_clock: wall\n",
+        ),
+        (
+            "    budget: 1m\n",
+            "    budget: 3 hari\n    budget_clock: wall\n",
+        ),
+        (
+            "    budget: 1m\n",
+            "    budget: 14 hari kerja\n    budget_clock: working\n",
+        ),
+        (
+            "start: serahkan\n",
+            "total_budget: 14 hari kerja\nstart: serahkan\n",
+        ),
+    ] {
+        let text = minimal_with(old, new);
+        if let Err(problems) = sop::load(&text) {
+            panic!(
+                "{new:?}: {}",
+                problems.iter().map(line).collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}
+
+/// A budget clock on a step that shares its row's budget belongs on the row's first step.
+#[test]
+fn a_budget_clock_on_a_step_sharing_its_rows_budget() {
+    let text = minimal_with("    row: 2\n", "    row: 1\n    budget_clock: wall\n");
+    check_text(
+        "shared row",
+        &text,
+        Some(Layer::References),
+        "55:19: steps[1].budget_clock: `budget_clock` without `budget`: the step runs on the budget of its row, step `serahkan`: set the clock there",
+    );
+}
+
 /// Files that are not an SOP at all get one clear problem.
 #[test]
 fn files_that_are_not_an_sop() {
@@ -365,7 +415,57 @@ fn schema_invalid_duration() {
     check(
         "schema_invalid_duration",
         r#"
-        50:13: steps[0].budget: invalid duration "1 menit": expected e.g. `30s`, `2m`, `1h30m`, `3d` or `PT2M`
+        50:13: steps[0].budget: unknown unit `minggu` in "1 minggu": budgets count detik, menit, jam, hari or hari kerja (or s, m, h, d): a week is `7 hari` (or `5 hari kerja`)
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_units_out_of_order() {
+    check(
+        "schema_budget_units_out_of_order",
+        r#"
+        50:13: steps[0].budget: "30 detik 1 menit": write the units from the largest to the smallest, each once (days, then jam, menit, detik), e.g. `1 jam 30 menit`
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_fraction() {
+    check(
+        "schema_budget_fraction",
+        r#"
+        50:13: steps[0].budget: "1,5 menit": budgets are whole numbers: write e.g. `1 jam 30 menit` for one and a half hours
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_without_unit() {
+    check(
+        "schema_budget_without_unit",
+        r#"
+        50:13: steps[0].budget: "90" has a number without its unit: write e.g. `90 menit`
+        "#,
+    );
+}
+
+#[test]
+fn schema_budget_clock_unknown() {
+    check(
+        "schema_budget_clock_unknown",
+        r#"
+        51:19: steps[0].budget_clock: `jam_kerja` is not one of `working`, `wall`
+        "#,
+    );
+}
+
+#[test]
+fn schema_total_budget_in_months() {
+    check(
+        "schema_total_budget_in_months",
+        r#"
+        41:15: total_budget: unknown unit `bulan` in "1 bulan": budgets count detik, menit, jam, hari or hari kerja (or s, m, h, d): months and years vary in length: count `hari` or `hari kerja`
         "#,
     );
 }
@@ -478,6 +578,26 @@ fn ref_adapter_on_task() {
         "ref_adapter_on_task",
         r#"
         52:14: steps[0].adapter: only service steps call an adapter
+        "#,
+    );
+}
+
+#[test]
+fn ref_budget_clock_wall_working_days() {
+    check(
+        "ref_budget_clock_wall_working_days",
+        r#"
+        51:19: steps[0].budget_clock: `14 hari kerja` counts the calendar's working days, and `budget_clock: wall` ignores the calendar: write calendar days (`hari`) instead, or drop `budget_clock: wall`
+        "#,
+    );
+}
+
+#[test]
+fn ref_budget_clock_without_budget() {
+    check(
+        "ref_budget_clock_without_budget",
+        r#"
+        57:19: steps[1].budget_clock: `budget_clock` without `budget`: the step has no budget, nor has its row
         "#,
     );
 }
@@ -843,5 +963,134 @@ fn guard_unknown_outcome() {
         r#"
         81:26: steps[3].next[0].when: `outcome` is never "tercetak" (step `cetak` declares outcomes `dicetak`, `gagal`)
         "#,
+    );
+}
+
+#[test]
+fn ref_printout_unknown_field() {
+    check(
+        "ref_printout_unknown_field",
+        r#"
+        84:18: steps[3].printout.fields[1].field: `nomor_surat` is not a property of case_schema (known: alasan)
+        "#,
+    );
+}
+
+#[test]
+fn ref_printout_on_task() {
+    check(
+        "ref_printout_on_task",
+        r#"
+        52:5: steps[0].printout: only a service step whose adapter is a card_printer prints
+        "#,
+    );
+}
+
+#[test]
+fn ref_printout_card_too_long() {
+    check(
+        "ref_printout_card_too_long",
+        r#"
+        89:11: steps[3].printout.fields[7]: an id1_card holds at most 7 lines below its title (8 given): use a4_document for more
+        "#,
+    );
+}
+
+#[test]
+fn ref_problem_not_a_consultation() {
+    check(
+        "ref_problem_not_a_consultation",
+        r#"
+        78:14: steps[3].problem: only a service step whose adapter is a consultation sends a problem
+        "#,
+    );
+}
+
+#[test]
+fn ref_requires_unknown_field() {
+    check(
+        "ref_requires_unknown_field",
+        r#"
+        52:16: steps[0].requires[0]: `nama` is not a property of case_schema (known: alasan)
+        "#,
+    );
+}
+
+#[test]
+fn ref_requires_on_queue() {
+    check(
+        "ref_requires_on_queue",
+        r#"
+        70:15: steps[2].requires: a queue step is not completed by a person or an adapter: only task and service steps require fields
+        "#,
+    );
+}
+
+#[test]
+fn schema_printout_bad_layout() {
+    check(
+        "schema_printout_bad_layout",
+        r#"
+        79:15: steps[3].printout.layout: `a5_card` is not one of `id1_card`, `a4_document`
+        "#,
+    );
+}
+
+/// Warnings: the SOP loads, and each warning is located like an error.
+fn warnings(text: &str) -> Vec<String> {
+    let sop = sop::load(text)
+        .unwrap_or_else(|p| panic!("{}", p.iter().map(line).collect::<Vec<_>>().join("\n")));
+    sop.warnings().iter().map(line).collect()
+}
+
+#[test]
+fn the_minimal_and_ktp_el_sops_have_no_warnings() {
+    assert_eq!(warnings(&minimal()), Vec::<String>::new());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sop-definitions/ktp-el.yaml");
+    assert_eq!(warnings(&read(&path)), Vec::<String>::new());
+}
+
+#[test]
+fn a_guard_reading_a_field_nothing_sets_before_it_is_a_warning() {
+    // Nobody collects `alasan` any more: the police letter's condition reads a field that is
+    // never set.
+    let text = minimal_with("    collects: [alasan]\n", "");
+    let found = warnings(&text);
+    assert_eq!(
+        found,
+        vec![
+            "26:20: warning: documents[1].required_when: guard reads `alasan`, which no step up to here collects or requires and case_schema does not require: it may have no value (add it to a step's `requires`)"
+        ]
+    );
+    assert!(
+        sop::load(&text).unwrap().warnings()[0].severity == sop::Severity::Warning,
+        "a warning, not an error"
+    );
+    // The case schema requiring it at the start, or a later step requiring it before the
+    // guard runs, answers it.
+    let required = text.replacen(
+        "  type: object\n",
+        "  type: object\n  required: [alasan]\n",
+        1,
+    );
+    assert_eq!(warnings(&required), Vec::<String>::new());
+}
+
+#[test]
+fn a_branch_guard_is_judged_by_the_paths_that_lead_to_it() {
+    // The decision reads `alasan`; only the way through `serahkan` could set it, and that step
+    // no longer collects it, but it requires it: the value is there.
+    let text = minimal_with("    collects: [alasan]\n", "    requires: [alasan]\n").replacen(
+        "        when: documents_complete\n",
+        "        when: documents_complete && alasan != \"hilang\"\n",
+        1,
+    );
+    assert_eq!(warnings(&text), Vec::<String>::new());
+    let unset = text.replacen("    requires: [alasan]\n", "", 1);
+    let found = warnings(&unset);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[1].starts_with("59:15: warning: steps[1].next[0].when: guard reads `alasan`"),
+        "{found:#?}"
     );
 }

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sopflow_engine::case::decide::DocumentState;
 use sopflow_engine::case::{CaseState, DocumentReceipt};
-use sopflow_engine::sop::model::StepKind;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -34,6 +34,25 @@ fn yes() -> bool {
     true
 }
 
+/// A non-negative whole number, also when written with a fraction of zero (`399.0`).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(v) = n.as_u64() {
+        return Ok(Some(v));
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => {
+            Ok(Some(f as u64))
+        }
+        _ => Err(D::Error::custom(format!(
+            "expected_version must be a whole number of at least 0, not {n}"
+        ))),
+    }
+}
+
 /// `POST /cases`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,8 +79,10 @@ pub struct CompleteStep {
     /// One of the step's outcomes, when it declares some.
     #[serde(default)]
     pub outcome: Option<String>,
-    /// The case version the client saw; a different current version gives 409.
-    #[serde(default)]
+    /// The case version the client saw; a different current version gives 409. A whole
+    /// number (`399` or `399.0`: JSON does not tell integers from other numbers).
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(value_type = Option<u64>)]
     pub expected_version: Option<u64>,
 }
 
@@ -72,13 +93,17 @@ pub struct Reason {
     pub reason: String,
 }
 
-/// A document the current step needs, and whether the case holds it.
+/// A document of the current step: whether it is required now (its condition evaluated on
+/// the case data) and whether the case holds it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RequiredDocument {
     #[serde(rename = "type")]
     pub doc: String,
     pub name: String,
+    pub required: bool,
     pub received: bool,
+    /// `received` (required, held), `missing` (required, not held), `not_needed`.
+    pub state: String,
 }
 
 /// The step a case is at.
@@ -96,12 +121,14 @@ pub struct CurrentStep {
     #[serde(with = "time::serde::rfc3339::option")]
     pub due_at: Option<OffsetDateTime>,
     pub overdue: bool,
-    /// Required documents, with whether each is held (after conditions).
+    /// Its documents, each required now or not (conditions evaluated) and held or not.
     pub documents: Vec<RequiredDocument>,
     /// Outcomes it may be completed with.
     pub outcomes: Vec<String>,
-    /// Fields it may set.
+    /// Fields it may set (its `collects` and its `requires`).
     pub collects: Vec<String>,
+    /// Fields that must hold a value once it is completed (set now or earlier).
+    pub requires: Vec<String>,
 }
 
 /// A case, as the API shows it.
@@ -141,23 +168,14 @@ impl CaseView {
             .map(|idx| {
                 let step = sop.step(idx);
                 let visit = state.visits.last();
-                let missing = sopflow_engine::case::decide::missing_documents(
+                let checklist = sopflow_engine::case::decide::document_checklist(
                     sop,
                     idx,
                     &state.data,
                     &state.documents,
                 )
                 .unwrap_or_default();
-                let roles = if step.kind == StepKind::Queue {
-                    sop.document()
-                        .queues
-                        .iter()
-                        .find(|q| Some(&q.id) == step.queue.as_ref())
-                        .map(|q| q.called_by.clone())
-                        .unwrap_or_default()
-                } else {
-                    sop.compiled(idx).roles.clone()
-                };
+                let roles = sop.recorders(idx).to_vec();
                 CurrentStep {
                     id: step.id.clone(),
                     row: step.row,
@@ -168,21 +186,28 @@ impl CaseView {
                     entered_at: visit.map(|v| v.entered_at),
                     due_at: state.clock.as_ref().map(|c| c.due_at),
                     overdue: state.clock.as_ref().is_some_and(|c| now > c.due_at),
-                    documents: sop
-                        .compiled(idx)
-                        .documents
+                    documents: checklist
                         .iter()
-                        .map(|&d| {
-                            let def = &sop.document().documents[d];
-                            RequiredDocument {
-                                doc: def.id.clone(),
-                                name: def.name.clone(),
-                                received: !missing.iter().any(|m| **m == *def.id),
+                        .map(|check| RequiredDocument {
+                            doc: check.doc.to_string(),
+                            name: sop
+                                .document()
+                                .document(&check.doc)
+                                .map(|d| d.name.clone())
+                                .unwrap_or_default(),
+                            required: check.required,
+                            received: check.received,
+                            state: match check.state() {
+                                DocumentState::Received => "received",
+                                DocumentState::Missing => "missing",
+                                DocumentState::NotNeeded => "not_needed",
                             }
+                            .to_owned(),
                         })
                         .collect(),
                     outcomes: step.outcomes.clone(),
-                    collects: step.collects.clone(),
+                    collects: sop.settable(idx).to_vec(),
+                    requires: step.requires.clone(),
                 }
             });
         Self {

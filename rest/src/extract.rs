@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use sopflow_core::auth::{AuthError, User};
 use sopflow_core::runtime::{Idempotency, Outcome};
+use sopflow_engine::case::event::canonical_json;
 use time::OffsetDateTime;
 
 use crate::dto::CaseView;
@@ -61,7 +62,7 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(bearer_token);
         state
             .auth
             .bearer(&state.runtime.store, token, peer)
@@ -69,6 +70,13 @@ impl FromRequestParts<AppState> for Caller {
             .map(Caller)
             .map_err(Problem::from)
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 impl From<AuthError> for Problem {
@@ -94,11 +102,25 @@ impl From<AuthError> for Problem {
     }
 }
 
-/// A JSON body, refused as problem+json when malformed; keeps the SHA-256 of its bytes for
-/// idempotency checks.
+/// A JSON body, read but not yet judged: a handler that checks the caller's role first calls
+/// [`JsonBody::parse`] after it, so that a request the caller may not make is refused (403)
+/// before its body is (415, 400, 422).
 pub struct JsonBody<T> {
+    parsed: Result<Parsed<T>, Problem>,
+}
+
+/// A JSON body as the handler uses it, with the SHA-256 of its canonical form (keys sorted,
+/// no whitespace: the same JSON written otherwise is the same request) for idempotency.
+pub struct Parsed<T> {
     pub value: T,
     pub sha256: String,
+}
+
+impl<T> JsonBody<T> {
+    /// The body, or why it is refused (problem+json).
+    pub fn parse(self) -> Result<Parsed<T>, Problem> {
+        self.parsed
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -109,38 +131,56 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .is_some_and(is_json_media_type);
         if !is_json {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Expected Content-Type: application/json",
-            ));
+            return Ok(Self {
+                parsed: Err(Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                    "Expected Content-Type: application/json",
+                )),
+            });
         }
+        // A body over the limit is refused whatever the caller: nothing is read past it.
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             Problem::new(e.status(), "body-refused", "The request body was refused")
                 .detail(e.body_text())
         })?;
-        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-json",
-                "The request body is not JSON",
-            )
-            .detail(e.to_string())
-        })?;
-        // Requests are objects; serde would also read a struct from an array of its fields.
-        if !json.is_object() {
-            return Err(Problem::invalid_body("expected a JSON object"));
-        }
-        // serde names the field; it does not echo values.
-        let value =
-            serde_json::from_value(json).map_err(|e| Problem::invalid_body(e.to_string()))?;
         Ok(Self {
-            value,
-            sha256: sopflow_engine::case::chain::sha256_hex(&bytes),
+            parsed: parse_json(&bytes),
         })
     }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Parsed<T>, Problem> {
+    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "The request body is not JSON",
+        )
+        .detail(e.to_string())
+    })?;
+    // Requests are objects; serde would also read a struct from an array of its fields.
+    if !json.is_object() {
+        return Err(Problem::invalid_body("expected a JSON object"));
+    }
+    let sha256 = sopflow_engine::case::chain::sha256_hex(canonical_json(&json).as_bytes());
+    // serde names the field; it does not echo values.
+    let value = serde_json::from_value(json).map_err(|e| Problem::invalid_body(e.to_string()))?;
+    Ok(Parsed { value, sha256 })
+}
+
+/// `application/json`, or a `+json` type (`application/merge-patch+json`), with or without
+/// parameters (`; charset=utf-8`), any case: the media type is parsed, not prefix-matched
+/// (`application/jsonfoo` is not JSON).
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let subtype = subtype.to_ascii_lowercase();
+    kind.eq_ignore_ascii_case("application") && (subtype == "json" || subtype.ends_with("+json"))
 }
 
 /// The request's Idempotency-Key: the same key on another endpoint (`scope`) or with another
@@ -188,4 +228,39 @@ pub fn respond(outcome: &Outcome) -> Response {
 
 pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types_are_parsed() {
+        for yes in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in [
+            "application/jsonfoo",
+            "text/json",
+            "application/",
+            "json",
+            "",
+        ] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
 }

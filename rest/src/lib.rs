@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
             get(audit::sop_report),
         )
         .fallback(system::not_found)
+        .layer(axum::middleware::from_fn(problem::refuse_oversized_heads))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(
             problem::problem_for_plain_errors,

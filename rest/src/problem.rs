@@ -163,7 +163,9 @@ impl From<CommandError> for Problem {
     fn from(e: CommandError) -> Self {
         let detail = e.to_string();
         match e {
-            CommandError::WrongRole { .. } => Problem::forbidden(detail),
+            CommandError::WrongRole { .. } | CommandError::MayNotStart { .. } => {
+                Problem::forbidden(detail)
+            }
             CommandError::UnknownStep { .. } => Problem::not_found(detail),
             CommandError::InvalidData { errors } => Problem::unprocessable(
                 "invalid-data",
@@ -179,6 +181,18 @@ impl From<CommandError> for Problem {
                     })
                     .collect(),
             ),
+            CommandError::MissingFields { step, fields } => {
+                Problem::unprocessable("missing-fields", "Required fields are missing", detail)
+                    .errors(
+                        fields
+                            .into_iter()
+                            .map(|f| FieldError {
+                                pointer: format!("/data/{f}"),
+                                message: format!("step `{step}` requires `{f}`"),
+                            })
+                            .collect(),
+                    )
+            }
             CommandError::MissingDocuments { .. } => Problem::unprocessable(
                 "missing-documents",
                 "Required documents are missing",
@@ -195,10 +209,32 @@ impl From<CommandError> for Problem {
             CommandError::InvalidOutcome { .. } => {
                 Problem::unprocessable("invalid-outcome", "Invalid outcome", detail)
             }
+            CommandError::Internal { reason } => {
+                // An engine bug, not the client's doing: logged (event kind and ids, no case
+                // data), answered as a plain 500.
+                tracing::error!(%reason, "the engine contradicted itself");
+                Problem::internal()
+            }
             CommandError::WrongKind { .. } => {
                 Problem::unprocessable("wrong-kind", "The step is not completed this way", detail)
             }
-            // Everything else means the case is not where the client thought: it moved on.
+            // Everything else means the case is not where the client thought; the title says
+            // how, the detail in plain words.
+            CommandError::WrongStep { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The case is at another step",
+            )
+            .detail(detail),
+            CommandError::InIncident { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The case has an open incident",
+            )
+            .detail(detail),
+            CommandError::CaseClosed { .. } => {
+                Problem::new(StatusCode::CONFLICT, "conflict", "The case is closed").detail(detail)
+            }
             _ => Problem::new(StatusCode::CONFLICT, "conflict", "The case has moved on")
                 .detail(detail),
         }
@@ -232,6 +268,12 @@ impl From<RuntimeError> for Problem {
             }
             RuntimeError::CaseNotFound(id) => Problem::not_found(format!("no case `{id}`")),
             RuntimeError::SopNotFound(id) => Problem::not_found(format!("no SOP `{id}`")),
+            RuntimeError::Refused { pointer, message } => Problem::unprocessable(
+                "request-refused",
+                "The request carries what no command may",
+                message.clone(),
+            )
+            .errors(vec![FieldError { pointer, message }]),
             RuntimeError::IdempotencyMismatch => Problem::unprocessable(
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
@@ -258,6 +300,48 @@ impl From<QueryError> for Problem {
             QueryError::Runtime(e) => e.into(),
         }
     }
+}
+
+/// Longest request target (path and query) accepted.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest header section accepted (names and values).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses a request whose target or headers are too large as problem+json (414, 431), below
+/// the HTTP server's own hard limits (hyper answers past those in plain text, at about 64 KiB
+/// of target or 400 KiB of headers, before any handler runs).
+pub async fn refuse_oversized_heads(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Problem::new(StatusCode::URI_TOO_LONG, "uri-too-long", "URI too long")
+            .detail(format!(
+                "the request target may have at most {MAX_URI_BYTES} bytes"
+            ))
+            .into_response();
+    }
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            "Request header fields too large",
+        )
+        .detail(format!(
+            "the headers may have at most {MAX_HEADER_BYTES} bytes"
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Longest framework error text carried over into a problem's detail.
@@ -306,4 +390,58 @@ pub async fn problem_for_plain_errors(response: Response) -> Response {
         }
     }
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_contradiction_is_a_500_never_a_conflict() {
+        let p = Problem::from(CommandError::Internal {
+            reason: "event 3 (step_completed): completes `a`, but the case is at `b`".into(),
+        });
+        assert_eq!(p.status, 500);
+        assert!(p.detail.is_none(), "nothing internal reaches the client");
+        let p = Problem::from(RuntimeError::Command {
+            error: CommandError::Internal { reason: "x".into() },
+            current_version: 3,
+            current_step: Some("a".into()),
+        });
+        assert_eq!((p.status, p.current_version), (500, None));
+    }
+
+    #[test]
+    fn a_conflict_says_what_happened_in_words_a_clerk_reads() {
+        let title = |e: CommandError| Problem::from(e).title;
+        assert_eq!(
+            title(CommandError::WrongStep {
+                requested: "a".into(),
+                current: "b".into()
+            }),
+            "The case is at another step"
+        );
+        assert_eq!(
+            title(CommandError::InIncident {
+                reason: "printer offline".into()
+            }),
+            "The case has an open incident"
+        );
+        assert_eq!(
+            title(CommandError::CaseClosed {
+                status: "completed"
+            }),
+            "The case is closed"
+        );
+        let p = Problem::from(CommandError::InvalidOutcome {
+            step: "konsultasi".into(),
+            found: None,
+            allowed: vec!["resolved".into(), "rejected".into()],
+        });
+        assert_eq!(p.status, 422);
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("step `konsultasi` is completed with an outcome: one of `resolved`, `rejected`")
+        );
+    }
 }

@@ -319,7 +319,7 @@ impl IppPrinter {
             let id = job_ref.parse().unwrap_or_default();
             return Ok(self.follow(id, state, true).await);
         }
-        let pdf = crate::pdf::render_card(&job.card)?;
+        let pdf = crate::pdf::render(&job.document)?;
         let request = encode(
             IppOperationBuilder::print_job(self.ipp_uri()?, IppPayload::empty())
                 .user_name(USER_NAME)

@@ -16,8 +16,10 @@
 //! The traits return boxed futures rather than using `async fn` so that they stay object-safe:
 //! the service picks the printer at start-up (`dyn CardPrinter`).
 //!
-//! This crate does not depend on the API crate; the dispatcher (in the service) maps outbox rows
-//! to [`PrintJob`] and [`ConsultationRequest`] and the results back to commands.
+//! This crate does not depend on the API crate, nor knows any SOP: what is printed and what a
+//! consultation is about come from the SOP through the request. The dispatcher (in the
+//! service) maps outbox rows to [`PrintJob`] and [`ConsultationRequest`] and the results back
+//! to commands.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -67,11 +69,6 @@ impl IdempotencyKey {
         }
     }
 
-    /// Builds the key from its parts, as the runtime does.
-    pub fn for_visit(case_id: &str, step: &str, visit: u32) -> Result<Self, AdapterError> {
-        Self::new(format!("{case_id}:{step}:{visit}"))
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -83,18 +80,37 @@ impl std::fmt::Display for IdempotencyKey {
     }
 }
 
-/// The fields printed on a KTP-el card (the request of step `cetak_ktp`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CardFields {
-    pub nik: String,
-    pub nama_lengkap: String,
+/// The paper a document is laid out on (see [`pdf`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// An ID-1 card, 85.6 × 54 mm (a KTP-el): the title, then at most 7 lines, the first
+    /// emphasised.
+    Id1Card,
+    /// An A4 page, 210 × 297 mm: the title, then a line per label; more pages as needed.
+    A4Document,
 }
 
-/// One card to print.
+/// One line of a printed document: a label and the value after it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PrintLine {
+    pub label: String,
+    pub value: String,
+}
+
+/// What to print, as the SOP's printout describes it: a layout, a title and the lines.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PrintDocument {
+    pub layout: Layout,
+    pub title: String,
+    pub lines: Vec<PrintLine>,
+}
+
+/// One document to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintJob {
     pub key: IdempotencyKey,
-    pub card: CardFields,
+    pub document: PrintDocument,
 }
 
 /// Where a print job stands, as the printer reports it (IPP `job-state`).
@@ -147,7 +163,7 @@ pub enum Lookup {
     NotRemembered,
 }
 
-/// A card printer. Implementations: [`IppPrinter`], [`FolderPrinter`].
+/// A printer of cards and documents. Implementations: [`IppPrinter`], [`FolderPrinter`].
 pub trait CardPrinter: Send + Sync {
     /// Submits the job under its key as job-name and follows it, within a bounded wait.
     ///
@@ -160,39 +176,16 @@ pub trait CardPrinter: Send + Sync {
     -> BoxFuture<'a, Result<Lookup, AdapterError>>;
 }
 
-/// The data problem that sends a case to consultation (step `konsultasi_adb`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Problem {
-    /// `status_perekaman == "DUPLICATE_RECORD"`.
-    DuplicateRecord,
-    /// `masalah_nik == true` (NIK not found, inactive or doubled).
-    NikProblem,
-    /// Any other reason the case needs consultation.
-    Other,
-}
-
-impl Problem {
-    /// Derives the problem from the step's request fields.
-    pub fn from_request(fields: &serde_json::Map<String, serde_json::Value>) -> Self {
-        if fields.get("status_perekaman").and_then(|v| v.as_str()) == Some("DUPLICATE_RECORD") {
-            Self::DuplicateRecord
-        } else if fields.get("masalah_nik").and_then(|v| v.as_bool()) == Some(true) {
-            Self::NikProblem
-        } else {
-            Self::Other
-        }
-    }
-}
-
-/// One consultation to send (the outbox payload of step `konsultasi_adb`).
+/// One consultation to send (a consultation step's request).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsultationRequest {
     pub key: IdempotencyKey,
     pub case_id: String,
     pub sop_id: String,
     pub step: String,
-    /// The step's request fields (nik, status_perekaman, masalah_nik).
+    /// What the consultation is about, as the SOP's `problem` gives it for the case.
+    pub problem: Option<String>,
+    /// The case fields the step's `request` lists.
     pub fields: serde_json::Map<String, serde_json::Value>,
     /// Where the desk posts its answer (resolved/rejected), if the service exposes one.
     pub callback: Option<String>,

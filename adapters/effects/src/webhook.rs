@@ -7,7 +7,7 @@ use hyper::Request;
 use sha2::Sha256;
 
 use crate::http::{HttpClient, client, exchange};
-use crate::{AdapterError, BoxFuture, Consultation, ConsultationRequest, Problem, Sent};
+use crate::{AdapterError, BoxFuture, Consultation, ConsultationRequest, Sent};
 
 /// `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
 pub const SIGNATURE_HEADER: &str = "X-Sopflow-Signature";
@@ -15,10 +15,10 @@ pub const SIGNATURE_HEADER: &str = "X-Sopflow-Signature";
 /// refuse old (replayed) requests.
 pub const TIMESTAMP_HEADER: &str = "X-Sopflow-Timestamp";
 
-/// Sends a case to the consultation desk (step `konsultasi_adb`) as a signed JSON POST.
+/// Sends a case to the consultation desk as a signed JSON POST.
 ///
-/// The body names the case, the problem (`duplicate_record`, `nik_problem`, `other`), the step's
-/// request fields, the idempotency key and where to post the answer. Headers:
+/// The body names the case, the problem (the text the SOP's `problem` gives, or null), the
+/// step's request fields, the idempotency key and where to post the answer. Headers:
 /// `Idempotency-Key` (the desk deduplicates resends on it), [`TIMESTAMP_HEADER`] and
 /// [`SIGNATURE_HEADER`]. Any 2xx is acceptance; 5xx, timeouts and refused connections are
 /// retryable; other statuses are rejections.
@@ -69,7 +69,7 @@ impl WebhookConsultation {
             "case_id": request.case_id,
             "sop_id": request.sop_id,
             "step": request.step,
-            "problem": Problem::from_request(&request.fields),
+            "problem": request.problem,
             "request": request.fields,
             "idempotency_key": request.key,
             "callback": request.callback,

@@ -2,15 +2,26 @@
 //! The folder printer: one file per key, written atomically, never twice.
 
 use sopflow_effects::{
-    CardFields, CardPrinter, FolderPrinter, IdempotencyKey, JobState, Lookup, PrintJob,
+    CardPrinter, FolderPrinter, IdempotencyKey, JobState, Layout, Lookup, PrintDocument, PrintJob,
+    PrintLine,
 };
 
 fn job(key: &str) -> PrintJob {
     PrintJob {
         key: IdempotencyKey::new(key).unwrap(),
-        card: CardFields {
-            nik: "3201010101900001".into(),
-            nama_lengkap: "SITI CONTOH".into(),
+        document: PrintDocument {
+            layout: Layout::Id1Card,
+            title: "REPUBLIK INDONESIA".into(),
+            lines: vec![
+                PrintLine {
+                    label: "NIK".into(),
+                    value: "3201010101900001".into(),
+                },
+                PrintLine {
+                    label: "Nama".into(),
+                    value: "SITI CONTOH".into(),
+                },
+            ],
         },
     }
 }
@@ -41,13 +52,14 @@ async fn printing_twice_with_the_same_key_writes_one_file() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
+    // A portable name: no `:` (SMB shares and Windows refuse it).
     assert_eq!(
         files,
-        vec![std::ffi::OsString::from("case-0001:cetak_ktp:1.pdf")]
+        vec![std::ffi::OsString::from("case-0001+cetak_ktp+1.pdf")]
     );
     assert_eq!(
         written,
-        sopflow_effects::pdf::render_card(&job.card).unwrap()
+        sopflow_effects::pdf::render(&job.document).unwrap()
     );
     assert!(matches!(
         printer.lookup(&job.key).await.unwrap(),
@@ -73,4 +85,35 @@ fn keys_that_could_escape_the_folder_are_refused() {
     for bad in ["", "../x", "a/b", ".hidden", "a b", "ké"] {
         assert!(IdempotencyKey::new(bad).is_err(), "{bad:?}");
     }
+}
+
+#[tokio::test]
+async fn a_card_printed_under_the_old_name_is_found_and_not_printed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let printer = FolderPrinter::new(dir.path());
+    let job = job("case-0004:cetak_ktp:1");
+    // Written by a build that named files after the key as it is.
+    let legacy = dir.path().join("case-0004:cetak_ktp:1.pdf");
+    std::fs::write(&legacy, b"%PDF-1.4 printed earlier").unwrap();
+    assert!(matches!(
+        printer.lookup(&job.key).await.unwrap(),
+        Lookup::Found { .. }
+    ));
+    let again = printer.print(&job).await.unwrap();
+    assert!(again.already_submitted);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[tokio::test]
+async fn an_a4_document_is_printed_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let printer = FolderPrinter::new(dir.path());
+    let mut job = job("case-0005:cetak_kk:1");
+    job.document.layout = Layout::A4Document;
+    job.document.title = "KARTU KELUARGA".into();
+    let outcome = printer.print(&job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed);
+    let pdf = std::fs::read(printer.path_for(&job.key)).unwrap();
+    assert_eq!(pdf, sopflow_effects::pdf::render(&job.document).unwrap());
+    assert!(String::from_utf8_lossy(&pdf).contains("KARTU KELUARGA"));
 }

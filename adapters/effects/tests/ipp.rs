@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sopflow_effects::{
-    AdapterError, CardFields, CardPrinter, IdempotencyKey, IppPrinter, JobState, Lookup, PrintJob,
+    AdapterError, CardPrinter, IdempotencyKey, IppPrinter, JobState, Layout, Lookup, PrintDocument,
+    PrintJob, PrintLine,
 };
 
 fn free_port() -> u16 {
@@ -72,9 +73,19 @@ fn start_printer() -> Option<Printer> {
 fn job(key: &str) -> PrintJob {
     PrintJob {
         key: IdempotencyKey::new(key).unwrap(),
-        card: CardFields {
-            nik: "3201010101900002".into(),
-            nama_lengkap: "AGUS FIKTIF".into(),
+        document: PrintDocument {
+            layout: Layout::Id1Card,
+            title: "REPUBLIK INDONESIA".into(),
+            lines: vec![
+                PrintLine {
+                    label: "NIK".into(),
+                    value: "3201010101900002".into(),
+                },
+                PrintLine {
+                    label: "Nama".into(),
+                    value: "AGUS FIKTIF".into(),
+                },
+            ],
         },
     }
 }
@@ -109,7 +120,7 @@ async fn prints_a_card_then_finds_it_by_key_and_never_prints_it_twice() {
     assert_eq!(pdfs.len(), 1, "one document in the spool folder");
     assert_eq!(
         pdfs[0],
-        sopflow_effects::pdf::render_card(&job.card).unwrap()
+        sopflow_effects::pdf::render(&job.document).unwrap()
     );
     assert!(String::from_utf8_lossy(&pdfs[0]).contains("3201010101900002"));
 

@@ -66,6 +66,7 @@ fn request() -> ConsultationRequest {
         case_id: "case-0001".into(),
         sop_id: "ktp-el".into(),
         step: "konsultasi_adb".into(),
+        problem: Some("duplicate_record".into()),
         fields: fields.as_object().unwrap().clone(),
         callback: Some("http://127.0.0.1:8080/cases/case-0001/commands".into()),
     }
@@ -176,25 +177,12 @@ async fn nothing_listening_is_offline_and_retryable() {
 }
 
 #[test]
-fn the_problem_follows_the_request() {
-    use sopflow_effects::Problem;
-    let map = |v: serde_json::Value| v.as_object().unwrap().clone();
+fn the_problem_is_the_text_the_sop_gave_or_null() {
+    let mut request = request();
     assert_eq!(
-        Problem::from_request(&map(
-            serde_json::json!({"status_perekaman": "DUPLICATE_RECORD"})
-        )),
-        Problem::DuplicateRecord
+        WebhookConsultation::body(&request)["problem"],
+        "duplicate_record"
     );
-    assert_eq!(
-        Problem::from_request(&map(
-            serde_json::json!({"status_perekaman": "ADJUDICATE_RECORD", "masalah_nik": true})
-        )),
-        Problem::NikProblem
-    );
-    assert_eq!(
-        Problem::from_request(&map(
-            serde_json::json!({"status_perekaman": "ENROLL_FAILURE_AT_CENTRAL", "masalah_nik": false})
-        )),
-        Problem::Other
-    );
+    request.problem = None;
+    assert!(WebhookConsultation::body(&request)["problem"].is_null());
 }

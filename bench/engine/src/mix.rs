@@ -195,12 +195,9 @@ impl<'a> Driver<'a> {
                         number: format!("{prefix}-{:03}", self.counters.queue_numbers % 1000),
                     }
                 }
-                Effect::CallAdapter {
-                    adapter,
-                    idempotency_key,
-                    ..
-                } => {
-                    let adb = adapter == "konsultasi_adb";
+                Effect::CallAdapter(call) => {
+                    let idempotency_key = call.idempotency_key;
+                    let adb = call.adapter == "konsultasi_adb";
                     if adb {
                         self.counters.adb_calls += 1;
                     }
@@ -211,7 +208,6 @@ impl<'a> Driver<'a> {
                         data: Map::new(),
                     }
                 }
-                Effect::ScheduleTimer { .. } => continue,
             };
             self.run(case, state, Who::System, &follow, sink)?;
         }

@@ -11,9 +11,11 @@
 //!
 //! - [`pipeline`](self): the command inside a transaction (`pipeline.rs`);
 //! - the SQLite group-commit writer (`writer.rs`);
-//! - the state cache and queue-call reservations (`cache.rs`).
+//! - the state cache and queue-call reservations (`cache.rs`);
+//! - what a command may carry ([`limits`]).
 
 mod cache;
+pub mod limits;
 mod pipeline;
 mod writer;
 
@@ -53,6 +55,9 @@ pub enum RuntimeError {
     CaseNotFound(String),
     #[error("no SOP `{0}`")]
     SopNotFound(String),
+    /// The request carries what no command may (see [`limits`]): `pointer` says where.
+    #[error("{pointer}: {message}")]
+    Refused { pointer: String, message: String },
     #[error("Idempotency-Key reused for a different request")]
     IdempotencyMismatch,
     #[error("busy: {0}")]
@@ -331,7 +336,8 @@ impl Runtime {
 
     /// Runs one command: in a transaction of its own, or through the group committer. A
     /// request whose Idempotency-Key already has an outcome gets that outcome again.
-    pub async fn run(&self, request: CommandRequest) -> Result<Outcome, RuntimeError> {
+    pub async fn run(&self, mut request: CommandRequest) -> Result<Outcome, RuntimeError> {
+        limits::check(&mut request.order)?;
         if let Some(outcome) = self.replayed(&request).await? {
             return Ok(outcome);
         }

@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 use super::{
     CommandRequest, Idempotency, LoadedCase, Order, Outcome, Runtime, RuntimeError, Upload, decode,
 };
-use crate::outbox::OutboxPayload;
 use crate::registry::Deployed;
 
 /// A command ready for a transaction: its case resolved (a new case has its id and version).
@@ -251,20 +250,8 @@ impl Runtime {
         let outbox = effects
             .iter()
             .filter_map(|e| match e {
-                Effect::CallAdapter {
-                    adapter,
-                    step,
-                    idempotency_key,
-                    request,
-                } => Some(
-                    OutboxPayload {
-                        case_id: job.case_id.clone(),
-                        step: step.clone(),
-                        sop_id: deployed.sop_id.clone(),
-                        request: request.clone(),
-                    }
-                    .to_row(adapter, idempotency_key, now),
-                ),
+                // The engine's call is the payload (case, step, request, printout...).
+                Effect::CallAdapter(call) => Some(crate::outbox::row(call, now)),
                 _ => None,
             })
             .collect::<Result<Vec<NewOutbox>, RuntimeError>>()?;

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::CaseVersion;
 use super::event::{Event, EventBody};
 
 /// The `prev_hash` of a case's first event.
@@ -77,7 +78,7 @@ pub fn event_hash(prev_hash: &str, event: &Event, personal: &[String], salt: &st
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event {seq}: {reason}")]
 pub struct ChainBreak {
-    pub seq: u64,
+    pub seq: CaseVersion,
     pub reason: String,
 }
 

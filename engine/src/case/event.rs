@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use super::{CaseVersion, SopVersion};
+
 /// Version of the stored event JSON. Bumped only with a reader for the old form.
 pub const EVENT_FORMAT_VERSION: u32 = 1;
 
@@ -65,7 +67,7 @@ pub struct GuardEvaluation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub v: u32,
-    pub seq: u64,
+    pub seq: CaseVersion,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub by: Actor,
@@ -82,7 +84,7 @@ pub enum EventBody {
     CaseStarted {
         case_id: String,
         sop_id: String,
-        sop_version: u32,
+        sop_version: SopVersion,
         data: Map<String, Value>,
         #[serde(
             default,
@@ -210,12 +212,17 @@ impl Event {
     /// level, whatever map order serde_json was built with, so the same event always gives
     /// the same bytes.
     pub fn to_canonical_json(&self) -> String {
-        let value = serde_json::to_value(self).unwrap_or(Value::Null);
-        let mut out = Vec::with_capacity(256);
-        write_canonical(&value, &mut out);
-        // Only serde_json's own (UTF-8) output was written.
-        String::from_utf8(out).unwrap_or_default()
+        canonical_json(&serde_json::to_value(self).unwrap_or(Value::Null))
     }
+}
+
+/// Any JSON value in canonical form: compact, the keys of every object sorted. Two texts of
+/// the same JSON (other whitespace, other key order) give the same bytes.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = Vec::with_capacity(256);
+    write_canonical(value, &mut out);
+    // Only serde_json's own (UTF-8) output was written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Writes `value` with the keys of every object sorted. Scalars and keys are written by

@@ -20,6 +20,14 @@ pub use state::{CaseState, CaseStatus, Documents};
 
 use crate::sop::Sop;
 
+/// The version of an SOP: 1 for its first deployed content, 2 for the next... One type
+/// wherever the engine names one; the store's integers are converted at its boundary.
+pub type SopVersion = u32;
+
+/// The version of a case: the sequence number of its last event (0 before any). Events
+/// count in it (`Event::seq`), and so do the places a history is named by event.
+pub type CaseVersion = u64;
+
 /// The outcome of one command: the case after it, the new events (numbered and stamped),
 /// and the effects to carry out once they are stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,13 +87,13 @@ pub fn execute_in_place(
 }
 
 /// Numbers event bodies after `version` and stamps them with the context's time and actor.
-pub fn stamp(version: u64, bodies: Vec<EventBody>, ctx: &Context) -> Vec<Event> {
+pub fn stamp(version: CaseVersion, bodies: Vec<EventBody>, ctx: &Context) -> Vec<Event> {
     bodies
         .into_iter()
         .enumerate()
         .map(|(i, body)| Event {
             v: EVENT_FORMAT_VERSION,
-            seq: version + 1 + i as u64,
+            seq: version + 1 + i as CaseVersion,
             at: ctx.now,
             by: ctx.actor.clone(),
             body,

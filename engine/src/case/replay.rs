@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use super::decide::{budget_clock, check_data, choose_branch, missing_documents};
+use super::CaseVersion;
+use super::decide::{budget_clock, check_data, check_required, choose_branch, missing_documents};
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
 use crate::sop::Sop;
@@ -13,7 +14,7 @@ use crate::sop::model::StepKind;
 /// Where and why a history does not match its SOP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Divergence {
-    pub seq: u64,
+    pub seq: CaseVersion,
     pub reason: String,
 }
 
@@ -54,6 +55,13 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
                 sop.id()
             )));
         }
+        let role = &*first.by.role;
+        if !sop.may_record(sop.start(), role) {
+            return Err(diverge(format!(
+                "case opened by role `{role}`, which may not open it (allowed: {})",
+                sop.recorders(sop.start()).join(", ")
+            )));
+        }
         check_data(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
         let expected = sop
             .document()
@@ -61,7 +69,9 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
             .map(|b| first.at + std::time::Duration::from_secs(b.as_secs()));
         if *total_due_at != expected {
             return Err(diverge(format!(
-                "total due time {total_due_at:?}, the SOP gives {expected:?}"
+                "the whole case is due {}, the SOP gives {}",
+                at(*total_due_at),
+                at(expected)
             )));
         }
     }
@@ -118,8 +128,9 @@ fn check_event(
             let expected = budget_clock(sop, idx, *previous_step, state.clock.as_ref(), event.at);
             if (budget_step.clone(), *due_at) != expected {
                 return Err(diverge(format!(
-                    "budget clock {budget_step:?} due {due_at:?}, the SOP gives {:?} due {:?}",
-                    expected.0, expected.1
+                    "the budget clock is recorded as {}, the SOP gives {}",
+                    clock(budget_step.as_deref(), *due_at),
+                    clock(expected.0.as_deref(), expected.1)
                 )));
             }
             *previous_step = Some(idx);
@@ -137,12 +148,26 @@ fn check_event(
                 )));
             }
             let kind = sop.kind(idx);
+            // A person's step: recorded by a role that may record it. (A decision completes by
+            // itself; a service step by its adapter or, by hand, as decide allows.)
+            if kind == StepKind::Task && !sop.may_record(idx, &event.by.role) {
+                return Err(diverge(format!(
+                    "`{step}` recorded by role `{}`, which may not record it (allowed: {})",
+                    event.by.role,
+                    sop.recorders(idx).join(", ")
+                )));
+            }
+            if matches!(kind, StepKind::Task | StepKind::Service) {
+                check_required(sop, idx, &state.data).map_err(|e| diverge(e.to_string()))?;
+            }
             if kind != StepKind::Service && kind != StepKind::Decision {
                 let missing = missing_documents(sop, idx, &state.data, &state.documents)
                     .map_err(|e| diverge(format!("document condition: {e}")))?;
                 if &missing != recorded {
                     return Err(diverge(format!(
-                        "missing documents recorded as {recorded:?}, the SOP gives {missing:?}"
+                        "the documents missing are recorded as {}, the SOP gives {}",
+                        names(recorded),
+                        names(&missing)
                     )));
                 }
             }
@@ -177,6 +202,22 @@ fn check_event(
                 ));
             }
             *expected_entry = target;
+        }
+        EventBody::QueueCalled { step, .. } => {
+            let idx = current.ok_or_else(|| diverge("no current step".to_owned()))?;
+            if *sop.step(idx).id != **step || sop.kind(idx) != StepKind::Queue {
+                return Err(diverge(format!(
+                    "calls `{step}` from its queue, the case is at `{}`",
+                    sop.step(idx).id
+                )));
+            }
+            if !sop.may_record(idx, &event.by.role) {
+                return Err(diverge(format!(
+                    "`{step}` called by role `{}`, which may not call its queue (allowed: {})",
+                    event.by.role,
+                    sop.recorders(idx).join(", ")
+                )));
+            }
         }
         EventBody::TimeBudgetExceeded { step, due_at } => {
             let clock = state
@@ -233,4 +274,33 @@ fn check_event(
         _ => {}
     }
     Ok(())
+}
+
+/// A due time as an auditor reads it (RFC 3339), or `none`.
+fn at(time: Option<time::OffsetDateTime>) -> String {
+    time.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .unwrap_or_else(|| "none".to_owned())
+}
+
+/// A budget clock as an auditor reads it: whose, and when due (if it starts here).
+fn clock(owner: Option<&str>, due: Option<time::OffsetDateTime>) -> String {
+    match (owner, due) {
+        (None, _) => "no budget clock".to_owned(),
+        (Some(owner), None) => format!("the clock of `{owner}` running on"),
+        (Some(owner), Some(_)) => format!("the clock of `{owner}` due {}", at(due)),
+    }
+}
+
+/// Document ids in a sentence, or `none`.
+fn names(ids: &[std::sync::Arc<str>]) -> String {
+    if ids.is_empty() {
+        return "none".to_owned();
+    }
+    ids.iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

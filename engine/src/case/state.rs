@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::event::{DocumentReceipt, Event, EventBody};
+use super::{CaseVersion, SopVersion};
 
 /// Where a case stands as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,10 +77,10 @@ pub struct BudgetClock {
 pub struct CaseState {
     pub case_id: String,
     pub sop_id: String,
-    pub sop_version: u32,
+    pub sop_version: SopVersion,
     pub status: CaseStatus,
     /// Sequence number of the last event applied (0 before any).
-    pub version: u64,
+    pub version: CaseVersion,
     /// The step the case is at (the end step once completed).
     pub current_step: Option<Arc<str>>,
     /// Whether the current step is done and the case is between steps (only while an
@@ -154,7 +155,7 @@ impl Serialize for Documents {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("event {seq} ({kind}): {reason}")]
 pub struct ApplyError {
-    pub seq: u64,
+    pub seq: CaseVersion,
     pub kind: &'static str,
     pub reason: String,
 }
@@ -168,7 +169,7 @@ impl CaseState {
     /// [`from_first`](Self::from_first) on an event's parts: the decider builds its working
     /// state without making an event.
     pub(crate) fn from_first_parts(
-        seq: u64,
+        seq: CaseVersion,
         at: OffsetDateTime,
         body: &EventBody,
     ) -> Result<Self, ApplyError> {
@@ -236,7 +237,7 @@ impl CaseState {
     /// step with the events it decides without making (and cloning into) events.
     pub(crate) fn apply_parts(
         &mut self,
-        seq: u64,
+        seq: CaseVersion,
         at: OffsetDateTime,
         body: &EventBody,
     ) -> Result<(), ApplyError> {
@@ -312,10 +313,12 @@ impl CaseState {
             EventBody::AdapterCompleted { .. } => self.pending_request = None,
             EventBody::StepCompleted { step, outcome, .. } => {
                 if self.current_step.as_deref() != Some(step) {
-                    return Err(fail(format!(
-                        "completes `{step}`, but the case is at {:?}",
-                        self.current_step
-                    )));
+                    return Err(fail(match &self.current_step {
+                        Some(current) => {
+                            format!("completes `{step}`, but the case is at `{current}`")
+                        }
+                        None => format!("completes `{step}`, but the case is at no step"),
+                    }));
                 }
                 self.current_completed = true;
                 if let Some(visit) = self.visits.last_mut() {

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::duration::Duration;
-use super::model::{SopDocument, Step, StepKind};
+use super::duration::BudgetRule;
+use super::model::{PrintLayout, SopDocument, Step, StepKind};
 use crate::guard::CompiledGuard;
 
 /// Index of a step in [`SopDocument::steps`].
@@ -31,11 +31,26 @@ pub struct CompiledStep {
     pub branches: Vec<CompiledBranch>,
     /// Documents of the step, as indices into [`SopDocument::documents`].
     pub documents: Vec<usize>,
-    /// Roles that may record the step.
-    pub roles: Vec<String>,
+    /// Roles that may act on the step (see [`Sop::recorders`]).
+    pub(crate) roles: Vec<String>,
+    /// Case fields the step may set: its `collects`, then its `requires` not among them.
+    pub(crate) sets: Vec<String>,
+    /// A print step's printout, resolved (the default one when the step declares none).
+    pub printout: Option<CompiledPrintout>,
+    /// A consultation step's problem texts, each with its compiled condition (none: always).
+    pub problem: Vec<(Option<CompiledGuard>, Arc<str>)>,
     /// The step whose time budget this step runs on (itself, or the first step of its row
-    /// that has a budget), with that budget.
-    pub budget: Option<(StepIdx, Duration)>,
+    /// that has a budget), with that budget on its clock.
+    pub budget: Option<(StepIdx, BudgetRule)>,
+}
+
+/// What a print step prints, ready to fill with a case's values.
+#[derive(Debug, Clone)]
+pub struct CompiledPrintout {
+    pub layout: PrintLayout,
+    pub title: String,
+    /// `(case field, label)`, in print order.
+    pub fields: Vec<(String, String)>,
 }
 
 /// A validated, compiled SOP version. Immutable: a changed file is a new `Sop`.
@@ -54,6 +69,7 @@ pub struct Sop {
     personal_fields: Vec<String>,
     /// Document ids, by index into [`SopDocument::documents`], shared by the events.
     document_ids: Vec<Arc<str>>,
+    warnings: Vec<super::Diagnostic>,
 }
 
 /// The case schema field by field, when it constrains fields only one by one (an object
@@ -119,6 +135,7 @@ impl Sop {
         steps: Vec<CompiledStep>,
         document_conditions: Vec<Option<CompiledGuard>>,
         case_validator: jsonschema::Validator,
+        warnings: Vec<super::Diagnostic>,
     ) -> Self {
         let index: HashMap<String, StepIdx> = document
             .steps
@@ -155,6 +172,7 @@ impl Sop {
             case_fields,
             personal_fields,
             document_ids,
+            warnings,
         }
     }
 
@@ -191,6 +209,24 @@ impl Sop {
 
     pub fn compiled(&self, idx: StepIdx) -> &CompiledStep {
         &self.steps[idx]
+    }
+
+    /// Who may act on step `idx`: for a queue step the roles that call it from its queue;
+    /// for any other the roles that record it (the step's `recorded_by`, else its actor's
+    /// `recorded_by`, else the actor's own id). The one rule of who may act: deciding,
+    /// replaying and listing inboxes all ask here.
+    pub fn recorders(&self, idx: StepIdx) -> &[String] {
+        &self.steps[idx].roles
+    }
+
+    /// The case fields step `idx` may set: its `collects` and its `requires`.
+    pub fn settable(&self, idx: StepIdx) -> &[String] {
+        &self.steps[idx].sets
+    }
+
+    /// Whether `role` may act on step `idx` (see [`recorders`](Self::recorders)).
+    pub fn may_record(&self, idx: StepIdx, role: &str) -> bool {
+        self.steps[idx].roles.iter().any(|r| r == role)
     }
 
     pub fn step_count(&self) -> usize {
@@ -233,6 +269,12 @@ impl Sop {
         {
             memo.insert((doc, key), result);
         }
+    }
+
+    /// Warnings of the deploy-time checks: the SOP runs, but something in it deserves a look
+    /// (a guard reading a field that may never be set before it).
+    pub fn warnings(&self) -> &[super::Diagnostic] {
+        &self.warnings
     }
 
     /// Top-level case-data fields guards may read.

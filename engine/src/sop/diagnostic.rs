@@ -19,9 +19,20 @@ pub enum Layer {
     Guards,
 }
 
+/// Whether a problem keeps the SOP from being deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Severity {
+    /// The SOP is refused.
+    #[default]
+    Error,
+    /// The SOP runs, but this deserves a look ([`Sop::warnings`](super::Sop::warnings)).
+    Warning,
+}
+
 /// One problem, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub severity: Severity,
     pub layer: Layer,
     pub pos: Pos,
     /// The field, as a path such as `steps[3].actor` (empty for the whole document).
@@ -32,6 +43,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn new(layer: Layer, pos: Pos, pointer: &str, message: impl Into<String>) -> Self {
         Self {
+            severity: Severity::Error,
             layer,
             pos,
             field: field_path(pointer),
@@ -39,7 +51,16 @@ impl Diagnostic {
         }
     }
 
-    /// `FILE:LINE:COLUMN: field: message`, the form editors and CI logs understand.
+    /// A warning: located like an error, but the SOP is deployed.
+    pub fn warning(layer: Layer, pos: Pos, pointer: &str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::new(layer, pos, pointer, message)
+        }
+    }
+
+    /// `FILE:LINE:COLUMN: field: message`, the form editors and CI logs understand
+    /// (`FILE:LINE:COLUMN: warning: field: message` for a warning).
     pub fn display_with<'a>(&'a self, file: &'a str) -> impl fmt::Display + 'a {
         struct Located<'a>(&'a Diagnostic, &'a str);
         impl fmt::Display for Located<'_> {
@@ -57,12 +78,22 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.severity == Severity::Warning {
+            f.write_str("warning: ")?;
+        }
         if self.field.is_empty() {
             f.write_str(&self.message)
         } else {
             write!(f, "{}: {}", self.field, self.message)
         }
     }
+}
+
+/// Orders problems by position (then field and message) and drops repeats: every layer
+/// reports this way.
+pub(crate) fn sort_and_dedup(out: &mut Vec<Diagnostic>) {
+    out.sort_by(|a, b| (a.pos, &a.field, &a.message).cmp(&(b.pos, &b.field, &b.message)));
+    out.dedup();
 }
 
 /// `/steps/3/actor` becomes `steps[3].actor`.
@@ -93,6 +124,23 @@ mod tests {
         assert_eq!(field_path(""), "");
         assert_eq!(field_path("/steps/3/actor"), "steps[3].actor");
         assert_eq!(field_path("/header/legal_basis/0"), "header.legal_basis[0]");
+    }
+
+    #[test]
+    fn warnings_say_so_after_the_position() {
+        let d = Diagnostic::warning(
+            Layer::Guards,
+            Pos {
+                line: 7,
+                column: 15,
+            },
+            "/steps/2/next/0/when",
+            "guard reads `x`",
+        );
+        assert_eq!(
+            d.display_with("a.yaml").to_string(),
+            "a.yaml:7:15: warning: steps[2].next[0].when: guard reads `x`"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use jsonschema::types::JsonType;
 use serde_json::Value;
 
 use super::compiled::Sop;
-use super::diagnostic::{Diagnostic, Layer};
-use super::duration::Duration;
+use super::diagnostic::{Diagnostic, Layer, sort_and_dedup};
+use super::duration::{BUDGET_PATTERN, Budget};
 use super::model::{SCHEMA_VERSION, SopDocument, schema_json};
 use super::source_map::{Pos, SourceMap, clamp, escape_segment};
 use super::validate;
@@ -294,7 +294,17 @@ impl Found {
                 ));
             }
             kind => {
-                if let Some(values) = allowed_values(kind) {
+                // A choice of values, when it is this value's (not a field's inside it: an
+                // optional block whose `layout` is wrong is about the `layout`).
+                let about_this_value = match kind {
+                    ValidationErrorKind::AnyOf { context }
+                    | ValidationErrorKind::OneOfNotValid { context } => context
+                        .iter()
+                        .flatten()
+                        .all(|e| e.instance_path() == error.instance_path()),
+                    _ => true,
+                };
+                if about_this_value && let Some(values) = allowed_values(kind) {
                     return push(not_one_of(error.instance(), &values));
                 }
                 if let ValidationErrorKind::AnyOf { context }
@@ -342,7 +352,7 @@ fn expects_text(kind: &TypeKind) -> bool {
     }
 }
 
-/// Budgets the pattern accepts but the parser refuses (`99999999999m`: longer than 100 years).
+/// Budgets the pattern accepts but the parser refuses (`60000 hari`: longer than 100 years).
 fn check_durations(map: &SourceMap, json: &Value) -> Vec<Diagnostic> {
     let steps = json
         .get("steps")
@@ -352,7 +362,7 @@ fn check_durations(map: &SourceMap, json: &Value) -> Vec<Diagnostic> {
         .chain((0..steps).map(|i| format!("/steps/{i}/budget")))
         .filter_map(|pointer| {
             let text = json.pointer(&pointer)?.as_str()?;
-            let error = text.parse::<Duration>().err()?;
+            let error = text.parse::<Budget>().err()?;
             Some(Diagnostic::new(
                 Layer::Schema,
                 map.problem_pos(&pointer),
@@ -448,8 +458,14 @@ fn not_one_of(instance: &Value, values: &[Value]) -> String {
 
 fn pattern_message(instance: &Value, pattern: &str) -> String {
     let found = instance.to_string();
-    if pattern == super::duration::DURATION_PATTERN {
-        format!("invalid duration {found}: expected e.g. `30s`, `2m`, `1h30m`, `3d` or `PT2M`")
+    if pattern == BUDGET_PATTERN.as_str() {
+        // The parser knows what is wrong with it (the unit, the order, a fraction...).
+        match instance.as_str().map(str::parse::<Budget>) {
+            Some(Err(e)) => e.to_string(),
+            _ => format!(
+                "invalid budget {found}: expected e.g. `2 menit`, `14 hari kerja` or `PT2M`"
+            ),
+        }
     } else if pattern == "^[a-z][a-z0-9_-]*$" {
         format!(
             "invalid id {found}: use lowercase ASCII letters, digits, `_` and `-`, starting with a letter"
@@ -463,11 +479,6 @@ fn pattern_message(instance: &Value, pattern: &str) -> String {
     } else {
         format!("{found} does not match the pattern `{pattern}`")
     }
-}
-
-pub(crate) fn sort_and_dedup(out: &mut Vec<Diagnostic>) {
-    out.sort_by(|a, b| (a.pos, &a.field, &a.message).cmp(&(b.pos, &b.field, &b.message)));
-    out.dedup();
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub mod source_map;
 mod validate;
 
 pub use compiled::{CompiledBranch, CompiledStep, Sop, StepIdx};
-pub use diagnostic::{Diagnostic, Layer};
-pub use duration::Duration;
+pub use diagnostic::{Diagnostic, Layer, Severity};
+pub use duration::{Budget, BudgetClock, BudgetRule, DayCount, Duration, ParseBudgetError};
 pub use load::load;
 pub use model::{SopDocument, schema_json};

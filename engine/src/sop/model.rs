@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::duration::Duration;
+use super::duration::{Budget, BudgetClock};
 
 /// The only format version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -41,10 +41,11 @@ pub struct SopDocument {
     /// JSON Schema (draft 2020-12) of the data a case carries. Guards may read its
     /// top-level properties by name.
     pub case_schema: serde_json::Map<String, serde_json::Value>,
-    /// Budget of the whole procedure (e.g. `12m`); a case past it is overdue as a whole.
+    /// Budget of the whole procedure (e.g. `12 menit`, `14 hari kerja`), counted like a
+    /// step's budget on working time; a case past it is overdue as a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Duration")]
-    pub total_budget: Option<Duration>,
+    #[schemars(with = "Budget")]
+    pub total_budget: Option<Budget>,
     /// Id of the first step.
     pub start: String,
     /// The activities (Uraian Kegiatan) and how they connect.
@@ -265,11 +266,18 @@ pub struct Step {
     /// Whether a missing required document blocks completion or feeds a branch.
     #[serde(default)]
     pub missing_documents: MissingDocuments,
-    /// Waktu: time budget (`30s`, `2m`, `1h`, `1d`, or ISO-8601 `PT2M`). A step without one
-    /// shares the budget of its row.
+    /// Waktu: time budget as the table writes it (`30 detik`, `2 menit`, `1 jam`, `3 hari`,
+    /// `14 hari kerja`; or `30s`, `2m`, `1h30m`, `3d`, ISO-8601 `PT2M`). Hours, minutes and
+    /// seconds are working time (see `budget_clock`). A step without one shares the budget of
+    /// its row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Duration")]
-    pub budget: Option<Duration>,
+    #[schemars(with = "Budget")]
+    pub budget: Option<Budget>,
+    /// What the hours, minutes and seconds of `budget` count: `working` (default), only
+    /// while the service point is open; `wall`, around the clock (e.g. a consultation with an
+    /// outside desk). Days count as the budget says (`hari`, `hari kerja`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_clock: Option<BudgetClock>,
     /// Output of the step, as written in the table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -279,6 +287,11 @@ pub struct Step {
     /// Case-data fields (top-level properties of `case_schema`) this step may set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collects: Vec<String>,
+    /// Case-data fields that must hold a value once the step is completed: set by this
+    /// completion or earlier. The step may set them (as if listed in `collects`); completing
+    /// without one is refused, naming it. Only on `task` and `service` steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
     /// Outcomes the step may be completed with (e.g. `resolved`, `rejected`); guards read it
     /// as `outcome`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -289,12 +302,78 @@ pub struct Step {
     /// Service steps: the case-data fields sent with the request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub request: Vec<String>,
+    /// Service steps calling a `card_printer` adapter: what is printed. Without it the step
+    /// prints its `request` fields on an A4 page titled with the step's `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printout: Option<Printout>,
+    /// Service steps calling a `consultation` adapter: what the consultation is about, sent
+    /// to the desk as `problem`. One text, or texts tried in order: the first whose `when`
+    /// holds (a rhai expression over the case fields; the last may have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ProblemText>,
     /// Queue steps: the queue the case waits in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     /// Where to go next: a step id, or branches. Absent only on `end` steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<Next>,
+}
+
+/// What a print step prints: a layout, a title and labelled case fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Printout {
+    /// The paper: `id1_card` (85.6 × 54 mm, the size of a KTP-el) or `a4_document` (a page,
+    /// or more, such as a Kartu Keluarga or a certificate).
+    pub layout: PrintLayout,
+    /// The heading printed on top, e.g. `REPUBLIK INDONESIA`.
+    #[schemars(length(min = 1))]
+    pub title: String,
+    /// The case fields printed, in order, each after its label.
+    #[schemars(length(min = 1))]
+    pub fields: Vec<PrintField>,
+}
+
+/// The paper a printout is laid out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintLayout {
+    /// An ID-1 card (85.6 × 54 mm): the title and at most 7 lines, the first emphasised.
+    Id1Card,
+    /// An A4 page (210 × 297 mm): the title, then a line per field; longer ones continue on
+    /// more pages.
+    A4Document,
+}
+
+/// One line of a printout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrintField {
+    /// The case field (a top-level property of `case_schema`) whose value is printed.
+    pub field: String,
+    /// The label printed before it, e.g. `NIK`, `Nama`.
+    pub label: String,
+}
+
+/// What a consultation is about: one text, or the first of several whose condition holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ProblemText {
+    /// Always this text.
+    Text(String),
+    /// The first text whose `when` holds; one without `when` always does.
+    Choices(Vec<ProblemChoice>),
+}
+
+/// One of a consultation's problem texts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemChoice {
+    /// rhai expression over the case fields; absent: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// The text sent, e.g. `duplicate_record`.
+    pub text: String,
 }
 
 /// The way out of a step.

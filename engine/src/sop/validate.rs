@@ -13,12 +13,15 @@ use std::sync::Arc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Dfs, Reversed};
 
-use super::compiled::{CompiledBranch, CompiledStep, Sop, StepIdx};
-use super::diagnostic::{Diagnostic, Layer};
-use super::load::sort_and_dedup;
-use super::model::{Next, SopDocument, Step, StepKind};
+use super::compiled::{CompiledBranch, CompiledPrintout, CompiledStep, Sop, StepIdx};
+use super::diagnostic::{Diagnostic, Layer, sort_and_dedup};
+use super::duration::BudgetClock;
+use super::model::{AdapterKind, Next, PrintLayout, ProblemText, SopDocument, Step, StepKind};
 use super::source_map::SourceMap;
 use crate::guard::{self, BUILTIN_NAMES, CompiledGuard};
+
+/// The lines an ID-1 card has room for below its title (see the effects crate's layout).
+pub const MAX_CARD_LINES: usize = 7;
 
 /// Runs layers 3 to 5 and compiles the SOP when they find nothing.
 pub fn validate(document: SopDocument, map: &SourceMap) -> Result<Sop, Vec<Diagnostic>> {
@@ -44,8 +47,15 @@ pub fn validate(document: SopDocument, map: &SourceMap) -> Result<Sop, Vec<Diagn
             e.to_string(),
         )]
     })?;
-    let steps = compile_steps(&document, guards.branches);
-    Ok(Sop::new(document, steps, guards.documents, case_validator))
+    let steps = compile_steps(&document, guards.branches, guards.problems);
+    let warnings = unset_field_warnings(&document, &steps, &guards.documents, map);
+    Ok(Sop::new(
+        document,
+        steps,
+        guards.documents,
+        case_validator,
+        warnings,
+    ))
 }
 
 struct Problems<'a> {
@@ -206,7 +216,11 @@ fn check_references(doc: &SopDocument, p: &mut Problems) {
                 );
             }
         }
-        for (list, name) in [(&step.collects, "collects"), (&step.request, "request")] {
+        for (list, name) in [
+            (&step.collects, "collects"),
+            (&step.requires, "requires"),
+            (&step.request, "request"),
+        ] {
             for (j, f) in list.iter().enumerate() {
                 if !fields.contains(&f.as_str()) {
                     p.at(
@@ -247,6 +261,62 @@ fn check_references(doc: &SopDocument, p: &mut Problems) {
                 Layer::References,
                 &at("request"),
                 "only service steps send a request",
+            );
+        }
+        if !matches!(step.kind, StepKind::Task | StepKind::Service) && !step.requires.is_empty() {
+            p.at(
+                Layer::References,
+                &at("requires"),
+                format!(
+                    "a {} step is not completed by a person or an adapter: only task and service steps require fields",
+                    step.kind.as_str()
+                ),
+            );
+        }
+        let adapter_kind = step
+            .adapter
+            .as_ref()
+            .and_then(|a| doc.adapters.iter().find(|d| d.id == *a))
+            .map(|a| a.kind);
+        if let Some(printout) = &step.printout {
+            if step.kind != StepKind::Service || adapter_kind != Some(AdapterKind::CardPrinter) {
+                p.at(
+                    Layer::References,
+                    &at("printout"),
+                    "only a service step whose adapter is a card_printer prints",
+                );
+            }
+            for (j, f) in printout.fields.iter().enumerate() {
+                if !fields.contains(&f.field.as_str()) {
+                    p.at(
+                        Layer::References,
+                        &format!("/steps/{i}/printout/fields/{j}/field"),
+                        format!(
+                            "`{}` is not a property of case_schema ({})",
+                            f.field,
+                            known(&fields)
+                        ),
+                    );
+                }
+            }
+            if printout.layout == PrintLayout::Id1Card && printout.fields.len() > MAX_CARD_LINES {
+                p.at(
+                    Layer::References,
+                    &format!("/steps/{i}/printout/fields/{MAX_CARD_LINES}"),
+                    format!(
+                        "an id1_card holds at most {MAX_CARD_LINES} lines below its title ({} given): use a4_document for more",
+                        printout.fields.len()
+                    ),
+                );
+            }
+        }
+        if step.problem.is_some()
+            && (step.kind != StepKind::Service || adapter_kind != Some(AdapterKind::Consultation))
+        {
+            p.at(
+                Layer::References,
+                &at("problem"),
+                "only a service step whose adapter is a consultation sends a problem",
             );
         }
         match (&step.queue, step.kind) {
@@ -299,6 +369,35 @@ fn check_references(doc: &SopDocument, p: &mut Problems) {
                     format!("unknown step `{to}` ({})", known(&steps)),
                 );
             }
+        }
+        match (step.budget, step.budget_clock) {
+            (None, Some(_)) => {
+                let owner = doc
+                    .steps
+                    .iter()
+                    .find(|s| s.row == step.row && s.budget.is_some());
+                let runs_on = match owner {
+                    Some(owner) => format!(
+                        "the step runs on the budget of its row, step `{}`: set the clock there",
+                        owner.id
+                    ),
+                    None => "the step has no budget, nor has its row".to_owned(),
+                };
+                p.at(
+                    Layer::References,
+                    &at("budget_clock"),
+                    format!("`budget_clock` without `budget`: {runs_on}"),
+                );
+            }
+            (Some(budget), Some(BudgetClock::Wall)) if budget.counts_working_days() => p.at(
+                Layer::References,
+                &at("budget_clock"),
+                format!(
+                    "`{}` counts the calendar's working days, and `budget_clock: wall` ignores the calendar: write calendar days (`hari`) instead, or drop `budget_clock: wall`",
+                    budget.to_indonesian()
+                ),
+            ),
+            _ => {}
         }
         if step.kind == StepKind::Decision && step.branches().len() < 2 {
             p.at(
@@ -442,6 +541,8 @@ fn check_graph(doc: &SopDocument, p: &mut Problems) {
 struct Guards {
     branches: Vec<Vec<Option<CompiledGuard>>>,
     documents: Vec<Option<CompiledGuard>>,
+    /// Per step, the conditions of its problem texts (empty without `problem`).
+    problems: Vec<Vec<Option<CompiledGuard>>>,
 }
 
 /// What one guard may read.
@@ -450,8 +551,10 @@ struct GuardScope<'a> {
     /// Names that only take a few text values (an `enum` case field, a step's `outcome`), with
     /// those values and where they are declared.
     values: Vec<(&'a str, Vec<&'a str>, String)>,
-    /// For a branch guard, the step it leaves; `None` for a document condition.
+    /// For a branch guard, the step it leaves; `None` for a condition over case fields only.
     step: Option<&'a Step>,
+    /// What a condition over case fields only is, for messages (`a document condition`).
+    what: &'static str,
     documents: &'a [&'a str],
 }
 
@@ -472,6 +575,7 @@ fn compile_guards(doc: &SopDocument, p: &mut Problems) -> Guards {
                 names: fields.clone(),
                 values: field_values.clone(),
                 step: None,
+                what: "a document condition",
                 documents: &document_ids,
             };
             d.required_when.as_deref().and_then(|src| {
@@ -499,6 +603,7 @@ fn compile_guards(doc: &SopDocument, p: &mut Problems) -> Guards {
                     names,
                     values,
                     step: Some(step),
+                    what: "a branch guard",
                     documents: &document_ids,
                 };
                 b.iter()
@@ -514,9 +619,36 @@ fn compile_guards(doc: &SopDocument, p: &mut Problems) -> Guards {
             None => Vec::new(),
         })
         .collect();
+    let problems = doc
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| match &step.problem {
+            Some(ProblemText::Choices(choices)) => {
+                let scope = GuardScope {
+                    names: fields.clone(),
+                    values: field_values.clone(),
+                    step: None,
+                    what: "a problem condition",
+                    documents: &document_ids,
+                };
+                choices
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| {
+                        c.when.as_deref().and_then(|src| {
+                            compile_guard(src, &format!("/steps/{i}/problem/{j}/when"), &scope, p)
+                        })
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
     Guards {
         branches,
         documents,
+        problems,
     }
 }
 
@@ -552,7 +684,8 @@ fn compile_guard(
                     format!("`{name}` is not declared ({})", known(&scope.names))
                 }
                 Some(name) => format!(
-                    "`{name}` is not declared: a document condition reads only case fields ({})",
+                    "`{name}` is not declared: {} reads only case fields ({})",
+                    scope.what,
                     known(&scope.names)
                 ),
                 None => e.message.clone(),
@@ -774,6 +907,7 @@ fn tokens(source: &str) -> Vec<Located> {
 fn compile_steps(
     doc: &SopDocument,
     mut branch_guards: Vec<Vec<Option<CompiledGuard>>>,
+    mut problem_guards: Vec<Vec<Option<CompiledGuard>>>,
 ) -> Vec<CompiledStep> {
     let index: HashMap<&str, StepIdx> = doc
         .steps
@@ -809,7 +943,13 @@ fn compile_steps(
                     label: b.label.map(Arc::from),
                 })
                 .collect();
-            let roles = if !step.recorded_by.is_empty() {
+            let roles = if step.kind == StepKind::Queue {
+                doc.queues
+                    .iter()
+                    .find(|q| Some(&q.id) == step.queue.as_ref())
+                    .map(|q| q.called_by.clone())
+                    .unwrap_or_default()
+            } else if !step.recorded_by.is_empty() {
                 step.recorded_by.clone()
             } else {
                 match doc.actor(&step.actor) {
@@ -817,11 +957,34 @@ fn compile_steps(
                     _ => vec![step.actor.clone()],
                 }
             };
+            let mut sets = step.collects.clone();
+            sets.extend(
+                step.requires
+                    .iter()
+                    .filter(|f| !step.collects.contains(f))
+                    .cloned(),
+            );
+            let problem = match &step.problem {
+                None => Vec::new(),
+                Some(ProblemText::Text(text)) => vec![(None, Arc::from(text.as_str()))],
+                Some(ProblemText::Choices(choices)) => {
+                    let guards = std::mem::take(&mut problem_guards[i]);
+                    choices
+                        .iter()
+                        .zip(guards.into_iter().chain(std::iter::repeat(None)))
+                        .map(|(c, guard)| (guard, Arc::from(c.text.as_str())))
+                        .collect()
+                }
+            };
+            let rule = |owner: StepIdx| {
+                let owner_step = &doc.steps[owner];
+                owner_step
+                    .budget
+                    .map(|b| (owner, b.on(owner_step.budget_clock.unwrap_or_default())))
+            };
             let budget = match step.budget {
-                Some(b) => Some((i, b)),
-                None => row_owner
-                    .get(&step.row)
-                    .and_then(|&o| doc.steps[o].budget.map(|b| (o, b))),
+                Some(_) => rule(i),
+                None => row_owner.get(&step.row).and_then(|&o| rule(o)),
             };
             CompiledStep {
                 id: Arc::from(step.id.as_str()),
@@ -834,10 +997,149 @@ fn compile_steps(
                     .filter_map(|d| doc_index.get(d.as_str()).copied())
                     .collect(),
                 roles,
+                sets,
+                printout: printout(doc, step),
+                problem,
                 budget,
             }
         })
         .collect()
+}
+
+/// Warnings for guards that read a case field which may hold no value where they run: no
+/// step on any path from the start up to there collects or requires it, and the case schema
+/// does not require it at the start. (Such a guard silently reads `()`: the case takes the
+/// default branch, or a document is judged on a missing value.)
+fn unset_field_warnings(
+    doc: &SopDocument,
+    steps: &[CompiledStep],
+    document_conditions: &[Option<CompiledGuard>],
+    map: &SourceMap,
+) -> Vec<Diagnostic> {
+    use std::collections::BTreeSet;
+    let fields = doc.case_fields();
+    let required: BTreeSet<&str> = doc
+        .case_schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|f| f.as_str()).collect())
+        .unwrap_or_default();
+    let start = doc
+        .steps
+        .iter()
+        .position(|s| s.id == doc.start)
+        .unwrap_or(0);
+    // The fields that may hold a value on arrival at each step (None: not reached), a union
+    // over the paths from the start, grown until nothing changes (loops included).
+    let mut arrival: Vec<Option<BTreeSet<&str>>> = vec![None; steps.len()];
+    arrival[start] = Some(required);
+    let mut work = vec![start];
+    // The fields that may hold a value once step `i` is completed.
+    fn after<'a>(
+        arrival: &[Option<BTreeSet<&'a str>>],
+        steps: &'a [CompiledStep],
+        i: usize,
+    ) -> BTreeSet<&'a str> {
+        let mut set = arrival[i].clone().unwrap_or_default();
+        set.extend(steps[i].sets.iter().map(String::as_str));
+        set
+    }
+    while let Some(i) = work.pop() {
+        let out = after(&arrival, steps, i);
+        for branch in &steps[i].branches {
+            let reached = arrival[branch.to].is_some();
+            let target = arrival[branch.to].get_or_insert_with(BTreeSet::new);
+            let before = target.len();
+            target.extend(out.iter().copied());
+            if !reached || target.len() != before {
+                work.push(branch.to);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut warn = |pointer: String, guard: &CompiledGuard, available: &BTreeSet<&str>| {
+        if guard.source.contains('`') {
+            return; // an interpolated string: its names are not all known
+        }
+        for name in &guard.reads {
+            if fields.contains(&name.as_str()) && !available.contains(name.as_str()) {
+                out.push(Diagnostic::warning(
+                    Layer::Guards,
+                    map.problem_pos(&pointer),
+                    &pointer,
+                    format!(
+                        "guard reads `{name}`, which no step up to here collects or requires and case_schema does not require: it may have no value (add it to a step's `requires`)"
+                    ),
+                ));
+            }
+        }
+    };
+    for (i, step) in steps.iter().enumerate() {
+        if arrival[i].is_none() {
+            continue;
+        }
+        let done = after(&arrival, steps, i);
+        for (j, branch) in step.branches.iter().enumerate() {
+            if let Some(guard) = &branch.guard {
+                warn(format!("/steps/{i}/next/{j}/when"), guard, &done);
+            }
+        }
+        for &d in &step.documents {
+            if let Some(Some(condition)) = document_conditions.get(d) {
+                warn(format!("/documents/{d}/required_when"), condition, &done);
+            }
+        }
+        let entry = arrival[i].clone().unwrap_or_default();
+        for (j, (guard, _)) in step.problem.iter().enumerate() {
+            if let Some(guard) = guard {
+                warn(format!("/steps/{i}/problem/{j}/when"), guard, &entry);
+            }
+        }
+    }
+    sort_and_dedup(&mut out);
+    out
+}
+
+/// The printout of a step that calls a card printer: the one it declares, else its
+/// `request` fields on an A4 page titled with the step's name, each labelled with the
+/// field's `title` in the case schema (or its name).
+fn printout(doc: &SopDocument, step: &Step) -> Option<CompiledPrintout> {
+    let prints = step
+        .adapter
+        .as_ref()
+        .and_then(|a| doc.adapters.iter().find(|d| d.id == *a))
+        .is_some_and(|a| a.kind == AdapterKind::CardPrinter);
+    if step.kind != StepKind::Service || !prints {
+        return None;
+    }
+    Some(match &step.printout {
+        Some(p) => CompiledPrintout {
+            layout: p.layout,
+            title: p.title.clone(),
+            fields: p
+                .fields
+                .iter()
+                .map(|f| (f.field.clone(), f.label.clone()))
+                .collect(),
+        },
+        None => CompiledPrintout {
+            layout: PrintLayout::A4Document,
+            title: step.name.clone(),
+            fields: step
+                .request
+                .iter()
+                .map(|f| {
+                    let title = doc
+                        .case_schema
+                        .get("properties")
+                        .and_then(|p| p.get(f))
+                        .and_then(|s| s.get("title"))
+                        .and_then(|t| t.as_str());
+                    (f.clone(), title.unwrap_or(f).to_owned())
+                })
+                .collect(),
+        },
+    })
 }
 
 #[cfg(test)]

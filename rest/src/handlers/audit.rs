@@ -86,6 +86,7 @@ fn personal(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayQuery {
     /// Replay up to this event (default: the whole history).
@@ -157,6 +158,7 @@ pub async fn anchor(State(state): State<AppState>, user: Caller) -> Result<Json<
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// Cases started at or after this time (RFC 3339).

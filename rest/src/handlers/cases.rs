@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Opens a case on the newest version of an SOP.
 #[utoipa::path(post, path = "/cases", security(("bearer" = [])), request_body = dto::StartCase,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second case")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second case. 1 to 200 visible ASCII characters, kept per user. The same key with the same request (the same endpoint and the same JSON, whatever its whitespace or key order) gives the first answer again, with `Idempotent-Replayed: true`, and does nothing twice; the same key with another request is refused (422).")),
     responses((status = 201, body = CaseView), (status = 422, body = Problem), (status = 403, body = Problem)))]
 pub async fn start_case(
     State(state): State<AppState>,
@@ -26,23 +26,18 @@ pub async fn start_case(
     headers: HeaderMap,
     body: JsonBody<dto::StartCase>,
 ) -> Result<Response, Problem> {
+    let body = body.parse()?;
     let idem = idempotency(&headers, &body.sha256, "POST /cases")?;
     let request = body.value;
-    let latest = state
+    // An unknown SOP is a 404 before the documents are looked at; who may open a case is the
+    // engine's start decision (so replay checks it too).
+    state
         .runtime
         .registry
         .in_force(&state.runtime.store, &request.sop_id, now())
         .await
         .map_err(store_error)?
         .ok_or_else(|| Problem::not_found(format!("no SOP `{}`", request.sop_id)))?;
-    let start_roles = &latest.sop.compiled(latest.sop.start()).roles;
-    if !start_roles.contains(&user.role) {
-        return Err(Problem::forbidden(format!(
-            "role `{}` may not open a case (allowed: {})",
-            user.role,
-            start_roles.join(", ")
-        )));
-    }
     let (receipts, files) = dto::receipts(&request.documents).map_err(Problem::bad_request)?;
     let command =
         CommandRequest::start(request.sop_id, request.data, receipts, user.actor(), now())
@@ -134,7 +129,7 @@ pub async fn history(
 
 /// Completes the current step with data and documents.
 #[utoipa::path(post, path = "/cases/{id}/steps/{step}/complete", security(("bearer" = [])), request_body = dto::CompleteStep,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second event")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second event. 1 to 200 visible ASCII characters, kept per user. The same key with the same request (the same endpoint and the same JSON, whatever its whitespace or key order) gives the first answer again, with `Idempotent-Replayed: true`, and does nothing twice; the same key with another request is refused (422).")),
     responses((status = 200, body = CaseView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn complete_step(
     State(state): State<AppState>,
@@ -143,6 +138,7 @@ pub async fn complete_step(
     Path((id, step)): Path<(String, String)>,
     body: JsonBody<dto::CompleteStep>,
 ) -> Result<Response, Problem> {
+    let body = body.parse()?;
     let idem = idempotency(&headers, &body.sha256, &format!("complete {id} {step}"))?;
     let request = body.value;
     let (receipts, files) = dto::receipts(&request.documents).map_err(Problem::bad_request)?;
@@ -177,7 +173,7 @@ pub struct AdminAction {
     state: AppState,
     user: Caller,
     case_id: String,
-    reason: String,
+    body: JsonBody<dto::Reason>,
 }
 
 impl FromRequest<AppState> for AdminAction {
@@ -195,7 +191,7 @@ impl FromRequest<AppState> for AdminAction {
             state: state.clone(),
             user,
             case_id,
-            reason: body.value.reason,
+            body,
         })
     }
 }
@@ -203,8 +199,9 @@ impl FromRequest<AppState> for AdminAction {
 impl AdminAction {
     async fn run(self, command: impl FnOnce(String) -> Command) -> Result<Response, Problem> {
         self.user.require(&[ADMIN])?;
+        let reason = self.body.parse()?.value.reason;
         let command =
-            CommandRequest::on_case(self.case_id, command(self.reason), self.user.actor(), now());
+            CommandRequest::on_case(self.case_id, command(reason), self.user.actor(), now());
         Ok(respond(&self.state.runtime.run(command).await?))
     }
 }

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use sopflow_core::auth::{ADMIN, AUDITOR};
-use sopflow_core::outbox::OutboxPayload;
+use sopflow_core::outbox;
 use sopflow_core::runtime::{CommandRequest, RuntimeError, decode};
 
 use crate::dto;
@@ -59,7 +59,7 @@ pub async fn list_incidents(
         rows.into_iter()
             .map(|r| Incident {
                 id: r.id,
-                step: OutboxPayload::of(&r).ok().map(|p| p.step),
+                step: outbox::call(&r).ok().map(|c| c.step),
                 case_id: r.case_id,
                 adapter: r.adapter,
                 idempotency_key: r.idempotency_key,
@@ -83,6 +83,7 @@ pub async fn retry_incident(
     body: JsonBody<dto::Reason>,
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
+    let reason = body.parse()?.value.reason;
     let store = &state.runtime.store;
     let incident = store
         .list_incidents()
@@ -92,7 +93,7 @@ pub async fn retry_incident(
         .find(|i| i.id == id)
         .ok_or_else(|| Problem::not_found(format!("no open incident {id}")))?;
     let command = Command::ResolveIncident {
-        note: format!("delivery {id} retried: {}", body.value.reason),
+        note: format!("delivery {id} retried: {}", reason),
     };
     let retry = CommandRequest::on_case(incident.case_id.clone(), command, user.actor(), now());
     match state.runtime.run(retry).await {

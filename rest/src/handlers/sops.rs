@@ -156,7 +156,7 @@ pub async fn release_sop(
     body: JsonBody<dto::NewRelease>,
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
-    let request = body.value;
+    let request = body.parse()?.value;
     let effective = request
         .effective_on
         .as_deref()

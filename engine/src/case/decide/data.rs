@@ -1,0 +1,62 @@
+//! Case data against the SOP's case schema: a whole check, or a command's changes alone.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::types::{CommandError, DataError};
+use crate::sop::Sop;
+
+/// Validates case data against the SOP's case schema, every error with its JSON Pointer.
+pub fn check_data(sop: &Sop, data: &Map<String, Value>) -> Result<(), CommandError> {
+    let value = Value::Object(data.clone());
+    if sop.case_validator().is_valid(&value) {
+        return Ok(());
+    }
+    let errors: Vec<DataError> = sop
+        .case_validator()
+        .iter_errors(&value)
+        .map(|e| DataError {
+            pointer: e.instance_path().as_str().to_owned(),
+            message: e.to_string(),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::InvalidData { errors })
+    }
+}
+
+/// The case data after `changes`: borrowed when there are none.
+pub(super) fn merged<'d>(
+    current: &'d Map<String, Value>,
+    changes: &Map<String, Value>,
+) -> Cow<'d, Map<String, Value>> {
+    if changes.is_empty() {
+        return Cow::Borrowed(current);
+    }
+    let mut merged = current.clone();
+    merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Cow::Owned(merged)
+}
+
+/// Validates `merged`, the case data `current` with `changes` set over it. `current` passed
+/// this check when it was recorded (at the start and at every change), so when the case
+/// schema constrains fields one by one only the changed fields are checked; a failure is
+/// reported by the whole check, so the errors are exactly those of [`check_data`].
+pub(super) fn check_changes(
+    sop: &Sop,
+    changes: &Map<String, Value>,
+    merged: &Map<String, Value>,
+) -> Result<(), CommandError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    if let Some(fields) = sop.field_validators()
+        && changes.iter().all(|(k, v)| fields.is_valid(k, v))
+    {
+        return Ok(());
+    }
+    check_data(sop, merged)
+}

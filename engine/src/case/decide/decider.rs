@@ -1,0 +1,764 @@
+//! The decider: one command at a time, checked first, then its events emitted and applied
+//! to the working state as they are decided.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::adapter::adapter_call;
+use super::branch::choose_branch_knowing;
+use super::data::{check_changes, check_data, merged};
+use super::scope::missing_documents;
+use super::types::{Command, CommandError, Context, Decision, Effect};
+use crate::case::SopVersion;
+use crate::case::event::{DocumentReceipt, EventBody};
+use crate::case::state::{ApplyError, BudgetClock, CaseState, CaseStatus};
+use crate::sop::model::{MissingDocuments, StepKind};
+use crate::sop::{Sop, StepIdx};
+
+pub(super) struct Decider<'a> {
+    sop: &'a Sop,
+    ctx: &'a Context,
+    out: Decision,
+    /// The first event the decider made that did not fit its own working state: a bug in
+    /// decide.
+    broken: Option<ApplyError>,
+}
+
+impl<'a> Decider<'a> {
+    pub(super) fn new(sop: &'a Sop, ctx: &'a Context) -> Self {
+        Self {
+            sop,
+            ctx,
+            out: Decision::default(),
+            broken: None,
+        }
+    }
+
+    /// The decision, unless the decider contradicted itself: then an internal error (the
+    /// service answers 500), never a corrupt case nor a refusal the client could act on.
+    pub(super) fn finish(self) -> Result<Decision, CommandError> {
+        match self.broken {
+            Some(e) => Err(internal(e)),
+            None => Ok(self.out),
+        }
+    }
+
+    /// Records `body` and keeps the working state in step with it.
+    fn emit(&mut self, working: &mut CaseState, body: EventBody) {
+        if let Err(e) = working.apply_parts(working.version + 1, self.ctx.now, &body)
+            && self.broken.is_none()
+        {
+            self.broken = Some(e);
+        }
+        self.out.events.push(body);
+    }
+
+    pub(super) fn start(
+        &mut self,
+        case_id: &str,
+        sop_version: SopVersion,
+        data: &Map<String, Value>,
+        documents: &[DocumentReceipt],
+    ) -> Result<CaseState, CommandError> {
+        let start = self.sop.start();
+        // Who may open a case is who may record its first step: the same rule replay checks.
+        let role = &*self.ctx.actor.role;
+        if !self.sop.may_record(start, role) {
+            return Err(CommandError::MayNotStart {
+                role: role.to_owned(),
+                allowed: self.sop.recorders(start).to_vec(),
+            });
+        }
+        check_data(self.sop, data)?;
+        check_documents_known(self.sop, start, documents)?;
+        let total_due_at = self
+            .sop
+            .document()
+            .total_budget
+            .map(|b| self.ctx.now + std::time::Duration::from_secs(b.as_secs()));
+        let started = EventBody::CaseStarted {
+            case_id: case_id.to_owned(),
+            sop_id: self.sop.id().to_owned(),
+            sop_version,
+            data: data.clone(),
+            total_due_at,
+        };
+        let mut working =
+            CaseState::from_first_parts(1, self.ctx.now, &started).map_err(internal)?;
+        self.out.events.push(started);
+        self.enter(&mut working, start, None);
+        if !documents.is_empty() {
+            let body = EventBody::DocumentsRecorded {
+                step: self.sop.step_id(start).clone(),
+                documents: documents.to_vec(),
+            };
+            self.emit(&mut working, body);
+        }
+        Ok(working)
+    }
+
+    pub(super) fn on_case(
+        &mut self,
+        working: &mut CaseState,
+        command: &Command,
+    ) -> Result<(), CommandError> {
+        if working.status.is_closed() {
+            return Err(CommandError::CaseClosed {
+                status: working.status.as_str(),
+            });
+        }
+        match command {
+            Command::Start { .. } => Err(CommandError::AlreadyStarted),
+            Command::Tick => {
+                self.tick(working);
+                Ok(())
+            }
+            Command::Cancel { reason } => {
+                self.emit(
+                    working,
+                    EventBody::CaseCancelled {
+                        reason: reason.clone(),
+                    },
+                );
+                Ok(())
+            }
+            Command::ResolveIncident { note } => self.resolve_incident(working, note),
+            _ if working.status == CaseStatus::Incident => Err(CommandError::InIncident {
+                reason: working.incident.clone().unwrap_or_default(),
+            }),
+            Command::CompleteStep {
+                step,
+                data,
+                documents,
+                outcome,
+            } => self.complete_step(working, step, data, documents, outcome.as_deref()),
+            Command::AssignQueueNumber { number } => self.assign_queue_number(working, number),
+            Command::CallFromQueue { queue } => self.call_from_queue(working, queue),
+            Command::RecordAdapterResult {
+                idempotency_key,
+                outcome,
+                reference,
+                data,
+            } => self.adapter_result(
+                working,
+                idempotency_key,
+                outcome.as_deref(),
+                reference.clone(),
+                data,
+            ),
+            Command::RecordAdapterFailure {
+                idempotency_key,
+                reason,
+            } => {
+                let pending = working
+                    .pending_request
+                    .as_ref()
+                    .filter(|p| &p.idempotency_key == idempotency_key);
+                let Some(pending) = pending else {
+                    return Err(CommandError::UnknownRequest {
+                        key: idempotency_key.clone(),
+                    });
+                };
+                let body = EventBody::IncidentRaised {
+                    step: pending.step.clone(),
+                    reason: format!("adapter `{}` failed: {reason}", pending.adapter),
+                };
+                self.emit(working, body);
+                Ok(())
+            }
+        }
+    }
+
+    fn current(&self, working: &CaseState) -> Result<StepIdx, CommandError> {
+        let id = working.current_step.as_deref().unwrap_or_default();
+        self.sop
+            .step_index(id)
+            .ok_or_else(|| CommandError::UnknownStep {
+                step: id.to_owned(),
+            })
+    }
+
+    fn complete_step(
+        &mut self,
+        working: &mut CaseState,
+        step_id: &str,
+        data: &Map<String, Value>,
+        documents: &[DocumentReceipt],
+        outcome: Option<&str>,
+    ) -> Result<(), CommandError> {
+        let requested = self
+            .sop
+            .step_index(step_id)
+            .ok_or_else(|| CommandError::UnknownStep {
+                step: step_id.to_owned(),
+            })?;
+        // A role that may never record this step is refused whatever the case's position.
+        self.check_role(requested)?;
+        let current = self.current(working)?;
+        if requested != current || working.current_completed {
+            return Err(CommandError::WrongStep {
+                requested: step_id.to_owned(),
+                current: self.sop.step(current).id.clone(),
+            });
+        }
+        let step = self.sop.step(current);
+        match step.kind {
+            StepKind::Task => {}
+            // A service step with no adapter configured is done by its actor through the API.
+            StepKind::Service => {}
+            other => {
+                return Err(CommandError::WrongKind {
+                    step: step.id.clone(),
+                    kind: other.as_str(),
+                });
+            }
+        }
+        let not_allowed: Vec<String> = data
+            .keys()
+            .filter(|k| !self.sop.settable(current).contains(k))
+            .cloned()
+            .collect();
+        if !not_allowed.is_empty() {
+            return Err(CommandError::FieldsNotAllowed {
+                step: step.id.clone(),
+                fields: not_allowed,
+            });
+        }
+        check_documents_known(self.sop, current, documents)?;
+        check_outcome(&step.id, &step.outcomes, outcome)?;
+        let merged = merged(&working.data, data);
+        check_changes(self.sop, data, &merged)?;
+        check_required(self.sop, current, &merged)?;
+
+        // Documents are judged on what the case holds after this step's receipts.
+        let docs_after = if documents.is_empty() {
+            Cow::Borrowed(&working.documents)
+        } else {
+            let mut docs = working.documents.clone();
+            for r in documents {
+                docs.insert(r.clone());
+            }
+            Cow::Owned(docs)
+        };
+        let missing = match missing_documents(self.sop, current, &merged, &docs_after) {
+            Ok(m) => m,
+            Err(e) => {
+                self.record_inputs(working, current, data, documents);
+                self.raise(working, current, e.to_string());
+                return Ok(());
+            }
+        };
+        if step.missing_documents == MissingDocuments::Block && !missing.is_empty() {
+            return Err(CommandError::MissingDocuments {
+                missing: missing.iter().map(|m| m.to_string()).collect(),
+            });
+        }
+        if let Some(pending) = &working.pending_request {
+            // Completed by hand: the adapter's request is settled with it.
+            let body = EventBody::AdapterCompleted {
+                step: pending.step.clone(),
+                idempotency_key: pending.idempotency_key.clone(),
+                outcome: outcome.map(str::to_owned),
+                reference: None,
+            };
+            self.emit(working, body);
+        }
+        self.record_inputs(working, current, data, documents);
+        let body = EventBody::StepCompleted {
+            step: self.sop.step_id(current).clone(),
+            outcome: outcome.map(str::to_owned),
+            missing_documents: missing.clone(),
+        };
+        self.emit(working, body);
+        self.route(working, current, outcome, Some(missing));
+        Ok(())
+    }
+
+    fn record_inputs(
+        &mut self,
+        working: &mut CaseState,
+        step: StepIdx,
+        data: &Map<String, Value>,
+        documents: &[DocumentReceipt],
+    ) {
+        let id = self.sop.step_id(step);
+        if !documents.is_empty() {
+            let body = EventBody::DocumentsRecorded {
+                step: id.clone(),
+                documents: documents.to_vec(),
+            };
+            self.emit(working, body);
+        }
+        if !data.is_empty() {
+            let body = EventBody::DataRecorded {
+                step: id.clone(),
+                data: data.clone(),
+            };
+            self.emit(working, body);
+        }
+    }
+
+    fn check_role(&self, step: StepIdx) -> Result<(), CommandError> {
+        let role = &*self.ctx.actor.role;
+        if self.sop.may_record(step, role) {
+            Ok(())
+        } else {
+            Err(CommandError::WrongRole {
+                role: role.to_owned(),
+                step: self.sop.step(step).id.clone(),
+                allowed: self.sop.recorders(step).to_vec(),
+            })
+        }
+    }
+
+    fn assign_queue_number(
+        &mut self,
+        working: &mut CaseState,
+        number: &str,
+    ) -> Result<(), CommandError> {
+        let current = self.current(working)?;
+        let step = self.sop.step(current);
+        if step.kind != StepKind::Queue || working.queue_number.is_some() {
+            return Err(CommandError::UnexpectedQueueNumber);
+        }
+        let body = EventBody::QueueNumberAssigned {
+            step: self.sop.step_id(current).clone(),
+            queue: self.sop.compiled(current).queue.clone().unwrap_or_default(),
+            number: number.to_owned(),
+        };
+        self.emit(working, body);
+        Ok(())
+    }
+
+    fn call_from_queue(
+        &mut self,
+        working: &mut CaseState,
+        queue: &str,
+    ) -> Result<(), CommandError> {
+        let current = self.current(working)?;
+        let step = self.sop.step(current);
+        if step.kind != StepKind::Queue
+            || step.queue.as_deref() != Some(queue)
+            || working.current_completed
+        {
+            return Err(CommandError::NotInQueue {
+                queue: queue.to_owned(),
+            });
+        }
+        self.check_role(current)?;
+        let number = working
+            .queue_number
+            .clone()
+            .ok_or(CommandError::NoQueueNumber)?;
+        let missing = match missing_documents(self.sop, current, &working.data, &working.documents)
+        {
+            Ok(m) => m,
+            Err(e) => {
+                self.raise(working, current, e.to_string());
+                return Ok(());
+            }
+        };
+        let body = EventBody::QueueCalled {
+            step: self.sop.step_id(current).clone(),
+            queue: self.sop.compiled(current).queue.clone().unwrap_or_default(),
+            number,
+        };
+        self.emit(working, body);
+        let body = EventBody::StepCompleted {
+            step: self.sop.step_id(current).clone(),
+            outcome: None,
+            missing_documents: missing.clone(),
+        };
+        self.emit(working, body);
+        self.route(working, current, None, Some(missing));
+        Ok(())
+    }
+
+    fn adapter_result(
+        &mut self,
+        working: &mut CaseState,
+        key: &str,
+        outcome: Option<&str>,
+        reference: Option<String>,
+        data: &Map<String, Value>,
+    ) -> Result<(), CommandError> {
+        let Some(pending) = working
+            .pending_request
+            .clone()
+            .filter(|p| p.idempotency_key == key)
+        else {
+            return Err(CommandError::UnknownRequest {
+                key: key.to_owned(),
+            });
+        };
+        let current = self.current(working)?;
+        let step = self.sop.step(current);
+        check_outcome(&step.id, &step.outcomes, outcome)?;
+        let not_allowed: Vec<String> = data
+            .keys()
+            .filter(|k| !self.sop.settable(current).contains(k))
+            .cloned()
+            .collect();
+        if !not_allowed.is_empty() {
+            return Err(CommandError::FieldsNotAllowed {
+                step: step.id.clone(),
+                fields: not_allowed,
+            });
+        }
+        let merged = merged(&working.data, data);
+        check_changes(self.sop, data, &merged)?;
+        check_required(self.sop, current, &merged)?;
+        let body = EventBody::AdapterCompleted {
+            step: pending.step.clone(),
+            idempotency_key: pending.idempotency_key.clone(),
+            outcome: outcome.map(str::to_owned),
+            reference,
+        };
+        self.emit(working, body);
+        self.record_inputs(working, current, data, &[]);
+        let body = EventBody::StepCompleted {
+            step: self.sop.step_id(current).clone(),
+            outcome: outcome.map(str::to_owned),
+            missing_documents: Vec::new(),
+        };
+        self.emit(working, body);
+        self.route(working, current, outcome, None);
+        Ok(())
+    }
+
+    fn resolve_incident(
+        &mut self,
+        working: &mut CaseState,
+        note: &str,
+    ) -> Result<(), CommandError> {
+        if working.status != CaseStatus::Incident {
+            return Err(CommandError::NoIncident);
+        }
+        let current = self.current(working)?;
+        let body = EventBody::IncidentResolved {
+            step: self.sop.step_id(current).clone(),
+            note: note.to_owned(),
+        };
+        self.emit(working, body);
+        if working.current_completed {
+            // The incident stopped the routing: route again with the step's outcome.
+            let outcome = working.visits.last().and_then(|v| v.outcome.clone());
+            self.route(working, current, outcome.as_deref(), None);
+            return Ok(());
+        }
+        if let Some(pending) = working.pending_request.clone() {
+            // The adapter is asked again with the same key: a retry never acts twice.
+            match adapter_call(self.sop, current, working, pending.idempotency_key) {
+                Ok(call) => self.out.effects.push(Effect::CallAdapter(call)),
+                Err(e) => self.raise(working, current, e.to_string()),
+            }
+        } else if self.sop.kind(current) == StepKind::Service {
+            // The request was never made (its problem condition failed): make it now.
+            self.request_adapter(working, current);
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, state: &mut CaseState) {
+        let now = self.ctx.now;
+        if let Some(clock) = &state.clock
+            && !clock.exceeded
+            && now > clock.due_at
+        {
+            let body = EventBody::TimeBudgetExceeded {
+                step: clock.step.clone(),
+                due_at: clock.due_at,
+            };
+            self.emit(state, body);
+        }
+        if let Some(due) = state.total_due_at
+            && !state.total_exceeded
+            && now > due
+        {
+            self.emit(state, EventBody::TotalBudgetExceeded { due_at: due });
+        }
+    }
+
+    fn raise(&mut self, working: &mut CaseState, step: StepIdx, reason: String) {
+        let body = EventBody::IncidentRaised {
+            step: self.sop.step_id(step).clone(),
+            reason,
+        };
+        self.emit(working, body);
+    }
+
+    /// Chooses the branch out of `from` and enters its target. `known_missing`: the missing
+    /// documents of `from` when the caller just computed them on the case as it is now.
+    fn route(
+        &mut self,
+        working: &mut CaseState,
+        from: StepIdx,
+        outcome: Option<&str>,
+        known_missing: Option<Vec<Arc<str>>>,
+    ) {
+        match choose_branch_knowing(
+            self.sop,
+            from,
+            &working.data,
+            &working.documents,
+            outcome,
+            known_missing,
+        ) {
+            Ok(choice) => {
+                let compiled = &self.sop.compiled(from).branches[choice.branch];
+                let to = compiled.to;
+                let body = EventBody::BranchTaken {
+                    from: self.sop.step_id(from).clone(),
+                    to: self.sop.step_id(to).clone(),
+                    branch: choice.branch,
+                    label: compiled.label.clone(),
+                    evaluations: choice.evaluations,
+                };
+                self.emit(working, body);
+                self.enter(working, to, Some(from));
+            }
+            Err(e) => self.raise(working, from, e.to_string()),
+        }
+    }
+
+    /// Enters step `to`: starts or keeps its budget clock, and does what its kind asks.
+    fn enter(&mut self, working: &mut CaseState, to: StepIdx, from: Option<StepIdx>) {
+        let step = self.sop.step(to);
+        // A clock keeps running while the case stays within the steps that share it.
+        let (budget_step, due_at) =
+            budget_clock(self.sop, to, from, working.clock.as_ref(), self.ctx.now);
+        let body = EventBody::StepEntered {
+            step: self.sop.step_id(to).clone(),
+            visit: working.next_visit(&step.id),
+            budget_step,
+            due_at,
+        };
+        self.emit(working, body);
+        match step.kind {
+            StepKind::Task => {}
+            StepKind::Queue => {
+                let prefix = self
+                    .sop
+                    .document()
+                    .queues
+                    .iter()
+                    .find(|q| Some(&q.id) == step.queue.as_ref())
+                    .map(|q| q.prefix.clone())
+                    .unwrap_or_default();
+                self.out.effects.push(Effect::AssignQueueNumber {
+                    queue: step.queue.clone().unwrap_or_default(),
+                    prefix,
+                });
+            }
+            StepKind::Service => self.request_adapter(working, to),
+            StepKind::Decision => {
+                let body = EventBody::StepCompleted {
+                    step: self.sop.step_id(to).clone(),
+                    outcome: None,
+                    missing_documents: Vec::new(),
+                };
+                self.emit(working, body);
+                // Validation forbids cycles of decisions, so this recursion ends.
+                self.route(working, to, None, None);
+            }
+            StepKind::End => {
+                let body = EventBody::CaseCompleted {
+                    end: self.sop.step_id(to).clone(),
+                };
+                self.emit(working, body);
+            }
+        }
+    }
+
+    /// Asks the adapter of service step `step`, the case's current step, to act: records
+    /// the request and hands the call to the runtime, or raises an incident when the call
+    /// cannot be made up (a failing problem condition).
+    fn request_adapter(&mut self, working: &mut CaseState, step: StepIdx) {
+        let visit = working.visits.last().map(|v| v.visit).unwrap_or(1);
+        // Deterministic: the same case, step and visit always give the same key.
+        let key = format!("{}:{}:{}", working.case_id, self.sop.step(step).id, visit);
+        match adapter_call(self.sop, step, working, key) {
+            Ok(call) => {
+                let body = EventBody::AdapterRequested {
+                    step: self.sop.step_id(step).clone(),
+                    adapter: self.sop.compiled(step).adapter.clone().unwrap_or_default(),
+                    idempotency_key: call.idempotency_key.clone(),
+                    request: call.request.clone(),
+                };
+                self.emit(working, body);
+                self.out.effects.push(Effect::CallAdapter(call));
+            }
+            Err(e) => self.raise(working, step, e.to_string()),
+        }
+    }
+}
+
+/// An event that did not fit the decider's own state, as the error it is: the event kind
+/// and the ids it names (an `ApplyError` carries no case data).
+fn internal(e: ApplyError) -> CommandError {
+    CommandError::Internal {
+        reason: e.to_string(),
+    }
+}
+
+/// The fields step `step` requires, all holding a value in `data` (the case data as the
+/// completion leaves it). Also used by replay to re-check a recorded completion.
+pub(crate) fn check_required(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+) -> Result<(), CommandError> {
+    let missing: Vec<String> = sop
+        .step(step)
+        .requires
+        .iter()
+        .filter(|f| data.get(*f).is_none_or(Value::is_null))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::MissingFields {
+            step: sop.step(step).id.clone(),
+            fields: missing,
+        })
+    }
+}
+
+fn check_outcome(
+    step: &str,
+    allowed: &[String],
+    outcome: Option<&str>,
+) -> Result<(), CommandError> {
+    let ok = match outcome {
+        None => allowed.is_empty(),
+        Some(o) => allowed.iter().any(|a| a == o),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CommandError::InvalidOutcome {
+            step: step.to_owned(),
+            found: outcome.map(str::to_owned),
+            allowed: allowed.to_vec(),
+        })
+    }
+}
+
+fn check_documents_known(
+    sop: &Sop,
+    step: StepIdx,
+    documents: &[DocumentReceipt],
+) -> Result<(), CommandError> {
+    let declared = &sop.step(step).documents;
+    match documents.iter().find(|r| !declared.contains(&r.doc)) {
+        Some(r) => Err(CommandError::UnknownDocument {
+            step: sop.step(step).id.clone(),
+            doc: r.doc.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The budget clock of entering step `to` from `from` at `now`: the step that owns the
+/// budget, and a due time when a new clock starts (`None` while the case stays among the
+/// steps that share the clock already running). Also used by replay to re-check it.
+pub(crate) fn budget_clock(
+    sop: &Sop,
+    to: StepIdx,
+    from: Option<StepIdx>,
+    running: Option<&BudgetClock>,
+    now: OffsetDateTime,
+) -> (Option<Arc<str>>, Option<OffsetDateTime>) {
+    let budget = sop.compiled(to).budget;
+    let shares_running_clock = match (budget, from, running) {
+        (Some((owner, _)), Some(from), Some(clock)) => {
+            sop.compiled(from).budget.map(|(o, _)| o) == Some(owner)
+                && *clock.step == *sop.step(owner).id
+        }
+        _ => false,
+    };
+    match budget {
+        Some((owner, _)) if shares_running_clock => (Some(sop.step_id(owner).clone()), None),
+        Some((owner, duration)) => (
+            Some(sop.step_id(owner).clone()),
+            Some(now + std::time::Duration::from_secs(duration.as_secs())),
+        ),
+        None => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::decide::start_case;
+    use crate::case::event::Actor;
+
+    /// Two tasks and an end, one personal field.
+    const SOP: &str = r#"
+schema_version: 1
+id: uji
+header:
+  government: G
+  unit: U
+  number: "1"
+  title: Uji
+  dates: {}
+  approver: { title: Kepala, name: K }
+actors: [{ id: petugas, name: Petugas }]
+case_schema:
+  type: object
+  properties:
+    nomor: { type: string, x-personal: true }
+start: terima
+steps:
+  - { id: terima, row: 1, kind: task, name: Terima, actor: petugas, next: periksa }
+  - { id: periksa, row: 2, kind: task, name: Periksa, actor: petugas, next: selesai }
+  - { id: selesai, row: 2, kind: end, name: Selesai, actor: petugas }
+"#;
+
+    #[test]
+    fn a_decider_that_contradicts_itself_is_an_internal_error_not_a_conflict() {
+        let sop = crate::sop::load(SOP).expect("the SOP loads");
+        let ctx = Context {
+            now: OffsetDateTime::UNIX_EPOCH,
+            actor: Actor::new("petugas-1", "petugas"),
+        };
+        let mut data = Map::new();
+        data.insert("nomor".into(), Value::String("1312990101900001".into()));
+        let start = Command::Start {
+            case_id: "case-1".into(),
+            sop_version: 1,
+            data,
+            documents: Vec::new(),
+        };
+        let (mut working, _) = start_case(&sop, &start, &ctx).expect("the case starts");
+        let mut d = Decider::new(&sop, &ctx);
+        // Completing a step the case is not at does not fit the working state: only a bug in
+        // the decider could emit it.
+        d.emit(
+            &mut working,
+            EventBody::StepCompleted {
+                step: sop
+                    .step_id(sop.step_index("periksa").expect("a step"))
+                    .clone(),
+                outcome: None,
+                missing_documents: Vec::new(),
+            },
+        );
+        match d.finish() {
+            Err(CommandError::Internal { reason }) => {
+                assert!(reason.contains("step_completed"), "{reason}");
+                assert!(reason.contains("periksa"), "{reason}");
+                assert!(
+                    !reason.contains("1312990101900001"),
+                    "no case data: {reason}"
+                );
+            }
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! What a guard sees (its scope: the case fields and engine names it reads), and document
+//! conditions, whose results are remembered per SOP version by the values they read.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Map as RhaiMap, Scope};
+use serde_json::{Map, Value};
+
+use crate::case::state::Documents;
+use crate::guard::{self, CompiledGuard, GuardError};
+use crate::sop::{Sop, StepIdx};
+
+/// A case-data value as rhai sees it: what `rhai::serde::to_dynamic` gives, without the
+/// serializer for the common scalars.
+fn to_dynamic(value: &Value) -> Dynamic {
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::String(s) => Dynamic::from(s.clone()),
+        other => rhai::serde::to_dynamic(other).unwrap_or(Dynamic::UNIT),
+    }
+}
+
+/// The scope guards see: the case fields and engine names in `names` (the ones the guards
+/// at hand read; absent fields as `()`).
+pub(super) fn guard_scope<'n>(
+    sop: &Sop,
+    names: impl IntoIterator<Item = &'n str>,
+    data: &Map<String, Value>,
+    documents: Option<(&Documents, &[Arc<str>])>,
+    outcome: Option<&str>,
+) -> Scope<'static> {
+    let mut scope = Scope::new();
+    for name in names {
+        if scope.contains(name) {
+            continue;
+        }
+        let value = match (name, documents) {
+            ("documents", Some((held, _))) => {
+                let mut map = RhaiMap::new();
+                for doc in &sop.document().documents {
+                    let present = held.get(&doc.id).is_some_and(|r| r.received);
+                    map.insert(doc.id.as_str().into(), Dynamic::from_bool(present));
+                }
+                Dynamic::from_map(map)
+            }
+            ("documents_complete", Some((_, missing))) => Dynamic::from_bool(missing.is_empty()),
+            ("missing_documents", Some((_, missing))) => {
+                let missing: Array = missing.iter().map(|m| Dynamic::from(m.clone())).collect();
+                Dynamic::from_array(missing)
+            }
+            ("outcome", Some(_)) => outcome
+                .map(|o| Dynamic::from(o.to_owned()))
+                .unwrap_or(Dynamic::UNIT),
+            _ => data.get(name).map(to_dynamic).unwrap_or(Dynamic::UNIT),
+        };
+        scope.push_dynamic(name, value);
+    }
+    scope
+}
+
+/// The names a scope must hold for `guard`: those it reads, or every name when it has an
+/// interpolated string (whose names the reader of identifiers does not see).
+pub(super) fn scope_names<'g>(
+    sop: &'g Sop,
+    guard: &'g CompiledGuard,
+    builtins: bool,
+) -> Vec<&'g str> {
+    if guard.source.contains('`') {
+        let mut all: Vec<&str> = sop.case_fields().iter().map(String::as_str).collect();
+        if builtins {
+            all.extend(guard::BUILTIN_NAMES);
+        }
+        all
+    } else {
+        guard.reads.iter().map(String::as_str).collect()
+    }
+}
+
+/// The values a document condition reads, as one key for remembering its result; `None`
+/// when it is not to be remembered: it reads a personal field (kept out of any cache) or
+/// has an interpolated string (its names are not all known).
+fn condition_key(
+    sop: &Sop,
+    condition: &CompiledGuard,
+    data: &Map<String, Value>,
+) -> Option<String> {
+    if condition.source.contains('`') {
+        return None;
+    }
+    let mut key = String::new();
+    for name in &condition.reads {
+        if sop.personal_fields().contains(name) {
+            return None;
+        }
+        match data.get(name) {
+            Some(value) => key.push_str(&value.to_string()),
+            None => key.push('-'),
+        }
+        key.push('\u{1f}');
+    }
+    Some(key)
+}
+
+/// Whether document `doc` (an index into the SOP's documents) is required for case data
+/// `data`: always, or as its `required_when` says (remembered by the values it reads).
+fn document_required(sop: &Sop, doc: usize, data: &Map<String, Value>) -> Result<bool, GuardError> {
+    let Some(condition) = sop.document_condition(doc) else {
+        return Ok(true);
+    };
+    let key = condition_key(sop, condition, data);
+    if let Some(result) = key
+        .as_deref()
+        .and_then(|k| sop.remembered_condition(doc, k))
+    {
+        return Ok(result);
+    }
+    let names = scope_names(sop, condition, false);
+    let mut scope = guard_scope(sop, names, data, None, None);
+    let result = guard::shared().eval(condition, &mut scope)?;
+    if let Some(key) = key {
+        sop.remember_condition(doc, key, result);
+    }
+    Ok(result)
+}
+
+/// The required documents of `step` that the case does not hold, in the step's order: what
+/// makes `documents_complete` false.
+pub fn missing_documents(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+    held: &Documents,
+) -> Result<Vec<Arc<str>>, GuardError> {
+    let mut missing = Vec::new();
+    for &doc in &sop.compiled(step).documents {
+        if document_required(sop, doc, data)? && !is_received(sop, doc, held) {
+            missing.push(sop.document_id(doc).clone());
+        }
+    }
+    Ok(missing)
+}
+
+fn is_received(sop: &Sop, doc: usize, held: &Documents) -> bool {
+    held.get(sop.document_id(doc)).is_some_and(|r| r.received)
+}
+
+/// One document of a step's checklist: whether it is required now (its condition evaluated
+/// on the case data) and whether the case holds it (handed in, not recorded as missing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentCheck {
+    pub doc: Arc<str>,
+    pub required: bool,
+    pub received: bool,
+}
+
+/// Where a document of a checklist stands, in three states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentState {
+    /// Required and held.
+    Received,
+    /// Required and not held: it keeps `documents_complete` false.
+    Missing,
+    /// Not required for this case (held or not).
+    NotNeeded,
+}
+
+impl DocumentCheck {
+    pub fn state(&self) -> DocumentState {
+        match (self.required, self.received) {
+            (true, true) => DocumentState::Received,
+            (true, false) => DocumentState::Missing,
+            (false, _) => DocumentState::NotNeeded,
+        }
+    }
+}
+
+/// The documents of `step`, in its order, each as [`DocumentCheck`] says: the checklist a
+/// clerk works from, and the rule [`missing_documents`] applies.
+pub fn document_checklist(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+    held: &Documents,
+) -> Result<Vec<DocumentCheck>, GuardError> {
+    sop.compiled(step)
+        .documents
+        .iter()
+        .map(|&doc| {
+            Ok(DocumentCheck {
+                doc: sop.document_id(doc).clone(),
+                required: document_required(sop, doc, data)?,
+                received: is_received(sop, doc, held),
+            })
+        })
+        .collect()
+}
