@@ -15,6 +15,7 @@
 pub mod anchor;
 pub mod checkpoint;
 pub mod export;
+mod logcheck;
 pub mod merkle;
 pub mod replay;
 pub mod report;

@@ -264,7 +264,7 @@ impl Runtime {
             version: i64::try_from(state.version).unwrap_or(i64::MAX),
             head_hash: prev,
             due_at: next_due(state),
-            overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,
+            overdue: state.overdue_recorded(),
             updated_at: now,
         };
         let expected = current.map_or(0, |s| i64::try_from(s.version).unwrap_or(i64::MAX));
@@ -348,22 +348,9 @@ impl Runtime {
     }
 }
 
-/// When the case needs the ticker next: the running budget clock or the total budget,
-/// whichever runs out first and has not yet been recorded.
+/// When the case needs the ticker next (the engine's rule, which the auditor checks too).
 pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
-    if state.status.is_closed() {
-        return None;
-    }
-    let step = state
-        .clock
-        .as_ref()
-        .filter(|c| !c.exceeded)
-        .map(|c| c.due_at);
-    let total = state.total_due_at.filter(|_| !state.total_exceeded);
-    match (step, total) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    state.next_due()
 }
 
 /// 128 random bits, hex: the per-case salt of personal-data hashes.

@@ -85,6 +85,10 @@ pub enum EventBody {
         case_id: String,
         sop_id: String,
         sop_version: SopVersion,
+        /// SHA-256 (hex) of the SOP version's text, so that a replaced text is found even when
+        /// its stored hash was replaced with it. Absent in histories from before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sop_content_hash: Option<String>,
         data: Map<String, Value>,
         #[serde(
             default,

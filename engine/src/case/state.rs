@@ -188,6 +188,7 @@ impl CaseState {
                 sop_version,
                 data,
                 total_due_at,
+                ..
             } => Ok(Self {
                 case_id: case_id.clone(),
                 sop_id: sop_id.clone(),
@@ -361,6 +362,31 @@ impl CaseState {
     /// The visit number the next entry into `step` gets (1 for the first).
     pub fn next_visit(&self, step: &str) -> u32 {
         self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
+    }
+
+    /// When the case needs the ticker next: the running budget clock or the total budget,
+    /// whichever runs out first and has not yet been recorded as exceeded. The store's case
+    /// projection keeps it (`due_at`), and an auditor checks it against the fold.
+    pub fn next_due(&self) -> Option<OffsetDateTime> {
+        if self.status.is_closed() {
+            return None;
+        }
+        let step = self
+            .clock
+            .as_ref()
+            .filter(|c| !c.exceeded)
+            .map(|c| c.due_at);
+        let total = self.total_due_at.filter(|_| !self.total_exceeded);
+        match (step, total) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether an exceeded budget is recorded for the running clock or the case (the
+    /// projection's `overdue` flag).
+    pub fn overdue_recorded(&self) -> bool {
+        self.clock.as_ref().is_some_and(|c| c.exceeded) || self.total_exceeded
     }
 
     /// Whether the case or its current step is past its budget at `now`.
