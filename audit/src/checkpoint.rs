@@ -325,6 +325,26 @@ pub fn open(note: &str, key: &PublicKey) -> Result<Signed, NoteError> {
             false => NoteError::OtherKey(others.join(", "), key.to_string()),
         });
     }
+    let signed = read_body(body)?;
+    if signed.origin != key.name {
+        return Err(NoteError::Malformed(format!(
+            "a checkpoint of log {:?}, the key is {:?}'s",
+            signed.origin, key.name
+        )));
+    }
+    Ok(signed)
+}
+
+/// Reads a checkpoint without checking its signature (to know which tree size it names
+/// before anything is proved against it; whoever relies on it checks it with [`open`]).
+pub fn read_unverified(note: &str) -> Result<Signed, NoteError> {
+    let split = note
+        .find("\n\n")
+        .ok_or_else(|| NoteError::Malformed("no blank line before the signatures".into()))?;
+    read_body(&note[..=split])
+}
+
+fn read_body(body: &str) -> Result<Signed, NoteError> {
     let mut lines = body.lines();
     let malformed = |what: &str| NoteError::Malformed(what.to_owned());
     let origin = lines.next().ok_or_else(|| malformed("no origin"))?;
@@ -341,12 +361,6 @@ pub fn open(note: &str, key: &PublicKey) -> Result<Signed, NoteError> {
         .find_map(|l| l.strip_prefix("time "))
         .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
         .ok_or_else(|| malformed("no time"))?;
-    if origin != key.name {
-        return Err(NoteError::Malformed(format!(
-            "a checkpoint of log {origin:?}, the key is {:?}'s",
-            key.name
-        )));
-    }
     Ok(Signed {
         origin: origin.to_owned(),
         size,

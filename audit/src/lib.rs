@@ -1,7 +1,9 @@
-//! The auditor's tools, below the faces that serve them (the REST handlers, the CLI): chain
-//! and replay verification of every stored case ([`verify`]), anchors over all case heads
-//! ([`anchor`]), a case step by step ([`replay`]), exports of case histories ([`export`]) and
-//! the per-SOP-version report ([`report`]).
+//! The auditor's tools, below the faces that serve them (the REST handlers, the CLI):
+//! verification of everything stored that decides behaviour ([`verify`]), the transparency
+//! log's tree ([`merkle`]), its signed checkpoints ([`checkpoint`]) and inclusion proofs of a
+//! case against one ([`prove`]), anchors over all case heads ([`anchor`]), a case step by step
+//! ([`replay`]), exports of case histories ([`export`]), the per-SOP-version report
+//! ([`report`]) and the erasure of a closed case's personal data ([`erase`]).
 //!
 //! Everything here reads the store as an auditor would: it trusts neither the projection
 //! (`cases`) nor the stored columns beside an event's JSON, only what the hash chain covers,
@@ -14,9 +16,11 @@
 
 pub mod anchor;
 pub mod checkpoint;
+pub mod erase;
 pub mod export;
 mod logcheck;
 pub mod merkle;
+pub mod prove;
 pub mod replay;
 pub mod report;
 pub mod verify;
