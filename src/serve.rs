@@ -97,6 +97,26 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         )
         .run(),
     );
+    let checkpoints = match &config.log.key {
+        Some(path) => {
+            let signer = sopflow_audit::checkpoint::SignerKey::read_file(path)
+                .map_err(|e| ServeError::Key(e.to_string()))?;
+            tracing::info!(public_key = %signer.public(), "signing checkpoints of the log");
+            Some(tokio::spawn(crate::integrity_cli::run_checkpoints(
+                service.runtime.store.clone(),
+                signer,
+                config.log.clone(),
+            )))
+        }
+        None => {
+            tracing::warn!("no [log] key: no checkpoint of the log is signed (sopflow audit keygen)");
+            None
+        }
+    };
+    let retention = tokio::spawn(crate::integrity_cli::run_retention(
+        service.runtime.store.clone(),
+        config.retention.clone(),
+    ));
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database), "sopflow serving");
     // With the peer address: failed authentications are limited per address.
     axum::serve(
@@ -109,6 +129,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     .await?;
     ticker.abort();
     dispatcher.abort();
+    retention.abort();
+    if let Some(task) = checkpoints {
+        task.abort();
+    }
     service.runtime.store.close().await;
     Ok(())
 }
@@ -177,4 +201,6 @@ pub enum ServeError {
     Watch(#[from] notify::Error),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the log's signing key: {0}")]
+    Key(String),
 }

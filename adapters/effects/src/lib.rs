@@ -27,7 +27,7 @@ use std::time::Duration;
 
 mod error;
 mod folder;
-mod http;
+pub mod http;
 mod ipp_printer;
 pub mod pdf;
 mod webhook;

@@ -85,6 +85,27 @@ impl Store {
         on_backend!(Store, self, |s| s.close().await)
     }
 
+    /// Writes a consistent copy of an SQLite store to the new file `path` (`VACUUM INTO`: a
+    /// snapshot of the last commit, taken while the service goes on writing). PostgreSQL has
+    /// its own tools (pg_dump, base backups).
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
+        let Some(path) = path.to_str() else {
+            return Err(Error::Invalid(format!("{} is not UTF-8", path.display())));
+        };
+        match self {
+            Store::Sqlite(s) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path)
+                    .execute(&s.read)
+                    .await?;
+                Ok(())
+            }
+            Store::Postgres(_) => Err(Error::Invalid(
+                "a PostgreSQL store is backed up with pg_dump or base backups".into(),
+            )),
+        }
+    }
+
     /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so it never fails to upgrade
     /// later; PostgreSQL: `READ COMMITTED`, with the checks described in the crate doc).
     pub async fn begin(&self) -> Result<Tx> {

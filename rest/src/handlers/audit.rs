@@ -128,8 +128,9 @@ pub async fn replay(
     Ok(Json(replay))
 }
 
-/// Verifies one case: its stored rows, hash chain and head, and a replay re-evaluating every
-/// decision against its SOP version (auditor, admin).
+/// Verifies one case: its stored rows, hash chain, head and projection, its events against
+/// the log, its outbox rows, and a replay re-evaluating every decision against its SOP
+/// version (auditor, admin).
 #[utoipa::path(get, path = "/cases/{id}/verify", security(("bearer" = [])), params(("id" = String, Path, description = "Case id")),
     responses((status = 200, body = VerifyReport), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn verify_case(
@@ -140,7 +141,8 @@ pub async fn verify_case(
     user.require(&[AUDITOR, ADMIN])?;
     let options = VerifyOptions {
         case: Some(id),
-        anchor: None,
+        utc_offset: state.runtime.utc_offset,
+        ..VerifyOptions::default()
     };
     Ok(Json(
         verify_store(&state.runtime.store, &options, &mut |_| {}).await?,
