@@ -732,12 +732,11 @@ fn check_outbox(
             ));
         }
     }
-    // A request the case still waits for needs its row, not yet done: without it the
-    // adapter is never called and the case waits for ever.
-    let waiting = state.is_some_and(|s| !s.status.is_closed());
-    if waiting {
-        for (key, (event, ..)) in &asked {
-            if answered.contains(key) {
+    // A request the case still waits for (it is at that step, with no result) needs its
+    // row, not yet done: without it the adapter is never called and the case waits for ever.
+    if let Some(state) = state.filter(|s| !s.status.is_closed()) {
+        for (key, (event, step, ..)) in &asked {
+            if answered.contains(key) || state.current_step.as_deref() != Some(*step) {
                 continue;
             }
             let row = outbox.iter().find(|r| r.idempotency_key == *key);
