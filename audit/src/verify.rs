@@ -353,28 +353,44 @@ pub(crate) async fn check_case_facts(
     utc_offset: UtcOffset,
 ) -> Result<(Vec<Finding>, CaseFacts), AuditError> {
     let case_id = record.case_id.as_str();
-    let finding =
-        |seq: Option<u64>, check: Check, reason: String| Finding::case(case_id, seq, check, reason);
-    let mut findings = Vec::new();
     let mut facts = CaseFacts::default();
-
-    // The log first: what it recorded of this case needs no decoding to compare.
+    let mut findings =
+        check_history(store, sops, record, stored, salt, utc_offset, &mut facts).await?;
+    // What the log recorded of this case, and the anchor's head: neither needs the history
+    // to decode.
     check_leaves(store, case_id, stored, &mut findings).await?;
-    // The anchor: the head it recorded must still be in this history, at its place.
     if let Some(head) = anchor {
         check_anchor(case_id, stored, head, &mut findings);
     }
+    Ok((findings, facts))
+}
+
+/// The checks that read the history: rows, chain, head, SOP, erasure, replay, projection,
+/// outbox, and the queue numbers it issued (into `facts`).
+async fn check_history(
+    store: &Store,
+    sops: &mut SopCache,
+    record: &CaseRecord,
+    stored: &[sopflow_store::Event],
+    salt: Option<&str>,
+    utc_offset: UtcOffset,
+    facts: &mut CaseFacts,
+) -> Result<Vec<Finding>, AuditError> {
+    let case_id = record.case_id.as_str();
+    let finding =
+        |seq: Option<u64>, check: Check, reason: String| Finding::case(case_id, seq, check, reason);
+    let mut findings = Vec::new();
 
     let events = match decode_rows(stored) {
         Ok(events) => events,
         Err((seq, reason)) => {
             findings.push(finding(Some(seq), Check::Record, reason));
-            return Ok((findings, facts));
+            return Ok(findings);
         }
     };
     let Some(first) = events.first() else {
         findings.push(finding(None, Check::Head, "the case has no events".into()));
-        return Ok((findings, facts));
+        return Ok(findings);
     };
     // The SOP version comes from the first event (what the chain covers), not the projection.
     let EventBody::CaseStarted {
@@ -390,7 +406,7 @@ pub(crate) async fn check_case_facts(
             Check::Replay,
             "the history does not start with case_started".into(),
         ));
-        return Ok((findings, facts));
+        return Ok(findings);
     };
     if started_id != case_id {
         findings.push(finding(
@@ -414,7 +430,7 @@ pub(crate) async fn check_case_facts(
         Ok(sop) => sop,
         Err(reason) => {
             findings.push(finding(None, Check::Sop, reason));
-            return Ok((findings, facts));
+            return Ok(findings);
         }
     };
     // The text the case ran on, as its first event recorded it: a text replaced together
@@ -534,7 +550,7 @@ pub(crate) async fn check_case_facts(
                 .push((format!("{sop_id}:{queue}"), day, parsed, e.seq));
         }
     }
-    Ok((findings, facts))
+    Ok(findings)
 }
 
 /// Each stored event against the leaf the log recorded for it.
