@@ -245,7 +245,15 @@ pub async fn run(command: AuditCommands) -> anyhow::Result<ExitCode> {
                     checkpoint,
                     output,
                 },
-        } => integrity::prove(&database, &case_id, checkpoint.as_deref(), output.as_deref()).await,
+        } => {
+            integrity::prove(
+                &database,
+                &case_id,
+                checkpoint.as_deref(),
+                output.as_deref(),
+            )
+            .await
+        }
         AuditCommands::Audit {
             command: AuditCommand::CheckProof { file, public_key },
         } => integrity::check_proof(&file, &public_key),

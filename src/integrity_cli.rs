@@ -82,9 +82,12 @@ pub fn read_checkpoints(paths: &[PathBuf]) -> anyhow::Result<Vec<String>> {
 /// `sopflow audit keygen`.
 pub fn keygen(origin: &str, key: &Path) -> anyhow::Result<ExitCode> {
     let signer = SignerKey::generate(origin)?;
-    signer
-        .create_file(key)
-        .with_context(|| format!("cannot create the key file {} (it must not exist)", key.display()))?;
+    signer.create_file(key).with_context(|| {
+        format!(
+            "cannot create the key file {} (it must not exist)",
+            key.display()
+        )
+    })?;
     let public = signer.public().to_string();
     let public_file = public_key_file(key);
     std::fs::write(&public_file, format!("{public}\n"))
@@ -138,9 +141,8 @@ pub async fn prove(
     store.close().await;
     let json = serde_json::to_string_pretty(&proof?)? + "\n";
     match output {
-        Some(path) => {
-            std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?
-        }
+        Some(path) => std::fs::write(path, json)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => out(&json)?,
     }
     Ok(ExitCode::SUCCESS)
@@ -201,7 +203,9 @@ pub async fn erase(database: &str, case_id: &str, reason: &str) -> anyhow::Resul
 
 /// The file of a `sqlite://PATH[?options]` URL; `None` for another database.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
 }

@@ -109,7 +109,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             )))
         }
         None => {
-            tracing::warn!("no [log] key: no checkpoint of the log is signed (sopflow audit keygen)");
+            tracing::warn!(
+                "no [log] key: no checkpoint of the log is signed (sopflow audit keygen)"
+            );
             None
         }
     };

@@ -477,7 +477,9 @@ async fn every_tampering_is_found_with_its_case_event_and_reason(api: &Api) {
         cli_has(&stdout, case, *seq, *check, reason);
     }
     assert!(
-        findings.iter().all(|f| f.case_id.as_deref() != Some(untouched.as_str())),
+        findings
+            .iter()
+            .all(|f| f.case_id.as_deref() != Some(untouched.as_str())),
         "the untouched case verifies: {findings:#?}"
     );
     assert!(stdout.contains("verified 11 cases"), "{stdout}");
@@ -580,7 +582,9 @@ async fn a_case_opened_by_a_role_that_may_not_open_it_is_named(api: &Api) {
     let findings = library_findings(api, None).await;
     has(&findings, &forged_case, 1, Check::Replay, reason);
     assert!(
-        findings.iter().all(|f| f.case_id.as_deref() != Some(untouched.as_str())),
+        findings
+            .iter()
+            .all(|f| f.case_id.as_deref() != Some(untouched.as_str())),
         "the untouched case verifies: {findings:#?}"
     );
     let output = sopflow(&["audit", "verify", "--database", &api.db.url]);
@@ -665,8 +669,20 @@ async fn an_anchor_proves_that_nothing_before_it_changed(api: &Api) {
     // Without the anchor the chain, head and replay hold up; the log (its leaves recorded
     // with the original events) names both changes all the same.
     let without = library_findings(api, None).await;
-    has(&without, &a, 3, Check::Log, "not the event the log recorded");
-    has(&without, &b, 1, Check::Log, "the event is missing, and the case with it");
+    has(
+        &without,
+        &a,
+        3,
+        Check::Log,
+        "not the event the log recorded",
+    );
+    has(
+        &without,
+        &b,
+        1,
+        Check::Log,
+        "the event is missing, and the case with it",
+    );
     assert!(
         without.iter().all(|f| f.check == Check::Log),
         "only the log sees it: {without:#?}"
@@ -684,7 +700,8 @@ async fn an_anchor_proves_that_nothing_before_it_changed(api: &Api) {
     assert!(
         findings
             .iter()
-            .all(|f| f.case_id.as_deref() != Some(later.as_str()) && f.case_id.as_deref() != Some(open.as_str()))
+            .all(|f| f.case_id.as_deref() != Some(later.as_str())
+                && f.case_id.as_deref() != Some(open.as_str()))
     );
     let bad = sopflow(&[
         "audit",

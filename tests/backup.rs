@@ -109,13 +109,7 @@ fn a_backup_taken_under_load_restores_verified_with_every_acknowledged_command()
     });
     let acked_before: Vec<(String, u64)> = acks.lock().unwrap().clone();
     let backup = work.path().join("backup.db");
-    let (ok, text) = run(&[
-        "backup",
-        "--database",
-        &url,
-        "-o",
-        backup.to_str().unwrap(),
-    ]);
+    let (ok, text) = run(&["backup", "--database", &url, "-o", backup.to_str().unwrap()]);
     assert!(ok, "{text}");
     // The load goes on after the copy.
     std::thread::sleep(Duration::from_millis(500));
@@ -123,7 +117,10 @@ fn a_backup_taken_under_load_restores_verified_with_every_acknowledged_command()
     for c in clients {
         c.join().unwrap();
     }
-    assert!(acks.lock().unwrap().len() > acked_before.len(), "the load went on");
+    assert!(
+        acks.lock().unwrap().len() > acked_before.len(),
+        "the load went on"
+    );
     drop(Arc::try_unwrap(server).ok().map(Server::stop));
 
     // Restored: verified in full (chains, decisions, projections, log, checkpoints).

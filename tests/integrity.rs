@@ -196,9 +196,11 @@ fn has_case(findings: &[Finding], case: &str, seq: Option<u64>, check: Check, re
 
 fn has_place(findings: &[Finding], place: &str, check: Check, reason: &str) {
     assert!(
-        findings.iter().any(|f| f.place.as_deref().is_some_and(|p| p.starts_with(place))
-            && f.check == check
-            && f.reason.contains(reason)),
+        findings
+            .iter()
+            .any(|f| f.place.as_deref().is_some_and(|p| p.starts_with(place))
+                && f.check == check
+                && f.reason.contains(reason)),
         "expected {place} {check:?} `{reason}` among {findings:#?}"
     );
 }
@@ -368,10 +370,18 @@ async fn signed_checkpoints_cover_the_log_and_prove_a_case_to_whoever_has_the_pu
         (report.checkpoints, report.signed_size, report.leaves),
         (2, size as u64, size as u64)
     );
-    assert_eq!(report.unpinned_sop_texts, 0, "new cases record their SOP text's hash");
+    assert_eq!(
+        report.unpinned_sop_texts, 0,
+        "new cases record their SOP text's hash"
+    );
     // Without the key, stored checkpoints cannot be trusted: said, not passed over.
     let unchecked = verify(api, None, Vec::new()).await;
-    has_place(&unchecked.findings, "checkpoints", Check::Checkpoint, "no public key");
+    has_place(
+        &unchecked.findings,
+        "checkpoints",
+        Check::Checkpoint,
+        "no public key",
+    );
 
     // The CLI, with the public key file.
     let cli = sopflow(&[
@@ -383,7 +393,11 @@ async fn signed_checkpoints_cover_the_log_and_prove_a_case_to_whoever_has_the_pu
         &key.arg("log.pub"),
     ]);
     assert!(cli.status.success(), "{}", stdout(&cli));
-    assert!(stdout(&cli).contains("2 checkpoints checked"), "{}", stdout(&cli));
+    assert!(
+        stdout(&cli).contains("2 checkpoints checked"),
+        "{}",
+        stdout(&cli)
+    );
 
     // An inclusion proof of a case, checked with nothing but the public key.
     let proof = key.file("proof.json");
@@ -412,7 +426,10 @@ async fn signed_checkpoints_cover_the_log_and_prove_a_case_to_whoever_has_the_pu
         stdout(&checked)
     );
     let text = std::fs::read_to_string(&proof).unwrap();
-    assert!(!text.contains(NIK) && !text.contains(NAME), "a proof holds no personal data");
+    assert!(
+        !text.contains(NIK) && !text.contains(NAME),
+        "a proof holds no personal data"
+    );
     // Against the earlier, published checkpoint, the later case is not covered yet.
     let published = key.file("one.txt");
     std::fs::write(&published, &one.note).unwrap();
@@ -441,7 +458,11 @@ async fn signed_checkpoints_cover_the_log_and_prove_a_case_to_whoever_has_the_pu
         &key.public().to_string(),
     ]);
     assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
-    assert!(stdout(&refused).contains("REFUSED: event 3"), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("REFUSED: event 3"),
+        "{}",
+        stdout(&refused)
+    );
     std::fs::write(&proof, &text).unwrap();
     let other = SignerKey::generate("disdukcapil.example/sopflow").unwrap();
     let refused = sopflow(&[
@@ -451,11 +472,19 @@ async fn signed_checkpoints_cover_the_log_and_prove_a_case_to_whoever_has_the_pu
         "--public-key",
         &other.public().to_string(),
     ]);
-    assert!(stdout(&refused).contains("signed by another key"), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("signed by another key"),
+        "{}",
+        stdout(&refused)
+    );
 
     // A checkpoint signed by another key, slipped into the database, is refused.
     bypass_triggers(api).await;
-    let forged = other.sign(two.tree_size as u64, &[0; 32], time::OffsetDateTime::now_utc());
+    let forged = other.sign(
+        two.tree_size as u64,
+        &[0; 32],
+        time::OffsetDateTime::now_utc(),
+    );
     let root = match api.db.backend {
         Backend::Sqlite => format!("X'{}'", "00".repeat(32)),
         Backend::Postgres => format!("'\\x{}'::bytea", "00".repeat(32)),
@@ -475,12 +504,21 @@ async fn signed_checkpoints_cover_the_log_and_prove_a_case_to_whoever_has_the_pu
     )
     .await;
     // And the first one deleted: the copy kept outside shows it.
-    sql(api, format!("DELETE FROM log_checkpoints WHERE id = {}", one.id)).await;
+    sql(
+        api,
+        format!("DELETE FROM log_checkpoints WHERE id = {}", one.id),
+    )
+    .await;
     let exported = key.file("exported");
     std::fs::create_dir(&exported).unwrap();
     std::fs::write(exported.join("one.txt"), &one.note).unwrap();
     let report = verify(api, Some(&key), vec![one.note.clone()]).await;
-    has_place(&report.findings, "checkpoint", Check::Checkpoint, "signed by another key");
+    has_place(
+        &report.findings,
+        "checkpoint",
+        Check::Checkpoint,
+        "signed by another key",
+    );
     has_place(
         &report.findings,
         "exported checkpoint 1",
@@ -554,7 +592,11 @@ async fn a_consistent_rewrite_a_deleted_case_a_truncated_tail_and_a_deleted_reve
     let n = history.len() as u64;
     let before = &history[history.len() - 2].1;
     let c = quote(&cases[2]);
-    sql(api, format!("DELETE FROM events WHERE case_id = {c} AND seq = {n}")).await;
+    sql(
+        api,
+        format!("DELETE FROM events WHERE case_id = {c} AND seq = {n}"),
+    )
+    .await;
     sql(
         api,
         format!(
@@ -566,21 +608,55 @@ async fn a_consistent_rewrite_a_deleted_case_a_truncated_tail_and_a_deleted_reve
     .await;
 
     // 4. A reveal deleted from the access log.
-    let access = api.service.runtime.store.audit_accesses(0, 10).await.unwrap();
+    let access = api
+        .service
+        .runtime
+        .store
+        .audit_accesses(0, 10)
+        .await
+        .unwrap();
     let reveal_id = access.iter().find(|a| a.revealed).unwrap().id;
-    sql(api, format!("DELETE FROM audit_access WHERE id = {reveal_id}")).await;
+    sql(
+        api,
+        format!("DELETE FROM audit_access WHERE id = {reveal_id}"),
+    )
+    .await;
 
     let report = verify(api, Some(&key), Vec::new()).await;
     let f = &report.findings;
-    has_case(f, &cases[0], Some(1), Check::Log, "not the event the log recorded at leaf");
-    has_case(f, &cases[1], Some(1), Check::Log, "the event is missing, and the case with it");
-    has_case(f, &cases[2], Some(n), Check::Log, "the event is missing: the log recorded it");
-    has_place(f, &format!("access {reveal_id}"), Check::Log, "the access-log row is missing");
+    has_case(
+        f,
+        &cases[0],
+        Some(1),
+        Check::Log,
+        "not the event the log recorded at leaf",
+    );
+    has_case(
+        f,
+        &cases[1],
+        Some(1),
+        Check::Log,
+        "the event is missing, and the case with it",
+    );
+    has_case(
+        f,
+        &cases[2],
+        Some(n),
+        Check::Log,
+        "the event is missing: the log recorded it",
+    );
+    has_place(
+        f,
+        &format!("access {reveal_id}"),
+        Check::Log,
+        "the access-log row is missing",
+    );
     // The leaves were left as they were: the signed root still holds, and each change is
     // named against the leaf that recorded it (rewriting the leaves too is the next test).
     assert!(!f.iter().any(|x| x.check == Check::Checkpoint), "{f:#?}");
     assert!(
-        f.iter().all(|x| x.case_id.as_deref() != Some(cases[3].as_str())),
+        f.iter()
+            .all(|x| x.case_id.as_deref() != Some(cases[3].as_str())),
         "the untouched case verifies: {f:#?}"
     );
     // The rewrite is invisible to the chain: only the log names it.
@@ -601,9 +677,18 @@ async fn a_consistent_rewrite_a_deleted_case_a_truncated_tail_and_a_deleted_reve
     let out = stdout(&cli);
     assert_eq!(cli.status.code(), Some(1), "{out}");
     for line in [
-        format!("MISMATCH case {} event 1: log: not the event the log recorded", cases[0]),
-        format!("MISMATCH case {} event 1: log: the event is missing, and the case", cases[1]),
-        format!("MISMATCH case {} event {n}: log: the event is missing", cases[2]),
+        format!(
+            "MISMATCH case {} event 1: log: not the event the log recorded",
+            cases[0]
+        ),
+        format!(
+            "MISMATCH case {} event 1: log: the event is missing, and the case",
+            cases[1]
+        ),
+        format!(
+            "MISMATCH case {} event {n}: log: the event is missing",
+            cases[2]
+        ),
         format!("MISMATCH access {reveal_id}: log: the access-log row is missing"),
     ] {
         assert!(out.contains(&line), "expected `{line}` in:\n{out}");
@@ -649,11 +734,13 @@ async fn rewriting_the_log_too_is_caught_by_the_signed_roots(api: &Api) {
         ),
     );
     assert!(
-        !f.iter().any(|x| x.place.as_deref() == Some(&format!("checkpoint {}", first.id))),
+        !f.iter()
+            .any(|x| x.place.as_deref() == Some(&format!("checkpoint {}", first.id))),
         "the first checkpoint still matches: {f:#?}"
     );
     assert!(
-        !f.iter().any(|x| x.case_id.as_deref() == Some(early.as_str())),
+        !f.iter()
+            .any(|x| x.case_id.as_deref() == Some(early.as_str())),
         "the case before the first checkpoint is untouched: {f:#?}"
     );
 
@@ -668,7 +755,13 @@ async fn rewriting_the_log_too_is_caught_by_the_signed_roots(api: &Api) {
         Check::Checkpoint,
         "leaves were removed",
     );
-    has_case(&report.findings, &later, Some(1), Check::Log, "not in the log");
+    has_case(
+        &report.findings,
+        &later,
+        Some(1),
+        Check::Log,
+        "not in the log",
+    );
 }
 
 async fn projection_outbox_queue_and_sop_text_edits_are_found(api: &Api) {
@@ -699,7 +792,13 @@ async fn projection_outbox_queue_and_sop_text_edits_are_found(api: &Api) {
         format!("DELETE FROM outbox WHERE case_id = {}", quote(&printing)),
     )
     .await;
-    let row = &api.service.runtime.store.outbox_for_case(&edited).await.unwrap()[0];
+    let row = &api
+        .service
+        .runtime
+        .store
+        .outbox_for_case(&edited)
+        .await
+        .unwrap()[0];
     let mut payload = row.payload.clone();
     payload["request"]["nik"] = json!("1312990101900099");
     let cast = match api.db.backend {
@@ -741,16 +840,41 @@ async fn projection_outbox_queue_and_sop_text_edits_are_found(api: &Api) {
 
     let report = verify(api, None, Vec::new()).await;
     let f = &report.findings;
-    has_case(f, &waiting, None, Check::Projection, "status `cancelled` (the history says `open`)");
+    has_case(
+        f,
+        &waiting,
+        None,
+        Check::Projection,
+        "status `cancelled` (the history says `open`)",
+    );
     has_case(f, &printing, None, Check::Outbox, "has no outbox row");
-    has_case(f, &edited, None, Check::Outbox, "is not the request this event asked for");
-    has_place(f, "queue ktp-el:cetak_ktp", Check::Queue, "the counter is at 1");
-    has_case(f, &done, Some(1), Check::Sop, "the case started on the text");
+    has_case(
+        f,
+        &edited,
+        None,
+        Check::Outbox,
+        "is not the request this event asked for",
+    );
+    has_place(
+        f,
+        "queue ktp-el:cetak_ktp",
+        Check::Queue,
+        "the counter is at 1",
+    );
+    has_case(
+        f,
+        &done,
+        Some(1),
+        Check::Sop,
+        "the case started on the text",
+    );
     let cli = sopflow(&["audit", "verify", "--database", &api.db.url]);
     let out = stdout(&cli);
     assert_eq!(cli.status.code(), Some(1), "{out}");
     assert!(
-        out.contains(&format!("MISMATCH case {waiting}: projection: the case is listed with status")),
+        out.contains(&format!(
+            "MISMATCH case {waiting}: projection: the case is listed with status"
+        )),
         "{out}"
     );
     assert!(out.contains("MISMATCH queue ktp-el:cetak_ktp "), "{out}");
@@ -766,9 +890,20 @@ async fn erasure_removes_personal_data_and_everything_still_verifies(api: &Api) 
     let before = sign(api, &key).await;
 
     // An open case keeps its data; a closed one is erased, with a reason.
-    let refused = sopflow(&["erase", &open, "--reason", "request", "--database", &api.db.url]);
+    let refused = sopflow(&[
+        "erase",
+        &open,
+        "--reason",
+        "request",
+        "--database",
+        &api.db.url,
+    ]);
     assert!(!refused.status.success());
-    assert!(stdout(&refused).contains("only a closed case"), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("only a closed case"),
+        "{}",
+        stdout(&refused)
+    );
     let erased = sopflow(&[
         "erase",
         &closed,
@@ -778,8 +913,19 @@ async fn erasure_removes_personal_data_and_everything_still_verifies(api: &Api) 
         &api.db.url,
     ]);
     assert!(erased.status.success(), "{}", stdout(&erased));
-    let again = sopflow(&["erase", &closed, "--reason", "again", "--database", &api.db.url]);
-    assert!(stdout(&again).contains("was erased at"), "{}", stdout(&again));
+    let again = sopflow(&[
+        "erase",
+        &closed,
+        "--reason",
+        "again",
+        "--database",
+        &api.db.url,
+    ]);
+    assert!(
+        stdout(&again).contains("was erased at"),
+        "{}",
+        stdout(&again)
+    );
 
     let store = &api.service.runtime.store;
     let record = store.erasure_of(&closed).await.unwrap().unwrap();
@@ -788,24 +934,41 @@ async fn erasure_removes_personal_data_and_everything_still_verifies(api: &Api) 
     assert!(store.case_salt(&closed).await.unwrap().is_none());
     for e in store.events(&closed).await.unwrap() {
         let text = e.payload.to_string();
-        assert!(!text.contains(NIK) && !text.contains(NAME), "event {}: {text}", e.seq);
+        assert!(
+            !text.contains(NIK) && !text.contains(NAME),
+            "event {}: {text}",
+            e.seq
+        );
     }
     for o in store.outbox_for_case(&closed).await.unwrap() {
         let text = o.payload.to_string();
-        assert!(!text.contains(NIK) && !text.contains(NAME), "outbox: {text}");
+        assert!(
+            !text.contains(NIK) && !text.contains(NAME),
+            "outbox: {text}"
+        );
     }
     let shown = api.get(&format!("/cases/{closed}"), &s.petugas).await;
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
-    assert!(!shown.text.contains(NIK) && !shown.text.contains(NAME), "{}", shown.text);
+    assert!(
+        !shown.text.contains(NIK) && !shown.text.contains(NAME),
+        "{}",
+        shown.text
+    );
     // The replay of the erased case still re-checks its decisions.
-    let replay = api.get(&format!("/cases/{closed}/replay"), &s.auditor).await;
+    let replay = api
+        .get(&format!("/cases/{closed}/replay"), &s.auditor)
+        .await;
     assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
     assert_eq!(replay.body["verified"], true, "{}", replay.text);
 
     // Chain, log and the checkpoint signed before the erasure all verify; a new checkpoint
     // covers the erasure's own leaf and is consistent with the one before.
     let after = sign(api, &key).await;
-    assert_eq!(after.tree_size, before.tree_size + 1, "the erasure is a leaf");
+    assert_eq!(
+        after.tree_size,
+        before.tree_size + 1,
+        "the erasure is a leaf"
+    );
     let report = verify(api, Some(&key), vec![before.note.clone()]).await;
     assert!(report.ok(), "{:#?}", report.findings);
     assert_eq!(report.erased_cases, 1);
@@ -820,7 +983,13 @@ async fn erasure_removes_personal_data_and_everything_still_verifies(api: &Api) 
     )
     .await;
     let report = verify(api, Some(&key), Vec::new()).await;
-    has_case(&report.findings, &unrecorded, None, Check::Erasure, "no erasure is recorded");
+    has_case(
+        &report.findings,
+        &unrecorded,
+        None,
+        Check::Erasure,
+        "no erasure is recorded",
+    );
 
     // The retention rule erases what is closed long enough, and only that.
     let now = time::OffsetDateTime::now_utc();

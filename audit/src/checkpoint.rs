@@ -204,7 +204,9 @@ impl SignerKey {
             .ok_or_else(|| NoteError::BadKey(format!("a key file starts with {PRIVATE_PREFIX}")))?;
         let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError::BadKey("expected PRIVATE+KEY+NAME+KEYID+KEY".into()));
+            return Err(NoteError::BadKey(
+                "expected PRIVATE+KEY+NAME+KEYID+KEY".into(),
+            ));
         };
         check_name(name)?;
         let bytes = B64
@@ -218,7 +220,9 @@ impl SignerKey {
         };
         let signer = Self::from_seed(name, seed);
         if hex4(signer.public().id) != id.to_ascii_lowercase() {
-            return Err(NoteError::BadKey("its key id does not match its key".into()));
+            return Err(NoteError::BadKey(
+                "its key id does not match its key".into(),
+            ));
         }
         Ok(signer)
     }
@@ -265,7 +269,11 @@ impl SignerKey {
         let signature = self.key.sign(body.as_bytes());
         let mut sig = self.public().id.to_vec();
         sig.extend_from_slice(&signature.to_bytes());
-        format!("{body}\n{SIGNATURE_DASH}{} {}\n", self.name, B64.encode(sig))
+        format!(
+            "{body}\n{SIGNATURE_DASH}{} {}\n",
+            self.name,
+            B64.encode(sig)
+        )
     }
 }
 
@@ -310,7 +318,10 @@ pub fn open(note: &str, key: &PublicKey) -> Result<Signed, NoteError> {
             continue;
         }
         if name != key.name || bytes[..4] != key.id {
-            others.push(format!("{name}+{}", hex4([bytes[0], bytes[1], bytes[2], bytes[3]])));
+            others.push(format!(
+                "{name}+{}",
+                hex4([bytes[0], bytes[1], bytes[2], bytes[3]])
+            ));
             continue;
         }
         let signature = Signature::from_slice(&bytes[4..])
@@ -477,7 +488,8 @@ mod tests {
     fn a_note_verifies_with_its_key_only() {
         let s = signer();
         let root = [3u8; 32];
-        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let note = s.sign(42, &root, at);
         assert!(note.starts_with("example.org/log\n42\n"), "{note}");
         assert!(note.contains("\ntime 2027-01-15T08:00:00Z\n\n\u{2014} example.org/log "));
@@ -486,13 +498,22 @@ mod tests {
 
         // Another key with the same name: refused as another key.
         let other = SignerKey::from_seed("example.org/log", [8; 32]);
-        assert!(matches!(open(&note, &other.public()), Err(NoteError::OtherKey(..))));
+        assert!(matches!(
+            open(&note, &other.public()),
+            Err(NoteError::OtherKey(..))
+        ));
         // An edited body: the signature no longer verifies.
         let edited = note.replacen("\n42\n", "\n43\n", 1);
-        assert!(matches!(open(&edited, &s.public()), Err(NoteError::BadSignature(_))));
+        assert!(matches!(
+            open(&edited, &s.public()),
+            Err(NoteError::BadSignature(_))
+        ));
         // A note signed by another key entirely.
         let theirs = SignerKey::from_seed("mallory", [9; 32]).sign(42, &root, at);
-        assert!(matches!(open(&theirs, &s.public()), Err(NoteError::OtherKey(..))));
+        assert!(matches!(
+            open(&theirs, &s.public()),
+            Err(NoteError::OtherKey(..))
+        ));
     }
 
     #[test]
@@ -536,7 +557,10 @@ mod tests {
         assert_eq!(read.public(), s.public());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
             .unwrap_or_else(|e| panic!("{e}"));
-        let refused = SignerKey::read_file(&path).map(|_| ()).unwrap_err().to_string();
+        let refused = SignerKey::read_file(&path)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("chmod 600"), "{refused}");
     }
 }

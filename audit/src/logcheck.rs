@@ -65,7 +65,11 @@ pub(crate) async fn check_log(
         .iter()
         .filter_map(|(_, s)| s.as_ref()?.as_ref().ok().map(|s| s.size))
         .collect();
-    sizes.extend(exported.iter().filter_map(|s| s.as_ref().ok().map(|s| s.size)));
+    sizes.extend(
+        exported
+            .iter()
+            .filter_map(|s| s.as_ref().ok().map(|s| s.size)),
+    );
 
     let (count, roots) = walk_leaves(store, &sizes, report).await?;
     report.leaves = count;
@@ -110,9 +114,11 @@ pub(crate) async fn check_log(
         let signed = match signed {
             Some(Ok(s)) => s,
             Some(Err(e)) => {
-                report
-                    .findings
-                    .push(Finding::at(place, Check::Checkpoint, format!("refused: {e}")));
+                report.findings.push(Finding::at(
+                    place,
+                    Check::Checkpoint,
+                    format!("refused: {e}"),
+                ));
                 continue;
             }
             None => continue,
@@ -188,9 +194,11 @@ pub(crate) async fn check_log(
         let signed = match signed {
             Ok(s) => s,
             Err(e) => {
-                report
-                    .findings
-                    .push(Finding::at(place, Check::Checkpoint, format!("refused: {e}")));
+                report.findings.push(Finding::at(
+                    place,
+                    Check::Checkpoint,
+                    format!("refused: {e}"),
+                ));
                 continue;
             }
         };

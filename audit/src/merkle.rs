@@ -71,7 +71,13 @@ pub fn root(t: &dyn Subtrees, size: u64) -> Result<Hash, Missing> {
 /// The inclusion proof of leaf `index` in the tree of `size` leaves: PATH(m, D[n]) of
 /// RFC 9162 §2.1.3.1, from the leaf's sibling up. `index < size`.
 pub fn inclusion_proof(t: &dyn Subtrees, index: u64, size: u64) -> Result<Vec<Hash>, Missing> {
-    fn path(t: &dyn Subtrees, m: u64, start: u64, end: u64, out: &mut Vec<Hash>) -> Result<(), Missing> {
+    fn path(
+        t: &dyn Subtrees,
+        m: u64,
+        start: u64,
+        end: u64,
+        out: &mut Vec<Hash>,
+    ) -> Result<(), Missing> {
         let n = end - start;
         if n <= 1 {
             return Ok(());
@@ -398,7 +404,11 @@ mod tests {
             reference.push(leaf.clone());
             let size = n as u64 + 1;
             let r = root(&stored, size).unwrap();
-            assert_eq!(&r[..], reference.root().as_bytes().as_slice(), "size {size}");
+            assert_eq!(
+                &r[..],
+                reference.root().as_bytes().as_slice(),
+                "size {size}"
+            );
             for i in 0..size {
                 let proof = inclusion_proof(&stored, i, size).unwrap();
                 assert!(verify_inclusion(&leaves[i as usize], i, size, &proof, &r));
@@ -407,13 +417,22 @@ mod tests {
                     "a different leaf does not verify"
                 );
                 if size > 1 {
-                    assert!(!verify_inclusion(&leaves[i as usize], (i + 1) % size, size, &proof, &r));
+                    assert!(!verify_inclusion(
+                        &leaves[i as usize],
+                        (i + 1) % size,
+                        size,
+                        &proof,
+                        &r
+                    ));
                 }
             }
             for old in 1..=size {
                 let old_root = root(&stored, old).unwrap();
                 let proof = consistency_proof(&stored, old, size).unwrap();
-                assert!(verify_consistency(old, &old_root, size, &r, &proof), "{old} → {size}");
+                assert!(
+                    verify_consistency(old, &old_root, size, &r, &proof),
+                    "{old} → {size}"
+                );
                 let mut forked = old_root;
                 forked[0] ^= 1;
                 assert!(!verify_consistency(old, &forked, size, &r, &proof));
@@ -445,7 +464,10 @@ mod tests {
             inclusion_proof(&only, 17, 45).unwrap(),
             inclusion_proof(&stored, 17, 45).unwrap()
         );
-        assert!(wanted.len() < 12, "a proof reads O(log n) subtrees: {wanted:?}");
+        assert!(
+            wanted.len() < 12,
+            "a proof reads O(log n) subtrees: {wanted:?}"
+        );
         let mut lacking = only.clone();
         lacking.remove(&wanted[0]);
         assert!(inclusion_proof(&lacking, 17, 45).is_err());

@@ -170,15 +170,17 @@ pub fn check(proof: &CaseProof, key: &PublicKey) -> Result<Checked, String> {
         if let Some(expected) = expected_prev
             && expected != e.prev_hash
         {
-            return Err(at("its previous hash is not the hash of the event before it".into()));
+            return Err(at(
+                "its previous hash is not the hash of the event before it".into(),
+            ));
         }
         let content: serde_json::Value =
             serde_json::from_str(&e.event).map_err(|err| at(format!("not JSON: {err}")))?;
         if content.get("seq").and_then(serde_json::Value::as_u64) != Some(e.seq) {
             return Err(at("its content is another event".into()));
         }
-        let leaf: serde_json::Value =
-            serde_json::from_str(&e.leaf).map_err(|err| at(format!("its leaf is not JSON: {err}")))?;
+        let leaf: serde_json::Value = serde_json::from_str(&e.leaf)
+            .map_err(|err| at(format!("its leaf is not JSON: {err}")))?;
         let names = leaf.as_array().is_some_and(|l| {
             l.len() == 4
                 && l[0] == "event"
@@ -197,8 +199,7 @@ pub fn check(proof: &CaseProof, key: &PublicKey) -> Result<Checked, String> {
             .iter()
             .map(|h| from_hex(h).ok_or_else(|| at(format!("{h:?} is not a hash"))))
             .collect::<Result<_, _>>()?;
-        if !merkle::verify_inclusion(e.leaf.as_bytes(), e.index, signed.size, &path, &signed.root)
-        {
+        if !merkle::verify_inclusion(e.leaf.as_bytes(), e.index, signed.size, &path, &signed.root) {
             return Err(at(format!(
                 "its audit path does not lead from leaf {} to the checkpoint's root",
                 e.index

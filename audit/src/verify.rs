@@ -214,9 +214,15 @@ pub async fn verify_store(
     match &options.case {
         Some(case_id) => {
             if let Some(record) = store.case(case_id).await? {
-                let facts =
-                    verify_one(store, &mut sops, &record, &mut anchored, options, &mut report)
-                        .await?;
+                let facts = verify_one(
+                    store,
+                    &mut sops,
+                    &record,
+                    &mut anchored,
+                    options,
+                    &mut report,
+                )
+                .await?;
                 numbers.extend(facts.queue_numbers);
                 progress(case_id);
             } else if !anchored.contains_key(case_id) {
@@ -226,9 +232,15 @@ pub async fn verify_store(
         None => {
             let mut walk = CaseWalk::new(None);
             while let Some(record) = walk.next(store).await? {
-                let facts =
-                    verify_one(store, &mut sops, &record, &mut anchored, options, &mut report)
-                        .await?;
+                let facts = verify_one(
+                    store,
+                    &mut sops,
+                    &record,
+                    &mut anchored,
+                    options,
+                    &mut report,
+                )
+                .await?;
                 numbers.extend(facts.queue_numbers);
                 progress(&record.case_id);
                 seen.insert(record.case_id);
@@ -297,12 +309,20 @@ async fn check_queues(
         let top = highest.entry((key.clone(), day.clone())).or_default();
         *top = (*top).max(number.sequence);
         issued
-            .entry((key.clone(), day.clone(), number.prefix.clone(), number.sequence))
+            .entry((
+                key.clone(),
+                day.clone(),
+                number.prefix.clone(),
+                number.sequence,
+            ))
             .or_default()
             .push(*seq);
     }
     for ((key, day), top) in highest {
-        let counter = counters.get(&(key.clone(), day.clone())).copied().unwrap_or(0);
+        let counter = counters
+            .get(&(key.clone(), day.clone()))
+            .copied()
+            .unwrap_or(0);
         if counter < i64::from(top) {
             report.findings.push(Finding::at(
                 format!("queue {key} {day}"),
@@ -338,9 +358,11 @@ pub async fn check_case(
     anchor: Option<&AnchorHead>,
 ) -> Result<Vec<Finding>, AuditError> {
     let offset = VerifyOptions::default().utc_offset;
-    Ok(check_case_facts(store, sops, record, stored, salt, anchor, offset)
-        .await?
-        .0)
+    Ok(
+        check_case_facts(store, sops, record, stored, salt, anchor, offset)
+            .await?
+            .0,
+    )
 }
 
 pub(crate) async fn check_case_facts(
@@ -532,18 +554,25 @@ async fn check_history(
 
     // The outbox: each row is what an event asked for; a request still awaited has its row.
     let outbox = store.outbox_for_case(case_id).await?;
-    check_outbox(case_id, &events, state.as_ref(), &outbox, personal, salt, &mut findings);
+    check_outbox(
+        case_id,
+        &events,
+        state.as_ref(),
+        &outbox,
+        personal,
+        salt,
+        &mut findings,
+    );
 
     for e in &events {
         if let EventBody::QueueNumberAssigned { queue, number, .. } = &e.body
             && let Ok(parsed) = number.parse::<QueueNumber>()
         {
-            let day = e
-                .at
-                .to_offset(utc_offset)
-                .date()
-                .format(time::macros::format_description!("[year]-[month]-[day]"))
-                .unwrap_or_default();
+            let day =
+                e.at.to_offset(utc_offset)
+                    .date()
+                    .format(time::macros::format_description!("[year]-[month]-[day]"))
+                    .unwrap_or_default();
             // As `core::queue::draw` keys the counter.
             facts
                 .queue_numbers
@@ -576,7 +605,9 @@ async fn check_leaves(
                 Check::Log,
                 "the event is not in the log: it was written around the store".into(),
             )),
-            Some(leaf) if leaf.leaf_hash != NewLeaf::event(case_id, row.seq, &row.hash).leaf_hash => {
+            Some(leaf)
+                if leaf.leaf_hash != NewLeaf::event(case_id, row.seq, &row.hash).leaf_hash =>
+            {
                 findings.push(Finding::case(
                     case_id,
                     seq,

@@ -244,13 +244,15 @@ impl Tx {
         if leaves.is_empty() {
             return self.log_size().await;
         }
-        let n = i64::try_from(leaves.len()).map_err(|_| Error::Invalid("too many leaves".into()))?;
+        let n =
+            i64::try_from(leaves.len()).map_err(|_| Error::Invalid("too many leaves".into()))?;
         on_backend!(Tx, self, |t| {
-            let size: i64 =
-                sqlx::query_scalar("UPDATE log_size SET size = size + $1 WHERE id = 1 RETURNING size")
-                    .bind(n)
-                    .fetch_one(&mut *t.conn)
-                    .await?;
+            let size: i64 = sqlx::query_scalar(
+                "UPDATE log_size SET size = size + $1 WHERE id = 1 RETURNING size",
+            )
+            .bind(n)
+            .fetch_one(&mut *t.conn)
+            .await?;
             let first = size - n;
             // 6 parameters a leaf: 500 a statement stays under both backends' limits.
             for (chunk_no, chunk) in leaves.chunks(500).enumerate() {
@@ -347,7 +349,8 @@ impl Store {
         let mut found = HashMap::with_capacity(wanted.len());
         for chunk in wanted.chunks(200) {
             let rows: Vec<(i32, i64, Vec<u8>)> = on_backend!(Store, self, |s| {
-                let mut q = QueryBuilder::<DB>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
+                let mut q =
+                    QueryBuilder::<DB>::new("SELECT level, idx, hash FROM log_nodes WHERE ");
                 let mut or = q.separated(" OR ");
                 for (level, idx) in chunk {
                     or.push("(level = ")
@@ -402,7 +405,8 @@ impl Store {
                 return Ok(None);
             }
             for chunk in nodes.chunks(500) {
-                let mut insert = QueryBuilder::<DB>::new("INSERT INTO log_nodes (level, idx, hash) ");
+                let mut insert =
+                    QueryBuilder::<DB>::new("INSERT INTO log_nodes (level, idx, hash) ");
                 insert.push_values(chunk, |mut row, n| {
                     row.push_bind(i32::try_from(n.level).unwrap_or(i32::MAX))
                         .push_bind(i64::try_from(n.idx).unwrap_or(i64::MAX))
@@ -533,10 +537,11 @@ impl Store {
             on_backend!(Tx, &mut tx, |t| {
                 // Locked, and read again: another process may have adopted them meanwhile.
                 // A log emptied while checkpoints remain is not refilled: verify reports it.
-                let size: i64 =
-                    sqlx::query_scalar(sql!(DB: "SELECT size FROM log_size WHERE id = 1" for_update))
-                        .fetch_one(&mut *t.conn)
-                        .await?;
+                let size: i64 = sqlx::query_scalar(
+                    sql!(DB: "SELECT size FROM log_size WHERE id = 1" for_update),
+                )
+                .fetch_one(&mut *t.conn)
+                .await?;
                 let signed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_checkpoints")
                     .fetch_one(&mut *t.conn)
                     .await?;

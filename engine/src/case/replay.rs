@@ -206,7 +206,7 @@ fn check_event(
                 outcome.as_deref(),
                 evaluations,
             )
-                .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
+            .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
             let target = sop.compiled(idx).branches.get(choice.branch).map(|b| b.to);
             if choice.branch != *branch || target.map(|t| sop.step_id(t)) != Some(to) {
                 return Err(diverge(format!(

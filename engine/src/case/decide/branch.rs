@@ -132,8 +132,9 @@ pub fn choose_branch_replaying(
                     if r.branch == i
                         && r.guard == guard.source
                         && guard.reads.iter().all(|n| {
-                            data.get(n.as_str())
-                                .is_none_or(|v| !super::data::is_erased(v) || r.values.get(n.as_str()) == Some(v))
+                            data.get(n.as_str()).is_none_or(|v| {
+                                !super::data::is_erased(v) || r.values.get(n.as_str()) == Some(v)
+                            })
                         }) =>
                 {
                     r.clone()
