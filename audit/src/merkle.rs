@@ -48,7 +48,7 @@ pub struct Missing {
 /// RFC's recursion aligns it (a multiple of the largest power of two ≤ end - start).
 fn range_hash(t: &dyn Subtrees, start: u64, end: u64) -> Result<Hash, Missing> {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         let level = n.trailing_zeros();
         let idx = start >> level;
         return t.get(level, idx).ok_or(Missing { level, idx });

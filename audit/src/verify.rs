@@ -728,7 +728,9 @@ fn check_outbox(
     salt: &str,
     findings: &mut Vec<Finding>,
 ) {
-    let mut asked: HashMap<&str, (&Event, &str, &str, &Map<String, Value>)> = HashMap::new();
+    /// By key: the event that asked, its step, its adapter and its request.
+    type Asked<'a> = (&'a Event, &'a str, &'a str, &'a Map<String, Value>);
+    let mut asked: HashMap<&str, Asked> = HashMap::new();
     let mut answered: HashSet<&str> = HashSet::new();
     for e in events {
         match &e.body {

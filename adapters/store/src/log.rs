@@ -463,12 +463,9 @@ impl Store {
     /// leaves whose event, access row or erasure is gone, and those with no leaf.
     pub async fn unbacked(&self, limit: u32) -> Result<Vec<Unbacked>> {
         let limit = i64::from(limit);
-        let (leaves, events, accesses, erasures): (
-            Vec<LeafRow>,
-            Vec<(String, i64)>,
-            Vec<i64>,
-            Vec<i64>,
-        ) = on_backend!(Store, self, |s| {
+        /// Leaves without content; events (case, seq), access rows and erasures without a leaf.
+        type Found = (Vec<LeafRow>, Vec<(String, i64)>, Vec<i64>, Vec<i64>);
+        let (leaves, events, accesses, erasures): Found = on_backend!(Store, self, |s| {
             let leaves = sqlx::query_as(
                 "SELECT l.idx, l.kind, l.case_id, l.seq, l.ref_id, l.leaf_hash FROM log_leaves l
                  WHERE (l.kind = 'event' AND NOT EXISTS
