@@ -83,17 +83,33 @@ pub enum Personal {
 }
 
 impl Personal {
-    /// Checks a reveal request: a reason is required and bounded.
+    /// Checks a reveal request: a reason is required and bounded. A reason given is checked
+    /// (length, no control characters) whether or not it reveals, so that the rule is one
+    /// the API document can state, and no store is handed text it refuses (PostgreSQL's
+    /// `text` cannot hold `\u0000`).
     pub fn requested(reveal: bool, reason: Option<&str>) -> Result<Self, AuditError> {
+        if let Some(r) = reason {
+            if r.chars().count() > MAX_REASON {
+                return Err(AuditError::Invalid(format!(
+                    "the reason is longer than {MAX_REASON} characters"
+                )));
+            }
+            if let Some(c) = r
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                return Err(AuditError::Invalid(format!(
+                    "control character U+{:04X} is not allowed in the reason",
+                    u32::from(c)
+                )));
+            }
+        }
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         match (reveal, reason) {
             (false, _) => Ok(Personal::Masked),
             (true, None) => Err(AuditError::Invalid(
                 "revealing personal data needs a reason".into(),
             )),
-            (true, Some(r)) if r.chars().count() > MAX_REASON => Err(AuditError::Invalid(format!(
-                "the reason is longer than {MAX_REASON} characters"
-            ))),
             (true, Some(r)) => Ok(Personal::Revealed {
                 reason: r.to_owned(),
             }),
@@ -385,5 +401,10 @@ mod tests {
             Personal::requested(false, Some("ignored")),
             Ok(Personal::Masked)
         ));
+        // A reason given is checked even when nothing is revealed.
+        assert!(Personal::requested(false, Some("a\u{0}b")).is_err());
+        assert!(Personal::requested(true, Some("a\u{85}b")).is_err());
+        assert!(Personal::requested(false, Some(&"x".repeat(MAX_REASON + 1))).is_err());
+        assert!(Personal::requested(true, Some("line\nbreak")).is_ok());
     }
 }
