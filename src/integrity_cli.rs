@@ -272,6 +272,11 @@ pub async fn restore(
     let url = format!("sqlite://{}", checking.display());
     let result = async {
         let store = connect(&url).await?;
+        // Checkpoints signed after the backup was taken (over more leaves than it holds) are
+        // what the restore loses, not a tamper of the backup: they are reported, and every
+        // other one must match it.
+        let held = u64::try_from(store.log_size().await?).unwrap_or(0);
+        let (exported, later) = split_later(exported, public_key.as_ref(), held);
         let options = VerifyOptions {
             public_key: public_key.clone(),
             exported,
@@ -279,11 +284,11 @@ pub async fn restore(
         };
         let report = verify_store(&store, &options, &mut |_| {}).await;
         store.close().await;
-        anyhow::Ok(report?)
+        anyhow::Ok((report?, later))
     }
     .await;
-    let report = match result {
-        Ok(report) => report,
+    let (report, later) = match result {
+        Ok(done) => done,
         Err(e) => {
             remove_sqlite(&checking);
             return Err(e);
@@ -323,8 +328,42 @@ pub async fn restore(
             None => "; no public key given: checkpoints not checked",
         }
     ));
+    if let Some((count, signed_size)) = later {
+        text.push_str(&format!(
+            "the backup holds {} log leaves; {count} checkpoints kept outside were signed later, \
+             up to {signed_size} leaves: what was recorded after the backup is not in this \
+             restore. The log goes on from the backup, so move those checkpoints aside (keep \
+             them as the record of what was lost) before `sopflow audit verify --checkpoint`; \
+             see the README, \"Backups\"\n",
+            report.leaves
+        ));
+    }
     out(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exported checkpoints a backup of `held` leaves must match, and (how many, up to which
+/// size) those signed over more leaves than it holds. Notes that do not open stay with the
+/// first, to be refused by the verifier.
+fn split_later(
+    notes: Vec<String>,
+    key: Option<&PublicKey>,
+    held: u64,
+) -> (Vec<String>, Option<(usize, u64)>) {
+    let Some(key) = key else {
+        return (notes, None);
+    };
+    let (mut matched, mut later, mut top) = (Vec::new(), 0, 0);
+    for note in notes {
+        match sopflow_audit::checkpoint::open(&note, key) {
+            Ok(signed) if signed.size > held => {
+                later += 1;
+                top = top.max(signed.size);
+            }
+            _ => matched.push(note),
+        }
+    }
+    (matched, (later > 0).then_some((later, top)))
 }
 
 fn remove_sqlite(path: &Path) {
