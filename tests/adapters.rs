@@ -379,8 +379,7 @@ async fn the_default_folder_printer_prints_one_pdf_per_card(backend: Backend) {
             .count(),
         0
     );
-    let files = vec![format!("{case}+cetak_ktp+1.pdf")];
-    let pdf = std::fs::read(prints.join(&files[0])).unwrap();
+    let pdf = std::fs::read(prints.join(format!("{case}+cetak_ktp+1.pdf"))).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     run.finish().await;
 }
