@@ -113,6 +113,9 @@ pub enum AuditCommands {
         /// Only this version (with --sop).
         #[arg(long, requires = "sop")]
         version: Option<i64>,
+        /// Only the cases of this service point.
+        #[arg(long = "at")]
+        at: Option<String>,
         #[arg(long, default_value = DEFAULT_DB)]
         database: String,
         #[arg(long)]
@@ -287,9 +290,10 @@ pub async fn run(command: AuditCommands) -> anyhow::Result<ExitCode> {
         AuditCommands::Report {
             sop,
             version,
+            at,
             database,
             json,
-        } => print_report(&database, sop, version, json).await,
+        } => print_report(&database, sop, version, at, json).await,
     }
 }
 
@@ -657,6 +661,7 @@ async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             CliExportFormat::Csv => ExportFormat::Csv,
         },
         personal: Personal::requested(args.reveal, args.reason.as_deref())?,
+        service_points: None,
     };
     let store = connect(&args.database).await?;
     let scope = request.scope();
@@ -698,10 +703,11 @@ async fn print_report(
     database: &str,
     sop: Option<String>,
     version: Option<i64>,
+    at: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = connect(database).await?;
-    let reports = report(&store, sop.as_deref(), version).await;
+    let reports = report(&store, sop.as_deref(), version, at.as_deref()).await;
     store.close().await;
     let reports = reports?;
     if json {

@@ -46,7 +46,8 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Run the REST service: loads and watches the definitions, runs the time-budget timer.
+    /// Run the service (the REST API and the pages): loads and watches the definitions, runs
+    /// the time-budget timer. On a store without an admin, creates one and prints its password.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long)]
@@ -64,8 +65,12 @@ enum Command {
     /// Manage API users.
     User {
         #[command(subcommand)]
-        command: UserCommand,
+        command: crate::user_cli::UserCommand,
     },
+    /// Simulate cases of an SOP through the engine with a scenario of arrivals, staff and
+    /// service times: waiting, budgets kept, utilisation (`--staff-for 0.95`: the smallest
+    /// staff that keeps 95% of cases within budget); optionally fitted from a store.
+    Simulate(sopflow_sim::SimulateArgs),
     /// SOP versions and which one new cases start on (sop_cli.rs).
     Sop {
         #[command(subcommand)]
@@ -94,24 +99,6 @@ impl From<RenderFormat> for Format {
             RenderFormat::Html => Format::Html,
         }
     }
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Create a user and print its token, once, alone on the last line.
-    Add {
-        name: String,
-        /// An SOP actor id (e.g. petugas_antrian), `admin` or `auditor`.
-        #[arg(long)]
-        role: String,
-        #[arg(long, default_value = "sqlite://./sopflow.db")]
-        database: String,
-    },
-    /// List users (never their tokens).
-    List {
-        #[arg(long, default_value = "sqlite://./sopflow.db")]
-        database: String,
-    },
 }
 
 /// Parses the command line and runs the command.
@@ -151,7 +138,15 @@ pub fn main() -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::serve::run(cfg))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::User { command } => runtime()?.block_on(user(command)),
+        Command::User { command } => runtime()?.block_on(crate::user_cli::run(command)),
+        Command::Simulate(args) => {
+            let out = sopflow_sim::run(&args)?;
+            for note in &out.notes {
+                eprintln!("{note}");
+            }
+            print!("{}", out.stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sop { command } => runtime()?.block_on(crate::sop_cli::run(command)),
         Command::Audit(command) => runtime()?.block_on(audit_cli::run(command)),
     }
@@ -175,44 +170,6 @@ fn init_logging() {
     } else {
         builder.init();
     }
-}
-
-async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
-    match command {
-        UserCommand::Add {
-            name,
-            role,
-            database,
-        } => {
-            let valid = !role.is_empty()
-                && role
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-            if !valid {
-                anyhow::bail!(
-                    "role {role:?} is not an id: use an SOP actor id, `admin` or `auditor`"
-                );
-            }
-            let store = sopflow_store::Store::connect(&database)
-                .await
-                .with_context(|| format!("cannot open {}", crate::serve::redact_url(&database)))?;
-            let (token, hash) = sopflow_core::auth::new_token()
-                .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            store
-                .add_user(&name, &role, &hash, time::OffsetDateTime::now_utc())
-                .await
-                .with_context(|| format!("cannot add user {name}"))?;
-            println!("user {name} added with role {role}; its token (shown once):");
-            println!("{token}");
-        }
-        UserCommand::List { database } => {
-            let store = sopflow_store::Store::connect(&database).await?;
-            for u in store.list_users().await? {
-                println!("{}\t{}\t{}", u.name, u.role, u.created_at);
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn render(file: &Path, format: Format, output: Option<&Path>) -> anyhow::Result<ExitCode> {

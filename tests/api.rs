@@ -22,6 +22,7 @@ api_tests!(
     openapi_and_metrics_describe_the_service,
     concurrent_commands_commit_together_and_a_refused_one_rolls_back_alone,
     an_uploaded_document_is_stored_and_its_sha256_recorded,
+    a_case_is_seen_only_by_those_who_work_it,
     a_step_says_which_documents_and_fields_it_needs,
 );
 
@@ -361,108 +362,230 @@ async fn bad_input_gets_problem_json_and_writes_nothing(api: &Api) {
     assert_eq!(before, after, "nothing written");
 }
 
+/// The roles of the matrix: the built-in ones, KTP-el's, and those of a second SOP that share
+/// nothing with KTP-el's.
+const ROLES: [&str; 7] = [
+    "admin",
+    "petugas_antrian",
+    "operator_cetak",
+    "auditor",
+    "display",
+    "petugas_pindah",
+    "kasi_pindah",
+];
+const EVERYONE: &[&str] = &ROLES;
+const KTP_EL: &[&str] = &["admin", "petugas_antrian", "operator_cetak", "auditor"];
+const PINDAH: &[&str] = &["admin", "petugas_pindah", "kasi_pindah", "auditor"];
+
+fn pindah_applicant() -> Value {
+    json!({ "sop_id": "surat-pindah", "data": { "nik": "1312990101900002", "tujuan": "Padang" } })
+}
+
 async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
-    let s = staff(api).await;
-    let case = open_case(api, &s.petugas).await;
-    let tokens = [
-        ("admin", &s.admin),
-        ("petugas_antrian", &s.petugas),
-        ("operator_cetak", &s.operator),
-        ("auditor", &s.auditor),
-    ];
+    api.add_sop("surat-pindah.yaml", &support::surat_pindah_yaml())
+        .await;
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        tokens.push((role, api.user(role, role).await));
+    }
+    let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    // The one service point gets counters.
+    let r = api
+        .send(
+            Method::PUT,
+            "/service-points/kantor",
+            Some(&token("admin")),
+            Some(json!({ "name": "Kantor", "counters": ["Loket 1", "Loket 2"] })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let case = open_case(api, &token("petugas_antrian")).await;
+    let r = api
+        .post("/cases", &token("petugas_pindah"), pindah_applicant())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let pindah = r.body["case_id"].as_str().unwrap().to_owned();
     let yaml = support::ktp_el_yaml();
-    // (method, path, body, roles that may)
-    let matrix: Vec<(Method, String, Option<Value>, &[&str])> = vec![
-        (
-            Method::GET,
-            "/sops".into(),
-            None,
-            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
-        ),
-        (
-            Method::GET,
-            "/sops/ktp-el".into(),
-            None,
-            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
-        ),
+    let search = json!({ "field": "nik", "value": "1312990101900001" });
+    // (method, path, body, roles that may, roles to whom the case does not exist: 404 for
+    // them, 403 for the other roles that may not)
+    type Entry = (
+        Method,
+        String,
+        Option<Value>,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    let not_ktp: &[&str] = &["display", "petugas_pindah", "kasi_pindah"];
+    let not_pindah: &[&str] = &["display", "petugas_antrian", "operator_cetak"];
+    let matrix: Vec<Entry> = vec![
+        (Method::GET, "/sops".into(), None, EVERYONE, &[]),
+        (Method::GET, "/sops/ktp-el".into(), None, EVERYONE, &[]),
         (
             Method::GET,
             "/sops/ktp-el/versions/1".into(),
             None,
-            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+            EVERYONE,
+            &[],
         ),
+        // Everyone lists and searches; each finds what they may see (tested below).
+        (Method::GET, "/cases".into(), None, EVERYONE, &[]),
         (
-            Method::GET,
-            "/cases".into(),
-            None,
-            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+            Method::POST,
+            "/cases/search".into(),
+            Some(search),
+            EVERYONE,
+            &[],
         ),
-        (
-            Method::GET,
-            format!("/cases/{case}"),
-            None,
-            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
-        ),
+        (Method::GET, format!("/cases/{case}"), None, KTP_EL, not_ktp),
         (
             Method::GET,
             format!("/cases/{case}/history"),
             None,
-            &["admin", "petugas_antrian", "operator_cetak", "auditor"],
+            KTP_EL,
+            not_ktp,
         ),
-        (Method::GET, "/metrics".into(), None, &["admin", "auditor"]),
+        (
+            Method::GET,
+            format!("/cases/{pindah}"),
+            None,
+            PINDAH,
+            not_pindah,
+        ),
+        (
+            Method::GET,
+            format!("/cases/{pindah}/history"),
+            None,
+            PINDAH,
+            not_pindah,
+        ),
+        (
+            Method::GET,
+            "/metrics".into(),
+            None,
+            &["admin", "auditor"],
+            &[],
+        ),
         (
             Method::POST,
             "/sops/ktp-el/releases".into(),
             Some(json!({ "version": 1, "reason": "the matrix" })),
             &["admin"],
+            &[],
         ),
         (
             Method::GET,
             "/tasks?role=petugas_antrian".into(),
             None,
             &["admin", "petugas_antrian"],
+            &[],
+        ),
+        (
+            Method::GET,
+            "/tasks?role=kasi_pindah".into(),
+            None,
+            &["admin", "kasi_pindah"],
+            &[],
         ),
         (
             Method::POST,
             "/cases".into(),
             Some(json!({ "sop_id": "ktp-el", "data": applicant() })),
             &["petugas_antrian"],
+            &[],
+        ),
+        (
+            Method::POST,
+            "/cases".into(),
+            Some(pindah_applicant()),
+            &["petugas_pindah"],
+            &[],
         ),
         (
             Method::POST,
             format!("/cases/{case}/steps/serahkan_berkas/complete"),
             Some(json!({})),
             &["petugas_antrian"],
+            not_ktp,
+        ),
+        (
+            Method::POST,
+            format!("/cases/{pindah}/steps/ajukan/complete"),
+            Some(json!({})),
+            &["petugas_pindah"],
+            not_pindah,
         ),
         (
             Method::POST,
             "/queues/cetak_ktp/call-next".into(),
             Some(json!({})),
             &["operator_cetak"],
+            &[],
+        ),
+        (
+            Method::POST,
+            "/queues/loket_pindah/call-next".into(),
+            Some(json!({})),
+            &["kasi_pindah"],
+            &[],
+        ),
+        (
+            Method::POST,
+            "/service-points/kantor/queues/cetak_ktp/call-next".into(),
+            Some(json!({ "counter": "loket_1" })),
+            &["operator_cetak"],
+            &[],
+        ),
+        // Nothing is being called: 409 for who may, 403 or 404 for the others.
+        (
+            Method::POST,
+            format!("/cases/{case}/call/recall"),
+            Some(json!({})),
+            &["operator_cetak"],
+            not_ktp,
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/call/no-show"),
+            Some(json!({})),
+            &["operator_cetak"],
+            not_ktp,
+        ),
+        (
+            Method::POST,
+            format!("/cases/{case}/call/transfer"),
+            Some(json!({ "to": "loket_2" })),
+            &["operator_cetak"],
+            not_ktp,
         ),
         (
             Method::POST,
             format!("/cases/{case}/incident/resolve"),
             Some(json!({ "reason": "x" })),
             &["admin"],
+            &[],
         ),
         (
             Method::POST,
             format!("/cases/{case}/cancel"),
             Some(json!({ "reason": "x" })),
             &["admin"],
+            &[],
         ),
         (
             Method::GET,
             "/incidents".into(),
             None,
             &["admin", "auditor"],
+            &[],
         ),
         (
             Method::POST,
             "/incidents/1/retry".into(),
             Some(json!({ "reason": "x" })),
             &["admin"],
+            &[],
         ),
         // The auditor's endpoints (tests/audit.rs tests what they do).
         (
@@ -470,40 +593,75 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
             format!("/cases/{case}/replay"),
             None,
             &["admin", "auditor"],
+            &[],
         ),
         (
             Method::GET,
             format!("/cases/{case}/replay?reveal=true&reason=x"),
             None,
             &["auditor"],
+            &[],
         ),
         (
             Method::GET,
-            format!("/cases/{case}/verify"),
+            format!("/cases/{pindah}/verify"),
             None,
             &["admin", "auditor"],
+            &[],
         ),
         (
             Method::GET,
             "/audit/anchor".into(),
             None,
             &["admin", "auditor"],
+            &[],
         ),
         (
             Method::GET,
             "/exports/cases?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z".into(),
             None,
             &["auditor"],
+            &[],
         ),
         (
             Method::GET,
             "/reports/sops/ktp-el/versions/1".into(),
             None,
             &["admin", "auditor"],
+            &[],
+        ),
+        // Service points: everyone here works at the one there is.
+        (Method::GET, "/service-points".into(), None, EVERYONE, &[]),
+        (
+            Method::GET,
+            "/service-points/kantor".into(),
+            None,
+            EVERYONE,
+            &[],
+        ),
+        (
+            Method::GET,
+            "/service-points/kantor/queues".into(),
+            None,
+            EVERYONE,
+            &[],
+        ),
+        (
+            Method::PUT,
+            "/service-points/mpp".into(),
+            Some(json!({ "name": "Mal Pelayanan Publik", "counters": ["Loket 1"] })),
+            &["admin"],
+            &[],
         ),
     ];
     // Every documented endpoint is in the matrix, or checked below on its own.
-    let separately = ["/healthz", "/openapi.json", "/sops", "/callbacks/{adapter}"];
+    let separately = [
+        "/healthz",
+        "/openapi.json",
+        "/sops",
+        "/callbacks/{adapter}",
+        "/service-points/{id}/calls/stream",
+    ];
     let document = api
         .send(Method::GET, "/openapi.json", None, None, &[])
         .await;
@@ -516,11 +674,11 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
         };
         assert!(
             separately.contains(&template.as_str())
-                || matrix.iter().any(|(_, path, _, _)| fits(path)),
+                || matrix.iter().any(|(_, path, _, _, _)| fits(path)),
             "{template} is not in the endpoint x role matrix"
         );
     }
-    for (method, path, body, allowed) in &matrix {
+    for (method, path, body, allowed, hidden) in &matrix {
         let anonymous = api
             .send(method.clone(), path, None, body.clone(), &[])
             .await;
@@ -542,37 +700,44 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
                 .send(method.clone(), path, Some(token), body.clone(), &[])
                 .await;
             if allowed.contains(role) {
-                assert_ne!(
-                    reply.status,
-                    StatusCode::FORBIDDEN,
-                    "{method} {path} as {role}: {}",
-                    reply.text
-                );
-                assert_ne!(
-                    reply.status,
-                    StatusCode::UNAUTHORIZED,
-                    "{method} {path} as {role}"
-                );
+                // Where the case is hidden from some, those allowed must find it.
+                let found = if hidden.is_empty() {
+                    None
+                } else {
+                    Some(StatusCode::NOT_FOUND)
+                };
+                for refused in [
+                    Some(StatusCode::FORBIDDEN),
+                    Some(StatusCode::UNAUTHORIZED),
+                    found,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    assert_ne!(
+                        reply.status, refused,
+                        "{method} {path} as {role}: {}",
+                        reply.text
+                    );
+                }
             } else {
+                let expected = if hidden.contains(role) {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::FORBIDDEN
+                };
                 assert_eq!(
-                    reply.status,
-                    StatusCode::FORBIDDEN,
+                    reply.status, expected,
                     "{method} {path} as {role}: {}",
                     reply.text
                 );
+                assert_eq!(reply.content_type, "application/problem+json");
             }
         }
     }
     // Deploying an SOP: admin only (a YAML body, so it is sent separately).
     for (role, token) in &tokens {
-        let request = axum::http::Request::builder()
-            .method(Method::POST)
-            .uri("/sops")
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/yaml")
-            .body(axum::body::Body::from(yaml.clone()))
-            .unwrap();
-        let reply = api.raw(request).await;
+        let reply = api.deploy_yaml(token, &yaml, "").await;
         let expected = if *role == "admin" {
             StatusCode::CREATED
         } else {
@@ -584,6 +749,26 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
             reply.text
         );
     }
+    // The call stream never ends: only its answer's head is read.
+    for (role, token) in &tokens {
+        let status = api
+            .stream_status("/service-points/kantor/calls/stream", Some(token))
+            .await;
+        assert_eq!(status, StatusCode::OK, "the call stream as {role}");
+    }
+    for token in [None, Some("not-a-token")] {
+        let status = api
+            .stream_status("/service-points/kantor/calls/stream", token)
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let status = api
+        .stream_status(
+            "/service-points/nowhere/calls/stream",
+            Some(&token("admin")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // The consultation desk's callback takes no bearer token: a staff token is not a signature.
     for (role, token) in &tokens {
         let reply = api
@@ -860,7 +1045,14 @@ async fn an_uploaded_document_is_stored_and_its_sha256_recorded(api: &Api) {
         sha256.as_str()
     );
 
-    let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    // Those who work the case see the document's number; an auditor sees it masked.
+    let history = api.get(&format!("/cases/{case}/history"), &s.petugas).await;
+    let masked = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
+    assert!(
+        masked.text.contains("\"K***\"") && !masked.text.contains("KK-7"),
+        "{}",
+        masked.text
+    );
     let recorded: Vec<&Value> = history
         .body
         .as_array()
@@ -907,6 +1099,202 @@ async fn an_uploaded_document_is_stored_and_its_sha256_recorded(api: &Api) {
         Some(scan.as_slice())
     );
     assert_eq!(store.file(&"0".repeat(64)).await.unwrap(), None);
+}
+
+async fn a_case_is_seen_only_by_those_who_work_it(api: &Api) {
+    api.add_sop("surat-pindah.yaml", &support::surat_pindah_yaml())
+        .await;
+    let s = staff(api).await;
+    let pindah_officer = api.user("rina", "petugas_pindah").await;
+    let display = api.user("papan", "display").await;
+    // The same role at a service point the case is not at.
+    let elsewhere = api.user_at("dodi", "petugas_antrian", &["kec_lain"]).await;
+    let kk = "1312990101900009";
+    let r = api
+        .post(
+            "/cases",
+            &s.petugas,
+            json!({ "sop_id": "ktp-el", "data": applicant(),
+                    "documents": [{ "type": "fotokopi_kk", "number": kk }] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let ktp = r.body["case_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        r.body["service_point"], "kantor",
+        "opened at the only service point"
+    );
+    let r = api
+        .post("/cases", &pindah_officer, pindah_applicant())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let pindah = r.body["case_id"].as_str().unwrap().to_owned();
+
+    let listed = async |token: &str| {
+        let r = api.get("/cases", token).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let mut ids: Vec<String> = r.body["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["case_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![ktp.clone(), pindah.clone()];
+    both.sort();
+    assert_eq!(listed(&s.petugas).await, std::slice::from_ref(&ktp));
+    assert_eq!(
+        listed(&s.operator).await,
+        std::slice::from_ref(&ktp),
+        "an actor of the SOP"
+    );
+    assert_eq!(listed(&pindah_officer).await, std::slice::from_ref(&pindah));
+    assert_eq!(listed(&s.auditor).await, both);
+    assert_eq!(listed(&s.admin).await, both);
+    assert!(listed(&display).await.is_empty());
+    assert!(
+        listed(&elsewhere).await.is_empty(),
+        "another service point's"
+    );
+    for (who, token) in [
+        ("rina", &pindah_officer),
+        ("papan", &display),
+        ("dodi", &elsewhere),
+    ] {
+        for path in [format!("/cases/{ktp}"), format!("/cases/{ktp}/history")] {
+            let r = api.get(&path, token).await;
+            assert_eq!(
+                r.status,
+                StatusCode::NOT_FOUND,
+                "{path} as {who}: {}",
+                r.text
+            );
+            assert_eq!(
+                r.body["detail"],
+                format!("no case `{ktp}`"),
+                "as for an unknown case"
+            );
+        }
+    }
+    let r = api.get("/tasks?role=petugas_antrian", &elsewhere).await;
+    assert_eq!(
+        r.body.as_array().unwrap().len(),
+        0,
+        "no work of another service point"
+    );
+
+    // Who works the case sees its personal data; an admin or an auditor sees it masked.
+    let nik = "1312990101900001";
+    let view = api.get(&format!("/cases/{ktp}"), &s.petugas).await;
+    assert_eq!(view.body["data"]["nik"], nik);
+    assert_eq!(view.body["documents"]["fotokopi_kk"]["number"], kk);
+    for token in [&s.auditor, &s.admin] {
+        let view = api.get(&format!("/cases/{ktp}"), token).await;
+        assert_eq!(
+            view.body["data"]["nik"], "************0001",
+            "{}",
+            view.text
+        );
+        assert_eq!(view.body["data"]["nama_lengkap"], "C***");
+        assert_eq!(view.body["data"]["alasan"], "baru", "not personal");
+        assert_eq!(
+            view.body["documents"]["fotokopi_kk"]["number"],
+            "************0009"
+        );
+        let history = api.get(&format!("/cases/{ktp}/history"), token).await;
+        assert_eq!(history.status, StatusCode::OK);
+        assert!(
+            !history.text.contains(nik) && !history.text.contains(kk),
+            "{}",
+            history.text
+        );
+        assert!(
+            history.text.contains("************0009"),
+            "{}",
+            history.text
+        );
+    }
+    let history = api.get(&format!("/cases/{ktp}/history"), &s.operator).await;
+    assert!(history.text.contains(nik) && history.text.contains(kk));
+
+    // Exports and replays mask document numbers as they mask personal fields.
+    let export = api
+        .get(
+            "/exports/cases?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&format=csv",
+            &s.auditor,
+        )
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        !export.text.contains(kk) && export.text.contains("0009"),
+        "{}",
+        export.text
+    );
+    let replay = api.get(&format!("/cases/{ktp}/replay"), &s.auditor).await;
+    assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
+    assert!(
+        !replay.text.contains(kk) && !replay.text.contains(nik),
+        "{}",
+        replay.text
+    );
+    assert!(replay.text.contains("************0009"));
+
+    // A returning applicant is found by a searchable field, by those who see the case in
+    // full; the value is in the body, not the URL.
+    let search = async |token: &str, body: Value| api.post("/cases/search", token, body).await;
+    let by_nik = json!({ "field": "nik", "value": nik });
+    let found = search(&s.petugas, by_nik.clone()).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(found.body["cases"][0]["case_id"], ktp.as_str());
+    assert_eq!(found.body["cases"].as_array().unwrap().len(), 1);
+    for token in [&pindah_officer, &s.auditor, &display] {
+        let none = search(token, by_nik.clone()).await;
+        assert_eq!(none.status, StatusCode::OK);
+        assert!(
+            none.body["cases"].as_array().unwrap().is_empty(),
+            "{}",
+            none.text
+        );
+    }
+    let other = search(
+        &pindah_officer,
+        json!({ "field": "nik", "value": "1312990101900002" }),
+    )
+    .await;
+    assert_eq!(other.body["cases"][0]["case_id"], pindah.as_str());
+    let narrowed = search(
+        &s.petugas,
+        json!({ "field": "nik", "value": nik, "sop_id": "surat-pindah" }),
+    )
+    .await;
+    assert!(narrowed.body["cases"].as_array().unwrap().is_empty());
+    let unknown = search(&s.petugas, json!({ "field": "alasan", "value": "baru" })).await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.text
+    );
+    assert!(unknown.text.contains("x-searchable"), "{}", unknown.text);
+    // Data recorded later is found too.
+    let r = complete(
+        api,
+        &s.petugas,
+        &ktp,
+        "serahkan_berkas",
+        json!({ "data": { "no_kk": kk } }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let by_kk = search(&s.petugas, json!({ "field": "no_kk", "value": kk })).await;
+    assert_eq!(
+        by_kk.body["cases"][0]["case_id"],
+        ktp.as_str(),
+        "{}",
+        by_kk.text
+    );
 }
 
 /// The current step's checklist says, per document, whether it is required now and whether it

@@ -49,6 +49,8 @@ pub struct ExportRequest {
     pub to: OffsetDateTime,
     pub format: ExportFormat,
     pub personal: Personal,
+    /// Only the cases of these service points; `None`: every one.
+    pub service_points: Option<Vec<String>>,
 }
 
 impl ExportRequest {
@@ -65,8 +67,12 @@ impl ExportRequest {
             t.format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default()
         };
+        let at = match &self.service_points {
+            Some(points) => format!(" at {}", points.join(", ")),
+            None => String::new(),
+        };
         format!(
-            "cases started from {} to {} as {}",
+            "cases started from {} to {}{at} as {}",
             rfc(self.from),
             rfc(self.to),
             self.format.as_str()
@@ -91,10 +97,14 @@ impl Exporter {
     /// Checks the request; the caller records the access before reading the first chunk.
     pub fn new(store: Store, request: ExportRequest) -> Result<Self, AuditError> {
         request.check()?;
+        let walk = CaseWalk::filtered(sopflow_store::CaseFilter {
+            service_points: request.service_points.clone(),
+            ..sopflow_store::CaseFilter::default()
+        });
         Ok(Self {
             store,
             request,
-            walk: CaseWalk::new(None),
+            walk,
             sops: SopCache::default(),
             header_sent: false,
         })

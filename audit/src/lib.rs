@@ -216,11 +216,16 @@ pub struct CaseWalk {
 
 impl CaseWalk {
     pub fn new(sop_id: Option<String>) -> Self {
+        Self::filtered(CaseFilter {
+            sop_id,
+            ..CaseFilter::default()
+        })
+    }
+
+    /// The cases `filter` selects (e.g. those of some service points).
+    pub fn filtered(filter: CaseFilter) -> Self {
         Self {
-            filter: CaseFilter {
-                sop_id,
-                ..CaseFilter::default()
-            },
+            filter,
             after: None,
             page: Vec::new().into_iter(),
             done: false,
@@ -310,13 +315,16 @@ pub fn mask_map(map: &mut Map<String, Value>, personal: &[String]) {
 }
 
 /// Masks the personal fields wherever they appear in a JSON value (any object key named like
-/// one): for stored JSON that may not even decode (a damaged history is still exported).
+/// one), and the number of every document (what is under a `documents` key): for stored
+/// JSON that may not even decode (a damaged history is still exported).
 pub fn mask_json(value: &mut Value, personal: &[String]) {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 if personal.iter().any(|p| p == key) {
                     *v = mask_value(v);
+                } else if key == "documents" {
+                    mask_document_numbers(v);
                 } else {
                     mask_json(v, personal);
                 }
@@ -327,8 +335,26 @@ pub fn mask_json(value: &mut Value, personal: &[String]) {
     }
 }
 
+/// Masks the numbers of documents (a KK number on a handed-in copy is personal data) in a
+/// list or map of receipts, as events and case views hold them.
+pub fn mask_document_numbers(documents: &mut Value) {
+    match documents {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "number" {
+                    *v = mask_value(v);
+                } else {
+                    mask_document_numbers(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_document_numbers),
+        _ => {}
+    }
+}
+
 /// The event with its personal values masked: the same places the hash chain salts
-/// (`chain::redacted`).
+/// (`chain::redacted`), and the documents' numbers.
 pub fn mask_event(event: &Event, personal: &[String]) -> Event {
     let mut event = event.clone();
     match &mut event.body {
@@ -339,6 +365,15 @@ pub fn mask_event(event: &Event, personal: &[String]) -> Event {
         EventBody::BranchTaken { evaluations, .. } => {
             for evaluation in evaluations {
                 mask_map(&mut evaluation.values, personal);
+            }
+        }
+        EventBody::DocumentsRecorded { documents, .. } => {
+            for receipt in documents {
+                if let Some(number) = &receipt.number {
+                    receipt.number = mask_value(&Value::String(number.clone()))
+                        .as_str()
+                        .map(str::to_owned);
+                }
             }
         }
         _ => {}
@@ -386,6 +421,31 @@ mod tests {
         assert_eq!(v["data"]["nik"], "************0001");
         assert_eq!(v["data"]["alasan"], "baru");
         assert_eq!(v["evaluations"][0]["values"]["nik"], "************0001");
+    }
+
+    #[test]
+    fn document_numbers_are_masked_and_queue_numbers_are_not() {
+        let personal = vec!["nik".to_owned()];
+        let mut v = json!({
+            "type": "documents_recorded",
+            "documents": [{ "type": "fotokopi_kk", "number": "1312990101900009" }],
+            "number": "A-001"
+        });
+        mask_json(&mut v, &personal);
+        assert_eq!(v["documents"][0]["number"], "************0009");
+        assert_eq!(v["number"], "A-001", "a queue number is not personal");
+        let mut state = json!({ "fotokopi_kk": { "number": "KK-7", "received": true } });
+        mask_document_numbers(&mut state);
+        assert_eq!(state["fotokopi_kk"]["number"], "K***");
+        let event: Event = serde_json::from_value(json!({
+            "v": 1, "seq": 2, "at": "2026-01-05T01:00:00Z",
+            "by": { "user": "ani", "role": "petugas" },
+            "type": "documents_recorded", "step": "s1",
+            "documents": [{ "type": "kk", "number": "1312990101900009", "received": true }]
+        }))
+        .expect("an event");
+        let masked = serde_json::to_value(mask_event(&event, &personal)).expect("json");
+        assert_eq!(masked["documents"][0]["number"], "************0009");
     }
 
     #[test]

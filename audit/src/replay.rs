@@ -463,15 +463,17 @@ fn attach(stay: &mut ReplayStep, event: &Event) {
 
 fn state_view(state: &CaseState, personal_fields: &[String], personal: &Personal) -> ReplayState {
     let mut data = state.data.clone();
+    let mut documents = serde_json::to_value(&state.documents).unwrap_or(Value::Null);
     if !personal.is_revealed() {
         super::mask_map(&mut data, personal_fields);
+        super::mask_document_numbers(&mut documents);
     }
     ReplayState {
         status: state.status.as_str().to_owned(),
         version: state.version,
         current_step: state.current_step.as_deref().map(str::to_owned),
         data,
-        documents: serde_json::to_value(&state.documents).unwrap_or(Value::Null),
+        documents,
         queue_number: state.queue_number.clone(),
         pending_request: state
             .pending_request

@@ -73,6 +73,8 @@ pub struct Rate {
 pub struct SopReport {
     pub sop_id: String,
     pub version: i64,
+    /// The service point whose cases it counts; none: every one.
+    pub service_point: Option<String>,
     pub content_hash: String,
     pub cases: u64,
     pub completed: u64,
@@ -107,12 +109,13 @@ struct Tally {
     breaches: BTreeMap<String, u64>,
 }
 
-/// The report of every version of every SOP (or of one SOP, or one version), in one pass over
-/// the cases.
+/// The report of every version of every SOP (or of one SOP, or one version), of the cases of
+/// one service point or of all, in one pass over the cases.
 pub async fn report(
     store: &Store,
     sop_id: Option<&str>,
     version: Option<i64>,
+    service_point: Option<&str>,
 ) -> Result<Vec<SopReport>, AuditError> {
     let mut sops = SopCache::default();
     let mut tallies: BTreeMap<(String, i64), Tally> = BTreeMap::new();
@@ -130,7 +133,11 @@ pub async fn report(
             version: n,
         });
     }
-    let mut walk = CaseWalk::new(sop_id.map(str::to_owned));
+    let mut walk = CaseWalk::filtered(sopflow_store::CaseFilter {
+        sop_id: sop_id.map(str::to_owned),
+        service_points: service_point.map(|p| vec![p.to_owned()]),
+        ..sopflow_store::CaseFilter::default()
+    });
     while let Some(record) = walk.next(store).await? {
         let key = (record.sop_id.clone(), record.sop_version);
         let Some(tally) = tallies.get_mut(&key) else {
@@ -148,7 +155,9 @@ pub async fn report(
             .get(store, &sop_id, version)
             .await?
             .map_err(AuditError::Corrupt)?;
-        out.push(finish(&sop_id, version, &sop, tally));
+        let mut report = finish(&sop_id, version, &sop, tally);
+        report.service_point = service_point.map(str::to_owned);
+        out.push(report);
     }
     Ok(out)
 }
@@ -312,6 +321,7 @@ fn finish(sop_id: &str, version: i64, checked: &CheckedSop, mut tally: Tally) ->
     SopReport {
         sop_id: sop_id.to_owned(),
         version,
+        service_point: None,
         content_hash: checked.content_hash.clone(),
         cases: tally.cases,
         completed: tally.completed,

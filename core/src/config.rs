@@ -9,6 +9,7 @@ use sopflow_engine::sop::Duration;
 use time::UtcOffset;
 
 use crate::adapters::{AdapterConfig, DispatchConfig};
+use crate::offices::ServicePointConfig;
 
 /// The configuration file (`--config FILE`, TOML). Command-line flags override it.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +41,13 @@ pub struct Config {
     pub log: LogConfig,
     /// How long personal data is kept (`[retention]`).
     pub retention: RetentionConfig,
+    /// A browser session unused this long ends (the officer logs in again).
+    pub session_idle: Duration,
+    /// The service points this deployment serves from (`[[service_points]]`); none: one
+    /// default service point, `kantor`, in `timezone`. Others may be added through the API.
+    pub service_points: Vec<ServicePointConfig>,
+    /// Calls from counters: how many no-shows cancel a case.
+    pub counters: CounterConfig,
 }
 
 /// The transparency log's checkpoints (`[log]`).
@@ -88,6 +96,23 @@ impl Default for RetentionConfig {
     }
 }
 
+/// `[counters]`: calling from counters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CounterConfig {
+    /// After this many no-shows in a row the case is cancelled (with the reason in its
+    /// history) instead of going back to the end of its queue; 0: never cancelled.
+    pub no_shows_before_cancel: u32,
+}
+
+impl Default for CounterConfig {
+    fn default() -> Self {
+        Self {
+            no_shows_before_cancel: 3,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -103,6 +128,9 @@ impl Default for Config {
             auth_failures_per_minute: 10,
             log: LogConfig::default(),
             retention: RetentionConfig::default(),
+            session_idle: Duration::from_secs(30 * 60),
+            service_points: Vec::new(),
+            counters: CounterConfig::default(),
         }
     }
 }
@@ -140,19 +168,24 @@ impl Config {
 
     /// The office's UTC offset. Indonesia keeps no daylight saving, so a zone is one offset.
     pub fn utc_offset(&self) -> Result<UtcOffset, ConfigError> {
-        let hours = match self.timezone.as_str() {
-            "UTC" | "Etc/UTC" => 0,
-            "Asia/Jakarta" | "Asia/Pontianak" | "WIB" => 7,
-            "Asia/Makassar" | "WITA" => 8,
-            "Asia/Jayapura" | "WIT" => 9,
-            other => {
-                let format = time::macros::format_description!(
-                    "[offset_hour sign:mandatory]:[offset_minute]"
-                );
-                return UtcOffset::parse(other, &format)
-                    .map_err(|_| ConfigError::TimeZone(other.to_owned()));
-            }
-        };
-        UtcOffset::from_hms(hours, 0, 0).map_err(|_| ConfigError::TimeZone(self.timezone.clone()))
+        utc_offset_of(&self.timezone)
     }
+}
+
+/// The UTC offset of a zone as configured: an Indonesian zone name (`Asia/Jakarta`, `WIB`,
+/// `Asia/Makassar`, `WITA`, `Asia/Jayapura`, `WIT`...), `UTC`, or an offset like `+07:00`.
+pub fn utc_offset_of(zone: &str) -> Result<UtcOffset, ConfigError> {
+    let hours = match zone {
+        "UTC" | "Etc/UTC" => 0,
+        "Asia/Jakarta" | "Asia/Pontianak" | "WIB" => 7,
+        "Asia/Makassar" | "WITA" => 8,
+        "Asia/Jayapura" | "WIT" => 9,
+        other => {
+            let format =
+                time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+            return UtcOffset::parse(other, &format)
+                .map_err(|_| ConfigError::TimeZone(other.to_owned()));
+        }
+    };
+    UtcOffset::from_hms(hours, 0, 0).map_err(|_| ConfigError::TimeZone(zone.to_owned()))
 }

@@ -24,6 +24,10 @@ pub struct Deployed {
     pub yaml: String,
     pub created_at: OffsetDateTime,
     pub sop: Sop,
+    /// The roles that work it (see [`crate::access::working_roles`]): who sees its cases.
+    pub roles: std::collections::BTreeSet<String>,
+    /// The case fields its case schema marks `x-searchable`.
+    pub searchable: Vec<String>,
 }
 
 /// Why a deployment was refused.
@@ -238,6 +242,8 @@ impl Registry {
             content_hash: hash,
             yaml: yaml.to_owned(),
             created_at,
+            roles: crate::access::working_roles(&compiled),
+            searchable: searchable_fields(&compiled),
             sop: compiled,
         });
         self.write()
@@ -279,6 +285,8 @@ impl Registry {
             content_hash: stored.content_hash,
             yaml: stored.yaml,
             created_at: stored.created_at,
+            roles: crate::access::working_roles(&compiled),
+            searchable: searchable_fields(&compiled),
             sop: compiled,
         });
         self.write()
@@ -534,4 +542,13 @@ impl Drop for WatchGuard {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The case fields an SOP marks `x-searchable`.
+fn searchable_fields(sop: &Sop) -> Vec<String> {
+    sop.document()
+        .searchable_fields()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }

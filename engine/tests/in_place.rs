@@ -32,6 +32,7 @@ fn started(sop: &sopflow_engine::sop::Sop) -> CaseState {
         sop_version: 1,
         data: obj(applicant("baru")),
         documents: Vec::new(),
+        service_point: None,
     };
     execute(sop, None, &start, &ctx("petugas_antrian"))
         .expect("the case starts")
@@ -62,6 +63,7 @@ fn in_place_gives_the_events_and_state_of_execute() {
             "operator_cetak",
             Command::CallFromQueue {
                 queue: "cetak_ktp".into(),
+                counter: None,
             },
         ),
         (

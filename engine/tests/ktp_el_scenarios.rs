@@ -542,6 +542,7 @@ fn only_a_role_that_records_the_first_step_opens_a_case() {
                 sop_version: 1,
                 data: support::obj(applicant("baru")),
                 documents: Vec::new(),
+                service_point: None,
             },
         )
         .unwrap_err();

@@ -193,7 +193,7 @@ fn random_command(c: &mut Choices, sop: &Sop, state: Option<&CaseState>) -> Comm
         .and_then(|s| s.pending_request.as_ref())
         .map(|p| p.idempotency_key.clone())
         .unwrap_or_else(|| "nothing".to_owned());
-    match c.pick(10) {
+    match c.pick(13) {
         0..=3 => {
             let step = if c.pick(4) == 0 {
                 sop.step(c.pick(sop.step_count())).id.clone()
@@ -215,6 +215,15 @@ fn random_command(c: &mut Choices, sop: &Sop, state: Option<&CaseState>) -> Comm
             } else {
                 "q".into()
             },
+            counter: [None, Some("l1".to_owned())][c.pick(2)].clone(),
+        },
+        10 => Command::Recall,
+        11 => Command::NoShow {
+            limit: c.pick(3) as u32,
+            reason: None,
+        },
+        12 => Command::Transfer {
+            to: ["l1", "l2"][c.pick(2)].to_owned(),
         },
         5 => Command::RecordAdapterResult {
             idempotency_key: if c.pick(4) == 0 {
@@ -277,6 +286,7 @@ fn run(sop_choices: &[u32], command_choices: &[u32]) -> Result<(), TestCaseError
                 sop_version: 1,
                 data: random_data(&mut c),
                 documents: random_docs(&mut c),
+                service_point: None,
             }
         } else {
             random_command(&mut c, &sop, state.as_ref())

@@ -101,6 +101,7 @@ fn open(case: &mut Case) {
             sop_version: 1,
             data: support::obj(json!({})),
             documents: Vec::new(),
+            service_point: None,
         },
     )
     .unwrap();

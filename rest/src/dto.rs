@@ -8,9 +8,14 @@ use sopflow_engine::case::{CaseState, DocumentReceipt};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use sopflow_core::access::Sight;
+use sopflow_core::calls::Call;
+use sopflow_core::counters::Board;
+use sopflow_core::offices::ServicePoint;
 use sopflow_core::queries::SopEntry;
 use sopflow_core::registry::Deployed;
-use sopflow_core::runtime::Upload;
+use sopflow_core::runtime::{LoadedCase, Upload};
+use sopflow_store::{Counter, QueueCall};
 
 /// A document handed in or checked at a step.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -83,6 +88,10 @@ fn whole(n: &serde_json::Number, max: u64) -> Option<u64> {
 #[serde(deny_unknown_fields)]
 pub struct StartCase {
     pub sop_id: String,
+    /// Where the case is opened: one of the caller's service points. Default: the one where
+    /// the caller may open a case of this SOP (refused when there are several).
+    #[serde(default)]
+    pub service_point: Option<String>,
     /// The case data, checked against the SOP's case schema.
     #[schema(value_type = Object)]
     pub data: Map<String, Value>,
@@ -162,12 +171,19 @@ pub struct CaseView {
     pub case_id: String,
     pub sop_id: String,
     pub sop_version: u32,
+    /// Where the case was opened.
+    pub service_point: String,
     /// open, incident, completed, cancelled.
     pub status: String,
     /// Sequence number of its last event: send it back as `expected_version`.
     pub version: u64,
     pub current_step: Option<CurrentStep>,
     pub queue_number: Option<String>,
+    /// The call of its number to a counter, while the applicant is expected there (recall,
+    /// no-show and transfer act on it).
+    pub call: Option<CallState>,
+    /// How many times its number was called and nobody came.
+    pub no_shows: u32,
     #[schema(value_type = Object)]
     pub data: Map<String, Value>,
     #[schema(value_type = Object)]
@@ -183,7 +199,22 @@ pub struct CaseView {
 }
 
 impl CaseView {
-    pub fn new(deployed: &Deployed, state: &CaseState, now: OffsetDateTime) -> Self {
+    /// The case as loaded, rendered at `now`, personal data as stored (see [`CaseView::seen`]).
+    pub fn of(case: &LoadedCase, now: OffsetDateTime) -> Self {
+        Self::new(&case.deployed, &case.state, &case.service_point, now)
+    }
+
+    /// The view as someone with `sight` sees it: personal fields and document numbers masked
+    /// unless they work the case.
+    pub fn seen(mut self, sight: Sight, case: &LoadedCase) -> Self {
+        if !sight.personal() {
+            sopflow_audit::mask_map(&mut self.data, case.deployed.sop.personal_fields());
+            sopflow_audit::mask_document_numbers(&mut self.documents);
+        }
+        self
+    }
+
+    pub fn new(deployed: &Deployed, state: &CaseState, point: &str, now: OffsetDateTime) -> Self {
         let sop = &deployed.sop;
         let current_step = state
             .current_step
@@ -239,10 +270,17 @@ impl CaseView {
             case_id: state.case_id.clone(),
             sop_id: state.sop_id.clone(),
             sop_version: state.sop_version,
+            service_point: point.to_owned(),
             status: state.status.as_str().to_owned(),
             version: state.version,
             current_step,
             queue_number: state.queue_number.clone(),
+            call: sopflow_engine::case::open_call(sop, state).map(|(c, _)| CallState {
+                queue: c.queue.to_string(),
+                number: c.number.clone(),
+                counter: c.counter.clone(),
+            }),
+            no_shows: state.no_shows,
             data: state.data.clone(),
             documents: serde_json::to_value(&state.documents).unwrap_or(Value::Null),
             incident: state.incident.clone(),
@@ -254,12 +292,46 @@ impl CaseView {
     }
 }
 
+/// A number being called to a counter.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallState {
+    pub queue: String,
+    pub number: String,
+    pub counter: Option<String>,
+}
+
+/// `POST /service-points/{id}/queues/{queue}/call-next`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallFromCounter {
+    /// The counter the number is called to (an id of the service point's counters).
+    pub counter: String,
+}
+
+/// `POST /cases/{id}/call/no-show`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoShow {
+    /// Why, if the operator says (kept in the cancellation's reason).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /cases/{id}/call/transfer`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The counter the number goes to.
+    pub to: String,
+}
+
 /// An open step in a role's inbox.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Task {
     pub case_id: String,
     pub sop_id: String,
     pub sop_version: u32,
+    pub service_point: String,
     pub version: u64,
     pub queue_number: Option<String>,
     pub step: CurrentStep,
@@ -273,6 +345,7 @@ impl Task {
             case_id: view.case_id,
             sop_id: view.sop_id,
             sop_version: view.sop_version,
+            service_point: view.service_point,
             version: view.version,
             queue_number: view.queue_number,
             step,
@@ -288,12 +361,45 @@ pub struct CasePage {
     pub next: Option<String>,
 }
 
+impl CasePage {
+    pub fn new(rows: Vec<(sopflow_store::CaseRecord, Sight)>, next: Option<String>) -> Self {
+        Self {
+            cases: rows
+                .into_iter()
+                .map(|(r, _)| CaseSummary::from(r))
+                .collect(),
+            next,
+        }
+    }
+}
+
+/// `POST /cases/search`: a searchable case field and the value to find.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSearch {
+    /// A case field an SOP marks `x-searchable: true` (e.g. `nik`).
+    pub field: String,
+    /// The value, as the case data holds it.
+    #[schema(value_type = Object)]
+    pub value: Value,
+    /// Only cases of this SOP.
+    #[serde(default)]
+    pub sop_id: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The `next` of the previous page.
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
 /// A case in a listing.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseSummary {
     pub case_id: String,
     pub sop_id: String,
     pub sop_version: i64,
+    pub service_point: Option<String>,
     pub status: String,
     pub current_step: Option<String>,
     pub version: i64,
@@ -312,6 +418,7 @@ impl From<sopflow_store::CaseRecord> for CaseSummary {
             case_id: r.case_id,
             sop_id: r.sop_id,
             sop_version: r.sop_version,
+            service_point: r.service_point,
             status: r.status,
             current_step: r.current_step,
             version: r.version,
@@ -514,4 +621,199 @@ pub fn receipts(inputs: &[DocumentInput]) -> Result<(Vec<DocumentReceipt>, Vec<U
         });
     }
     Ok((receipts, files))
+}
+
+/// A counter as an admin gives it: its name alone (`"Loket 1"`, id `loket_1`), or its id and
+/// name.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum CounterInput {
+    Name(String),
+    Full { id: String, name: String },
+}
+
+impl CounterInput {
+    pub fn counter(self) -> Counter {
+        match self {
+            CounterInput::Name(name) => Counter {
+                id: sopflow_core::offices::id_from_name(&name),
+                name,
+            },
+            CounterInput::Full { id, name } => Counter { id, name },
+        }
+    }
+}
+
+/// `PUT /service-points/{id}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutServicePoint {
+    pub name: String,
+    /// `Asia/Jakarta` (WIB), `Asia/Makassar` (WITA), `Asia/Jayapura` (WIT), `UTC` or `+07:00`;
+    /// default: the deployment's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// The calendar it keeps, by the name of its file.
+    #[serde(default)]
+    pub calendar: Option<String>,
+    /// Its counters, in the order boards list them.
+    #[serde(default)]
+    pub counters: Vec<CounterInput>,
+}
+
+/// A counter (loket).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CounterView {
+    pub id: String,
+    pub name: String,
+}
+
+/// A service point.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServicePointView {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+    pub calendar: Option<String>,
+    pub counters: Vec<CounterView>,
+    /// Where cases from before service points belong, and users made without one work.
+    pub default: bool,
+    /// `config` (change it in the configuration file) or `api`.
+    pub kept_by: String,
+}
+
+impl ServicePointView {
+    pub fn new(point: &ServicePoint, default: &str) -> Self {
+        Self {
+            id: point.id.clone(),
+            name: point.name.clone(),
+            timezone: point.timezone.clone(),
+            calendar: point.calendar.clone(),
+            counters: point
+                .counters
+                .iter()
+                .map(|c| CounterView {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                })
+                .collect(),
+            default: point.id == default,
+            kept_by: point.source.as_str().to_owned(),
+        }
+    }
+}
+
+/// A call of a number to a counter, as boards show it: numbers and counters, never names.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallView {
+    pub service_point: String,
+    pub sop_id: String,
+    pub queue: String,
+    pub number: String,
+    /// The counter's id and name; absent for a call from no counter.
+    pub counter: Option<String>,
+    pub counter_name: Option<String>,
+    /// `call`, `recall`, `transfer` or `no_show`.
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl From<Call> for CallView {
+    fn from(c: Call) -> Self {
+        Self {
+            service_point: c.service_point,
+            sop_id: c.sop_id,
+            queue: c.queue,
+            number: c.number,
+            counter: c.counter,
+            counter_name: c.counter_name,
+            kind: c.kind.as_str().to_owned(),
+            at: c.at,
+        }
+    }
+}
+
+impl CallView {
+    fn stored(c: &QueueCall, point: &ServicePoint) -> Self {
+        Self {
+            service_point: c.service_point.clone(),
+            sop_id: c.sop_id.clone(),
+            queue: c.queue.clone(),
+            number: c.number.clone(),
+            counter: c.counter.clone(),
+            counter_name: c
+                .counter
+                .as_deref()
+                .and_then(|id| point.counter(id))
+                .map(|c| c.name.clone()),
+            kind: c.kind.as_str().to_owned(),
+            at: c.at,
+        }
+    }
+}
+
+/// A queue of a service point.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueView {
+    pub sop_id: String,
+    pub queue: String,
+    pub name: String,
+    pub prefix: String,
+    /// The numbers waiting, in the order they will be called.
+    pub waiting: Vec<String>,
+}
+
+/// A counter and the last number called to it today.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CounterStateView {
+    pub id: String,
+    pub name: String,
+    pub last_call: Option<CallView>,
+}
+
+/// `GET /service-points/{id}/queues`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BoardView {
+    pub service_point: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub queues: Vec<QueueView>,
+    pub counters: Vec<CounterStateView>,
+    /// The last number called today from no counter, if any.
+    pub last_call_without_counter: Option<CallView>,
+}
+
+impl BoardView {
+    pub fn new(board: &Board, at: OffsetDateTime) -> Self {
+        let point = &board.point;
+        Self {
+            service_point: point.id.clone(),
+            at,
+            queues: board
+                .queues
+                .iter()
+                .map(|q| QueueView {
+                    sop_id: q.sop_id.clone(),
+                    queue: q.queue.clone(),
+                    name: q.name.clone(),
+                    prefix: q.prefix.clone(),
+                    waiting: q.waiting.clone(),
+                })
+                .collect(),
+            counters: board
+                .counters
+                .iter()
+                .map(|c| CounterStateView {
+                    id: c.counter.id.clone(),
+                    name: c.counter.name.clone(),
+                    last_call: c.last_call.as_ref().map(|l| CallView::stored(l, point)),
+                })
+                .collect(),
+            last_call_without_counter: board
+                .last_call_without_counter
+                .as_ref()
+                .map(|l| CallView::stored(l, point)),
+        }
+    }
 }

@@ -208,15 +208,19 @@ pub fn idempotency(
     }))
 }
 
-/// The answer to a command: the case as it is after it (201 when the command opened it),
-/// rendered at the command's time, so a replay under the same key answers the same.
-pub fn respond(outcome: &Outcome) -> Response {
+/// The answer to `user`'s command: the case as it is after it (201 when the command opened
+/// it), rendered at the command's time, so a replay under the same key answers the same, and
+/// as the user sees it (personal data masked for an admin).
+pub fn respond(outcome: &Outcome, user: &User) -> Response {
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let view = CaseView::new(&outcome.case.deployed, &outcome.case.state, outcome.at);
+    let case = &outcome.case;
+    let sight = sopflow_core::access::sight(user, &case.deployed, &case.service_point)
+        .unwrap_or(sopflow_core::access::Sight::Masked);
+    let view = CaseView::of(case, outcome.at).seen(sight, case);
     let mut response = (status, Json(view)).into_response();
     if outcome.replayed {
         response

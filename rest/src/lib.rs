@@ -22,15 +22,37 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use handlers::{audit, cases, incidents, sops, system, work};
+use handlers::{audit, cases, incidents, offices, sops, system, work};
 pub use state::AppState;
 
 /// Largest request body accepted (an SOP, or a step with a scanned document).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The REST API, without a socket: the binary serves it (beside the other faces), tests drive
-/// it with `oneshot`. Every error it answers, the framework's own included, is problem+json.
+/// The REST API, without a socket: tests drive it with `oneshot`. Every error it answers, the
+/// framework's own included, is problem+json.
 pub fn app(state: AppState) -> Router {
+    routes(state).fallback(system::not_found)
+}
+
+/// The first segment of every API path: the binary, which mounts the pages beside the API,
+/// answers unknown paths by it (problem+json here, an HTML page for the pages).
+pub const PATH_PREFIXES: &[&str] = &[
+    "healthz",
+    "openapi.json",
+    "metrics",
+    "sops",
+    "cases",
+    "tasks",
+    "queues",
+    "incidents",
+    "callbacks",
+    "audit",
+    "exports",
+    "reports",
+];
+
+/// The API's routes without a fallback, to merge with the other faces' routes.
+pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/openapi.json", get(openapi::serve))
@@ -40,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/sops/{id}/releases", post(sops::release_sop))
         .route("/sops/{id}/versions/{version}", get(sops::get_sop_version))
         .route("/cases", get(cases::list_cases).post(cases::start_case))
+        .route("/cases/search", post(cases::search_cases))
         .route("/cases/{id}", get(cases::get_case))
         .route("/cases/{id}/history", get(cases::history))
         .route(
@@ -53,6 +76,23 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/tasks", get(work::tasks))
         .route("/queues/{queue}/call-next", post(work::call_next))
+        .route("/service-points", get(offices::list_service_points))
+        .route(
+            "/service-points/{id}",
+            get(offices::get_service_point).put(offices::put_service_point),
+        )
+        .route("/service-points/{id}/queues", get(offices::queues))
+        .route(
+            "/service-points/{id}/queues/{queue}/call-next",
+            post(offices::call_next),
+        )
+        .route("/cases/{id}/call/recall", post(offices::recall))
+        .route("/cases/{id}/call/no-show", post(offices::no_show))
+        .route("/cases/{id}/call/transfer", post(offices::transfer))
+        .route(
+            "/service-points/{id}/calls/stream",
+            get(offices::call_stream),
+        )
         .route("/incidents", get(incidents::list_incidents))
         .route("/incidents/{id}/retry", post(incidents::retry_incident))
         .route(
@@ -67,7 +107,6 @@ pub fn app(state: AppState) -> Router {
             "/reports/sops/{id}/versions/{version}",
             get(audit::sop_report),
         )
-        .fallback(system::not_found)
         .layer(axum::middleware::from_fn(problem::refuse_oversized_heads))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::handlers::{audit, cases, incidents, sops, system, work};
+use crate::handlers::{audit, cases, incidents, offices, sops, system, work};
 use crate::{dto, problem};
 
 #[derive(OpenApi)]
@@ -22,6 +22,7 @@ use crate::{dto, problem};
         sops::release_sop,
         cases::start_case,
         cases::list_cases,
+        cases::search_cases,
         cases::get_case,
         cases::history,
         cases::complete_step,
@@ -29,6 +30,15 @@ use crate::{dto, problem};
         cases::resolve_incident,
         work::tasks,
         work::call_next,
+        offices::list_service_points,
+        offices::get_service_point,
+        offices::put_service_point,
+        offices::queues,
+        offices::call_stream,
+        offices::call_next,
+        offices::recall,
+        offices::no_show,
+        offices::transfer,
         incidents::list_incidents,
         incidents::retry_incident,
         incidents::consultation_callback,

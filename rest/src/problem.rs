@@ -235,6 +235,15 @@ impl From<CommandError> for Problem {
             CommandError::CaseClosed { .. } => {
                 Problem::new(StatusCode::CONFLICT, "conflict", "The case is closed").detail(detail)
             }
+            CommandError::NoOpenCall => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "The case's number is not being called",
+            )
+            .detail(detail),
+            CommandError::SameCounter { .. } => {
+                Problem::unprocessable("same-counter", "The number is at that counter", detail)
+            }
             _ => Problem::new(StatusCode::CONFLICT, "conflict", "The case has moved on")
                 .detail(detail),
         }
@@ -268,6 +277,15 @@ impl From<RuntimeError> for Problem {
             }
             RuntimeError::CaseNotFound(id) => Problem::not_found(format!("no case `{id}`")),
             RuntimeError::SopNotFound(id) => Problem::not_found(format!("no SOP `{id}`")),
+            RuntimeError::PointNotFound(id) => {
+                Problem::not_found(format!("no service point `{id}`"))
+            }
+            RuntimeError::Forbidden(detail) => Problem::forbidden(detail),
+            RuntimeError::Invalid(detail) => Problem::unprocessable(
+                "invalid-request",
+                "The request cannot be carried out",
+                detail,
+            ),
             RuntimeError::Refused { pointer, message } => Problem::unprocessable(
                 "request-refused",
                 "The request carries what no command may",
@@ -297,6 +315,11 @@ impl From<QueryError> for Problem {
         match e {
             QueryError::Forbidden(detail) => Problem::forbidden(detail),
             QueryError::NotFound(detail) => Problem::not_found(detail),
+            QueryError::Invalid(detail) => Problem::unprocessable(
+                "invalid-request",
+                "The request cannot be carried out",
+                detail,
+            ),
             QueryError::Runtime(e) => e.into(),
         }
     }

@@ -26,6 +26,9 @@ pub struct Backend<DB: Database> {
     /// group commit under load). Driven by sqlx's transaction manager as sqlx's own
     /// `Transaction` does.
     pub(crate) parked: Option<Arc<Mutex<DB::Connection>>>,
+    /// The schema the tables are in (PostgreSQL; empty on SQLite): notification channels are
+    /// per database, so their names carry it (see `offices.rs`).
+    pub(crate) schema: Arc<str>,
 }
 
 /// An SQLite store (see `sqlite.rs`).
@@ -43,6 +46,7 @@ impl<DB: Database> Clone for Backend<DB> {
             read: self.read.clone(),
             write: self.write.clone(),
             parked: self.parked.clone(),
+            schema: self.schema.clone(),
         }
     }
 }
@@ -65,6 +69,8 @@ pub struct DbTx<DB: Database> {
     /// Where to read the committed state after a failed statement has aborted the
     /// transaction (see [`Dialect::FAILED_STATEMENT_ABORTS_TX`]).
     pub(crate) committed: Option<Pool<DB>>,
+    /// The backend's schema (see [`Backend::schema`]).
+    pub(crate) schema: Arc<str>,
     /// Begun and not yet ended: dropping it then rolls back.
     open: bool,
 }
@@ -129,6 +135,7 @@ impl<DB: Dialect> Backend<DB> {
         let mut tx = DbTx {
             conn,
             committed: DB::FAILED_STATEMENT_ABORTS_TX.then(|| self.read.clone()),
+            schema: self.schema.clone(),
             // Set before it begins: a cancelled BEGIN is rolled back too.
             open: true,
         };

@@ -9,7 +9,9 @@ use crate::error::{Error, Result, is_unique_violation};
 use crate::log::NewLeaf;
 use crate::store::{Store, Tx, on_backend};
 use crate::timestamp::{Ts, lease_end};
-use crate::types::{CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, Page};
+use crate::types::{
+    CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, Page, SearchKey,
+};
 
 /// Events per multi-row `INSERT`: 9 parameters each, well under SQLite's (32,766) and
 /// PostgreSQL's (65,535) limits on parameters per statement.
@@ -58,6 +60,12 @@ impl Store {
     pub async fn list_cases(&self, filter: &CaseFilter, page: &Page) -> Result<Vec<CaseRecord>> {
         let statuses = json_list(filter.statuses.as_ref())?;
         let current_steps = json_list(filter.current_steps.as_ref())?;
+        let sop_ids = json_list(filter.sop_ids.as_ref())?;
+        let service_points = json_list(filter.service_points.as_ref())?;
+        let (field, value_hash) = match &filter.search {
+            Some(key) => (Some(key.field.as_str()), Some(key.value_hash.as_str())),
+            None => (None, None),
+        };
         // case_id orders bytewise on both (PostgreSQL: COLLATE "C"): pages are the same.
         on_backend!(Store, self, |s| {
             Ok(sqlx::query_as(sql!(DB:
@@ -67,6 +75,10 @@ impl Store {
                    AND ($3 IS NULL OR current_step IN " json_array("$3") ")
                    AND ($4 IS NULL OR overdue OR due_at <= $4)
                    AND ($5 IS NULL OR case_id > $5)
+                   AND ($7 IS NULL OR sop_id IN " json_array("$7") ")
+                   AND ($8 IS NULL OR service_point IN " json_array("$8") ")
+                   AND ($9 IS NULL OR case_id IN (
+                       SELECT case_id FROM case_search WHERE field = $9 AND value_hash = $10))
                  ORDER BY case_id
                  LIMIT $6"
             ))
@@ -76,8 +88,27 @@ impl Store {
             .bind(filter.overdue_at.map(Ts))
             .bind(page.after.as_deref())
             .bind(i64::from(page.limit))
+            .bind(sop_ids.as_deref())
+            .bind(service_points.as_deref())
+            .bind(field)
+            .bind(value_hash)
             .fetch_all(&s.read)
             .await?)
+        })
+    }
+
+    /// Assigns the cases that have no service point (opened before there were any) to
+    /// `service_point`; returns how many. Their histories say nothing of a service point,
+    /// which reads as the default one: this makes the projection say the same.
+    pub async fn assign_service_point(&self, service_point: &str) -> Result<u64> {
+        on_backend!(Store, self, |s| {
+            Ok(
+                sqlx::query("UPDATE cases SET service_point = $1 WHERE service_point IS NULL")
+                    .bind(service_point)
+                    .execute(&s.write)
+                    .await?
+                    .rows_affected(),
+            )
         })
     }
 
@@ -240,6 +271,29 @@ impl Tx {
         })
     }
 
+    /// Replaces the search entries of a case (its searchable fields, each as the hash of its
+    /// value, see [`crate::SearchKey`]), in the transaction of the command that set them.
+    pub async fn index_case(&mut self, case_id: &str, entries: &[SearchKey]) -> Result<()> {
+        on_backend!(Tx, self, |t| {
+            sqlx::query("DELETE FROM case_search WHERE case_id = $1")
+                .bind(case_id)
+                .execute(&mut *t.conn)
+                .await?;
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let mut insert =
+                QueryBuilder::<DB>::new("INSERT INTO case_search (case_id, field, value_hash) ");
+            insert.push_values(entries, |mut row, key| {
+                row.push_bind(case_id)
+                    .push_bind(key.field.as_str())
+                    .push_bind(key.value_hash.as_str());
+            });
+            insert.build().execute(&mut *t.conn).await?;
+            Ok(())
+        })
+    }
+
     /// Appends `events` to the case as seq `expected_version + 1 ..`, sets its projection and
     /// queues `outbox` rows (each tied to the last event appended here; a row whose
     /// idempotency key is already queued is not queued twice, except that a row given up as an
@@ -273,8 +327,9 @@ impl Tx {
             let create = expected_version == 0;
             let statement = if create {
                 "INSERT INTO cases (case_id, status, current_step, version, head_hash, created_at,
-                                    updated_at, due_at, overdue, sop_id, sop_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)
+                                    updated_at, due_at, overdue, sop_id, sop_version,
+                                    service_point)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (case_id) DO NOTHING"
             } else {
                 // The version check and the chain check in one conditional update. On
@@ -295,11 +350,13 @@ impl Tx {
                 .bind(updated_at)
                 .bind(due_at)
                 .bind(projection.overdue);
-            // $9 and $10: the SOP version a new case runs on, or what an existing one must be.
+            // $9 and $10 (and $11): the SOP version and service point of a new case, or the
+            // version and head an existing one must be at.
             let query = if create {
                 query
                     .bind(projection.sop_id.as_str())
                     .bind(projection.sop_version)
+                    .bind(projection.service_point.as_str())
             } else {
                 query
                     .bind(expected_version)

@@ -89,9 +89,17 @@ macro_rules! fragment {
         "payload::text"
     };
 
+    // A character no id contains, to join ids into one key (the inbox's step keys).
+    (sqlite unit_separator) => {
+        "char(31)"
+    };
+    (postgres unit_separator) => {
+        "chr(31)"
+    };
+
     ($d:ident case_columns) => {
         "case_id, sop_id, sop_version, status, current_step, version, head_hash, created_at, \
-         updated_at, due_at, overdue"
+         updated_at, due_at, overdue, service_point"
     };
     ($d:ident event_columns) => {
         "case_id, seq, kind, recorded_at, user_name, role, payload, prev_hash, hash"
@@ -102,6 +110,12 @@ macro_rules! fragment {
     };
     ($d:ident sop_columns) => {
         "sop_id, version, content_hash, yaml, created_at"
+    };
+    ($d:ident point_columns) => {
+        "id, name, timezone, calendar, counters, source, created_at, updated_at"
+    };
+    ($d:ident call_columns) => {
+        "id, service_point, sop_id, queue, number, counter, kind, case_id, seq, at"
     };
     ($d:ident user_columns) => {
         "id, name, role, token_hash, created_at"

@@ -34,6 +34,13 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// Whether the store was closed ([`crate::Store::close`]): whoever waits on it should stop.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::PoolClosed))
+    }
+}
+
 /// Whether the database refused a duplicate in a unique index (both backends).
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -19,13 +19,19 @@
 //! | `files` | sha256 | uploaded document scans, content-addressed (personal data, outside the chain) |
 //! | `outbox` | id, unique idempotency_key | effects to deliver: `pending` → `claimed` (worker + lease) → `done`, or `failed` (retried at `next_attempt_at`), or `incident` (given up; a human retries) |
 //! | `queue_counters` | (queue_key, day) | the last number issued per queue per local day |
-//! | `users` | id, unique name, unique token_hash | API users; only the SHA-256 (hex) of a token is stored |
+//! | `users` | id, unique name, unique token_hash | API users; only the SHA-256 (hex) of a token is stored, and of a password only its argon2id hash (PHC string) |
+//! | `sessions` | id_hash | browser sessions: the SHA-256 of the cookie's token, the user, the CSRF token, the officer's counter, last use (idle expiry) |
+//! | `case_references` | case_id, unique registration_number, unique tracking_code | the office's numbers of a case, written in the transaction that opens it |
 //! | `idempotency_keys` | (user_name, key) | the response already given to a request carrying an `Idempotency-Key` |
 //! | `audit_access` | id | who exported histories or saw personal data unmasked, when, and why; append-only (triggers) |
 //! | `log_size`, `log_leaves` | idx | the transparency log: one leaf per event, access row and erasure, in commit order; its size row orders them (see `log.rs`); append-only |
 //! | `log_nodes`, `log_checkpointer` | (level, idx) | the roots of the log's perfect subtrees, computed when checkpointing, and up to which size |
 //! | `log_checkpoints` | id | signed checkpoints (tree size, root, time; the signed note's text); append-only |
 //! | `erasures` | id, unique case_id | erasures of closed cases' personal data: who, when, why, on request or by retention; append-only, each a leaf of the log |
+//! | `service_points` | id | each service point: name, time zone, calendar, counters, and whether the config file or the API keeps it |
+//! | `memberships` | (user_name, role, service_point) | a user's roles and where they hold them (`*`: everywhere) |
+//! | `case_search` | (case_id, field) | the SHA-256 of each searchable case field's value, for finding a returning applicant |
+//! | `queue_calls` | id | every call of a number to a counter (call, recall, transfer, no-show): a projection of the case events, for display boards and counter states |
 //!
 //! # Invariants
 //!
@@ -63,7 +69,7 @@
 //! # Two backends, one set of statements
 //!
 //! Each statement is written once, in the [`Store`] or [`Tx`] method that runs it (the modules
-//! by subject: `sop_versions`, `cases`, `queues`, `outbox`, `users`, `audit`). The method's
+//! by subject: `sop_versions`, `cases`, `queues`, `outbox`, `users`, `audit`, `offices`). The method's
 //! body goes through `on_backend!` (`store.rs`), which compiles it once per backend with
 //! that backend's concrete sqlx types, so no statement is generic and none is written twice.
 //! Shared too: the rows, read by `#[derive(sqlx::FromRow)]` on the types of `types.rs`; the
@@ -90,7 +96,9 @@ mod cases;
 mod dialect;
 mod erasure;
 mod error;
+mod front_office;
 pub mod log;
+mod offices;
 mod outbox;
 mod postgres;
 mod queues;
@@ -106,10 +114,13 @@ pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use erasure::{NewErasure, Redaction};
 pub use error::{Error, Result};
+pub use front_office::{CaseReferences, Credentials, NewSession, Session, StepKey, UrgentCases};
 pub use log::{Checkpoint, Erasure, Leaf, LeafKind, NewCheckpoint, NewLeaf, Node, Unbacked};
+pub use offices::{Notifications, Notified};
 pub use sop_versions::{Effective, NewRelease, Release};
 pub use store::{Savepoint, Store, Tx};
 pub use types::{
-    CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, OutboxItem, OutboxStatus,
-    Page, SopVersion, StoredResponse, User,
+    CallKind, CaseFilter, CaseProjection, CaseRecord, Counter, Event, Membership, NewCall,
+    NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, SearchKey,
+    ServicePoint, SopVersion, StoredResponse, User,
 };

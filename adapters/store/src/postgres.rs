@@ -58,11 +58,15 @@ impl Backend<Postgres> {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&pool)
+            .await?;
         // One pool for everything: the server orders concurrent writers itself.
         Ok(Self {
             read: pool.clone(),
             write: pool,
             parked: None,
+            schema: schema.into(),
         })
     }
 }

@@ -76,6 +76,7 @@ impl Backend<Sqlite> {
             read,
             write,
             parked,
+            schema: Arc::from(""),
         })
     }
 }

@@ -67,6 +67,8 @@ pub struct CaseProjection {
     pub overdue: bool,
     /// The command's time.
     pub updated_at: OffsetDateTime,
+    /// Where the case was opened. Only used when the case is created: a case stays there.
+    pub service_point: String,
 }
 
 /// A case as listed: its projection.
@@ -86,6 +88,9 @@ pub struct CaseRecord {
     #[sqlx(try_from = "MaybeTs")]
     pub due_at: Option<OffsetDateTime>,
     pub overdue: bool,
+    /// Where the case was opened; `None` for a case from before service points that the
+    /// runtime has not yet assigned (see [`crate::Store::assign_service_point`]).
+    pub service_point: Option<String>,
 }
 
 /// Filters for [`crate::Store::list_cases`]; `None` does not filter. A list matches any of
@@ -93,10 +98,25 @@ pub struct CaseRecord {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaseFilter {
     pub sop_id: Option<String>,
+    /// Cases of any of these SOPs (who may see which SOPs' cases).
+    pub sop_ids: Option<Vec<String>>,
+    /// Cases opened at any of these service points.
+    pub service_points: Option<Vec<String>>,
     pub statuses: Option<Vec<String>>,
     pub current_steps: Option<Vec<String>>,
     /// Cases overdue at this time: flagged `overdue`, or `due_at` at or before it.
     pub overdue_at: Option<OffsetDateTime>,
+    /// Cases whose searchable field has this value (see [`SearchKey`]).
+    pub search: Option<SearchKey>,
+}
+
+/// A searchable case field and the hash of a value, as [`crate::Tx::index_case`] stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchKey {
+    pub field: String,
+    /// Hex SHA-256 that the caller computed of the field and value (the store never sees the
+    /// value).
+    pub value_hash: String,
 }
 
 /// A page of a listing, by case_id.
@@ -232,4 +252,173 @@ pub struct StoredResponse {
     pub body: String,
     #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
+}
+
+/// A counter (loket) of a service point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    /// Stable ASCII id, used by the API (`loket_1`).
+    pub id: String,
+    /// As the display board shows it (`Loket 1`).
+    pub name: String,
+}
+
+/// Who keeps a service point: the configuration file (rewritten from it at each start) or an
+/// admin through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointSource {
+    Config,
+    Api,
+}
+
+impl PointSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PointSource::Config => "config",
+            PointSource::Api => "api",
+        }
+    }
+}
+
+/// Stored as its [`PointSource::as_str`] text.
+impl<DB: Database> Type<DB> for PointSource
+where
+    str: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for PointSource
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        match <&str as Decode<DB>>::decode(value)? {
+            "config" => Ok(PointSource::Config),
+            "api" => Ok(PointSource::Api),
+            other => Err(format!("unknown service point source {other:?}").into()),
+        }
+    }
+}
+
+/// A service point (kantor, kecamatan office, MPP desk) as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ServicePoint {
+    pub id: String,
+    pub name: String,
+    /// As configured (`Asia/Jakarta`, `WITA`, `+09:00`...): the core reads it.
+    pub timezone: String,
+    /// The calendar it keeps, by the name of its file.
+    pub calendar: Option<String>,
+    #[sqlx(json)]
+    pub counters: Vec<Counter>,
+    pub source: PointSource,
+    #[sqlx(try_from = "Ts")]
+    pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Ts")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One of a user's roles and where they hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow)]
+pub struct Membership {
+    pub role: String,
+    /// A service point id, or [`Membership::EVERYWHERE`].
+    pub service_point: String,
+}
+
+impl Membership {
+    /// The service point of a membership that holds at every service point.
+    pub const EVERYWHERE: &'static str = "*";
+}
+
+/// What a call to a counter was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// A number called for the first time (or again after it went back to the queue).
+    Call,
+    /// The same number called again at the same counter.
+    Recall,
+    /// The number sent on to another counter.
+    Transfer,
+    /// Nobody came: the number went back to the queue (or the case was cancelled).
+    NoShow,
+}
+
+impl CallKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Call => "call",
+            CallKind::Recall => "recall",
+            CallKind::Transfer => "transfer",
+            CallKind::NoShow => "no_show",
+        }
+    }
+}
+
+impl<DB: Database> Type<DB> for CallKind
+where
+    str: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <str as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <str as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for CallKind
+where
+    &'r str: Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(match <&str as Decode<DB>>::decode(value)? {
+            "call" => CallKind::Call,
+            "recall" => CallKind::Recall,
+            "transfer" => CallKind::Transfer,
+            "no_show" => CallKind::NoShow,
+            other => return Err(format!("unknown call kind {other:?}").into()),
+        })
+    }
+}
+
+/// A call to record, with the event of the case that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall {
+    pub service_point: String,
+    pub sop_id: String,
+    pub queue: String,
+    pub number: String,
+    pub counter: Option<String>,
+    pub kind: CallKind,
+    pub case_id: String,
+    /// The case event that records it.
+    pub seq: i64,
+    pub at: OffsetDateTime,
+}
+
+/// A recorded call.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueueCall {
+    pub id: i64,
+    pub service_point: String,
+    pub sop_id: String,
+    pub queue: String,
+    pub number: String,
+    pub counter: Option<String>,
+    pub kind: CallKind,
+    pub case_id: String,
+    pub seq: i64,
+    #[sqlx(try_from = "Ts")]
+    pub at: OffsetDateTime,
 }

@@ -6,7 +6,7 @@ use crate::dialect::sql;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::store::{Store, Tx, on_backend};
 use crate::timestamp::Ts;
-use crate::types::{StoredResponse, User};
+use crate::types::{Membership, StoredResponse, User};
 
 impl Store {
     /// Adds a user. [`Error::AlreadyExists`] if the name or the token hash is taken.
@@ -32,6 +32,62 @@ impl Store {
                 true => Error::AlreadyExists(format!("user {name} or their token")),
                 false => e.into(),
             })
+        })
+    }
+
+    /// Adds a user with their memberships (their roles and where they hold them), in one
+    /// transaction. [`Error::AlreadyExists`] if the name or the token hash is taken.
+    pub async fn add_user_with(
+        &self,
+        name: &str,
+        role: &str,
+        token_hash: &str,
+        memberships: &[Membership],
+        now: OffsetDateTime,
+    ) -> Result<User> {
+        let mut tx = self.begin().await?;
+        let user: User = on_backend!(Tx, &mut tx, |t| {
+            sqlx::query_as(sql!(DB:
+                "INSERT INTO users (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4)
+                 RETURNING " user_columns
+            ))
+            .bind(name)
+            .bind(role)
+            .bind(token_hash)
+            .bind(Ts(now))
+            .fetch_one(&mut *t.conn)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => Error::AlreadyExists(format!("user {name} or their token")),
+                false => Error::from(e),
+            })?
+        });
+        for m in memberships {
+            tx.grant(name, m).await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Gives `user` a role at a service point (a no-op when they hold it already).
+    /// [`Error::NotFound`] if there is no such user.
+    pub async fn grant(&self, user: &str, membership: &Membership) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.grant(user, membership).await?;
+        tx.commit().await
+    }
+
+    /// A user's memberships, by role then service point. Empty for a user who has none: they
+    /// hold `users.role` at the deployment's default service point.
+    pub async fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT role, service_point FROM memberships WHERE user_name = $1
+                 ORDER BY role, service_point",
+            )
+            .bind(user)
+            .fetch_all(&s.read)
+            .await?)
         })
     }
 
@@ -78,6 +134,29 @@ impl Store {
 }
 
 impl Tx {
+    /// [`Store::grant`] in this transaction.
+    pub async fn grant(&mut self, user: &str, membership: &Membership) -> Result<()> {
+        on_backend!(Tx, self, |t| {
+            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
+                .bind(user)
+                .fetch_optional(&mut *t.conn)
+                .await?;
+            if known.is_none() {
+                return Err(Error::NotFound(format!("user {user}")));
+            }
+            sqlx::query(
+                "INSERT INTO memberships (user_name, role, service_point) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_name, role, service_point) DO NOTHING",
+            )
+            .bind(user)
+            .bind(membership.role.as_str())
+            .bind(membership.service_point.as_str())
+            .execute(&mut *t.conn)
+            .await?;
+            Ok(())
+        })
+    }
+
     /// Records the response to an idempotent request, to commit with the command it answers.
     /// [`Error::AlreadyExists`] if that user's key is already recorded.
     pub async fn remember_response(

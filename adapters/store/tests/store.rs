@@ -15,10 +15,11 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use sopflow_store::testing::TestDb;
 use sopflow_store::{
-    CaseFilter, CaseProjection, Effective, Error, NewRelease, OutboxStatus, Page, Store,
+    CallKind, CaseFilter, CaseProjection, Counter, Effective, Error, Membership, NewCall,
+    NewRelease, Notified, OutboxStatus, Page, PointSource, SearchKey, ServicePoint, Store,
     StoredResponse,
 };
-use support::{SOP, T0, at, create_case, deploy, events, outbox, projection};
+use support::{POINT, SOP, T0, at, create_case, deploy, events, outbox, projection};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
@@ -45,6 +46,11 @@ backend_tests!(
     salts_and_files_commit_with_the_case,
     a_long_append_spans_several_statements,
     stored_times_and_json_keep_their_format,
+    service_points_are_kept_with_their_counters,
+    users_hold_roles_at_service_points,
+    cases_are_listed_by_service_point_sops_and_search,
+    calls_commit_with_their_case_and_the_last_per_counter_is_read,
+    notifications_reach_other_processes_when_they_commit,
     releases_are_kept_in_order_and_never_changed,
 );
 
@@ -1296,6 +1302,330 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
         .unwrap();
     assert_eq!(found, 1, "the stored payload is the text {text}");
     assert_eq!(store.events("c1").await.unwrap()[1].payload, evs[0].payload);
+}
+
+fn point(id: &str, counters: &[&str], source: PointSource, now: OffsetDateTime) -> ServicePoint {
+    ServicePoint {
+        id: id.into(),
+        name: format!("Kantor {id}"),
+        timezone: "Asia/Makassar".into(),
+        calendar: Some("contoh-kantor".into()),
+        counters: counters
+            .iter()
+            .map(|c| Counter {
+                id: c.to_lowercase().replace(' ', "_"),
+                name: (*c).into(),
+            })
+            .collect(),
+        source,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn service_points_are_kept_with_their_counters(db: &TestDb) {
+    let store = db.store().await;
+    assert!(store.service_points().await.unwrap().is_empty());
+    let mpp = point("mpp", &["Loket 2", "Loket 1"], PointSource::Api, T0);
+    let kantor = point("kantor", &["Loket 1"], PointSource::Config, T0);
+    store.put_service_point(&mpp).await.unwrap();
+    store.put_service_point(&kantor).await.unwrap();
+    assert_eq!(
+        store.service_points().await.unwrap(),
+        [kantor.clone(), mpp.clone()],
+        "by id, counters in their order"
+    );
+
+    // Replaced: what changed is kept, the creation time stays the first one.
+    let mut changed = point(
+        "mpp",
+        &["Loket 1", "Loket 2", "Loket 3"],
+        PointSource::Api,
+        at(60),
+    );
+    changed.calendar = None;
+    store.put_service_point(&changed).await.unwrap();
+    let read = store.service_point("mpp").await.unwrap().unwrap();
+    assert_eq!(read.counters.len(), 3);
+    assert_eq!(read.counters[2].name, "Loket 3");
+    assert_eq!(read.calendar, None);
+    assert_eq!((read.created_at, read.updated_at), (T0, at(60)));
+    assert_eq!(store.service_point("nowhere").await.unwrap(), None);
+}
+
+async fn users_hold_roles_at_service_points(db: &TestDb) {
+    let store = db.store().await;
+    let m = |role: &str, at: &str| Membership {
+        role: role.into(),
+        service_point: at.into(),
+    };
+    store
+        .add_user_with(
+            "ani",
+            "petugas_antrian",
+            "aa11",
+            &[m("petugas_antrian", "kantor"), m("operator_cetak", "mpp")],
+            T0,
+        )
+        .await
+        .unwrap();
+    store.add_user("budi", "auditor", "bb22", T0).await.unwrap();
+    assert_eq!(
+        store.memberships("ani").await.unwrap(),
+        [m("operator_cetak", "mpp"), m("petugas_antrian", "kantor")]
+    );
+    assert!(
+        store.memberships("budi").await.unwrap().is_empty(),
+        "a user made without memberships has none"
+    );
+    store
+        .grant("budi", &m("auditor", Membership::EVERYWHERE))
+        .await
+        .unwrap();
+    store
+        .grant("budi", &m("auditor", Membership::EVERYWHERE))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.memberships("budi").await.unwrap(),
+        [m("auditor", "*")],
+        "once"
+    );
+    let err = store.grant("cici", &m("adb", "kantor")).await;
+    assert!(matches!(err, Err(Error::NotFound(_))), "{err:?}");
+
+    // A refused user leaves no memberships behind.
+    let err = store
+        .add_user_with("ani", "adb", "cc33", &[m("adb", "mpp")], T0)
+        .await;
+    assert!(matches!(err, Err(Error::AlreadyExists(_))), "{err:?}");
+    assert_eq!(store.memberships("ani").await.unwrap().len(), 2);
+    assert_eq!(store.user_by_token_hash("cc33").await.unwrap(), None);
+}
+
+async fn cases_are_listed_by_service_point_sops_and_search(db: &TestDb) {
+    let store = db.store().await;
+    let ktp = deploy(&store, "ktp_el").await;
+    let akta = deploy(&store, "akta_lahir").await;
+    let key = |field: &str, value: &str| SearchKey {
+        field: field.into(),
+        value_hash: format!("{field}={value}"),
+    };
+    // (id, sop, service point, searchable values)
+    let rows: [(&str, &str, &str, Vec<SearchKey>); 4] = [
+        (
+            "c1",
+            "ktp_el",
+            "kantor",
+            vec![key("nik", "1"), key("no_kk", "9")],
+        ),
+        ("c2", "ktp_el", "mpp", vec![key("nik", "2")]),
+        ("c3", "akta_lahir", "kantor", vec![key("nik", "1")]),
+        ("c4", "akta_lahir", "mpp", vec![]),
+    ];
+    for (id, sop, point, keys) in &rows {
+        let evs = events(id, 0, "", 1, "create");
+        let mut p = projection(
+            if *sop == "ktp_el" { ktp } else { akta },
+            0,
+            &evs,
+            Some("s1"),
+        );
+        p.sop_id = (*sop).into();
+        p.service_point = (*point).into();
+        let mut tx = store.begin().await.unwrap();
+        // Before the case row: the entries wait for it until commit.
+        tx.index_case(id, keys).await.unwrap();
+        tx.append(id, 0, &evs, &p, &[]).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let list = |filter: CaseFilter| {
+        let store = store.clone();
+        async move {
+            let rows = store.list_cases(&filter, &Page::first(100)).await.unwrap();
+            rows.into_iter().map(|c| c.case_id).collect::<Vec<_>>()
+        }
+    };
+    let strings = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let at_mpp = CaseFilter {
+        service_points: strings(&["mpp"]),
+        ..Default::default()
+    };
+    assert_eq!(list(at_mpp).await, ["c2", "c4"]);
+    let seen = CaseFilter {
+        sop_ids: strings(&["akta_lahir"]),
+        service_points: strings(&["kantor", "mpp"]),
+        ..Default::default()
+    };
+    assert_eq!(list(seen).await, ["c3", "c4"]);
+    let none = CaseFilter {
+        sop_ids: strings(&[]),
+        ..Default::default()
+    };
+    assert!(list(none).await.is_empty(), "no SOP, no case");
+    let by_nik = |value: &str| CaseFilter {
+        search: Some(key("nik", value)),
+        ..Default::default()
+    };
+    assert_eq!(list(by_nik("1")).await, ["c1", "c3"]);
+    assert!(
+        list(by_nik("9")).await.is_empty(),
+        "a value of another field"
+    );
+    let narrowed = CaseFilter {
+        sop_ids: strings(&["ktp_el"]),
+        ..by_nik("1")
+    };
+    assert_eq!(list(narrowed).await, ["c1"]);
+
+    // Re-indexed: the old values no longer find it.
+    let mut tx = store.begin().await.unwrap();
+    tx.index_case("c1", &[key("nik", "3")]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(list(by_nik("1")).await, ["c3"]);
+    assert_eq!(list(by_nik("3")).await, ["c1"]);
+    let record = store.case("c2").await.unwrap().unwrap();
+    assert_eq!(record.service_point.as_deref(), Some("mpp"));
+
+    // A case from before service points is assigned to the default one, once.
+    db.raw_execute("UPDATE cases SET service_point = NULL WHERE case_id IN ('c1', 'c4')")
+        .await
+        .unwrap();
+    assert_eq!(store.case("c1").await.unwrap().unwrap().service_point, None);
+    assert_eq!(store.assign_service_point(POINT).await.unwrap(), 2);
+    assert_eq!(store.assign_service_point(POINT).await.unwrap(), 0);
+    let at_point = CaseFilter {
+        service_points: strings(&[POINT]),
+        ..Default::default()
+    };
+    assert_eq!(list(at_point).await, ["c1", "c3", "c4"]);
+}
+
+async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let head = create_case(&store, v, "c1", 1, &[]).await;
+    let call = |seq: i64, counter: Option<&str>, kind: CallKind, t: i64| NewCall {
+        service_point: POINT.into(),
+        sop_id: SOP.into(),
+        queue: "cetak".into(),
+        number: "A-001".into(),
+        counter: counter.map(str::to_owned),
+        kind,
+        case_id: "c1".into(),
+        seq,
+        at: at(t),
+    };
+    // With the event that makes it; rolled back, it is gone with the event.
+    let evs = events("c1", 1, &head, 1, "call");
+    let mut tx = store.begin().await.unwrap();
+    tx.append("c1", 1, &evs, &projection(v, 1, &evs, Some("s2")), &[])
+        .await
+        .unwrap();
+    tx.record_call(&call(2, Some("loket_1"), CallKind::Call, 10))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(store.calls_since(POINT, T0).await.unwrap().is_empty());
+
+    let mut head = head;
+    let made = [
+        (Some("loket_1"), CallKind::Call, 10),
+        (Some("loket_1"), CallKind::Recall, 20),
+        (Some("loket_3"), CallKind::Transfer, 30),
+        (None, CallKind::Call, 40),
+        (Some("loket_2"), CallKind::NoShow, 50),
+    ];
+    for (i, (counter, kind, t)) in made.iter().enumerate() {
+        let seq = i as i64 + 2;
+        let evs = events("c1", seq - 1, &head, 1, "call");
+        let mut tx = store.begin().await.unwrap();
+        tx.append(
+            "c1",
+            seq - 1,
+            &evs,
+            &projection(v, seq - 1, &evs, Some("s2")),
+            &[],
+        )
+        .await
+        .unwrap();
+        tx.record_call(&call(seq, *counter, *kind, *t))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        head = evs[0].hash.clone();
+    }
+    let all = store.calls_since(POINT, T0).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[1].kind, CallKind::Recall);
+    assert_eq!(all[1].seq, 3);
+    assert_eq!(store.calls_since(POINT, at(30)).await.unwrap().len(), 3);
+    assert!(
+        store.calls_since("mpp", T0).await.unwrap().is_empty(),
+        "per service point"
+    );
+    let last: Vec<(Option<String>, CallKind)> = store
+        .last_calls(POINT, T0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.counter, c.kind))
+        .collect();
+    assert_eq!(
+        last,
+        [
+            (Some("loket_1".into()), CallKind::Recall),
+            (Some("loket_2".into()), CallKind::NoShow),
+            (Some("loket_3".into()), CallKind::Transfer),
+            (None, CallKind::Call),
+        ]
+    );
+    let since = store.last_calls(POINT, at(25)).await.unwrap();
+    assert_eq!(since.len(), 3, "only calls since then: {since:?}");
+}
+
+async fn notifications_reach_other_processes_when_they_commit(db: &TestDb) {
+    let (listening, sending) = (db.store().await, db.store().await);
+    let Some(mut notes) = listening.listen("calls").await.unwrap() else {
+        assert_eq!(
+            listening.backend(),
+            "sqlite",
+            "only SQLite has no notifications"
+        );
+        // One process serves a SQLite file: notifying is a harmless no-op.
+        let mut tx = sending.begin().await.unwrap();
+        tx.notify("calls", "x").await.unwrap();
+        tx.commit().await.unwrap();
+        return;
+    };
+    let next = async |notes: &mut sopflow_store::Notifications| {
+        tokio::time::timeout(std::time::Duration::from_secs(5), notes.recv())
+            .await
+            .expect("a notification within 5 s")
+            .unwrap()
+    };
+    let mut tx = sending.begin().await.unwrap();
+    tx.notify("calls", "rolled back").await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = sending.begin().await.unwrap();
+    tx.notify("other", "another channel").await.unwrap();
+    tx.notify("calls", "first").await.unwrap();
+    tx.notify("calls", "second").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(next(&mut notes).await, Notified::Payload("first".into()));
+    assert_eq!(next(&mut notes).await, Notified::Payload("second".into()));
+    // Another schema (another deployment, or test) on the same database hears nothing of it.
+    let elsewhere = TestDb::new(db.backend).await.unwrap();
+    let other = elsewhere.store().await;
+    let mut tx = other.begin().await.unwrap();
+    tx.notify("calls", "elsewhere").await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = sending.begin().await.unwrap();
+    tx.notify("calls", "third").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(next(&mut notes).await, Notified::Payload("third".into()));
+    other.close().await;
+    elsewhere.cleanup().await;
 }
 
 async fn releases_are_kept_in_order_and_never_changed(db: &TestDb) {

@@ -228,6 +228,7 @@ impl<'a> Driver<'a> {
             sop_version: 1,
             data,
             documents: Vec::new(),
+            service_point: None,
         };
         let ctx = self.context(Who::Petugas);
         let executed = execute(self.sop, None, &command, &ctx)?;
@@ -266,6 +267,7 @@ impl<'a> Driver<'a> {
                 Who::Operator,
                 Command::CallFromQueue {
                     queue: "cetak_ktp".to_owned(),
+                    counter: None,
                 },
             ),
             "periksa_perekaman" => {

@@ -64,7 +64,10 @@ fn check_command(command: &mut Command) -> Result<(), RuntimeError> {
             check_text(reason, "/reason")?
         }
         Command::ResolveIncident { note } => check_text(note, "/reason")?,
-        Command::AssignQueueNumber { .. } | Command::CallFromQueue { .. } | Command::Tick => {}
+        Command::NoShow { reason, .. } => check_optional(reason.as_deref(), "/reason")?,
+        Command::CallFromQueue { counter, .. } => check_optional(counter.as_deref(), "/counter")?,
+        Command::Transfer { to } => check_text(to, "/to")?,
+        Command::AssignQueueNumber { .. } | Command::Recall | Command::Tick => {}
     }
     Ok(())
 }
@@ -201,6 +204,7 @@ mod tests {
             sop_id: "s".into(),
             data: data.as_object().cloned().unwrap_or_default(),
             documents,
+            service_point: None,
         }
     }
 

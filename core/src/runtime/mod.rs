@@ -30,9 +30,12 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use cache::CallReservation;
 use cache::{Calling, StateCache};
-pub use pipeline::next_due;
 use writer::Batched;
 
+use crate::access::Sight;
+use crate::auth::User;
+use crate::calls::{Call, CallHub};
+use crate::offices::Offices;
 use crate::registry::{Deployed, Registry};
 
 /// Why a command did not go through.
@@ -55,6 +58,14 @@ pub enum RuntimeError {
     CaseNotFound(String),
     #[error("no SOP `{0}`")]
     SopNotFound(String),
+    #[error("no service point `{0}`")]
+    PointNotFound(String),
+    /// The person may not do this (e.g. open a case of this SOP there).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request cannot be carried out as given (e.g. it must name a service point).
+    #[error("{0}")]
+    Invalid(String),
     /// The request carries what no command may (see [`limits`]): `pointer` says where.
     #[error("{pointer}: {message}")]
     Refused { pointer: String, message: String },
@@ -98,11 +109,13 @@ pub type Upload = (String, Vec<u8>);
 /// What a command asks, of which case.
 #[derive(Debug, Clone)]
 pub enum Order {
-    /// Open a case on the version of `sop_id` that new cases start on.
+    /// Open a case on the version of `sop_id` that new cases start on, at a service point:
+    /// the one named, else the opener's (see [`Runtime::opening_point`]).
     Start {
         sop_id: String,
         data: Map<String, Value>,
         documents: Vec<DocumentReceipt>,
+        service_point: Option<String>,
     },
     /// Run `command` on the case `case_id`; with `expected_version`, only if the case is at
     /// that version (a stale screen gets a conflict).
@@ -117,7 +130,12 @@ pub enum Order {
 #[derive(Debug, Clone)]
 pub struct CommandRequest {
     pub order: Order,
+    /// Who records it. For a person (see [`CommandRequest::by`]) the role is chosen in the
+    /// command's transaction among theirs at the case's service point.
     pub actor: Actor,
+    /// The person giving the command, whose roles and service points decide whether they see
+    /// the case and as whom they act; `None` for the service itself (timer, adapters).
+    pub user: Option<User>,
     pub now: OffsetDateTime,
     pub files: Vec<Upload>,
     pub idempotency: Option<Idempotency>,
@@ -137,6 +155,7 @@ impl CommandRequest {
                 sop_id: sop_id.into(),
                 data,
                 documents,
+                service_point: None,
             },
             actor,
             now,
@@ -165,10 +184,27 @@ impl CommandRequest {
         Self {
             order,
             actor,
+            user: None,
             now,
             files: Vec::new(),
             idempotency: None,
         }
+    }
+
+    /// Given by `user`: refused as an unknown case when they do not see it, recorded in the
+    /// first of their roles at its service point that may do it.
+    pub fn by(mut self, user: &User) -> Self {
+        self.actor = user.actor();
+        self.user = Some(user.clone());
+        self
+    }
+
+    /// Opens the case at `service_point` (no effect on a command on a case).
+    pub fn at(mut self, point: Option<String>) -> Self {
+        if let Order::Start { service_point, .. } = &mut self.order {
+            *service_point = point;
+        }
+        self
     }
 
     /// Only if the case is at `version` (no effect on a start).
@@ -195,11 +231,12 @@ impl CommandRequest {
     }
 }
 
-/// A case as loaded: its SOP version and its state.
+/// A case as loaded: its SOP version, its state and where it was opened.
 #[derive(Debug, Clone)]
 pub struct LoadedCase {
     pub deployed: Arc<Deployed>,
     pub state: Arc<CaseState>,
+    pub service_point: Arc<str>,
 }
 
 /// What a command did.
@@ -213,6 +250,8 @@ pub struct Outcome {
     pub at: OffsetDateTime,
     /// Whether this is the first run's outcome given again for the same Idempotency-Key.
     pub replayed: bool,
+    /// The calls of queue numbers the command made (published once it has committed).
+    pub calls: Vec<Call>,
 }
 
 /// Shared by all faces and background tasks. Cheap to clone.
@@ -220,8 +259,14 @@ pub struct Outcome {
 pub struct Runtime {
     pub store: Store,
     pub registry: Registry,
-    /// The office's UTC offset: queue numbers restart each local day.
+    /// The deployment's UTC offset (that of its configuration).
     pub utc_offset: UtcOffset,
+    /// The service points, their time zones and counters.
+    pub offices: Offices,
+    /// The calls committed, for the call streams.
+    pub calls: CallHub,
+    /// Set by the configuration: how many no-shows cancel a case.
+    pub no_shows_before_cancel: u32,
     cache: StateCache,
     calling: Calling,
     /// SQLite only: commands go to one writer that commits them in batches.
@@ -234,11 +279,14 @@ pub struct Runtime {
 
 impl Runtime {
     /// A runtime; on SQLite it starts the group committer (call inside a tokio runtime).
-    pub fn new(store: Store, registry: Registry, utc_offset: UtcOffset) -> Self {
+    pub fn new(store: Store, registry: Registry, utc_offset: UtcOffset, offices: Offices) -> Self {
         let mut runtime = Self {
             store,
             registry,
             utc_offset,
+            offices,
+            calls: CallHub::default(),
+            no_shows_before_cancel: crate::config::CounterConfig::default().no_shows_before_cancel,
             cache: StateCache::default(),
             calling: Calling::default(),
             batcher: None,
@@ -303,25 +351,61 @@ impl Runtime {
     /// Reads a case (outside any transaction), from the cache when it is current.
     pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
         let (record, deployed) = self.record(case_id).await?;
+        let service_point = self.point_of(&record);
         if let Some(state) = self.cache.get(case_id, record.version) {
-            return Ok(LoadedCase { deployed, state });
+            return Ok(LoadedCase {
+                deployed,
+                state,
+                service_point,
+            });
         }
         let events = decode(&self.store.events(case_id).await?)?;
         let state =
             Arc::new(CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?);
         self.cache.put(state.clone());
-        Ok(LoadedCase { deployed, state })
+        Ok(LoadedCase {
+            deployed,
+            state,
+            service_point,
+        })
     }
 
     /// The case as it was at `version` (folded from its first `version` events).
     pub async fn load_at(&self, case_id: &str, version: u64) -> Result<LoadedCase, RuntimeError> {
-        let (_, deployed) = self.record(case_id).await?;
+        let (record, deployed) = self.record(case_id).await?;
         let stored = self.store.events(case_id).await?;
         let events = decode(&stored)?;
         let upto = events.iter().take_while(|e| e.seq <= version);
         let state =
             Arc::new(CaseState::replay(upto).map_err(|e| RuntimeError::Corrupt(e.to_string()))?);
-        Ok(LoadedCase { deployed, state })
+        Ok(LoadedCase {
+            deployed,
+            state,
+            service_point: self.point_of(&record),
+        })
+    }
+
+    /// Where a stored case was opened (one from before service points: the default one).
+    pub(crate) fn point_of(&self, record: &sopflow_store::CaseRecord) -> Arc<str> {
+        Arc::from(
+            record
+                .service_point
+                .as_deref()
+                .unwrap_or(self.offices.default_id()),
+        )
+    }
+
+    /// A case as `user` may see it: `CaseNotFound`, as for an unknown case, when they may not.
+    pub async fn load_for(
+        &self,
+        user: &User,
+        case_id: &str,
+    ) -> Result<(LoadedCase, Sight), RuntimeError> {
+        let loaded = self.load(case_id).await?;
+        match crate::access::sight(user, &loaded.deployed, &loaded.service_point) {
+            Some(sight) => Ok((loaded, sight)),
+            None => Err(RuntimeError::CaseNotFound(case_id.to_owned())),
+        }
     }
 
     /// The history of a case, as stored.
@@ -342,20 +426,24 @@ impl Runtime {
             return Ok(outcome);
         }
         let job = self.job(request).await?;
-        if let Some(batcher) = &self.batcher {
+        let outcome = if let Some(batcher) = &self.batcher {
             let (reply, answer) = oneshot::channel();
             batcher
                 .send(Batched { job, reply })
                 .map_err(|_| RuntimeError::Busy("the writer has stopped".into()))?;
-            return answer
+            answer
                 .await
-                .unwrap_or_else(|_| Err(RuntimeError::Busy("the writer has stopped".into())));
-        }
-        let mut tx = self.store.begin().await?;
-        let outcome = self.execute(&mut tx, &job, &mut false).await?;
-        tx.commit().await?;
-        self.committed();
-        self.cache.put(outcome.case.state.clone());
+                .unwrap_or_else(|_| Err(RuntimeError::Busy("the writer has stopped".into())))?
+        } else {
+            let mut tx = self.store.begin().await?;
+            let outcome = self.execute(&mut tx, &job, &mut false).await?;
+            tx.commit().await?;
+            self.committed();
+            self.cache.put(outcome.case.state.clone());
+            outcome
+        };
+        // Committed: the boards may show the calls now.
+        self.calls.publish(&outcome.calls);
         Ok(outcome)
     }
 

@@ -7,19 +7,26 @@ use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 use sopflow_engine::case::chain::{self, GENESIS};
-use sopflow_engine::case::{Actor, CaseState, Command, CommandError, Context, Effect, execute};
+use sopflow_engine::case::{
+    Actor, CaseState, Command, CommandError, Context, Effect, EventBody, execute,
+};
 use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Tx};
 use time::OffsetDateTime;
 
 use super::{
     CommandRequest, Idempotency, LoadedCase, Order, Outcome, Runtime, RuntimeError, Upload, decode,
 };
+use crate::auth::User;
+use crate::calls::Call;
+use crate::offices::ServicePoint;
 use crate::registry::Deployed;
 
 /// A command ready for a transaction: its case resolved (a new case has its id and version).
 pub(super) struct Job {
     pub(super) case_id: String,
     target: Target,
+    /// The person giving the command (see [`CommandRequest::by`]).
+    user: Option<User>,
     expected_version: Option<u64>,
     command: Command,
     pub(super) files: Vec<Upload>,
@@ -29,8 +36,8 @@ pub(super) struct Job {
 }
 
 enum Target {
-    /// A new case on this SOP version.
-    New(Arc<Deployed>),
+    /// A new case on this SOP version, at this service point.
+    New(Arc<Deployed>, Arc<ServicePoint>),
     /// The case `case_id`, as stored.
     Existing,
 }
@@ -41,6 +48,9 @@ struct Opened {
     /// State and head hash; `None` for a new case.
     current: Option<(Arc<CaseState>, String)>,
     salt: String,
+    point: Arc<ServicePoint>,
+    /// Who records the command's events.
+    actor: Actor,
 }
 
 /// What an idempotency record holds: enough to give the same outcome again. Records written
@@ -60,7 +70,8 @@ impl Runtime {
     pub(super) async fn job(&self, request: CommandRequest) -> Result<Job, RuntimeError> {
         let CommandRequest {
             order,
-            actor,
+            mut actor,
+            user,
             now,
             files,
             idempotency,
@@ -70,12 +81,28 @@ impl Runtime {
                 sop_id,
                 data,
                 documents,
+                service_point,
             } => {
                 let deployed = self
                     .registry
                     .in_force(&self.store, &sop_id, now)
                     .await?
                     .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
+                let point = match &user {
+                    Some(user) => {
+                        let (point, role) = self
+                            .opening_point(user, &deployed, service_point.as_deref())
+                            .await?;
+                        actor = user.actor_as(&role);
+                        point
+                    }
+                    None => {
+                        let id = service_point
+                            .as_deref()
+                            .unwrap_or(self.offices.default_id());
+                        self.point(id).await?
+                    }
+                };
                 // Time-ordered ids: listings by id are listings by creation.
                 let case_id = uuid::Uuid::now_v7().to_string();
                 let command = Command::Start {
@@ -83,8 +110,9 @@ impl Runtime {
                     sop_version: deployed.version,
                     data,
                     documents,
+                    service_point: Some(point.id.clone()),
                 };
-                (case_id, Target::New(deployed), None, command)
+                (case_id, Target::New(deployed, point), None, command)
             }
             Order::Case {
                 case_id,
@@ -95,6 +123,7 @@ impl Runtime {
         Ok(Job {
             case_id,
             target,
+            user,
             expected_version,
             command,
             files,
@@ -102,6 +131,69 @@ impl Runtime {
             now,
             idempotency,
         })
+    }
+
+    /// The service point `id`; `PointNotFound` when there is none.
+    pub(crate) async fn point(&self, id: &str) -> Result<Arc<ServicePoint>, RuntimeError> {
+        self.offices
+            .get(&self.store, id)
+            .await
+            .map_err(|e| RuntimeError::Busy(format!("service points: {e}")))?
+            .ok_or_else(|| RuntimeError::PointNotFound(id.to_owned()))
+    }
+
+    /// Where `user` opens a case of `deployed`, and in which role: at `requested` if they may
+    /// open one there; else at the one service point where they may. Refused when they may
+    /// open none, or several and did not say which.
+    pub async fn opening_point(
+        &self,
+        user: &User,
+        deployed: &Deployed,
+        requested: Option<&str>,
+    ) -> Result<(Arc<ServicePoint>, String), RuntimeError> {
+        let start = deployed.sop.recorders(deployed.sop.start());
+        let refuse = |at: &str| {
+            RuntimeError::Forbidden(format!(
+                "{} may not open a case of SOP `{}` at `{at}` (roles that may: {})",
+                user.name,
+                deployed.sop_id,
+                start.join(", ")
+            ))
+        };
+        if let Some(id) = requested {
+            let point = self.point(id).await?;
+            let role = crate::access::opening_roles(user, deployed, id)
+                .first()
+                .map(|r| (*r).to_owned())
+                .ok_or_else(|| refuse(id))?;
+            return Ok((point, role));
+        }
+        let mut places: Vec<(&str, &str)> = Vec::new();
+        for m in &user.memberships {
+            if !start.contains(&m.role) {
+                continue;
+            }
+            let at = if m.service_point == sopflow_store::Membership::EVERYWHERE {
+                self.offices.default_id()
+            } else {
+                m.service_point.as_str()
+            };
+            if !places.iter().any(|(p, _)| *p == at) {
+                places.push((at, &m.role));
+            }
+        }
+        match places.as_slice() {
+            [] => Err(refuse("any service point")),
+            [(at, role)] => Ok((self.point(at).await?, (*role).to_owned())),
+            several => Err(RuntimeError::Invalid(format!(
+                "say at which service point to open the case: one of {}",
+                several
+                    .iter()
+                    .map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// The body of one command inside `tx`: load, decide, append, remember the outcome.
@@ -121,15 +213,17 @@ impl Runtime {
         }
         let opened = self.open(tx, job).await?;
         let created = opened.current.is_none();
-        let state = self.commit_command(tx, job, &opened, wrote).await?;
+        let (state, calls) = self.commit_command(tx, job, &opened, wrote).await?;
         let outcome = Outcome {
             case: LoadedCase {
                 deployed: opened.deployed,
                 state: Arc::new(state),
+                service_point: Arc::from(opened.point.id.as_str()),
             },
             created,
             at: job.now,
             replayed: false,
+            calls,
         };
         *wrote |= job.idempotency.is_some();
         self.remember_outcome(tx, job, &outcome).await?;
@@ -138,11 +232,13 @@ impl Runtime {
 
     /// Reads and locks the job's case in `tx` (a new case needs nothing read).
     async fn open(&self, tx: &mut Tx, job: &Job) -> Result<Opened, RuntimeError> {
-        if let Target::New(deployed) = &job.target {
+        if let Target::New(deployed, point) = &job.target {
             return Ok(Opened {
                 deployed: deployed.clone(),
                 current: None,
                 salt: new_salt(),
+                point: point.clone(),
+                actor: job.actor.clone(),
             });
         }
         let (record, salt) = tx
@@ -150,6 +246,17 @@ impl Runtime {
             .await?
             .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
         let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
+        let point = self.point(&self.point_of(&record)).await?;
+        // A person acts in one of their roles at the case's service point; one who may not
+        // see the case is told it does not exist.
+        let actor = match &job.user {
+            Some(user) => {
+                let role = crate::access::acting_role(user, &deployed, &point.id, &job.command)
+                    .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
+                user.actor_as(&role)
+            }
+            None => job.actor.clone(),
+        };
         let state = match self.cache.get(&job.case_id, record.version) {
             Some(s) => s,
             None => {
@@ -171,6 +278,8 @@ impl Runtime {
             deployed,
             current: Some((state, record.head_hash)),
             salt: salt.unwrap_or_default(),
+            point,
+            actor,
         })
     }
 
@@ -181,14 +290,15 @@ impl Runtime {
         job: &Job,
         opened: &Opened,
         wrote: &mut bool,
-    ) -> Result<CaseState, RuntimeError> {
+    ) -> Result<(CaseState, Vec<Call>), RuntimeError> {
         let deployed = &opened.deployed;
         let sop = &deployed.sop;
+        let point = &opened.point;
         let current = opened.current.as_ref().map(|(s, _)| s.as_ref());
         let now = job.now;
         let ctx = Context {
             now,
-            actor: job.actor.clone(),
+            actor: opened.actor.clone(),
         };
         let refuse = |error: CommandError| RuntimeError::Command {
             error,
@@ -203,10 +313,11 @@ impl Runtime {
                 *wrote = true;
                 let number = crate::queue::draw(
                     tx,
+                    &point.id,
                     &deployed.sop_id,
                     queue,
                     prefix,
-                    now.to_offset(self.utc_offset).date(),
+                    point.local_day(now),
                 )
                 .await?;
                 let system = Context {
@@ -223,9 +334,24 @@ impl Runtime {
             }
             index += 1;
         }
+        // A new case gets its registration number (an event of its history) and tracking code.
+        let references = if current.is_none() {
+            *wrote = true;
+            let (event, references) = crate::registration::register_new_case(
+                tx,
+                &mut executed.state,
+                now,
+                self.utc_offset,
+            )
+            .await?;
+            executed.events.push(event);
+            Some(references)
+        } else {
+            None
+        };
         if executed.events.is_empty() {
             // Nothing happened (a tick with nothing due): nothing to store.
-            return Ok(executed.state);
+            return Ok((executed.state, Vec::new()));
         }
         let personal = sop.personal_fields();
         let mut prev = opened
@@ -263,22 +389,46 @@ impl Runtime {
             current_step: state.current_step.as_deref().map(str::to_owned),
             version: i64::try_from(state.version).unwrap_or(i64::MAX),
             head_hash: prev,
-            due_at: next_due(state),
+            due_at: state.next_due(),
             overdue: state.overdue_recorded(),
             updated_at: now,
+            service_point: point.id.clone(),
         };
         let expected = current.map_or(0, |s| i64::try_from(s.version).unwrap_or(i64::MAX));
         *wrote = true;
         if current.is_none() {
             tx.put_case_salt(&job.case_id, &opened.salt).await?;
         }
+        if let Some(references) = &references {
+            tx.put_case_references(references).await?;
+        }
         tx.append(&job.case_id, expected, &new_events, &projection, &outbox)
             .await?;
         if !outbox.is_empty() {
             self.queued_since_commit.store(true, Ordering::Release);
         }
+        let data_changed = executed.events.iter().any(|e| {
+            matches!(
+                e.body,
+                EventBody::CaseStarted { .. } | EventBody::DataRecorded { .. }
+            )
+        });
+        if data_changed && !deployed.searchable.is_empty() {
+            let keys = crate::search::keys(&deployed.searchable, &state.data);
+            tx.index_case(&job.case_id, &keys).await?;
+        }
+        let calls = crate::calls::calls_in(&executed.events, &job.case_id, &deployed.sop_id, point);
+        for (row, call) in &calls {
+            tx.record_call(row).await?;
+            let notice = self
+                .calls
+                .notice(call)
+                .map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
+            tx.notify(crate::calls::CHANNEL, &notice).await?;
+        }
         crate::metrics::record_events(state, &executed.events);
-        Ok(executed.state)
+        let calls = calls.into_iter().map(|(_, call)| call).collect();
+        Ok((executed.state, calls))
     }
 
     /// The outcome already given to this request's Idempotency-Key, if any.
@@ -309,6 +459,8 @@ impl Runtime {
             created: record.created.unwrap_or(stored.status_code == 201),
             at: record.at.unwrap_or(stored.created_at),
             replayed: true,
+            // Announced by the first run.
+            calls: Vec::new(),
         }))
     }
 
@@ -346,11 +498,6 @@ impl Runtime {
             other => Ok(other?),
         }
     }
-}
-
-/// When the case needs the ticker next (the engine's rule, which the auditor checks too).
-pub fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
-    state.next_due()
 }
 
 /// 128 random bits, hex: the per-case salt of personal-data hashes.

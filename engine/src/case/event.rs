@@ -96,6 +96,10 @@ pub enum EventBody {
             with = "time::serde::rfc3339::option"
         )]
         total_due_at: Option<OffsetDateTime>,
+        /// Where the case was opened; absent in histories from before service points, which
+        /// belong to the deployment's default one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service_point: Option<String>,
     },
     /// The case arrived at a step. `due_at` is set when the step's budget clock starts here
     /// (not when the step shares a clock already running for its row).
@@ -121,17 +125,52 @@ pub enum EventBody {
         step: Arc<str>,
         data: Map<String, Value>,
     },
+    /// The office registered the case: its registration number (per SOP per local day),
+    /// drawn by the runtime in the transaction that opened the case.
+    CaseRegistered { number: String },
     /// A queue number was handed out.
     QueueNumberAssigned {
         step: Arc<str>,
         queue: Arc<str>,
         number: String,
     },
-    /// The case was called from its queue.
+    /// The case was called from its queue, to a counter (none in histories from before
+    /// counters, and for a call from no counter).
     QueueCalled {
         step: Arc<str>,
         queue: Arc<str>,
         number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+    },
+    /// The number was called again, at the counter it was called to.
+    QueueRecalled {
+        step: Arc<str>,
+        queue: Arc<str>,
+        number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+    },
+    /// The number was sent on from one counter to another.
+    QueueTransferred {
+        step: Arc<str>,
+        queue: Arc<str>,
+        number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        to: String,
+    },
+    /// Nobody came for the number called: its `no_shows`-th time. Below `limit` (or with no
+    /// limit, 0) the case goes back to the end of the queue with its number; at it, the case
+    /// is cancelled.
+    QueueNoShow {
+        step: Arc<str>,
+        queue: Arc<str>,
+        number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+        no_shows: u32,
+        limit: u32,
     },
     /// An adapter was asked to act; the result comes back as a command with the same key.
     AdapterRequested {
@@ -195,8 +234,12 @@ impl EventBody {
             EventBody::StepEntered { .. } => "step_entered",
             EventBody::DocumentsRecorded { .. } => "documents_recorded",
             EventBody::DataRecorded { .. } => "data_recorded",
+            EventBody::CaseRegistered { .. } => "case_registered",
             EventBody::QueueNumberAssigned { .. } => "queue_number_assigned",
             EventBody::QueueCalled { .. } => "queue_called",
+            EventBody::QueueRecalled { .. } => "queue_recalled",
+            EventBody::QueueTransferred { .. } => "queue_transferred",
+            EventBody::QueueNoShow { .. } => "queue_no_show",
             EventBody::AdapterRequested { .. } => "adapter_requested",
             EventBody::AdapterCompleted { .. } => "adapter_completed",
             EventBody::StepCompleted { .. } => "step_completed",

@@ -3,20 +3,23 @@
 //! - [`decide`](decide::decide): the pure decision function;
 //! - [`event`]: the facts, with their stable JSON form;
 //! - [`state`]: the fold;
-//! - [`replay`]: verification of a history against its SOP version.
+//! - [`replay`]: verification of a history against its SOP version;
+//! - [`register`](register::register): the office's registration number of a case.
 
 pub mod chain;
 pub mod decide;
 pub mod event;
 pub mod queue_number;
+pub mod register;
 pub mod replay;
 pub mod state;
 
-pub use decide::{Command, CommandError, Context, DataError, Decision, Effect, decide};
+pub use decide::{Command, CommandError, Context, DataError, Decision, Effect, decide, open_call};
 pub use event::{Actor, DocumentReceipt, EVENT_FORMAT_VERSION, Event, EventBody, GuardEvaluation};
 pub use queue_number::QueueNumber;
+pub use register::register;
 pub use replay::{Divergence, verify};
-pub use state::{CaseState, CaseStatus, Documents};
+pub use state::{CaseState, CaseStatus, Documents, OpenCall};
 
 use crate::sop::Sop;
 

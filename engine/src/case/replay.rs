@@ -17,6 +17,7 @@ use std::fmt;
 use super::CaseVersion;
 use super::decide::{
     budget_clock, check_data_erased, check_required, choose_branch_replaying, missing_documents,
+    open_call,
 };
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
@@ -238,6 +239,62 @@ fn check_event(
                 )));
             }
         }
+        EventBody::QueueRecalled {
+            step,
+            number,
+            counter,
+            ..
+        }
+        | EventBody::QueueNoShow {
+            step,
+            number,
+            counter,
+            ..
+        }
+        | EventBody::QueueTransferred {
+            step,
+            number,
+            from: counter,
+            ..
+        } => {
+            let what = event.body.kind();
+            let (call, queue) = open_call(sop, state).ok_or_else(|| {
+                diverge(format!(
+                    "{what}: number {number} is not being called at a counter"
+                ))
+            })?;
+            if *call.step != **step || call.number != *number || call.counter != *counter {
+                return Err(diverge(format!(
+                    "{what}: number {number} at {} from `{step}`, but {} is called at {} from `{}`",
+                    counter.as_deref().unwrap_or("no counter"),
+                    call.number,
+                    call.counter.as_deref().unwrap_or("no counter"),
+                    call.step
+                )));
+            }
+            if !sop.may_record(queue, &event.by.role) {
+                return Err(diverge(format!(
+                    "{what} by role `{}`, which may not call the queue of `{step}` (allowed: {})",
+                    event.by.role,
+                    sop.recorders(queue).join(", ")
+                )));
+            }
+            if let EventBody::QueueNoShow {
+                no_shows, limit, ..
+            } = &event.body
+            {
+                if *no_shows != state.no_shows + 1 {
+                    return Err(diverge(format!(
+                        "no-show {no_shows} of the case, but it had {} before",
+                        state.no_shows
+                    )));
+                }
+                // Below the limit the number goes back to its queue; at it the case is
+                // cancelled, so no step is entered.
+                *expected_entry = (*limit == 0 || no_shows < limit).then_some(queue);
+                *previous_step = current;
+            }
+        }
         EventBody::TimeBudgetExceeded { step, due_at } => {
             let clock = state
                 .clock
@@ -285,6 +342,9 @@ fn check_event(
             return Err(diverge(format!(
                 "completes at `{end}`, which is not the end step the case reached"
             )));
+        }
+        EventBody::CaseRegistered { .. } if state.registration_number.is_some() => {
+            return Err(diverge("a second registration number".to_owned()));
         }
         EventBody::IncidentResolved { .. } if state.current_completed => {
             // Routing is tried again after a resolved incident.

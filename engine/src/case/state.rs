@@ -72,6 +72,23 @@ pub struct BudgetClock {
     pub exceeded: bool,
 }
 
+/// The call of a case's number to a counter, while its applicant is expected there: from
+/// the call until the work on the case begins (data or documents recorded, an adapter
+/// asked), or the number goes back to the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenCall {
+    /// The queue step the number was called from.
+    pub step: Arc<str>,
+    pub queue: Arc<str>,
+    pub number: String,
+    /// The counter it is called to now.
+    pub counter: Option<String>,
+    /// The queue step's stay, as an index into `visits`.
+    pub visit: usize,
+    /// Whether the work on the case has begun since the call.
+    pub worked: bool,
+}
+
 /// A case, as of its last event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseState {
@@ -90,6 +107,8 @@ pub struct CaseState {
     /// The latest receipt of each document.
     pub documents: Documents,
     pub queue_number: Option<String>,
+    /// The registration number the office gave the case (`case_registered`).
+    pub registration_number: Option<String>,
     pub pending_request: Option<PendingRequest>,
     pub incident: Option<String>,
     pub clock: Option<BudgetClock>,
@@ -101,6 +120,12 @@ pub struct CaseState {
     #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
     pub visits: Vec<StepVisit>,
+    /// Where the case was opened (`None`: the deployment's default service point).
+    pub service_point: Option<String>,
+    /// The call of its number to a counter, while the applicant is expected there.
+    pub call: Option<OpenCall>,
+    /// How many times its number was called and nobody came.
+    pub no_shows: u32,
 }
 
 /// The latest receipt of each document a case holds, ordered by document id.
@@ -188,6 +213,7 @@ impl CaseState {
                 sop_version,
                 data,
                 total_due_at,
+                service_point,
                 ..
             } => Ok(Self {
                 case_id: case_id.clone(),
@@ -200,6 +226,7 @@ impl CaseState {
                 data: data.clone(),
                 documents: Documents::default(),
                 queue_number: None,
+                registration_number: None,
                 pending_request: None,
                 incident: None,
                 clock: None,
@@ -208,6 +235,9 @@ impl CaseState {
                 total_exceeded: false,
                 closed_at: None,
                 visits: Vec::new(),
+                service_point: service_point.clone(),
+                call: None,
+                no_shows: 0,
             }),
             _ => Err(fail("a history starts with case_started")),
         }
@@ -286,25 +316,58 @@ impl CaseState {
                 });
             }
             EventBody::DocumentsRecorded { documents, .. } => {
+                self.work_begins();
                 for receipt in documents {
                     self.documents.insert(receipt.clone());
                 }
             }
             EventBody::DataRecorded { data, .. } => {
+                self.work_begins();
                 for (k, v) in data {
                     self.data.insert(k.clone(), v.clone());
                 }
             }
+            EventBody::CaseRegistered { number } => {
+                if self.registration_number.is_some() {
+                    return Err(fail("the case is already registered".to_owned()));
+                }
+                self.registration_number = Some(number.clone())
+            }
             EventBody::QueueNumberAssigned { number, .. } => {
                 self.queue_number = Some(number.clone())
             }
-            EventBody::QueueCalled { .. } => {}
+            EventBody::QueueCalled {
+                step,
+                queue,
+                number,
+                counter,
+            } => {
+                self.call = Some(OpenCall {
+                    step: step.clone(),
+                    queue: queue.clone(),
+                    number: number.clone(),
+                    counter: counter.clone(),
+                    visit: self.visits.len().saturating_sub(1),
+                    worked: false,
+                })
+            }
+            EventBody::QueueRecalled { .. } => {}
+            EventBody::QueueTransferred { to, .. } => {
+                if let Some(call) = &mut self.call {
+                    call.counter = Some(to.clone());
+                }
+            }
+            EventBody::QueueNoShow { no_shows, .. } => {
+                self.no_shows = *no_shows;
+                self.call = None;
+            }
             EventBody::AdapterRequested {
                 step,
                 adapter,
                 idempotency_key,
                 ..
             } => {
+                self.work_begins();
                 self.pending_request = Some(PendingRequest {
                     step: step.clone(),
                     adapter: adapter.clone(),
@@ -347,16 +410,25 @@ impl CaseState {
                 self.closed_at = Some(at);
                 self.clock = None;
                 self.pending_request = None;
+                self.call = None;
             }
             EventBody::CaseCancelled { .. } => {
                 self.status = CaseStatus::Cancelled;
                 self.closed_at = Some(at);
                 self.clock = None;
                 self.pending_request = None;
+                self.call = None;
             }
         }
         self.version = seq;
         Ok(())
+    }
+
+    /// Marks the work on a called case as begun: the applicant came.
+    fn work_begins(&mut self) {
+        if let Some(call) = &mut self.call {
+            call.worked = true;
+        }
     }
 
     /// The visit number the next entry into `step` gets (1 for the first).

@@ -284,6 +284,10 @@ pub struct Step {
     /// Keterangan (remarks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Whether the applicant can collect the result while the case is at this step (e.g. the
+    /// card is printed and waits for hand-over): the citizen's status page says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ready_to_collect: bool,
     /// Case-data fields (top-level properties of `case_schema`) this step may set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collects: Vec<String>,
@@ -425,14 +429,23 @@ impl SopDocument {
 
     /// Case fields marked `x-personal: true` in the case schema (NIK, names...).
     pub fn personal_fields(&self) -> Vec<&str> {
+        self.fields_marked("x-personal")
+    }
+
+    /// Case fields marked `x-searchable: true` in the case schema: a returning applicant is
+    /// found by them (a NIK, a KK number).
+    pub fn searchable_fields(&self) -> Vec<&str> {
+        self.fields_marked("x-searchable")
+    }
+
+    /// The top-level case fields whose schema sets `mark` to `true`.
+    fn fields_marked(&self, mark: &str) -> Vec<&str> {
         self.case_schema
             .get("properties")
             .and_then(|p| p.as_object())
             .map(|p| {
                 p.iter()
-                    .filter(|(_, schema)| {
-                        schema.get("x-personal").and_then(|v| v.as_bool()) == Some(true)
-                    })
+                    .filter(|(_, schema)| schema.get(mark).and_then(|v| v.as_bool()) == Some(true))
                     .map(|(k, _)| k.as_str())
                     .collect()
             })

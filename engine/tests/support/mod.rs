@@ -111,6 +111,7 @@ impl<'a> Case<'a> {
                 sop_version: 1,
                 data: obj(data),
                 documents: docs(documents),
+                service_point: None,
             },
         )
     }
@@ -139,6 +140,7 @@ impl<'a> Case<'a> {
             role,
             Command::CallFromQueue {
                 queue: queue.to_owned(),
+                counter: None,
             },
         )
     }

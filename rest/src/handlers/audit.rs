@@ -110,6 +110,8 @@ pub async fn replay(
     user.require(&[AUDITOR, ADMIN])?;
     let Query(q) = query?;
     let shown = personal(&user, q.reveal, q.reason.as_deref())?;
+    // Only a case of a service point where the caller audits (else, as unknown, 404).
+    state.runtime.load_for(&user, &id).await?;
     let store = &state.runtime.store;
     let replay = replay_case(store, &id, q.until, &shown).await?;
     if shown.is_revealed() {
@@ -139,6 +141,7 @@ pub async fn verify_case(
     Path(id): Path<String>,
 ) -> Result<Json<VerifyReport>, Problem> {
     user.require(&[AUDITOR, ADMIN])?;
+    state.runtime.load_for(&user, &id).await?;
     let options = VerifyOptions {
         case: Some(id),
         utc_offset: state.runtime.utc_offset,
@@ -197,6 +200,8 @@ pub async fn export_cases(
         to: parse_time("to", &q.to)?,
         format: ExportFormat::parse(q.format.as_deref().unwrap_or("jsonl"))?,
         personal: personal(&user, q.reveal, q.reason.as_deref())?,
+        // The cases of the service points where the caller audits.
+        service_points: sopflow_core::access::points_holding(&user, &[AUDITOR]),
     };
     let store = state.runtime.store.clone();
     let scope = request.scope();
@@ -241,18 +246,47 @@ pub async fn export_cases(
         .into_response())
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// Only the cases of this service point (default: every one, for those who audit all).
+    pub service_point: Option<String>,
+}
+
 /// Per step p50/p90 time against its budget, breaches, and the share of cases that reached
-/// each consultation step and went round each loop, of one SOP version (auditor, admin).
+/// each consultation step and went round each loop, of one SOP version (auditor, admin), at
+/// one service point or all.
 #[utoipa::path(get, path = "/reports/sops/{id}/versions/{version}", security(("bearer" = [])),
-    params(("id" = String, Path, description = "SOP id"), ("version" = i64, Path, description = "SOP version")),
+    params(("id" = String, Path, description = "SOP id"), ("version" = i64, Path, description = "SOP version"), ReportQuery),
     responses((status = 200, body = SopReport), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn sop_report(
     State(state): State<AppState>,
     user: Caller,
     Path((id, version)): Path<(String, i64)>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<SopReport>, Problem> {
     user.require(&[AUDITOR, ADMIN])?;
-    let mut reports = report(&state.runtime.store, Some(&id), Some(version)).await?;
+    let Query(q) = query?;
+    let reach = sopflow_core::access::points_holding(&user, &[AUDITOR, ADMIN]);
+    match (&q.service_point, &reach) {
+        (Some(point), Some(points)) if !points.contains(point) => {
+            return Err(Problem::forbidden(format!(
+                "{} does not audit `{point}`",
+                user.name
+            )));
+        }
+        (None, Some(points)) => {
+            return Err(Problem::forbidden(format!(
+                "{} audits only some service points: name one ({})",
+                user.name,
+                points.join(", ")
+            )));
+        }
+        _ => {}
+    }
+    let point = q.service_point.as_deref();
+    let mut reports = report(&state.runtime.store, Some(&id), Some(version), point).await?;
     reports
         .pop()
         .map(Json)

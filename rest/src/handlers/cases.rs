@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use sopflow_core::auth::ADMIN;
+use sopflow_core::queries;
 use sopflow_core::runtime::CommandRequest;
 use sopflow_engine::case::Command;
 use sopflow_store::{CaseFilter, Page};
@@ -16,7 +17,8 @@ use crate::extract::{Caller, JsonBody, idempotency, now, respond};
 use crate::problem::Problem;
 use crate::state::AppState;
 
-/// Opens a case on the newest version of an SOP.
+/// Opens a case on the version of an SOP in force, at a service point (the caller's, or one
+/// of theirs named in the body).
 #[utoipa::path(post, path = "/cases", security(("bearer" = [])), request_body = dto::StartCase,
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key, same answer, no second case. 1 to 200 visible ASCII characters, kept per user. The same key with the same request (the same endpoint and the same JSON, whatever its whitespace or key order) gives the first answer again, with `Idempotent-Replayed: true`, and does nothing twice; the same key with another request is refused (422).")),
     responses((status = 201, body = CaseView), (status = 422, body = Problem), (status = 403, body = Problem)))]
@@ -39,11 +41,14 @@ pub async fn start_case(
         .map_err(store_error)?
         .ok_or_else(|| Problem::not_found(format!("no SOP `{}`", request.sop_id)))?;
     let (receipts, files) = dto::receipts(&request.documents).map_err(Problem::bad_request)?;
+    // Where, and in which role: the core decides (the opener's service point unless named).
     let command =
         CommandRequest::start(request.sop_id, request.data, receipts, user.actor(), now())
+            .by(&user)
+            .at(request.service_point)
             .files(files)
             .idempotency(idem);
-    Ok(respond(&state.runtime.run(command).await?))
+    Ok(respond(&state.runtime.run(command).await?, &user))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -51,6 +56,8 @@ pub async fn start_case(
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     pub sop_id: Option<String>,
+    /// Only cases opened at this service point.
+    pub service_point: Option<String>,
     /// open, incident, completed, cancelled.
     pub status: Option<String>,
     /// Current step id.
@@ -64,66 +71,102 @@ pub struct CaseQuery {
     pub after: Option<String>,
 }
 
-/// Lists cases, filtered, one page at a time.
+/// Lists the cases the caller may see (the SOPs their roles work, at their service points),
+/// filtered, one page at a time. A page may hold fewer cases than `limit` and still have a
+/// `next`.
 #[utoipa::path(get, path = "/cases", security(("bearer" = [])), params(CaseQuery), responses((status = 200, body = dto::CasePage)))]
 pub async fn list_cases(
     State(state): State<AppState>,
-    _user: Caller,
+    user: Caller,
     query: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<dto::CasePage>, Problem> {
     let Query(q) = query?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(Problem::bad_request("limit must be between 1 and 500"));
-    }
+    let limit = page_limit(q.limit)?;
     let filter = CaseFilter {
         sop_id: q.sop_id,
         statuses: q.status.map(|s| vec![s]),
         current_steps: q.step.map(|s| vec![s]),
         overdue_at: q.overdue.filter(|o| *o).map(|_| now()),
+        service_points: q.service_point.map(|p| vec![p]),
+        ..CaseFilter::default()
     };
-    let rows = state
-        .runtime
-        .store
-        .list_cases(
-            &filter,
-            &Page {
-                limit,
-                after: q.after,
-            },
-        )
-        .await
-        .map_err(store_error)?;
-    let next = (rows.len() as u32 == limit)
-        .then(|| rows.last().map(|r| r.case_id.clone()))
-        .flatten();
-    Ok(Json(dto::CasePage {
-        cases: rows.into_iter().map(dto::CaseSummary::from).collect(),
-        next,
-    }))
+    let page = Page {
+        limit,
+        after: q.after,
+    };
+    let (rows, next) = queries::list_cases(&state.runtime, &user, filter, page).await?;
+    Ok(Json(dto::CasePage::new(rows, next)))
 }
 
-/// One case.
+fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Problem::bad_request("limit must be between 1 and 500"));
+    }
+    Ok(limit)
+}
+
+/// Finds the cases whose searchable field (one an SOP marks `x-searchable`, e.g. a NIK) has
+/// a value, among those the caller may see; a personal field finds only cases the caller
+/// sees in full. The value travels in the body, never in the URL.
+#[utoipa::path(post, path = "/cases/search", security(("bearer" = [])), request_body = dto::CaseSearch,
+    responses((status = 200, body = dto::CasePage), (status = 422, body = Problem)))]
+pub async fn search_cases(
+    State(state): State<AppState>,
+    user: Caller,
+    body: JsonBody<dto::CaseSearch>,
+) -> Result<Json<dto::CasePage>, Problem> {
+    let request = body.parse()?.value;
+    let page = Page {
+        limit: page_limit(request.limit)?,
+        after: request.after,
+    };
+    let (rows, next) = queries::search(
+        &state.runtime,
+        &user,
+        request.sop_id,
+        &request.field,
+        &request.value,
+        page,
+    )
+    .await?;
+    Ok(Json(dto::CasePage::new(rows, next)))
+}
+
+/// One case, if the caller may see it (else 404, as for an unknown case); personal data
+/// masked unless the caller works the case.
 #[utoipa::path(get, path = "/cases/{id}", security(("bearer" = [])), responses((status = 200, body = CaseView), (status = 404, body = Problem)))]
 pub async fn get_case(
     State(state): State<AppState>,
-    _user: Caller,
+    user: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>, Problem> {
-    let loaded = state.runtime.load(&id).await?;
-    Ok(Json(CaseView::new(&loaded.deployed, &loaded.state, now())))
+    let (loaded, sight) = state.runtime.load_for(&user, &id).await?;
+    Ok(Json(CaseView::of(&loaded, now()).seen(sight, &loaded)))
 }
 
-/// The events of a case, with their hash chain.
+/// The events of a case, with their hash chain, if the caller may see it; personal data
+/// (personal fields, document numbers) masked unless the caller works the case.
 #[utoipa::path(get, path = "/cases/{id}/history", security(("bearer" = [])), responses((status = 200, body = [dto::HistoryEvent]), (status = 404, body = Problem)))]
 pub async fn history(
     State(state): State<AppState>,
-    _user: Caller,
+    user: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<dto::HistoryEvent>>, Problem> {
-    let (_, events) = state.runtime.history(&id).await?;
+    let (loaded, sight) = state.runtime.load_for(&user, &id).await?;
+    let events = state.runtime.store.events(&id).await.map_err(store_error)?;
+    let personal = loaded.deployed.sop.personal_fields();
     Ok(Json(
-        events.into_iter().map(dto::HistoryEvent::from).collect(),
+        events
+            .into_iter()
+            .map(|e| {
+                let mut event = dto::HistoryEvent::from(e);
+                if !sight.personal() {
+                    sopflow_audit::mask_json(&mut event.event, personal);
+                }
+                event
+            })
+            .collect(),
     ))
 }
 
@@ -149,10 +192,11 @@ pub async fn complete_step(
         outcome: request.outcome,
     };
     let command = CommandRequest::on_case(id, command, user.actor(), now())
+        .by(&user)
         .expected_version(request.expected_version)
         .files(files)
         .idempotency(idem);
-    Ok(respond(&state.runtime.run(command).await?))
+    Ok(respond(&state.runtime.run(command).await?, &user))
 }
 
 /// Withdraws a case (admin).
@@ -201,7 +245,8 @@ impl AdminAction {
         self.user.require(&[ADMIN])?;
         let reason = self.body.parse()?.value.reason;
         let command =
-            CommandRequest::on_case(self.case_id, command(reason), self.user.actor(), now());
-        Ok(respond(&self.state.runtime.run(command).await?))
+            CommandRequest::on_case(self.case_id, command(reason), self.user.actor(), now())
+                .by(&self.user);
+        Ok(respond(&self.state.runtime.run(command).await?, &self.user))
     }
 }

@@ -95,9 +95,10 @@ pub async fn retry_incident(
     let command = Command::ResolveIncident {
         note: format!("delivery {id} retried: {}", reason),
     };
-    let retry = CommandRequest::on_case(incident.case_id.clone(), command, user.actor(), now());
+    let retry =
+        CommandRequest::on_case(incident.case_id.clone(), command, user.actor(), now()).by(&user);
     match state.runtime.run(retry).await {
-        Ok(outcome) => Ok(respond(&outcome)),
+        Ok(outcome) => Ok(respond(&outcome, &user)),
         // The case's incident was resolved already (say, a crash between giving up and
         // parking the row): only the row needs queueing again.
         Err(RuntimeError::Command {
@@ -109,8 +110,9 @@ pub async fn retry_incident(
                 .await
                 .map_err(RuntimeError::from)?;
             state.runtime.outbox_queued.notify_one();
-            let loaded = state.runtime.load(&incident.case_id).await?;
-            Ok(Json(dto::CaseView::new(&loaded.deployed, &loaded.state, now())).into_response())
+            let (loaded, sight) = state.runtime.load_for(&user, &incident.case_id).await?;
+            let view = dto::CaseView::of(&loaded, now()).seen(sight, &loaded);
+            Ok(Json(view).into_response())
         }
         Err(e) => Err(e.into()),
     }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cases;
 pub mod incidents;
+pub mod offices;
 pub mod sops;
 pub mod system;
 pub mod work;

@@ -5,7 +5,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sopflow_core::queries;
+use sopflow_core::counters::{self, CallAt};
+use sopflow_core::{access, queries};
 
 use crate::dto::{CaseView, Task};
 use crate::extract::{Caller, now, respond};
@@ -16,8 +17,10 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TaskQuery {
-    /// The role whose inbox to list (your own; admins may list any).
+    /// The role whose inbox to list (one of yours; admins may list any).
     pub role: String,
+    /// Only at this service point (default: every one where you hold the role).
+    pub service_point: Option<String>,
 }
 
 /// The open steps a role can act on, most urgent first.
@@ -28,26 +31,45 @@ pub async fn tasks(
     query: Result<Query<TaskQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Task>>, Problem> {
     let Query(q) = query?;
-    let cases = queries::inbox(&state.runtime, &user, &q.role).await?;
+    let cases = queries::inbox(&state.runtime, &user, &q.role, q.service_point.as_deref()).await?;
     let at = now();
     Ok(Json(
         cases
             .iter()
-            .filter_map(|c| Task::new(CaseView::new(&c.deployed, &c.state, at)))
+            .filter_map(|c| {
+                let sight = access::sight(&user, &c.deployed, &c.service_point)?;
+                Task::new(CaseView::of(c, at).seen(sight, c))
+            })
             .collect(),
     ))
 }
 
-/// Calls the next waiting case of a queue (the oldest number first) for the caller.
-#[utoipa::path(post, path = "/queues/{queue}/call-next", security(("bearer" = [])),
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CallQuery {
+    /// Where to call (default: the one service point where you call this queue).
+    pub service_point: Option<String>,
+}
+
+/// Calls the next waiting case of a queue at a service point (the oldest number of the day
+/// first) for the caller, from no counter.
+#[utoipa::path(post, path = "/queues/{queue}/call-next", security(("bearer" = [])), params(CallQuery),
     responses((status = 200, body = CaseView), (status = 204, description = "Nobody is waiting"), (status = 403, body = Problem)))]
 pub async fn call_next(
     State(state): State<AppState>,
     user: Caller,
     Path(queue): Path<String>,
+    query: Result<Query<CallQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Problem> {
-    match queries::call_next(&state.runtime, &queue, &user.actor(), now()).await? {
-        Some(outcome) => Ok(respond(&outcome)),
+    let Query(q) = query?;
+    let at = CallAt {
+        service_point: q.service_point.as_deref(),
+        queue: &queue,
+        counter: None,
+    };
+    match counters::call_next(&state.runtime, &user, at, now()).await? {
+        Some(outcome) => Ok(respond(&outcome, &user)),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }

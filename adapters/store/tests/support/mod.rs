@@ -48,6 +48,9 @@ pub fn at(seconds: i64) -> OffsetDateTime {
 
 pub const SOP: &str = "ktp_el";
 
+/// The service point the builders' cases are opened at.
+pub const POINT: &str = "kantor";
+
 /// Deploys a version of `sop` (cases refer to it) and returns its number.
 pub async fn deploy(store: &Store, sop: &str) -> i64 {
     let (version, _) = store
@@ -94,6 +97,7 @@ pub fn projection(
         due_at: None,
         overdue: false,
         updated_at: T0,
+        service_point: POINT.into(),
     }
 }
 

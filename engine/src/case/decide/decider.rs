@@ -18,6 +18,11 @@ use crate::case::state::{ApplyError, BudgetClock, CaseState, CaseStatus};
 use crate::sop::model::{MissingDocuments, StepKind};
 use crate::sop::{Sop, StepIdx};
 
+// Calls from counters: call, recall, no-show, transfer.
+mod calls;
+
+pub use calls::open_call;
+
 pub(super) struct Decider<'a> {
     sop: &'a Sop,
     ctx: &'a Context,
@@ -62,6 +67,7 @@ impl<'a> Decider<'a> {
         sop_version: SopVersion,
         data: &Map<String, Value>,
         documents: &[DocumentReceipt],
+        service_point: Option<String>,
     ) -> Result<CaseState, CommandError> {
         let start = self.sop.start();
         // Who may open a case is who may record its first step: the same rule replay checks.
@@ -86,6 +92,7 @@ impl<'a> Decider<'a> {
             sop_content_hash: Some(self.sop.content_hash().to_owned()).filter(|h| !h.is_empty()),
             data: data.clone(),
             total_due_at,
+            service_point,
         };
         let mut working =
             CaseState::from_first_parts(1, self.ctx.now, &started).map_err(internal)?;
@@ -137,7 +144,12 @@ impl<'a> Decider<'a> {
                 outcome,
             } => self.complete_step(working, step, data, documents, outcome.as_deref()),
             Command::AssignQueueNumber { number } => self.assign_queue_number(working, number),
-            Command::CallFromQueue { queue } => self.call_from_queue(working, queue),
+            Command::CallFromQueue { queue, counter } => {
+                self.call_from_queue(working, queue, counter.as_deref())
+            }
+            Command::Recall => self.recall(working),
+            Command::NoShow { limit, reason } => self.no_show(working, *limit, reason.as_deref()),
+            Command::Transfer { to } => self.transfer(working, to),
             Command::RecordAdapterResult {
                 idempotency_key,
                 outcome,
@@ -334,50 +346,6 @@ impl<'a> Decider<'a> {
         Ok(())
     }
 
-    fn call_from_queue(
-        &mut self,
-        working: &mut CaseState,
-        queue: &str,
-    ) -> Result<(), CommandError> {
-        let current = self.current(working)?;
-        let step = self.sop.step(current);
-        if step.kind != StepKind::Queue
-            || step.queue.as_deref() != Some(queue)
-            || working.current_completed
-        {
-            return Err(CommandError::NotInQueue {
-                queue: queue.to_owned(),
-            });
-        }
-        self.check_role(current)?;
-        let number = working
-            .queue_number
-            .clone()
-            .ok_or(CommandError::NoQueueNumber)?;
-        let missing = match missing_documents(self.sop, current, &working.data, &working.documents)
-        {
-            Ok(m) => m,
-            Err(e) => {
-                self.raise(working, current, e.to_string());
-                return Ok(());
-            }
-        };
-        let body = EventBody::QueueCalled {
-            step: self.sop.step_id(current).clone(),
-            queue: self.sop.compiled(current).queue.clone().unwrap_or_default(),
-            number,
-        };
-        self.emit(working, body);
-        let body = EventBody::StepCompleted {
-            step: self.sop.step_id(current).clone(),
-            outcome: None,
-            missing_documents: missing.clone(),
-        };
-        self.emit(working, body);
-        self.route(working, current, None, Some(missing));
-        Ok(())
-    }
-
     fn adapter_result(
         &mut self,
         working: &mut CaseState,
@@ -527,17 +495,8 @@ impl<'a> Decider<'a> {
 
     /// Enters step `to`: starts or keeps its budget clock, and does what its kind asks.
     fn enter(&mut self, working: &mut CaseState, to: StepIdx, from: Option<StepIdx>) {
+        self.enter_step(working, to, from);
         let step = self.sop.step(to);
-        // A clock keeps running while the case stays within the steps that share it.
-        let (budget_step, due_at) =
-            budget_clock(self.sop, to, from, working.clock.as_ref(), self.ctx.now);
-        let body = EventBody::StepEntered {
-            step: self.sop.step_id(to).clone(),
-            visit: working.next_visit(&step.id),
-            budget_step,
-            due_at,
-        };
-        self.emit(working, body);
         match step.kind {
             StepKind::Task => {}
             StepKind::Queue => {
@@ -572,6 +531,20 @@ impl<'a> Decider<'a> {
                 self.emit(working, body);
             }
         }
+    }
+
+    /// Records the entry into step `to` from `from`, with its budget clock (started, or kept
+    /// while the case stays within the steps that share it), and nothing else.
+    fn enter_step(&mut self, working: &mut CaseState, to: StepIdx, from: Option<StepIdx>) {
+        let (budget_step, due_at) =
+            budget_clock(self.sop, to, from, working.clock.as_ref(), self.ctx.now);
+        let body = EventBody::StepEntered {
+            step: self.sop.step_id(to).clone(),
+            visit: working.next_visit(&self.sop.step(to).id),
+            budget_step,
+            due_at,
+        };
+        self.emit(working, body);
     }
 
     /// Asks the adapter of service step `step`, the case's current step, to act: records
@@ -735,6 +708,7 @@ steps:
             sop_version: 1,
             data,
             documents: Vec::new(),
+            service_point: None,
         };
         let (mut working, _) = start_case(&sop, &start, &ctx).expect("the case starts");
         let mut d = Decider::new(&sop, &ctx);

@@ -21,6 +21,7 @@ mod types;
 pub use adapter::{adapter_call, pending_call};
 pub use branch::{BranchChoice, choose_branch, choose_branch_replaying};
 pub use data::{check_data, check_data_erased, is_erased};
+pub use decider::open_call;
 pub(crate) use decider::{budget_clock, check_required};
 pub use scope::{DocumentCheck, DocumentState, document_checklist, missing_documents};
 pub use types::{
@@ -59,12 +60,19 @@ pub(crate) fn start_case(
         sop_version,
         data,
         documents,
+        service_point,
     } = command
     else {
         return Err(CommandError::NotStarted);
     };
     let mut d = Decider::new(sop, ctx);
-    let state = d.start(case_id, *sop_version, data, documents)?;
+    let state = d.start(
+        case_id,
+        *sop_version,
+        data,
+        documents,
+        service_point.clone(),
+    )?;
     d.finish().map(|decision| (state, decision))
 }
 

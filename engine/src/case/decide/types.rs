@@ -11,12 +11,14 @@ use crate::sop::model::PrintLayout;
 /// What a case is asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Open a case (only on an empty history).
+    /// Open a case (only on an empty history), at a service point (`None`: the deployment's
+    /// default one, as a history from before service points reads).
     Start {
         case_id: String,
         sop_version: SopVersion,
         data: Map<String, Value>,
         documents: Vec<DocumentReceipt>,
+        service_point: Option<String>,
     },
     /// A person completes the current step.
     CompleteStep {
@@ -27,8 +29,22 @@ pub enum Command {
     },
     /// The runtime hands out the queue number an [`Effect::AssignQueueNumber`] asked for.
     AssignQueueNumber { number: String },
-    /// An operator calls the case from its queue.
-    CallFromQueue { queue: String },
+    /// An operator calls the case from its queue, to a counter (`None`: to no counter).
+    CallFromQueue {
+        queue: String,
+        counter: Option<String>,
+    },
+    /// The number just called is called again, at the counter it was called to.
+    Recall,
+    /// Nobody came for the number just called: it goes back to the end of its queue, or, on
+    /// the `limit`-th no-show of the case (0: never), the case is cancelled.
+    NoShow {
+        limit: u32,
+        /// Why, in the operator's words (recorded in the cancellation's reason).
+        reason: Option<String>,
+    },
+    /// The number just called is sent to another counter.
+    Transfer { to: String },
     /// An adapter's answer to [`Effect::CallAdapter`].
     RecordAdapterResult {
         idempotency_key: String,
@@ -179,6 +195,14 @@ pub enum CommandError {
     UnknownRequest { key: String },
     #[error("the case is not waiting for a queue number")]
     UnexpectedQueueNumber,
+    /// Recall, no-show and transfer act on a number being called: called, and nobody has
+    /// begun working the case since.
+    #[error(
+        "the case's number is not being called at a counter: it was not called, or the work on it has begun"
+    )]
+    NoOpenCall,
+    #[error("the number is already called to counter `{counter}`")]
+    SameCounter { counter: String },
     /// The engine contradicted itself: an event it decided does not fit its own working
     /// state. A bug in the engine, not a fault of the command: nothing is recorded. `reason`
     /// names the event kind and step ids, never case data.

@@ -1,0 +1,425 @@
+//! Calling from counters: the next number of a queue called to a counter, and the state of a
+//! service point's queues and counters (what a supervisor's board and a waiting room's display
+//! show). Who may call, and where, is decided here.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sopflow_engine::case::Command;
+use sopflow_engine::sop::model::StepKind;
+use sopflow_store::{Counter, Membership, QueueCall};
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
+
+use crate::auth::User;
+use crate::calls::Published;
+use crate::offices::ServicePoint;
+use crate::queries::{QueryError, open_cases_at, steps_where};
+use crate::runtime::{CommandRequest, Outcome, Runtime, RuntimeError};
+
+/// Where a call is made: at which service point (`None`: the caller's), from which queue, to
+/// which counter (`None`: to no counter).
+#[derive(Debug, Clone)]
+pub struct CallAt<'a> {
+    pub service_point: Option<&'a str>,
+    pub queue: &'a str,
+    pub counter: Option<&'a str>,
+}
+
+/// What is done with a number being called.
+#[derive(Debug, Clone)]
+pub enum CallAction {
+    /// Call it again, at the counter it is called to.
+    Recall,
+    /// Nobody came: back to the end of the queue, or the case cancelled after the
+    /// configured number of no-shows.
+    NoShow { reason: Option<String> },
+    /// Send it to another counter of the case's service point.
+    Transfer { to: String },
+}
+
+/// The roles that call `queue` in any SOP version, and whether any SOP has such a queue.
+async fn callers_of(runtime: &Runtime, queue: &str) -> Result<Vec<String>, QueryError> {
+    let mut roles = Vec::new();
+    let mut exists = false;
+    for v in runtime.store.all_sop_versions().await? {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        if let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        {
+            for q in d.sop.document().queues.iter().filter(|q| q.id == queue) {
+                exists = true;
+                roles.extend(q.called_by.iter().cloned());
+            }
+        }
+    }
+    if !exists {
+        return Err(QueryError::NotFound(format!("no queue `{queue}`")));
+    }
+    Ok(roles)
+}
+
+/// The service point `user` calls `queue` at: the one named, if they call it there; else the
+/// one where they do.
+async fn calling_point(
+    runtime: &Runtime,
+    user: &User,
+    at: &CallAt<'_>,
+) -> Result<Arc<ServicePoint>, QueryError> {
+    let callers = callers_of(runtime, at.queue).await?;
+    let refuse = |where_: &str| {
+        QueryError::Forbidden(format!(
+            "{} may not call queue `{}` {where_} (roles that may: {})",
+            user.name,
+            at.queue,
+            callers.join(", ")
+        ))
+    };
+    if let Some(id) = at.service_point {
+        let point = point(runtime, id).await?;
+        if !user.roles_at(id).any(|r| callers.iter().any(|c| c == r)) {
+            return Err(refuse(&format!("at `{id}`")));
+        }
+        return Ok(point);
+    }
+    let mut places: Vec<&str> = Vec::new();
+    for m in user
+        .memberships
+        .iter()
+        .filter(|m| callers.contains(&m.role))
+    {
+        let id = if m.service_point == Membership::EVERYWHERE {
+            runtime.offices.default_id()
+        } else {
+            &m.service_point
+        };
+        if !places.contains(&id) {
+            places.push(id);
+        }
+    }
+    match places.as_slice() {
+        [] => Err(refuse("anywhere")),
+        [id] => point(runtime, id).await,
+        several => Err(QueryError::Invalid(format!(
+            "say at which service point to call: one of {}",
+            several.join(", ")
+        ))),
+    }
+}
+
+/// The service point `id`, or `NotFound`.
+pub async fn point(runtime: &Runtime, id: &str) -> Result<Arc<ServicePoint>, QueryError> {
+    match runtime.offices.get(&runtime.store, id).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(QueryError::NotFound(format!("no service point `{id}`"))),
+        Err(e) => Err(QueryError::Runtime(RuntimeError::Busy(format!(
+            "service points: {e}"
+        )))),
+    }
+}
+
+/// Calls the next waiting case of `at.queue` at the service point (the oldest number of the
+/// day first) for `user`; `None` when nobody is waiting. Another operator calling the same
+/// case first is not an error: the next case is taken.
+pub async fn call_next(
+    runtime: &Runtime,
+    user: &User,
+    at: CallAt<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<Outcome>, QueryError> {
+    let point = calling_point(runtime, user, &at).await?;
+    if let Some(counter) = at.counter {
+        known_counter(&point, counter)?;
+    }
+    let queue = at.queue;
+    for (_, case_id, _) in waiting(runtime, &point, queue).await? {
+        // Another call of this process is taking that one: take the next.
+        let Some(_reserved) = runtime.reserve_call(&case_id) else {
+            continue;
+        };
+        let command = Command::CallFromQueue {
+            queue: queue.to_owned(),
+            counter: at.counter.map(str::to_owned),
+        };
+        let request = CommandRequest::on_case(case_id, command, user.actor(), now).by(user);
+        match runtime.run(request).await {
+            Ok(outcome) => return Ok(Some(outcome)),
+            // Another operator called this one first: take the next.
+            Err(RuntimeError::Command { .. } | RuntimeError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// Refuses a counter that `point` does not have.
+fn known_counter(point: &ServicePoint, counter: &str) -> Result<(), QueryError> {
+    match point.counter(counter) {
+        Some(_) => Ok(()),
+        None => Err(QueryError::NotFound(format!(
+            "service point `{}` has no counter `{counter}` (its counters: {})",
+            point.id,
+            point
+                .counters
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Recalls, sends to another counter or marks as a no-show the number of case `case_id`
+/// being called, for `user` (one who calls its queue, at its service point).
+pub async fn act_on_call(
+    runtime: &Runtime,
+    user: &User,
+    case_id: &str,
+    action: CallAction,
+    now: OffsetDateTime,
+) -> Result<Outcome, QueryError> {
+    let command = match action {
+        CallAction::Recall => Command::Recall,
+        CallAction::NoShow { reason } => Command::NoShow {
+            limit: runtime.no_shows_before_cancel,
+            reason,
+        },
+        CallAction::Transfer { to } => {
+            let (case, _) = runtime.load_for(user, case_id).await?;
+            let at = point(runtime, &case.service_point).await?;
+            known_counter(&at, &to)?;
+            Command::Transfer { to }
+        }
+    };
+    let request = CommandRequest::on_case(case_id, command, user.actor(), now).by(user);
+    Ok(runtime.run(request).await?)
+}
+
+/// The cases waiting in `queue` at `point`, in the order they are called: (number, case,
+/// SOP).
+async fn waiting(
+    runtime: &Runtime,
+    point: &ServicePoint,
+    queue: &str,
+) -> Result<Vec<(String, String, String)>, QueryError> {
+    let steps = steps_where(runtime, |d, idx| {
+        d.sop.step(idx).queue.as_deref() == Some(queue)
+    })
+    .await?;
+    let rows = open_cases_at(runtime, &steps, Some(vec![point.id.clone()])).await?;
+    let mut waiting = Vec::new();
+    for row in rows {
+        if let Ok(state) = runtime.state_at(&row.case_id, row.version).await
+            && !state.current_completed
+            && let Some(order) = crate::queue::call_order(&state)
+        {
+            waiting.push((order, row.case_id, row.sop_id));
+        }
+    }
+    waiting.sort();
+    Ok(waiting
+        .into_iter()
+        .map(|((_, number), case_id, sop_id)| (number.to_string(), case_id, sop_id))
+        .collect())
+}
+
+/// A queue of a service point: its numbers waiting, in the order they will be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueState {
+    pub sop_id: String,
+    pub queue: String,
+    pub name: String,
+    pub prefix: String,
+    pub waiting: Vec<String>,
+}
+
+/// A counter and the last call made to it today.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterState {
+    pub counter: Counter,
+    pub last_call: Option<QueueCall>,
+}
+
+/// A service point's queues and counters as of now.
+#[derive(Debug, Clone)]
+pub struct Board {
+    pub point: Arc<ServicePoint>,
+    pub queues: Vec<QueueState>,
+    pub counters: Vec<CounterState>,
+    /// The last call made today from no counter (through the old `call-next`).
+    pub last_call_without_counter: Option<QueueCall>,
+}
+
+/// The calls made at service point `id` from now on, for anyone who works there (a display
+/// board included): numbers and counters only.
+pub async fn watch(
+    runtime: &Runtime,
+    user: &User,
+    id: &str,
+) -> Result<(Arc<ServicePoint>, broadcast::Receiver<Published>), QueryError> {
+    let point = point(runtime, id).await?;
+    works_at(user, id)?;
+    Ok((point, runtime.calls.subscribe()))
+}
+
+fn works_at(user: &User, id: &str) -> Result<(), QueryError> {
+    if user.roles_at(id).next().is_none() {
+        return Err(QueryError::Forbidden(format!(
+            "{} does not work at `{id}`",
+            user.name
+        )));
+    }
+    Ok(())
+}
+
+/// The queues and counters of service point `id`, for anyone who works there (a display
+/// board included): numbers and counters only.
+pub async fn board(
+    runtime: &Runtime,
+    user: &User,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Board, QueryError> {
+    works_at(user, id)?;
+    public_board(runtime, id, now).await
+}
+
+/// [`board`] for anyone: a waiting-room screen shows numbers and counters only, so the web
+/// face serves it without a login.
+pub async fn public_board(
+    runtime: &Runtime,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Board, QueryError> {
+    let point = point(runtime, id).await?;
+    // Every queue of every SOP version, once per (SOP, queue).
+    let mut queues: BTreeMap<(String, String), QueueState> = BTreeMap::new();
+    for v in runtime.store.all_sop_versions().await? {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        else {
+            continue;
+        };
+        let used = (0..d.sop.step_count()).filter_map(|idx| {
+            let step = d.sop.step(idx);
+            (step.kind == StepKind::Queue).then_some(step.queue.clone()?)
+        });
+        for queue in used.collect::<Vec<_>>() {
+            if let Some(q) = d.sop.document().queues.iter().find(|q| q.id == queue) {
+                queues.insert(
+                    (d.sop_id.clone(), queue.clone()),
+                    QueueState {
+                        sop_id: d.sop_id.clone(),
+                        queue: queue.clone(),
+                        name: q.name.clone(),
+                        prefix: q.prefix.clone(),
+                        waiting: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(queues.len());
+    for ((sop_id, queue), mut state) in queues {
+        state.waiting = waiting(runtime, &point, &queue)
+            .await?
+            .into_iter()
+            // Two SOPs may name a queue alike: each keeps its own cases.
+            .filter_map(|(number, _, sop)| (sop == sop_id).then_some(number))
+            .collect();
+        out.push(state);
+    }
+    let last = runtime.store.last_calls(id, point.day_start(now)).await?;
+    let counters = point
+        .counters
+        .iter()
+        .map(|c| CounterState {
+            counter: c.clone(),
+            last_call: last
+                .iter()
+                .find(|call| call.counter.as_deref() == Some(c.id.as_str()))
+                .cloned(),
+        })
+        .collect();
+    let last_call_without_counter = last.iter().find(|c| c.counter.is_none()).cloned();
+    Ok(Board {
+        point,
+        queues: out,
+        counters,
+        last_call_without_counter,
+    })
+}
+
+/// The last `n` calls made at service point `id` today, newest first: numbers and counters
+/// only.
+pub async fn recent_calls(
+    runtime: &Runtime,
+    id: &str,
+    n: usize,
+    now: OffsetDateTime,
+) -> Result<Vec<QueueCall>, QueryError> {
+    let point = point(runtime, id).await?;
+    let mut calls = runtime.store.calls_since(id, point.day_start(now)).await?;
+    calls.reverse();
+    calls.truncate(n);
+    Ok(calls)
+}
+
+/// The board of service point `id` as `user`'s counter shows it: only the queues they call
+/// there (in the SOP versions new cases start on, or any version still holding cases).
+pub async fn desk_board(
+    runtime: &Runtime,
+    user: &User,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Board, QueryError> {
+    works_at(user, id)?;
+    let mut board = public_board(runtime, id, now).await?;
+    let roles: Vec<&str> = user.roles_at(id).collect();
+    let mut callable: Vec<(String, String)> = Vec::new();
+    for v in runtime.store.all_sop_versions().await? {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        if let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        {
+            for q in &d.sop.document().queues {
+                if q.called_by.iter().any(|r| roles.contains(&r.as_str())) {
+                    callable.push((d.sop_id.clone(), q.id.clone()));
+                }
+            }
+        }
+    }
+    board
+        .queues
+        .retain(|q| callable.contains(&(q.sop_id.clone(), q.queue.clone())));
+    Ok(board)
+}
+
+/// The service points where `user` works, by id (every one for someone everywhere).
+pub async fn points_of(
+    runtime: &Runtime,
+    user: &User,
+) -> Result<Vec<Arc<ServicePoint>>, QueryError> {
+    let all = runtime
+        .offices
+        .all(&runtime.store)
+        .await
+        .map_err(|e| QueryError::Runtime(RuntimeError::Busy(format!("service points: {e}"))))?;
+    Ok(all
+        .into_iter()
+        .filter(|p| user.roles_at(&p.id).next().is_some())
+        .collect())
+}
