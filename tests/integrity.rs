@@ -580,9 +580,18 @@ async fn a_consistent_rewrite_a_deleted_case_a_truncated_tail_and_a_deleted_reve
     )
     .await;
 
-    // 2. A case deleted whole: its outbox rows, events, salt and row.
+    // 2. A case deleted whole: its outbox rows, events, salt, references, search keys, calls
+    //    and row.
     let c = quote(&cases[1]);
-    for table in ["outbox", "events", "case_salts", "cases"] {
+    for table in [
+        "outbox",
+        "events",
+        "case_salts",
+        "case_references",
+        "case_search",
+        "queue_calls",
+        "cases",
+    ] {
         sql(api, format!("DELETE FROM {table} WHERE case_id = {c}")).await;
     }
 
@@ -857,7 +866,7 @@ async fn projection_outbox_queue_and_sop_text_edits_are_found(api: &Api) {
     );
     has_place(
         f,
-        "queue ktp-el:cetak_ktp",
+        "queue kantor:ktp-el:cetak_ktp",
         Check::Queue,
         "the counter is at 1",
     );
@@ -877,7 +886,10 @@ async fn projection_outbox_queue_and_sop_text_edits_are_found(api: &Api) {
         )),
         "{out}"
     );
-    assert!(out.contains("MISMATCH queue ktp-el:cetak_ktp "), "{out}");
+    assert!(
+        out.contains("MISMATCH queue kantor:ktp-el:cetak_ktp "),
+        "{out}"
+    );
 }
 
 async fn erasure_removes_personal_data_and_everything_still_verifies(api: &Api) {
@@ -954,6 +966,24 @@ async fn erasure_removes_personal_data_and_everything_still_verifies(api: &Api) 
         "{}",
         shown.text
     );
+    // A returning applicant's NIK no longer finds the erased case (its searchable hashes
+    // went with the data); it still finds the cases that keep theirs.
+    let found = api
+        .post(
+            "/cases/search",
+            &s.petugas,
+            json!({ "field": "nik", "value": NIK }),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let ids: Vec<&str> = found.body["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["case_id"].as_str())
+        .collect();
+    assert!(!ids.contains(&closed.as_str()), "{ids:?}");
+    assert!(ids.contains(&retained.as_str()), "{ids:?}");
     // The replay of the erased case still re-checks its decisions.
     let replay = api
         .get(&format!("/cases/{closed}/replay"), &s.auditor)

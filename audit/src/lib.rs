@@ -167,9 +167,28 @@ pub struct CheckedSop {
 #[derive(Debug, Default)]
 pub struct SopCache {
     versions: HashMap<(String, i64), Result<CheckedSop, String>>,
+    /// The UTC offset of each service point's zone (`None`: unknown or unreadable).
+    points: HashMap<String, Option<time::UtcOffset>>,
 }
 
 impl SopCache {
+    /// The UTC offset of service point `id`, whose local day queue numbers restart on.
+    pub async fn point_offset(
+        &mut self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<time::UtcOffset>, AuditError> {
+        if let Some(known) = self.points.get(id) {
+            return Ok(*known);
+        }
+        let offset = store
+            .service_point(id)
+            .await?
+            .and_then(|p| sopflow_calendar::utc_offset_of(&p.timezone));
+        self.points.insert(id.to_owned(), offset);
+        Ok(offset)
+    }
+
     /// The version, or why it cannot be used to judge a case (`Ok(Err(..))`).
     pub async fn get(
         &mut self,

@@ -564,19 +564,26 @@ async fn check_history(
         &mut findings,
     );
 
+    // The counter is the service point's (a case from before service points is the
+    // deployment's, keyed as the runtime assigned it), and its day the point's local day.
+    let point = record.service_point.clone().unwrap_or_default();
+    let point_offset = sops
+        .point_offset(store, &point)
+        .await?
+        .unwrap_or(utc_offset);
     for e in &events {
         if let EventBody::QueueNumberAssigned { queue, number, .. } = &e.body
             && let Ok(parsed) = number.parse::<QueueNumber>()
         {
             let day =
-                e.at.to_offset(utc_offset)
+                e.at.to_offset(point_offset)
                     .date()
                     .format(time::macros::format_description!("[year]-[month]-[day]"))
                     .unwrap_or_default();
             // As `core::queue::draw` keys the counter.
             facts
                 .queue_numbers
-                .push((format!("{sop_id}:{queue}"), day, parsed, e.seq));
+                .push((format!("{point}:{sop_id}:{queue}"), day, parsed, e.seq));
         }
     }
     Ok(findings)

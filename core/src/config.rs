@@ -175,17 +175,5 @@ impl Config {
 /// The UTC offset of a zone as configured: an Indonesian zone name (`Asia/Jakarta`, `WIB`,
 /// `Asia/Makassar`, `WITA`, `Asia/Jayapura`, `WIT`...), `UTC`, or an offset like `+07:00`.
 pub fn utc_offset_of(zone: &str) -> Result<UtcOffset, ConfigError> {
-    let hours = match zone {
-        "UTC" | "Etc/UTC" => 0,
-        "Asia/Jakarta" | "Asia/Pontianak" | "WIB" => 7,
-        "Asia/Makassar" | "WITA" => 8,
-        "Asia/Jayapura" | "WIT" => 9,
-        other => {
-            let format =
-                time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
-            return UtcOffset::parse(other, &format)
-                .map_err(|_| ConfigError::TimeZone(other.to_owned()));
-        }
-    };
-    UtcOffset::from_hms(hours, 0, 0).map_err(|_| ConfigError::TimeZone(zone.to_owned()))
+    sopflow_calendar::utc_offset_of(zone).ok_or_else(|| ConfigError::TimeZone(zone.to_owned()))
 }

@@ -1,6 +1,6 @@
 //! Erasure of a closed case's personal data (UU 27/2022): the stored event JSON keeps the
 //! salted hashes of its personal values instead of the values, the salt goes, the outbox rows
-//! are redacted the same way and the case's uploaded scans go. The chain and the log are
+//! are redacted the same way, the case's uploaded scans and its searchable fields' hashes go. The chain and the log are
 //! untouched (they cover the salted hashes). Every erasure is recorded (`erasures`,
 //! append-only) and is itself a leaf of the log. What to write is the caller's (the audit
 //! crate knows the events); the store writes it in one transaction.
@@ -87,6 +87,12 @@ impl Tx {
                 }
             }
             sqlx::query("DELETE FROM case_salts WHERE case_id = $1")
+                .bind(erasure.case_id.as_str())
+                .execute(&mut *t.conn)
+                .await?;
+            // The searchable fields' hashes are unsalted (a NIK's could be found by trying
+            // every NIK): they are personal data too.
+            sqlx::query("DELETE FROM case_search WHERE case_id = $1")
                 .bind(erasure.case_id.as_str())
                 .execute(&mut *t.conn)
                 .await?;

@@ -111,7 +111,7 @@ pub async fn replay(
     let Query(q) = query?;
     let shown = personal(&user, q.reveal, q.reason.as_deref())?;
     // Only a case of a service point where the caller audits (else, as unknown, 404).
-    state.runtime.load_for(&user, &id).await?;
+    state.runtime.sight_of(&user, &id).await?;
     let store = &state.runtime.store;
     let replay = replay_case(store, &id, q.until, &shown).await?;
     if shown.is_revealed() {
@@ -141,7 +141,7 @@ pub async fn verify_case(
     Path(id): Path<String>,
 ) -> Result<Json<VerifyReport>, Problem> {
     user.require(&[AUDITOR, ADMIN])?;
-    state.runtime.load_for(&user, &id).await?;
+    state.runtime.sight_of(&user, &id).await?;
     let options = VerifyOptions {
         case: Some(id),
         utc_offset: state.runtime.utc_offset,
