@@ -46,7 +46,8 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Run the REST service: loads and watches the definitions, runs the time-budget timer.
+    /// Run the service (the REST API and the pages): loads and watches the definitions, runs
+    /// the time-budget timer. On a store without an admin, creates one and prints its password.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long)]

@@ -11,15 +11,17 @@ use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sopflow_core::adapters::{AdapterConfigError, Adapters};
-use sopflow_core::auth::Authenticator;
+use sopflow_core::auth::{ADMIN, Authenticator, hash_password, new_token, random_password};
 use sopflow_core::calendars::{Calendars, CalendarsError};
 pub use sopflow_core::config::{Config, ConfigError};
 use sopflow_core::dispatch::Dispatcher;
 use sopflow_core::offices::{OfficeError, Offices};
 use sopflow_core::registry::{Registry, WatchGuard};
+use sopflow_core::session::Sessions;
 use sopflow_core::{Runtime, calls, ticker};
 use sopflow_rest::AppState;
 use sopflow_store::Store;
+use sopflow_web::{WebConfig, WebState};
 
 /// The Prometheus recorder, installed once per process.
 pub fn metrics_handle() -> PrometheusHandle {
@@ -38,15 +40,37 @@ pub fn metrics_handle() -> PrometheusHandle {
 /// Everything `serve` runs, built but not yet listening.
 pub struct Service {
     pub state: AppState,
+    pub web: WebState,
     pub runtime: Runtime,
     _watch: Option<WatchGuard>,
 }
 
 impl Service {
-    /// Every face on one router, observed (latency metrics, a log line per request).
+    /// Every face on one router (the REST API and the pages: their paths never collide),
+    /// observed (latency metrics, a log line per request). An unknown path is answered by the
+    /// face whose paths it looks like: problem+json for the API, an HTML page for the pages.
     pub fn router(&self) -> Router {
-        sopflow_rest::app(self.state.clone()).layer(axum::middleware::from_fn(observe))
+        let web = self.web.clone();
+        sopflow_rest::routes(self.state.clone())
+            .merge(sopflow_web::app(self.web.clone()))
+            .fallback(move |request: Request| {
+                let web = web.clone();
+                async move { not_found(&web, request).await }
+            })
+            .layer(axum::middleware::from_fn(observe))
     }
+}
+
+/// The fallback of the merged router (see [`Service::router`]).
+async fn not_found(_web: &WebState, request: Request) -> Response {
+    let path = request.uri().path();
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    if sopflow_rest::PATH_PREFIXES.contains(&first) || !sopflow_web::owns_path(path) {
+        use axum::response::IntoResponse as _;
+        return sopflow_rest::problem::Problem::not_found("no such endpoint").into_response();
+    }
+    let lang = sopflow_web::people::lang(request.headers());
+    sopflow_web::security_headers(sopflow_web::pages::errors::not_found(lang)).await
 }
 
 /// Connects the store, deploys the definitions directory and starts watching it.
@@ -82,17 +106,38 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
     runtime.no_shows_before_cancel = config.counters.no_shows_before_cancel;
     // Calls made by other processes on the same database reach this one's streams.
     tokio::spawn(calls::relay(runtime.store.clone(), runtime.calls.clone()));
+    let default_point = runtime.offices.default_id().to_owned();
+    let auth = Arc::new(
+        Authenticator::new(config.auth_failure_burst, config.auth_failures_per_minute)
+            .default_point(&default_point),
+    );
     let state = AppState {
         runtime: runtime.clone(),
         metrics: metrics_handle(),
+        adapters: adapters.clone(),
+        auth: auth.clone(),
+    };
+    let public_url = public_url(config);
+    let web = WebState {
+        runtime: runtime.clone(),
+        auth,
+        sessions: Sessions::new(time::Duration::seconds(
+            i64::try_from(config.session_idle.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .default_point(&default_point),
+        status_limit: Arc::new(Authenticator::new(
+            config.auth_failure_burst,
+            config.auth_failures_per_minute,
+        )),
+        config: Arc::new(WebConfig {
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+        }),
         adapters,
-        auth: Arc::new(
-            Authenticator::new(config.auth_failure_burst, config.auth_failures_per_minute)
-                .default_point(runtime.offices.default_id()),
-        ),
     };
     Ok(Service {
         state,
+        web,
         runtime,
         _watch: watch,
     })
@@ -104,10 +149,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let worker = format!("{}-{}", hostname(), std::process::id());
     let ticker = tokio::spawn(ticker::run(service.runtime.clone(), worker.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let public_url = public_url(&config);
+    first_admin(&service.runtime.store, &public_url).await?;
+    let sweeper = tokio::spawn(sweep_sessions(service.web.clone()));
     let dispatcher = tokio::spawn(
         Dispatcher::new(
             service.runtime.clone(),
@@ -118,6 +162,28 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         )
         .run(),
     );
+    let checkpoints = match &config.log.key {
+        Some(path) => {
+            let signer = sopflow_audit::checkpoint::SignerKey::read_file(path)
+                .map_err(|e| ServeError::Key(e.to_string()))?;
+            tracing::info!(public_key = %signer.public(), "signing checkpoints of the log");
+            Some(tokio::spawn(crate::integrity_cli::run_checkpoints(
+                service.runtime.store.clone(),
+                signer,
+                config.log.clone(),
+            )))
+        }
+        None => {
+            tracing::warn!(
+                "no [log] key: no checkpoint of the log is signed (sopflow audit keygen)"
+            );
+            None
+        }
+    };
+    let retention = tokio::spawn(crate::integrity_cli::run_retention(
+        service.runtime.store.clone(),
+        config.retention.clone(),
+    ));
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database), "sopflow serving");
     // With the peer address: failed authentications are limited per address.
     axum::serve(
@@ -130,8 +196,64 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     .await?;
     ticker.abort();
     dispatcher.abort();
+    retention.abort();
+    if let Some(task) = checkpoints {
+        task.abort();
+    }
+    sweeper.abort();
     service.runtime.store.close().await;
     Ok(())
+}
+
+/// How people and adapters reach the service: the configured public URL, or the listening
+/// address.
+fn public_url(config: &Config) -> String {
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen))
+}
+
+/// On a store with no admin, creates `admin` with a random password and prints it once, to
+/// standard output only (never to the log), with where to log in.
+pub async fn first_admin(store: &Store, public_url: &str) -> Result<(), ServeError> {
+    if store.list_users().await?.iter().any(|u| u.role == ADMIN) {
+        return Ok(());
+    }
+    let no_randomness = |e: getrandom::Error| ServeError::Random(e.to_string());
+    let (_, token_hash) = new_token().map_err(no_randomness)?;
+    let password = random_password().map_err(no_randomness)?;
+    let hash = hash_password(&password).map_err(|e| ServeError::Random(e.to_string()))?;
+    match store
+        .add_user(ADMIN, ADMIN, &token_hash, time::OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(_) => {}
+        // Another process on the same database made it first: its terminal has the password.
+        Err(sopflow_store::Error::AlreadyExists(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    store.set_password_hash(ADMIN, Some(&hash)).await?;
+    println!("No admin user yet: created `{ADMIN}`. Its password, shown only this once:");
+    println!("    {password}");
+    println!("Log in at {public_url}/ (change it with `sopflow user password {ADMIN}`).");
+    Ok(())
+}
+
+/// Removes sessions idle past their expiry, every few minutes (a live one is refused on its
+/// next use anyway; this keeps the table small).
+async fn sweep_sessions(web: WebState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(e) = web
+            .sessions
+            .sweep(&web.runtime.store, time::OffsetDateTime::now_utc())
+            .await
+        {
+            tracing::warn!(error = %e, "sweeping idle sessions");
+        }
+    }
 }
 
 fn hostname() -> String {
@@ -204,4 +326,25 @@ pub enum ServeError {
     Watch(#[from] notify::Error),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the log's signing key: {0}")]
+    Key(String),
+    #[error("the first admin's password: {0}")]
+    Random(String),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn page_paths_and_api_paths_never_share_a_first_segment() {
+        for prefix in sopflow_web::PAGE_PREFIXES {
+            assert!(
+                !sopflow_rest::PATH_PREFIXES.contains(prefix),
+                "`/{prefix}` would be both a page and an API path"
+            );
+        }
+        assert!(sopflow_web::owns_path("/berkas/abc/tanda-terima"));
+        assert!(sopflow_web::owns_path("/"));
+        assert!(!sopflow_web::owns_path("/cases/abc"));
+        assert!(!sopflow_web::owns_path("/healthz"));
+    }
 }

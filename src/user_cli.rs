@@ -42,8 +42,23 @@ pub enum UserCommand {
         /// (required when there are several).
         #[arg(long = "at")]
         at: Vec<String>,
+        /// Ask for a password for the pages on the terminal (twice, not shown).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: bool,
+        /// Read the password for the pages from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
         #[command(flatten)]
         known: Known,
+    },
+    /// Set (or reset) a user's password for the pages: asked on the terminal, or read from
+    /// standard input with `--password-stdin`. Ends none of their bearer tokens.
+    Password {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, default_value = DEFAULT_DB)]
+        database: String,
     },
     /// Give a user one more role, or the same role at more service points.
     Grant {
@@ -68,9 +83,17 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
             name,
             role,
             at,
+            password,
+            password_stdin,
             known,
         } => {
             let (store, memberships) = checked(&known, &role, &at).await?;
+            // Asked before the user exists: a refused password adds nobody.
+            let password_hash = if password || password_stdin {
+                Some(read_password(password_stdin)?)
+            } else {
+                None
+            };
             let (token, hash) = sopflow_core::auth::new_token()
                 .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
             store
@@ -83,6 +106,13 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .with_context(|| format!("cannot add user {name}"))?;
+            if let Some(password_hash) = password_hash {
+                store
+                    .set_password_hash(&name, Some(&password_hash))
+                    .await
+                    .with_context(|| format!("cannot set the password of {name}"))?;
+                println!("user {name} may log in to the pages with that password");
+            }
             let places = describe(&memberships);
             println!("user {name} added with role {role}{places}; its token (shown once):");
             println!("{token}");
@@ -102,6 +132,22 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
             }
             println!("user {name} holds role {role}{}", describe(&memberships));
         }
+        UserCommand::Password {
+            name,
+            password_stdin,
+            database,
+        } => {
+            let store = connect(&database).await?;
+            if store.credentials(&name).await?.is_none() {
+                anyhow::bail!("no user {name}");
+            }
+            let hash = read_password(password_stdin)?;
+            store
+                .set_password_hash(&name, Some(&hash))
+                .await
+                .with_context(|| format!("cannot set the password of {name}"))?;
+            println!("password of {name} set");
+        }
         UserCommand::List { database } => {
             let store = connect(&database).await?;
             for u in store.list_users().await? {
@@ -119,6 +165,25 @@ pub async fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A new password, hashed: the first line of standard input, or asked twice on the terminal.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+        let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    };
+    sopflow_core::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn describe(memberships: &[Membership]) -> String {

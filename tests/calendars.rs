@@ -131,10 +131,7 @@ async fn pinned_hash(runtime: &Runtime, case: &str) -> String {
 }
 
 async fn verify(runtime: &Runtime) -> sopflow_audit::verify::VerifyReport {
-    let options = VerifyOptions {
-        case: None,
-        anchor: None,
-    };
+    let options = VerifyOptions::default();
     verify_store(&runtime.store, &options, &mut |_| {})
         .await
         .unwrap()
@@ -256,8 +253,8 @@ async fn a_case_keeps_its_calendar_after_the_file_changed(backend: Backend) {
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
     let finding = &report.findings[0];
     assert_eq!(
-        (finding.case_id.as_str(), finding.check),
-        (a.as_str(), Check::Calendar)
+        (finding.case_id.as_deref(), finding.check),
+        (Some(a.as_str()), Check::Calendar)
     );
     assert!(finding.reason.contains("was changed"), "{}", finding.reason);
 

@@ -33,8 +33,10 @@ fn personal() -> Vec<&'static str> {
     all
 }
 
-/// Runs a service with `env` on `database`, drives a case through it, and returns its output.
-fn run_and_capture(database: &str, env: &[(&str, &str)]) -> String {
+/// Runs a service with `env` on `database`, drives a case through it, and returns everything
+/// it wrote and its log alone (standard error: standard output carries only what is meant for
+/// the terminal, such as the first admin's password).
+fn run_and_capture(database: &str, env: &[(&str, &str)]) -> (String, String) {
     let work = tempfile::tempdir().unwrap();
     let definitions = work.path().join("definitions");
     std::fs::create_dir(&definitions).unwrap();
@@ -143,14 +145,15 @@ fn run_and_capture(database: &str, env: &[(&str, &str)]) -> String {
         let r = server.get(&path, &auditor);
         assert_eq!(r.status, 200, "{path}: {}", r.text);
     }
+    // Those who work the case see its personal data (an auditor sees it masked).
     assert!(
         server
-            .get(&format!("/cases/{case}"), &auditor)
+            .get(&format!("/cases/{case}"), &petugas)
             .text
             .contains(NEW_NAME),
         "the data went through (the API shows it to staff)"
     );
-    server.stop()
+    server.stop_for_log()
 }
 
 /// The output is a debug log of this run and holds none of the personal data.
@@ -174,17 +177,17 @@ fn assert_clean(what: &str, output: &str) {
 
 #[test]
 fn debug_text_logs_carry_no_personal_data() {
-    let output = run_and_capture("sqlite://{dir}/sopflow.db", &[("RUST_LOG", "debug")]);
+    let (output, _) = run_and_capture("sqlite://{dir}/sopflow.db", &[("RUST_LOG", "debug")]);
     assert_clean("text, SQLite", &output);
 }
 
 #[test]
 fn debug_json_logs_carry_no_personal_data() {
-    let output = run_and_capture(
+    let (output, log) = run_and_capture(
         "sqlite://{dir}/sopflow.db",
         &[("RUST_LOG", "debug"), ("SOPFLOW_LOG_FORMAT", "json")],
     );
-    for line in output.lines().filter(|l| !l.trim().is_empty()) {
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
         assert!(
             serde_json::from_str::<serde_json::Value>(line).is_ok(),
             "every line is JSON: {line}"
@@ -212,7 +215,7 @@ fn debug_logs_on_postgres_carry_no_personal_data() {
         ))
         .expect("PostgreSQL is configured");
     assert!(db.url.starts_with(&url));
-    let output = run_and_capture(
+    let (output, _) = run_and_capture(
         &db.url,
         &[("RUST_LOG", "debug"), ("SOPFLOW_LOG_FORMAT", "json")],
     );

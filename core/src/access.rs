@@ -169,3 +169,14 @@ pub fn points_holding(user: &User, roles: &[&str]) -> Option<Vec<String>> {
     }
     Some(points)
 }
+
+/// Where `user` works when they say nothing else: the first service point their memberships
+/// name, or `default` (the deployment's default one) for someone who holds roles everywhere.
+pub fn home_point(user: &User, default: &str) -> String {
+    user.memberships
+        .iter()
+        .map(|m| m.service_point.as_str())
+        .find(|p| *p != sopflow_store::Membership::EVERYWHERE)
+        .unwrap_or(default)
+        .to_owned()
+}

@@ -228,6 +228,12 @@ impl Adapters {
         }
     }
 
+    /// Whether the adapter `def` is answered by hand (no implementation configured for it):
+    /// then its service steps are completed by their actor, as a task is.
+    pub fn is_manual(&self, def: &AdapterDef) -> bool {
+        matches!(self.resolve(def), Adapter::Manual)
+    }
+
     /// The shared secret a callback for `adapter` must be signed with, if it has one.
     pub fn callback_secret(&self, adapter: &str) -> Option<&[u8]> {
         self.secrets.get(adapter).map(Vec::as_slice)

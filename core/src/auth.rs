@@ -1,5 +1,6 @@
-//! Who is asking. Bearer tokens: random 256-bit, shown once, stored only as SHA-256, compared
-//! in constant time; failed attempts limited per client address.
+//! Who is asking. Bearer tokens (programs): random 256-bit, shown once, stored only as
+//! SHA-256, compared in constant time. Passwords (people, the web pages): argon2id, stored as
+//! PHC strings. Failed attempts of either are limited per client address, together.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,6 +42,46 @@ pub fn new_token() -> Result<(String, String), getrandom::Error> {
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let hash = sha256_hex(token.as_bytes());
     Ok((token, hash))
+}
+
+/// A password's argon2id hash as a PHC string (salt from the OS, the crate's default cost:
+/// 19 MiB, 2 passes), to store with the user.
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    use argon2::password_hash::PasswordHasher as _;
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort);
+    }
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// Whether `password` is the one `hash` (a PHC string) was made from. A malformed hash
+/// matches nothing.
+pub fn password_matches(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier as _;
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Why a password was not hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("a password needs at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    #[error("hashing failed: {0}")]
+    Hash(String),
+}
+
+/// A random password for a user created by the system (the first admin): 20 characters of
+/// an alphabet without look-alikes (~100 bits).
+pub fn random_password() -> Result<String, getrandom::Error> {
+    crate::codes::random_code(20)
 }
 
 /// Users recently authenticated, by token hash, so that a busy operator's requests do not
@@ -233,11 +274,14 @@ pub enum AuthError {
     Store(#[from] sopflow_store::Error),
 }
 
-/// Who is asking: bearer tokens checked against the store, remembered briefly, failures
-/// limited per client address. Shared by every face.
+/// Who is asking: bearer tokens checked against the store, remembered briefly; passwords;
+/// failures of both limited per client address. Shared by every face.
 pub struct Authenticator {
     limiter: AuthFailureLimiter,
     known: KnownTokens,
+    /// A hash no password matches, checked for unknown users so that a wrong name takes as
+    /// long as a wrong password.
+    decoy: String,
     /// Where a user stored without memberships works (see [`default_memberships`]).
     default_point: String,
 }
@@ -248,7 +292,66 @@ impl Authenticator {
         Self {
             limiter: AuthFailureLimiter::new(burst, per_minute),
             known: KnownTokens::default(),
+            decoy: hash_password("no password is this one").unwrap_or_default(),
             default_point: crate::offices::DEFAULT_POINT.to_owned(),
+        }
+    }
+
+    /// The user `name` if `password` is theirs. Failures (unknown user, no password set,
+    /// wrong password: one answer for all) count against `peer` like bad tokens; argon2 runs
+    /// off the async threads.
+    pub async fn password(
+        &self,
+        store: &Store,
+        name: &str,
+        password: &str,
+        peer: Option<IpAddr>,
+    ) -> Result<User, AuthError> {
+        self.check(peer)?;
+        let credentials = store.credentials(name.trim()).await?;
+        let (hash, user) = match &credentials {
+            Some(c) => (c.password_hash.clone(), Some(&c.user)),
+            None => (None, None),
+        };
+        let known_hash = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.decoy.clone());
+        let given = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || password_matches(&given, &hash))
+            .await
+            .unwrap_or(false);
+        match user {
+            Some(user) if matches && known_hash => {
+                let memberships = store.memberships(&user.name).await?;
+                Ok(User::new(
+                    user.name.clone(),
+                    user.role.clone(),
+                    memberships,
+                    &self.default_point,
+                ))
+            }
+            _ => {
+                metrics::counter!("sopflow_auth_failures_total").increment(1);
+                Err(self.refuse(peer))
+            }
+        }
+    }
+
+    /// Refuses an address that is blocked.
+    pub fn check(&self, peer: Option<IpAddr>) -> Result<(), AuthError> {
+        match peer.and_then(|ip| self.limiter.blocked_for(ip)) {
+            Some(wait) => Err(AuthError::RateLimited(wait)),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failure from `peer` (a wrong password, a guessed code): the error to answer.
+    pub fn refuse(&self, peer: Option<IpAddr>) -> AuthError {
+        match peer.and_then(|ip| self.limiter.failed(ip)) {
+            Some(wait) => {
+                metrics::counter!("sopflow_auth_rate_limited_total").increment(1);
+                AuthError::RateLimited(wait)
+            }
+            None => AuthError::Unauthenticated,
         }
     }
 
@@ -267,16 +370,8 @@ impl Authenticator {
         token: Option<&str>,
         peer: Option<IpAddr>,
     ) -> Result<User, AuthError> {
-        if let Some(wait) = peer.and_then(|ip| self.limiter.blocked_for(ip)) {
-            return Err(AuthError::RateLimited(wait));
-        }
-        let refuse = || match peer.and_then(|ip| self.limiter.failed(ip)) {
-            Some(wait) => {
-                metrics::counter!("sopflow_auth_rate_limited_total").increment(1);
-                AuthError::RateLimited(wait)
-            }
-            None => AuthError::Unauthenticated,
-        };
+        self.check(peer)?;
+        let refuse = || self.refuse(peer);
         let token = token
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -353,6 +448,21 @@ mod tests {
         let found = known.get("h1").map(|u| (u.name, u.role));
         assert_eq!(found, Some(("ani".into(), "petugas_antrian".into())));
         assert!(known.get("h2").is_none());
+    }
+
+    #[test]
+    fn passwords_hash_to_argon2id_and_match_only_themselves() {
+        let hash = hash_password("kata sandi rahasia").expect("hashed");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(password_matches("kata sandi rahasia", &hash));
+        assert!(!password_matches("kata sandi rahasiA", &hash));
+        assert!(!password_matches("kata sandi rahasia", "not a hash"));
+        // Salted: the same password hashes differently each time.
+        assert_ne!(hash, hash_password("kata sandi rahasia").expect("hashed"));
+        assert!(matches!(
+            hash_password("pendek"),
+            Err(PasswordError::TooShort)
+        ));
     }
 
     #[test]

@@ -284,8 +284,18 @@ pub async fn board(
     id: &str,
     now: OffsetDateTime,
 ) -> Result<Board, QueryError> {
-    let point = point(runtime, id).await?;
     works_at(user, id)?;
+    public_board(runtime, id, now).await
+}
+
+/// [`board`] for anyone: a waiting-room screen shows numbers and counters only, so the web
+/// face serves it without a login.
+pub async fn public_board(
+    runtime: &Runtime,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Board, QueryError> {
+    let point = point(runtime, id).await?;
     // Every queue of every SOP version, once per (SOP, queue).
     let mut queues: BTreeMap<(String, String), QueueState> = BTreeMap::new();
     for v in runtime.store.all_sop_versions().await? {
@@ -347,4 +357,69 @@ pub async fn board(
         counters,
         last_call_without_counter,
     })
+}
+
+/// The last `n` calls made at service point `id` today, newest first: numbers and counters
+/// only.
+pub async fn recent_calls(
+    runtime: &Runtime,
+    id: &str,
+    n: usize,
+    now: OffsetDateTime,
+) -> Result<Vec<QueueCall>, QueryError> {
+    let point = point(runtime, id).await?;
+    let mut calls = runtime.store.calls_since(id, point.day_start(now)).await?;
+    calls.reverse();
+    calls.truncate(n);
+    Ok(calls)
+}
+
+/// The board of service point `id` as `user`'s counter shows it: only the queues they call
+/// there (in the SOP versions new cases start on, or any version still holding cases).
+pub async fn desk_board(
+    runtime: &Runtime,
+    user: &User,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Board, QueryError> {
+    works_at(user, id)?;
+    let mut board = public_board(runtime, id, now).await?;
+    let roles: Vec<&str> = user.roles_at(id).collect();
+    let mut callable: Vec<(String, String)> = Vec::new();
+    for v in runtime.store.all_sop_versions().await? {
+        let Ok(version) = u32::try_from(v.version) else {
+            continue;
+        };
+        if let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        {
+            for q in &d.sop.document().queues {
+                if q.called_by.iter().any(|r| roles.contains(&r.as_str())) {
+                    callable.push((d.sop_id.clone(), q.id.clone()));
+                }
+            }
+        }
+    }
+    board
+        .queues
+        .retain(|q| callable.contains(&(q.sop_id.clone(), q.queue.clone())));
+    Ok(board)
+}
+
+/// The service points where `user` works, by id (every one for someone everywhere).
+pub async fn points_of(
+    runtime: &Runtime,
+    user: &User,
+) -> Result<Vec<Arc<ServicePoint>>, QueryError> {
+    let all = runtime
+        .offices
+        .all(&runtime.store)
+        .await
+        .map_err(|e| QueryError::Runtime(RuntimeError::Busy(format!("service points: {e}"))))?;
+    Ok(all
+        .into_iter()
+        .filter(|p| user.roles_at(&p.id).next().is_some())
+        .collect())
 }

@@ -16,7 +16,10 @@
 //! - [`ticker`]: the time-budget timer;
 //! - [`dispatch`]: the outbox dispatcher (adapter deliveries, retries, incidents), over the
 //!   [`adapters`] the configuration binds; [`outbox`]: what a row carries;
-//! - [`auth`]: users, bearer tokens and the failed-authentication limit;
+//! - [`auth`]: users, bearer tokens, passwords and the failed-authentication limit;
+//!   [`session`]: people's browser sessions (cookie token, CSRF token, idle expiry);
+//! - [`registration`]: registration numbers and tracking codes of new cases ([`codes`]: the
+//!   alphabet people type);
 //! - [`config`]: the service's configuration file.
 //!
 //! **Architecture invariant:** no HTTP here (no axum, no status codes, no wire types): the
@@ -28,6 +31,7 @@ pub mod adapters;
 pub mod auth;
 pub mod calendars;
 pub mod calls;
+pub mod codes;
 pub mod config;
 pub mod counters;
 pub mod dispatch;
@@ -36,10 +40,12 @@ pub mod offices;
 pub mod outbox;
 pub mod queries;
 pub mod queue;
+pub mod registration;
 pub mod registry;
 pub mod releases;
 pub mod runtime;
 pub mod search;
+pub mod session;
 pub mod ticker;
 
 pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};

@@ -391,3 +391,226 @@ pub(crate) async fn steps_where(
     }
     Ok(out)
 }
+
+/// A role's inbox, one page of it: the most urgent open cases at the steps the role acts on,
+/// and how many there are in all.
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    pub total: i64,
+    pub cases: Vec<LoadedCase>,
+}
+
+/// The first `limit` cases of `role`'s inbox, most urgent first: overdue ones, then by due
+/// time, then those without a budget; oldest first within each. The store orders and counts
+/// (an inbox of 10,000 cases loads only the page shown). Who may list, and where: as
+/// [`inbox`].
+pub async fn inbox_page(
+    runtime: &Runtime,
+    viewer: &User,
+    role: &str,
+    point: Option<&str>,
+    limit: u32,
+) -> Result<InboxPage, QueryError> {
+    if !viewer.is(role) && !viewer.is(ADMIN) {
+        return Err(QueryError::Forbidden(format!(
+            "{} may only list the inbox of their own roles ({})",
+            viewer.name,
+            viewer.roles().join(", ")
+        )));
+    }
+    let points = points_for(viewer, role, point)?;
+    let steps = step_keys(steps_where(runtime, |d, idx| acts_on(d, idx, role)).await?);
+    let urgent = runtime
+        .store
+        .urgent_open_cases(&steps, points.as_ref(), limit)
+        .await?;
+    let mut cases = Vec::with_capacity(urgent.cases.len());
+    for row in urgent.cases {
+        if let Ok(loaded) = runtime.load(&row.case_id).await {
+            cases.push(loaded);
+        }
+    }
+    Ok(InboxPage {
+        total: urgent.total,
+        cases,
+    })
+}
+
+fn step_keys(steps: Vec<(String, u32, String)>) -> Vec<sopflow_store::StepKey> {
+    steps
+        .into_iter()
+        .map(|(sop_id, version, step)| sopflow_store::StepKey {
+            sop_id,
+            sop_version: i64::from(version),
+            step,
+        })
+        .collect()
+}
+
+/// The SOPs `user` may open cases of at `point`, on the version new cases start on now.
+pub async fn openable_sops(
+    runtime: &Runtime,
+    user: &User,
+    point: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Arc<Deployed>>, RuntimeError> {
+    let mut out = Vec::new();
+    for v in runtime.store.latest_sop_versions().await? {
+        if let Some(d) = runtime
+            .registry
+            .in_force(&runtime.store, &v.sop_id, now)
+            .await?
+            && !crate::access::opening_roles(user, &d, point).is_empty()
+        {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// A document of a step's checklist: whether the SOP's conditions require it for the case
+/// data given, and whether the case holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    pub doc: String,
+    pub name: String,
+    pub required: bool,
+    pub received: bool,
+}
+
+impl ChecklistItem {
+    /// Required and not held: what blocks the step or sends the file back.
+    pub fn missing(&self) -> bool {
+        self.required && !self.received
+    }
+}
+
+/// The documents step `idx` needs or checks, evaluated with the SOP's conditions on `data`
+/// (the case's, or what a form would set), against `held`.
+pub fn checklist(
+    d: &Deployed,
+    idx: usize,
+    data: &serde_json::Map<String, serde_json::Value>,
+    held: &sopflow_engine::case::Documents,
+) -> Result<Vec<ChecklistItem>, sopflow_engine::guard::GuardError> {
+    let sop = &d.sop;
+    // Required ones are those "missing" from an empty file.
+    let required = sopflow_engine::case::decide::missing_documents(
+        sop,
+        idx,
+        data,
+        &sopflow_engine::case::Documents::default(),
+    )?;
+    Ok(sop
+        .compiled(idx)
+        .documents
+        .iter()
+        .map(|&doc| {
+            let def = &sop.document().documents[doc];
+            ChecklistItem {
+                doc: def.id.clone(),
+                name: def.name.clone(),
+                required: required.iter().any(|r| **r == *def.id),
+                received: held.get(&def.id).is_some_and(|r| r.received),
+            }
+        })
+        .collect())
+}
+
+/// The case with this registration number (as typed), for officers finding a returning
+/// applicant; `None` as well for a case `viewer` may not see (as for an unknown number).
+pub async fn find_by_registration(
+    runtime: &Runtime,
+    viewer: &User,
+    typed: &str,
+) -> Result<Option<String>, RuntimeError> {
+    let number = crate::registration::normalise_registration_number(typed);
+    if number.is_empty() || number.len() > 100 {
+        return Ok(None);
+    }
+    let Some(refs) = runtime.store.case_by_registration(&number).await? else {
+        return Ok(None);
+    };
+    match runtime.load_for(viewer, &refs.case_id).await {
+        Ok(_) => Ok(Some(refs.case_id)),
+        Err(RuntimeError::CaseNotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a case stands, in the words the public status page may show: no personal data, no
+/// case id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicStatus {
+    /// The service (the SOP's title).
+    pub service: String,
+    /// The step's name in the SOP (for a completed case: its end step's).
+    pub step: Option<String>,
+    pub stage: PublicStage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicStage {
+    /// Being worked on.
+    InProgress,
+    /// Stopped until an officer deals with a problem.
+    OnHold,
+    /// At a step the SOP marks `ready_to_collect`.
+    ReadyToCollect,
+    Completed,
+    Cancelled,
+}
+
+/// The public status of the case whose tracking code was typed; `None` for a code that is
+/// not one (the caller answers unknown and malformed codes alike, and rate-limits).
+pub async fn public_status(
+    runtime: &Runtime,
+    typed_code: &str,
+) -> Result<Option<PublicStatus>, RuntimeError> {
+    let Some(code) = crate::codes::normalise_tracking_code(typed_code) else {
+        return Ok(None);
+    };
+    let Some(refs) = runtime.store.case_by_tracking_code(&code).await? else {
+        return Ok(None);
+    };
+    let loaded = runtime.load(&refs.case_id).await?;
+    let sop = &loaded.deployed.sop;
+    let state = &loaded.state;
+    let idx = state
+        .current_step
+        .as_deref()
+        .and_then(|s| sop.step_index(s));
+    let stage = match state.status {
+        sopflow_engine::case::CaseStatus::Completed => PublicStage::Completed,
+        sopflow_engine::case::CaseStatus::Cancelled => PublicStage::Cancelled,
+        sopflow_engine::case::CaseStatus::Incident => PublicStage::OnHold,
+        sopflow_engine::case::CaseStatus::Open => match idx {
+            Some(i) if sop.step(i).ready_to_collect => PublicStage::ReadyToCollect,
+            _ => PublicStage::InProgress,
+        },
+    };
+    Ok(Some(PublicStatus {
+        service: sop.document().header.title.clone(),
+        step: idx.map(|i| sop.step(i).name.clone()),
+        stage,
+    }))
+}
+
+/// The registration number and tracking code of a case, for its receipt: only to those who
+/// see it in full (the code is the applicant's key to the status page) and to admins where
+/// they are admin.
+pub async fn receipt_references(
+    runtime: &Runtime,
+    viewer: &User,
+    loaded: &LoadedCase,
+) -> Result<Option<sopflow_store::CaseReferences>, QueryError> {
+    let sight = crate::access::sight(viewer, &loaded.deployed, &loaded.service_point);
+    let admin = viewer.holds(ADMIN, &loaded.service_point);
+    if !sight.is_some_and(crate::access::Sight::personal) && !admin {
+        return Err(QueryError::Forbidden(format!(
+            "{} does not work cases of `{}` at `{}`",
+            viewer.name, loaded.deployed.sop_id, loaded.service_point
+        )));
+    }
+    Ok(runtime.store.case_references(&loaded.state.case_id).await?)
+}

@@ -4,7 +4,7 @@
 //! - [`handlers`]: thin handlers, one module per resource; [`extract`]: the caller, JSON
 //!   bodies, Idempotency-Keys and how an outcome becomes an answer;
 //! - [`dto`]: the wire types; [`problem`]: errors as RFC 9457; [`openapi`]: the document;
-//! - [`state`]: what handlers share.
+//! - [`state`]: what handlers share; [`text`]: the text rules of parameters and bodies.
 //!
 //! **Architecture invariant:** the handlers hold no rules of cases and never write the store
 //! themselves: every change goes through [`sopflow_core::Runtime::run`], every cross-case read
@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod openapi;
 pub mod problem;
 pub mod state;
+pub mod text;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,9 +28,31 @@ pub use state::AppState;
 /// Largest request body accepted (an SOP, or a step with a scanned document).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The REST API, without a socket: the binary serves it (beside the other faces), tests drive
-/// it with `oneshot`. Every error it answers, the framework's own included, is problem+json.
+/// The REST API, without a socket: tests drive it with `oneshot`. Every error it answers, the
+/// framework's own included, is problem+json.
 pub fn app(state: AppState) -> Router {
+    routes(state).fallback(system::not_found)
+}
+
+/// The first segment of every API path: the binary, which mounts the pages beside the API,
+/// answers unknown paths by it (problem+json here, an HTML page for the pages).
+pub const PATH_PREFIXES: &[&str] = &[
+    "healthz",
+    "openapi.json",
+    "metrics",
+    "sops",
+    "cases",
+    "tasks",
+    "queues",
+    "incidents",
+    "callbacks",
+    "audit",
+    "exports",
+    "reports",
+];
+
+/// The API's routes without a fallback, to merge with the other faces' routes.
+pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/openapi.json", get(openapi::serve))
@@ -84,7 +107,6 @@ pub fn app(state: AppState) -> Router {
             "/reports/sops/{id}/versions/{version}",
             get(audit::sop_report),
         )
-        .fallback(system::not_found)
         .layer(axum::middleware::from_fn(problem::refuse_oversized_heads))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(

@@ -199,6 +199,48 @@ impl Server {
         }
     }
 
+    /// Kills the process and starts it again on the same port, database and arguments (a
+    /// restart the clients it served must survive), waiting until it serves.
+    pub fn restart(&mut self, database: &str, definitions: &Path, args: &[&str]) {
+        self.kill();
+        let port = self.base.rsplit(':').next().unwrap_or_default().to_owned();
+        let logs = self.stdout.parent().expect("logs directory").to_path_buf();
+        let mut command = Command::new(BIN);
+        command
+            .arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database")
+            .arg(database)
+            .arg("--definitions")
+            .arg(definitions)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("SOPFLOW_LOG_FORMAT")
+            .current_dir(&logs)
+            .stdin(Stdio::null())
+            .stdout(
+                File::create(logs.join(format!("{}-restarted.stdout", self.name)))
+                    .expect("stdout file"),
+            )
+            .stderr(
+                File::create(logs.join(format!("{}-restarted.stderr", self.name)))
+                    .expect("stderr file"),
+            );
+        let deadline = Instant::now() + START_TIMEOUT;
+        // The old socket may linger a moment: retry the bind.
+        loop {
+            self.child = command.spawn().expect("restart sopflow serve");
+            if self.wait_ready().is_ok() {
+                return;
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            assert!(Instant::now() < deadline, "{} did not restart", self.name);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Polls `/healthz` until it answers 200; the process's output if it exits first.
     fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
@@ -236,6 +278,15 @@ impl Server {
     pub fn stop(mut self) -> String {
         self.kill();
         self.output()
+    }
+
+    /// Stops the process as [`Server::stop`] does: everything it wrote, and its log (standard
+    /// error) alone.
+    #[allow(dead_code)]
+    pub fn stop_for_log(mut self) -> (String, String) {
+        self.kill();
+        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        (self.output(), log)
     }
 
     fn kill(&mut self) {
@@ -307,6 +358,41 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `sopflow user add NAME --role ROLE --password-stdin`: a person who logs in to the pages.
+pub fn add_person(database: &str, name: &str, role: &str, password: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--database",
+            database,
+        ])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sopflow user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write the password");
+    let output = child.wait_with_output().expect("sopflow user add");
+    assert!(
+        output.status.success(),
+        "sopflow user add {name}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// `sopflow user add NAME --role ROLE --database URL`: the token, from the last line.

@@ -81,6 +81,22 @@ macro_rules! fragment {
         concat!("(SELECT jsonb_array_elements_text(", $p, "::jsonb))")
     };
 
+    // An event's stored JSON as text, to search in.
+    (sqlite payload_text) => {
+        "payload"
+    };
+    (postgres payload_text) => {
+        "payload::text"
+    };
+
+    // A character no id contains, to join ids into one key (the inbox's step keys).
+    (sqlite unit_separator) => {
+        "char(31)"
+    };
+    (postgres unit_separator) => {
+        "chr(31)"
+    };
+
     ($d:ident case_columns) => {
         "case_id, sop_id, sop_version, status, current_step, version, head_hash, created_at, \
          updated_at, due_at, overdue, service_point"

@@ -359,6 +359,15 @@ impl Runtime {
         Ok((record, deployed))
     }
 
+    /// How `user` sees case `case_id`, from its projection alone: for the auditor's tools,
+    /// which must reach a history whose fold fails (a damaged one) to say why.
+    /// [`RuntimeError::CaseNotFound`] for one they may not see.
+    pub async fn sight_of(&self, user: &User, case_id: &str) -> Result<Sight, RuntimeError> {
+        let (record, deployed) = self.record(case_id).await?;
+        crate::access::sight(user, &deployed, &self.point_of(&record))
+            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))
+    }
+
     /// Reads a case (outside any transaction), from the cache when it is current.
     pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
         let (record, deployed) = self.record(case_id).await?;

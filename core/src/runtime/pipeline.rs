@@ -373,6 +373,21 @@ impl Runtime {
             }
             index += 1;
         }
+        // A new case gets its registration number (an event of its history) and tracking code.
+        let references = if current.is_none() {
+            *wrote = true;
+            let (event, references) = crate::registration::register_new_case(
+                tx,
+                &mut executed.state,
+                now,
+                self.utc_offset,
+            )
+            .await?;
+            executed.events.push(event);
+            Some(references)
+        } else {
+            None
+        };
         if executed.events.is_empty() {
             // Nothing happened (a tick with nothing due): nothing to store.
             return Ok((executed.state, Vec::new()));
@@ -414,7 +429,7 @@ impl Runtime {
             version: i64::try_from(state.version).unwrap_or(i64::MAX),
             head_hash: prev,
             due_at: state.next_due(),
-            overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,
+            overdue: state.overdue_recorded(),
             updated_at: now,
             service_point: point.id.clone(),
         };
@@ -428,6 +443,9 @@ impl Runtime {
                 let canonical = opened.calendar.calendar().canonical();
                 tx.put_calendar(&pin.hash, &pin.id, canonical, now).await?;
             }
+        }
+        if let Some(references) = &references {
+            tx.put_case_references(references).await?;
         }
         tx.append(&job.case_id, expected, &new_events, &projection, &outbox)
             .await?;

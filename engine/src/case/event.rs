@@ -100,6 +100,10 @@ pub enum EventBody {
         case_id: String,
         sop_id: String,
         sop_version: SopVersion,
+        /// SHA-256 (hex) of the SOP version's text, so that a replaced text is found even when
+        /// its stored hash was replaced with it. Absent in histories from before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sop_content_hash: Option<String>,
         data: Map<String, Value>,
         #[serde(
             default,
@@ -141,6 +145,9 @@ pub enum EventBody {
         step: Arc<str>,
         data: Map<String, Value>,
     },
+    /// The office registered the case: its registration number (per SOP per local day),
+    /// drawn by the runtime in the transaction that opened the case.
+    CaseRegistered { number: String },
     /// A queue number was handed out.
     QueueNumberAssigned {
         step: Arc<str>,
@@ -247,6 +254,7 @@ impl EventBody {
             EventBody::StepEntered { .. } => "step_entered",
             EventBody::DocumentsRecorded { .. } => "documents_recorded",
             EventBody::DataRecorded { .. } => "data_recorded",
+            EventBody::CaseRegistered { .. } => "case_registered",
             EventBody::QueueNumberAssigned { .. } => "queue_number_assigned",
             EventBody::QueueCalled { .. } => "queue_called",
             EventBody::QueueRecalled { .. } => "queue_recalled",

@@ -3,13 +3,15 @@
 //! - [`decide`](decide::decide): the pure decision function;
 //! - [`event`]: the facts, with their stable JSON form;
 //! - [`state`]: the fold;
-//! - [`replay`]: verification of a history against its SOP version.
+//! - [`replay`]: verification of a history against its SOP version;
+//! - [`register`](register::register): the office's registration number of a case.
 
 pub mod calendar;
 pub mod chain;
 pub mod decide;
 pub mod event;
 pub mod queue_number;
+pub mod register;
 pub mod replay;
 pub mod state;
 
@@ -19,6 +21,7 @@ pub use event::{
     Actor, CalendarPin, DocumentReceipt, EVENT_FORMAT_VERSION, Event, EventBody, GuardEvaluation,
 };
 pub use queue_number::QueueNumber;
+pub use register::register;
 pub use replay::{Divergence, verify, verify_on};
 pub use state::{CaseState, CaseStatus, Documents, OpenCall};
 

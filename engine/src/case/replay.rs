@@ -1,14 +1,24 @@
 //! Replay with verification: rebuild a case event by event against the SOP version it ran
 //! under, and re-check every decision the history records. An auditor's tool: a divergence
 //! names the event where the history and the SOP part ways.
+//!
+//! After an erasure (a closed case's personal values replaced by their salted hashes, the
+//! salt gone) replay still re-checks every decision that does not read a personal value, as
+//! before: the path through the SOP, budgets and clocks, documents, who recorded what, adapter
+//! keys, every guard on other fields. What it can no longer check is what depended on an
+//! erased value itself: the schema of that field at the start (it was present: its salted hash
+//! is there), and the result of a guard that read it, which stands as recorded, provided the
+//! record is of that guard at that place and the value it recorded reading is the case's (the
+//! same salted hash). A document condition that reads a personal field is evaluated on the
+//! salted hash (SOPs condition documents on other fields: keep it that way).
 
 use std::fmt;
 
 use super::CaseVersion;
 use super::calendar::{CaseCalendar, describe};
 use super::decide::{
-    budget_clock, check_data, check_required, choose_branch, missing_documents, open_call,
-    total_due,
+    budget_clock, check_data_erased, check_required, choose_branch_replaying, missing_documents,
+    open_call, total_due,
 };
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
@@ -85,7 +95,7 @@ pub fn verify_on(
                 sop.recorders(sop.start()).join(", ")
             )));
         }
-        check_data(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
+        check_data_erased(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
         let expected = total_due(sop, calendar, first.at).map_err(|e| diverge(e.to_string()))?;
         if *total_due_at != expected {
             return Err(diverge(format!(
@@ -222,8 +232,15 @@ fn check_event(
                 )));
             }
             let outcome = state.visits.last().and_then(|v| v.outcome.clone());
-            let choice = choose_branch(sop, idx, &state.data, &state.documents, outcome.as_deref())
-                .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
+            let choice = choose_branch_replaying(
+                sop,
+                idx,
+                &state.data,
+                &state.documents,
+                outcome.as_deref(),
+                evaluations,
+            )
+            .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
             let target = sop.compiled(idx).branches.get(choice.branch).map(|b| b.to);
             if choice.branch != *branch || target.map(|t| sop.step_id(t)) != Some(to) {
                 return Err(diverge(format!(
@@ -358,6 +375,9 @@ fn check_event(
             return Err(diverge(format!(
                 "completes at `{end}`, which is not the end step the case reached"
             )));
+        }
+        EventBody::CaseRegistered { .. } if state.registration_number.is_some() => {
+            return Err(diverge("a second registration number".to_owned()));
         }
         EventBody::IncidentResolved { .. } if state.current_completed => {
             // Routing is tried again after a resolved incident.

@@ -107,6 +107,8 @@ pub struct CaseState {
     /// The latest receipt of each document.
     pub documents: Documents,
     pub queue_number: Option<String>,
+    /// The registration number the office gave the case (`case_registered`).
+    pub registration_number: Option<String>,
     pub pending_request: Option<PendingRequest>,
     pub incident: Option<String>,
     pub clock: Option<BudgetClock>,
@@ -215,6 +217,7 @@ impl CaseState {
                 total_due_at,
                 service_point,
                 calendar,
+                ..
             } => Ok(Self {
                 case_id: case_id.clone(),
                 sop_id: sop_id.clone(),
@@ -226,6 +229,7 @@ impl CaseState {
                 data: data.clone(),
                 documents: Documents::default(),
                 queue_number: None,
+                registration_number: None,
                 pending_request: None,
                 incident: None,
                 clock: None,
@@ -327,6 +331,12 @@ impl CaseState {
                     self.data.insert(k.clone(), v.clone());
                 }
             }
+            EventBody::CaseRegistered { number } => {
+                if self.registration_number.is_some() {
+                    return Err(fail("the case is already registered".to_owned()));
+                }
+                self.registration_number = Some(number.clone())
+            }
             EventBody::QueueNumberAssigned { number, .. } => {
                 self.queue_number = Some(number.clone())
             }
@@ -426,8 +436,13 @@ impl CaseState {
     }
 
     /// The visit number the next entry into `step` gets (1 for the first).
-    /// When the case needs the timer next: the running step clock or the total budget,
-    /// whichever runs out first and has not been recorded yet (none for a closed case).
+    pub fn next_visit(&self, step: &str) -> u32 {
+        self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
+    }
+
+    /// When the case needs the ticker next: the running budget clock or the total budget,
+    /// whichever runs out first and has not yet been recorded as exceeded. The store's case
+    /// projection keeps it (`due_at`), and an auditor checks it against the fold.
     pub fn next_due(&self) -> Option<OffsetDateTime> {
         if self.status.is_closed() {
             return None;
@@ -444,8 +459,10 @@ impl CaseState {
         }
     }
 
-    pub fn next_visit(&self, step: &str) -> u32 {
-        self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
+    /// Whether an exceeded budget is recorded for the running clock or the case (the
+    /// projection's `overdue` flag).
+    pub fn overdue_recorded(&self) -> bool {
+        self.clock.as_ref().is_some_and(|c| c.exceeded) || self.total_exceeded
     }
 
     /// Whether the case or its current step is past its budget at `now`.

@@ -284,6 +284,10 @@ pub struct Step {
     /// Keterangan (remarks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Whether the applicant can collect the result while the case is at this step (e.g. the
+    /// card is printed and waits for hand-over): the citizen's status page says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ready_to_collect: bool,
     /// Case-data fields (top-level properties of `case_schema`) this step may set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collects: Vec<String>,

@@ -90,6 +90,7 @@ impl<'a> Decider<'a> {
             case_id: case_id.to_owned(),
             sop_id: self.sop.id().to_owned(),
             sop_version,
+            sop_content_hash: Some(self.sop.content_hash().to_owned()).filter(|h| !h.is_empty()),
             data: data.clone(),
             total_due_at,
             service_point,

@@ -1,0 +1,315 @@
+//! What the front office in the browser keeps (migration 0003): people's passwords and
+//! sessions, the registration number and tracking code of each case, and a role's open work
+//! most urgent first.
+
+use time::OffsetDateTime;
+
+use crate::dialect::sql;
+use crate::error::{Error, Result, is_unique_violation};
+use crate::store::{Store, Tx, on_backend};
+use crate::timestamp::Ts;
+use crate::types::{CaseRecord, User};
+
+/// A user with the hash of their password, if they have one.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Credentials {
+    #[sqlx(flatten)]
+    pub user: User,
+    /// A PHC string (argon2id); `None`: no password, the user cannot log in to the pages.
+    pub password_hash: Option<String>,
+}
+
+/// A browser session to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// Hex SHA-256 of the cookie's token; the token itself is never stored.
+    pub id_hash: String,
+    pub user_name: String,
+    pub csrf_token: String,
+    pub now: OffsetDateTime,
+}
+
+/// A stored session, with its user's role.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_name: String,
+    pub role: String,
+    pub csrf_token: String,
+    pub counter: Option<String>,
+    #[sqlx(try_from = "Ts")]
+    pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Ts")]
+    pub last_seen_at: OffsetDateTime,
+}
+
+/// The office's numbers of a case.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CaseReferences {
+    pub case_id: String,
+    pub registration_number: String,
+    pub tracking_code: String,
+    #[sqlx(try_from = "Ts")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A step of one SOP version: where a role's work waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepKey {
+    pub sop_id: String,
+    pub sop_version: i64,
+    pub step: String,
+}
+
+/// The most urgent open cases at some steps, and how many there are in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UrgentCases {
+    pub cases: Vec<CaseRecord>,
+    pub total: i64,
+}
+
+/// `["sop\u{1f}version\u{1f}step", …]`: the keys both backends compare rows against.
+fn step_keys(steps: &[StepKey]) -> Result<(String, String)> {
+    let keys: Vec<String> = steps
+        .iter()
+        .map(|s| format!("{}\u{1f}{}\u{1f}{}", s.sop_id, s.sop_version, s.step))
+        .collect();
+    let mut names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let json = |v: &[&str]| serde_json::to_string(v).map_err(|e| Error::Invalid(e.to_string()));
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    Ok((json(&keys)?, json(&names)?))
+}
+
+impl Store {
+    /// Sets (or, with `None`, removes) `name`'s password hash. [`Error::NotFound`] without
+    /// such a user.
+    pub async fn set_password_hash(&self, name: &str, hash: Option<&str>) -> Result<()> {
+        let done = on_backend!(Store, self, |s| {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
+                .bind(hash)
+                .bind(name)
+                .execute(&s.write)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(Error::NotFound(format!("user {name}")));
+        }
+        Ok(())
+    }
+
+    /// The user called `name`, with their password hash.
+    pub async fn credentials(&self, name: &str) -> Result<Option<Credentials>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " user_columns ", password_hash FROM users WHERE name = $1"
+            ))
+            .bind(name)
+            .fetch_optional(&s.read)
+            .await?)
+        })
+    }
+
+    /// Stores a new session. [`Error::AlreadyExists`] if its hash is taken.
+    pub async fn create_session(&self, session: &NewSession) -> Result<()> {
+        on_backend!(Store, self, |s| {
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, user_name, csrf_token, created_at, last_seen_at)
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(&session.id_hash)
+            .bind(&session.user_name)
+            .bind(&session.csrf_token)
+            .bind(Ts(session.now))
+            .execute(&s.write)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => Error::AlreadyExists("a session with this token".into()),
+                false => e.into(),
+            })?;
+            Ok(())
+        })
+    }
+
+    /// The session whose token hashes to `id_hash`, with its user's current role.
+    pub async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT s.id_hash, s.user_name, u.role, s.csrf_token, s.counter, s.created_at,
+                        s.last_seen_at
+                 FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.id_hash = $1",
+            )
+            .bind(id_hash)
+            .fetch_optional(&s.read)
+            .await?)
+        })
+    }
+
+    /// Records that the session was used at `now`.
+    pub async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<()> {
+        on_backend!(Store, self, |s| {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+                .bind(Ts(now))
+                .bind(id_hash)
+                .execute(&s.write)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Sets the counter the session's officer works at.
+    pub async fn set_session_counter(&self, id_hash: &str, counter: Option<&str>) -> Result<()> {
+        on_backend!(Store, self, |s| {
+            sqlx::query("UPDATE sessions SET counter = $1 WHERE id_hash = $2")
+                .bind(counter)
+                .bind(id_hash)
+                .execute(&s.write)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Ends a session (logout); ending an unknown one is not an error.
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        on_backend!(Store, self, |s| {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(id_hash)
+                .execute(&s.write)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Ends the sessions last used before `before` and returns how many.
+    pub async fn delete_sessions_idle_since(&self, before: OffsetDateTime) -> Result<u64> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+                .bind(Ts(before))
+                .execute(&s.write)
+                .await?
+                .rows_affected())
+        })
+    }
+
+    /// The references of a case.
+    pub async fn case_references(&self, case_id: &str) -> Result<Option<CaseReferences>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT case_id, registration_number, tracking_code, created_at
+                 FROM case_references WHERE case_id = $1",
+            )
+            .bind(case_id)
+            .fetch_optional(&s.read)
+            .await?)
+        })
+    }
+
+    /// The references of the case with this registration number.
+    pub async fn case_by_registration(&self, number: &str) -> Result<Option<CaseReferences>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT case_id, registration_number, tracking_code, created_at
+                 FROM case_references WHERE registration_number = $1",
+            )
+            .bind(number)
+            .fetch_optional(&s.read)
+            .await?)
+        })
+    }
+
+    /// The references of the case with this tracking code.
+    pub async fn case_by_tracking_code(&self, code: &str) -> Result<Option<CaseReferences>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT case_id, registration_number, tracking_code, created_at
+                 FROM case_references WHERE tracking_code = $1",
+            )
+            .bind(code)
+            .fetch_optional(&s.read)
+            .await?)
+        })
+    }
+
+    /// The open cases at `steps` (each of one SOP version), most urgent first: overdue ones,
+    /// then by due time, then those with no due time; oldest first within each. At most
+    /// `limit`, with the count of all. With `points`, only cases at those service points.
+    pub async fn urgent_open_cases(
+        &self,
+        steps: &[StepKey],
+        points: Option<&Vec<String>>,
+        limit: u32,
+    ) -> Result<UrgentCases> {
+        if steps.is_empty() {
+            return Ok(UrgentCases {
+                cases: Vec::new(),
+                total: 0,
+            });
+        }
+        let (keys, names) = step_keys(steps)?;
+        let points = points
+            .map(|p| serde_json::to_string(p).map_err(|e| Error::Invalid(e.to_string())))
+            .transpose()?;
+        // The step names let the partial index narrow the rows; the keys pin SOP versions.
+        // chr(31)/char(31): a separator no id contains.
+        on_backend!(Store, self, |s| {
+            let cases: Vec<CaseRecord> = sqlx::query_as(sql!(DB:
+                "SELECT " case_columns " FROM cases
+                 WHERE status = 'open'
+                   AND current_step IN " json_array("$2") "
+                   AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
+                        unit_separator " || current_step) IN " json_array("$1") "
+                   AND ($4 IS NULL OR service_point IN " json_array("$4") ")
+                 ORDER BY overdue DESC, due_at IS NULL, due_at, case_id
+                 LIMIT $3"
+            ))
+            .bind(&keys)
+            .bind(&names)
+            .bind(i64::from(limit))
+            .bind(points.as_deref())
+            .fetch_all(&s.read)
+            .await?;
+            let total: i64 = sqlx::query_scalar(sql!(DB:
+                "SELECT COUNT(*) FROM cases
+                 WHERE status = 'open'
+                   AND current_step IN " json_array("$2") "
+                   AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
+                        unit_separator " || current_step) IN " json_array("$1") "
+                   AND ($3 IS NULL OR service_point IN " json_array("$3") ")"
+            ))
+            .bind(&keys)
+            .bind(&names)
+            .bind(points.as_deref())
+            .fetch_one(&s.read)
+            .await?;
+            Ok(UrgentCases { cases, total })
+        })
+    }
+}
+
+impl Tx {
+    /// Records the references of a case, in the transaction that opens it (the case must
+    /// exist at commit). [`Error::AlreadyExists`] if the case, the number or the code
+    /// already has them.
+    pub async fn put_case_references(&mut self, refs: &CaseReferences) -> Result<()> {
+        on_backend!(Tx, self, |t| {
+            sqlx::query(
+                "INSERT INTO case_references (case_id, registration_number, tracking_code,
+                                              created_at)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&refs.case_id)
+            .bind(&refs.registration_number)
+            .bind(&refs.tracking_code)
+            .bind(Ts(refs.created_at))
+            .execute(&mut *t.conn)
+            .await
+            .map_err(|e| match is_unique_violation(&e) {
+                true => Error::AlreadyExists(format!("references of case {}", refs.case_id)),
+                false => e.into(),
+            })?;
+            Ok(())
+        })
+    }
+}
