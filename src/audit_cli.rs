@@ -18,7 +18,9 @@ use sopflow_store::Store;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-const DEFAULT_DB: &str = "sqlite://./sopflow.db";
+use crate::integrity_cli as integrity;
+
+pub(crate) const DEFAULT_DB: &str = "sqlite://./sopflow.db";
 
 /// `sopflow export`.
 #[derive(clap::Args)]
@@ -70,6 +72,39 @@ pub enum AuditCommands {
     /// Export the histories of the cases started in [--from, --to) as JSON Lines or CSV.
     /// Recorded in the audit-access log; personal data masked unless --reveal --reason.
     Export(ExportArgs),
+    /// Erase a closed case's personal data (UU 27/2022): its events keep the salted hashes of
+    /// the values (so its chain, the log and every checkpoint still verify), its salt, scans
+    /// and the personal values of its outbox rows go. Recorded, with the reason, in the log.
+    Erase {
+        case_id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = DEFAULT_DB)]
+        database: String,
+    },
+    /// A consistent copy of the SQLite store (VACUUM INTO) while the service runs.
+    /// PostgreSQL: pg_dump or base backups (see the README).
+    Backup {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database: String,
+        /// The new file.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Restore an SQLite backup: a copy of it is verified in full (chains, decisions,
+    /// projections, the log and its checkpoints) and only then put at --database, which
+    /// must not exist.
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        database: String,
+        /// The log's public key (text or file) [default: ./sopflow-log.pub if present].
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Checkpoints kept outside the database (a file or a directory of them).
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
+    },
     /// Per SOP version: per step p50/p90 time against its budget, breaches, and the share of
     /// cases that reached each consultation step and went round each loop of the SOP.
     Report {
@@ -102,6 +137,55 @@ pub enum AuditCommand {
         /// An anchor file written by `sopflow audit anchor --output`.
         #[arg(long)]
         anchor: Option<PathBuf>,
+        /// The log's public key, as printed by `audit keygen` (text or file)
+        /// [default: ./sopflow-log.pub if present]. Every stored checkpoint must be signed
+        /// by it.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Checkpoints kept outside the database (a file, or a directory of them): each must
+        /// verify, match the log and still be stored.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
+        /// The office's time zone (queue numbers run per local day).
+        #[arg(long, default_value = "Asia/Jakarta")]
+        timezone: String,
+    },
+    /// Create the log's signing key (a file only you can read) and print its public key,
+    /// to publish: checkpoints are checked with it.
+    Keygen {
+        /// The log's name (its origin), e.g. the office's domain and `/sopflow`.
+        #[arg(long, default_value = "sopflow")]
+        origin: String,
+        #[arg(long, default_value = crate::integrity_cli::DEFAULT_KEY)]
+        key: PathBuf,
+    },
+    /// Sign a checkpoint of the log now (tree size, root, time), store it, print it (a signed
+    /// note), and with --export write it to a file too.
+    Checkpoint {
+        #[arg(long, default_value = DEFAULT_DB)]
+        database: String,
+        #[arg(long, default_value = crate::integrity_cli::DEFAULT_KEY)]
+        key: PathBuf,
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// An inclusion proof of a case's events against a checkpoint (--checkpoint FILE, e.g. a
+    /// published one; default the latest stored), as JSON: checkable with the public key
+    /// alone (`audit check-proof`, or any RFC 9162 verifier).
+    Prove {
+        case_id: String,
+        #[arg(long, default_value = DEFAULT_DB)]
+        database: String,
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check an inclusion proof with the log's public key only (no database).
+    CheckProof {
+        file: PathBuf,
+        #[arg(long)]
+        public_key: String,
     },
     /// List the audit-access log: every export, and every reveal of personal data with its
     /// reason (oldest first).
@@ -133,8 +217,61 @@ pub async fn run(command: AuditCommands) -> anyhow::Result<ExitCode> {
                     database,
                     case,
                     anchor,
+                    public_key,
+                    checkpoints,
+                    timezone,
                 },
-        } => verify(&database, case, anchor).await,
+        } => {
+            let extra = VerifyExtra {
+                public_key,
+                checkpoints,
+                timezone,
+            };
+            verify(&database, case, anchor, extra).await
+        }
+        AuditCommands::Audit {
+            command: AuditCommand::Keygen { origin, key },
+        } => integrity::keygen(&origin, &key),
+        AuditCommands::Audit {
+            command:
+                AuditCommand::Checkpoint {
+                    database,
+                    key,
+                    export,
+                },
+        } => integrity::sign_now(&database, &key, export.as_deref()).await,
+        AuditCommands::Audit {
+            command:
+                AuditCommand::Prove {
+                    case_id,
+                    database,
+                    checkpoint,
+                    output,
+                },
+        } => {
+            integrity::prove(
+                &database,
+                &case_id,
+                checkpoint.as_deref(),
+                output.as_deref(),
+            )
+            .await
+        }
+        AuditCommands::Audit {
+            command: AuditCommand::CheckProof { file, public_key },
+        } => integrity::check_proof(&file, &public_key),
+        AuditCommands::Erase {
+            case_id,
+            reason,
+            database,
+        } => integrity::erase(&database, &case_id, &reason).await,
+        AuditCommands::Backup { database, output } => integrity::backup(&database, &output).await,
+        AuditCommands::Restore {
+            file,
+            database,
+            public_key,
+            checkpoints,
+        } => integrity::restore(&file, &database, public_key.as_deref(), &checkpoints).await,
         AuditCommands::Audit {
             command: AuditCommand::Anchor { database, output },
         } => anchor(&database, output).await,
@@ -160,14 +297,14 @@ pub async fn run(command: AuditCommands) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn connect(database: &str) -> anyhow::Result<Store> {
+pub(crate) async fn connect(database: &str) -> anyhow::Result<Store> {
     Store::connect(database)
         .await
         .with_context(|| format!("cannot open {}", crate::serve::redact_url(database)))
 }
 
 /// Who the CLI records as asking: it has no token, so the operating-system user.
-fn cli_requester() -> Requester {
+pub(crate) fn cli_requester() -> Requester {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".to_owned());
@@ -177,7 +314,7 @@ fn cli_requester() -> Requester {
     }
 }
 
-fn out(text: &str) -> anyhow::Result<()> {
+pub(crate) fn out(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -190,11 +327,29 @@ fn out(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// `audit verify`'s flags for the log.
+struct VerifyExtra {
+    public_key: Option<String>,
+    checkpoints: Vec<PathBuf>,
+    timezone: String,
+}
+
 async fn verify(
     database: &str,
     case: Option<String>,
     anchor_file: Option<PathBuf>,
+    extra: VerifyExtra,
 ) -> anyhow::Result<ExitCode> {
+    let public_key = integrity::public_key_or_default(extra.public_key.as_deref())?;
+    let exported = integrity::read_checkpoints(&extra.checkpoints)?;
+    if !exported.is_empty() && public_key.is_none() {
+        anyhow::bail!("checking exported checkpoints needs the log's public key (--public-key)");
+    }
+    let utc_offset = sopflow_core::config::Config {
+        timezone: extra.timezone.clone(),
+        ..sopflow_core::config::Config::default()
+    }
+    .utc_offset()?;
     let store = connect(database).await?;
     let anchor = match &anchor_file {
         Some(path) => {
@@ -227,6 +382,9 @@ async fn verify(
     let options = VerifyOptions {
         case,
         anchor: anchor.clone(),
+        public_key: public_key.clone(),
+        exported,
+        utc_offset,
     };
     let result = verify_store(&store, &options, &mut |_| bar.inc(1)).await;
     bar.finish_and_clear();
@@ -243,6 +401,30 @@ async fn verify(
             anchor.created_at.format(&Rfc3339).unwrap_or_default(),
             anchor.cases,
             report.anchor_heads
+        ));
+    }
+    if report.leaves > 0 || report.checkpoints > 0 {
+        text.push_str(&format!(
+            "log: {} leaves, {} checkpoints checked{}, signed up to {}\n",
+            report.leaves,
+            report.checkpoints,
+            match &public_key {
+                Some(key) => format!(" with {key}"),
+                None => String::new(),
+            },
+            report.signed_size
+        ));
+    }
+    if report.unpinned_sop_texts > 0 {
+        text.push_str(&format!(
+            "{} cases started before SOP text hashes were recorded: their texts are checked against the stored hashes only\n",
+            report.unpinned_sop_texts
+        ));
+    }
+    if report.erased_cases > 0 {
+        text.push_str(&format!(
+            "{} erased cases: decisions on their erased personal values are taken as recorded\n",
+            report.erased_cases
         ));
     }
     text.push_str(&format!(

@@ -12,6 +12,7 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sopflow_core::adapters::{AdapterConfigError, Adapters};
 use sopflow_core::auth::{ADMIN, Authenticator, hash_password, new_token, random_password};
+use sopflow_core::calendars::{Calendars, CalendarsError};
 pub use sopflow_core::config::{Config, ConfigError};
 use sopflow_core::dispatch::Dispatcher;
 use sopflow_core::offices::{OfficeError, Offices};
@@ -92,7 +93,16 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         time::OffsetDateTime::now_utc(),
     )
     .await?;
-    let mut runtime = Runtime::new(store, registry, offset, offices);
+    let calendars = Calendars::from_dir(&config.calendars)?;
+    // Every calendar a configured service point names must load now, not at its first case.
+    for point in &config.service_points {
+        if let Some(id) = &point.calendar {
+            calendars
+                .by_id(id)
+                .map_err(|e| ServeError::Calendar(point.id.clone(), e))?;
+        }
+    }
+    let mut runtime = Runtime::new(store, registry, offset, offices, calendars);
     runtime.no_shows_before_cancel = config.counters.no_shows_before_cancel;
     // Calls made by other processes on the same database reach this one's streams.
     tokio::spawn(calls::relay(runtime.store.clone(), runtime.calls.clone()));
@@ -153,6 +163,28 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         )
         .run(),
     );
+    let checkpoints = match &config.log.key {
+        Some(path) => {
+            let signer = sopflow_audit::checkpoint::SignerKey::read_file(path)
+                .map_err(|e| ServeError::Key(e.to_string()))?;
+            tracing::info!(public_key = %signer.public(), "signing checkpoints of the log");
+            Some(tokio::spawn(crate::integrity_cli::run_checkpoints(
+                service.runtime.store.clone(),
+                signer,
+                config.log.clone(),
+            )))
+        }
+        None => {
+            tracing::warn!(
+                "no [log] key: no checkpoint of the log is signed (sopflow audit keygen)"
+            );
+            None
+        }
+    };
+    let retention = tokio::spawn(crate::integrity_cli::run_retention(
+        service.runtime.store.clone(),
+        config.retention.clone(),
+    ));
     tracing::info!(listen = %listener.local_addr()?, database = %redact_url(&config.database), "sopflow serving");
     // With the peer address: failed authentications are limited per address.
     axum::serve(
@@ -165,6 +197,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     .await?;
     ticker.abort();
     dispatcher.abort();
+    retention.abort();
+    if let Some(task) = checkpoints {
+        task.abort();
+    }
     sweeper.abort();
     service.runtime.store.close().await;
     Ok(())
@@ -283,10 +319,16 @@ pub enum ServeError {
     Adapters(#[from] AdapterConfigError),
     #[error("service points: {0}")]
     Offices(#[from] OfficeError),
+    #[error("calendars: {0}")]
+    Calendars(#[from] CalendarsError),
+    #[error("service point `{0}`: {1}")]
+    Calendar(String, CalendarsError),
     #[error("watching the definitions: {0}")]
     Watch(#[from] notify::Error),
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the log's signing key: {0}")]
+    Key(String),
     #[error("the first admin's password: {0}")]
     Random(String),
 }

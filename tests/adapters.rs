@@ -359,13 +359,27 @@ async fn the_default_folder_printer_prints_one_pdf_per_card(backend: Backend) {
     run.send_to_printer(&case).await;
     run.wait_step(&case, "validasi_ktp").await;
     let prints = run.api.definitions.path().join("prints");
-    let files: Vec<_> = std::fs::read_dir(&prints)
+    let mut files: Vec<_> = std::fs::read_dir(&prints)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    // Portable names: the key's `:` is `+` (SMB shares and Windows refuse `:`).
-    assert_eq!(files, vec![format!("{case}+cetak_ktp+1.pdf")]);
-    let pdf = std::fs::read(prints.join(&files[0])).unwrap();
+    files.sort();
+    // Portable names: the key's `:` is `+` (SMB shares and Windows refuse `:`); the card is
+    // written in the hidden staging folder first, which is left empty.
+    assert_eq!(
+        files,
+        vec![
+            sopflow_effects::STAGING.to_owned(),
+            format!("{case}+cetak_ktp+1.pdf")
+        ]
+    );
+    assert_eq!(
+        std::fs::read_dir(prints.join(sopflow_effects::STAGING))
+            .unwrap()
+            .count(),
+        0
+    );
+    let pdf = std::fs::read(prints.join(format!("{case}+cetak_ktp+1.pdf"))).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     run.finish().await;
 }

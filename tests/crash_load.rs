@@ -330,13 +330,26 @@ fn crash_under_load(backend: Backend) {
 
     // Every card printed exactly once, by the key of its case.
     let prints = work.path().join("sopflow-prints");
-    let printed: BTreeSet<String> = std::fs::read_dir(&prints)
+    let entries: Vec<String> = std::fs::read_dir(&prints)
         .map(|d| {
             d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .filter(|n| n.ends_with(".pdf"))
                 .collect()
         })
         .unwrap_or_default();
+    // A process killed mid-write leaves its temporary file in the staging folder (removed at
+    // the next start), never a card under a temporary name beside the real ones.
+    let strays: Vec<&String> = entries
+        .iter()
+        .filter(|n| !n.ends_with(".pdf") && *n != sopflow_effects::STAGING)
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "not cards, in the print folder: {strays:?}"
+    );
+    let printed: BTreeSet<String> = entries
+        .into_iter()
+        .filter(|n| n.ends_with(".pdf"))
+        .collect();
     let mut to_print = BTreeSet::new();
     for (id, events) in &histories {
         let requested = events

@@ -16,6 +16,7 @@ api_tests!(
     repeated_documents_and_sizes_are_bounded,
     numbers_json_and_media_types_are_read_as_http_says,
     oversized_heads_and_refusals_are_problem_json,
+    what_the_api_document_states_is_what_is_checked,
 );
 
 const NIK: &str = "1312990101900001";
@@ -253,4 +254,114 @@ async fn oversized_heads_and_refusals_are_problem_json(api: &Api) {
         key.as_str().unwrap().contains("200"),
         "the rules are documented: {key}"
     );
+}
+
+/// The rules `/openapi.json` states (found by schemathesis' positive and negative data
+/// checks): they are the ones the service applies, on both stores.
+async fn what_the_api_document_states_is_what_is_checked(api: &Api) {
+    let petugas = api.user("siti", "petugas_antrian").await;
+    let admin = api.user("admin", "admin").await;
+    let auditor = api.user("audit", "auditor").await;
+    let doc = api.get("/openapi.json", &petugas).await.body;
+    let key = &doc["paths"]["/cases"]["post"]["parameters"][0];
+    assert_eq!(key["name"], "Idempotency-Key");
+    assert_eq!(key["schema"]["pattern"], "^[!-~]{1,200}$");
+    // A space is not a visible character: refused before anything runs.
+    let start = |key: &'static str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/cases")
+            .header("authorization", format!("Bearer {petugas}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Body::from(
+                json!({ "sop_id": "ktp-el", "data": { "nik": NIK, "alasan": "baru" } }).to_string(),
+            ))
+            .unwrap()
+    };
+    let r = api.raw(start("a b")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(count_cases(api, &admin).await, 0);
+    let r = api.raw(start("a-b")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let case = r.body["case_id"].as_str().unwrap().to_owned();
+    // A scan that is not canonical base64 is refused, as the document's pattern says.
+    let schemas = &doc["components"]["schemas"];
+    assert!(
+        schemas["DocumentInput"]["properties"]["content_base64"]["pattern"]
+            .as_str()
+            .is_some()
+    );
+    let r = api
+        .post(
+            &format!("/cases/{case}/steps/serahkan_berkas/complete"),
+            &petugas,
+            json!({ "documents": [{ "type": "fotokopi_kk", "content_base64": "AB==" }] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // A reason given is checked whether or not it reveals (PostgreSQL's text cannot hold
+    // `\u0000`), and a long one is refused too.
+    for reason in ["a%00b", "a%C2%85b"] {
+        for reveal in ["true", "false"] {
+            let r = api
+                .get(
+                    &format!("/cases/{case}/replay?reveal={reveal}&reason={reason}"),
+                    &auditor,
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::BAD_REQUEST,
+                "{reveal} {reason}: {}",
+                r.text
+            );
+            assert_eq!(r.content_type, "application/problem+json");
+        }
+    }
+    let long = "x".repeat(sopflow_audit::MAX_REASON + 1);
+    let r = api
+        .get(&format!("/cases/{case}/replay?reason={long}"), &auditor)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = api
+        .get(
+            &format!("/cases/{case}/replay?reveal=true&reason=court%0Aorder"),
+            &auditor,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A release: the version is a whole number however written; its reason says something
+    // and holds no control character.
+    for (body, status) in [
+        (
+            json!({ "version": 1, "reason": "a\u{0}" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "version": 1, "reason": " \t" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "version": 1.5, "reason": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "version": 4_294_967_296_u64, "reason": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "version": 1.0, "reason": "rollback" }),
+            StatusCode::CREATED,
+        ),
+    ] {
+        let r = api
+            .post("/sops/ktp-el/releases", &admin, body.clone())
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+    }
+    let r = api
+        .deploy_yaml(&admin, &support::ktp_el_yaml(), "?reason=a%01")
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }

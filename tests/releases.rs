@@ -224,3 +224,84 @@ async fn the_folder_does_not_undo_a_choice_until_its_file_changes(api: &Api) {
     restarted.sync_dir(store, api.definitions.path()).await;
     assert_eq!(open_on(api, &petugas).await, 3);
 }
+
+/// Two service points in different zones: the main office in WIB and a desk in WIT, two
+/// hours ahead.
+fn two_zones(config: &mut sopflow::serve::Config) {
+    use sopflow_core::offices::ServicePointConfig;
+    let point = |id: &str, timezone: &str, default| ServicePointConfig {
+        id: id.into(),
+        name: format!("Kantor {id}"),
+        timezone: Some(timezone.into()),
+        calendar: None,
+        counters: vec![],
+        default,
+    };
+    config.service_points = vec![
+        point("kantor", "Asia/Jakarta", true),
+        point("mpp_jayapura", "Asia/Jayapura", false),
+    ];
+}
+
+/// A dated version takes over at each service point's own midnight: in WIT two hours before
+/// the main office in WIB.
+async fn an_effective_date_takes_effect_at_the_service_points_midnight(api: &Api) {
+    let admin = api.user("admin", "admin").await;
+    let now = OffsetDateTime::now_utc();
+    let wit = time::UtcOffset::from_hms(9, 0, 0).unwrap();
+    let wib = time::UtcOffset::from_hms(7, 0, 0).unwrap();
+    let effective = now.to_offset(wib).date() + time::Duration::days(2);
+    let v2 = support::ktp_el_yaml().replace(
+        "    made: Mei 2021",
+        &format!("    made: Mei 2021\n    effective: {effective}"),
+    );
+    let d = api.deploy_yaml(&admin, &v2, "").await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.text);
+    let start_at = |at: OffsetDateTime, point: &str| {
+        CommandRequest::start(
+            "ktp-el",
+            case_data()["data"].as_object().unwrap().clone(),
+            Vec::new(),
+            Actor::new("siti", "petugas_antrian"),
+            at,
+        )
+        .at(Some(point.to_owned()))
+    };
+    let runtime = &api.service.runtime;
+    let version = |outcome: sopflow_core::Outcome| outcome.case.state.sop_version;
+    let wit_midnight = effective.midnight().assume_offset(wit);
+    let wib_midnight = effective.midnight().assume_offset(wib);
+    let before = wit_midnight - time::Duration::seconds(1);
+    let run = |at, point| runtime.run(start_at(at, point));
+    assert_eq!(version(run(before, "mpp_jayapura").await.unwrap()), 1);
+    // At midnight in Jayapura it is 22:00 the day before in Jakarta.
+    assert_eq!(version(run(wit_midnight, "mpp_jayapura").await.unwrap()), 2);
+    assert_eq!(version(run(wit_midnight, "kantor").await.unwrap()), 1);
+    let just_before = wib_midnight - time::Duration::seconds(1);
+    assert_eq!(version(run(just_before, "kantor").await.unwrap()), 1);
+    assert_eq!(version(run(wib_midnight, "kantor").await.unwrap()), 2);
+}
+
+mod by_zone {
+    mod sqlite {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_effective_date_takes_effect_at_the_service_points_midnight() {
+            use crate::support::{Api, Backend};
+            if let Some(api) = Api::start_with(Backend::Sqlite, crate::two_zones).await {
+                crate::an_effective_date_takes_effect_at_the_service_points_midnight(&api).await;
+                api.finish().await;
+            }
+        }
+    }
+
+    mod postgres {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_effective_date_takes_effect_at_the_service_points_midnight() {
+            use crate::support::{Api, Backend};
+            if let Some(api) = Api::start_with(Backend::Postgres, crate::two_zones).await {
+                crate::an_effective_date_takes_effect_at_the_service_points_midnight(&api).await;
+                api.finish().await;
+            }
+        }
+    }
+}

@@ -1,7 +1,9 @@
-//! The auditor's tools, below the faces that serve them (the REST handlers, the CLI): chain
-//! and replay verification of every stored case ([`verify`]), anchors over all case heads
-//! ([`anchor`]), a case step by step ([`replay`]), exports of case histories ([`export`]) and
-//! the per-SOP-version report ([`report`]).
+//! The auditor's tools, below the faces that serve them (the REST handlers, the CLI):
+//! verification of everything stored that decides behaviour ([`verify`]), the transparency
+//! log's tree ([`merkle`]), its signed checkpoints ([`checkpoint`]) and inclusion proofs of a
+//! case against one ([`prove`]), anchors over all case heads ([`anchor`]), a case step by step
+//! ([`replay`]), exports of case histories ([`export`]), the per-SOP-version report
+//! ([`report`]) and the erasure of a closed case's personal data ([`erase`]).
 //!
 //! Everything here reads the store as an auditor would: it trusts neither the projection
 //! (`cases`) nor the stored columns beside an event's JSON, only what the hash chain covers,
@@ -14,7 +16,12 @@
 
 pub mod access_log;
 pub mod anchor;
+pub mod checkpoint;
+pub mod erase;
 pub mod export;
+mod logcheck;
+pub mod merkle;
+pub mod prove;
 pub mod replay;
 pub mod report;
 pub mod verify;
@@ -24,7 +31,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sopflow_engine::case::chain::{PERSONAL_MARK, sha256_hex};
-use sopflow_engine::case::{Event, EventBody};
+use sopflow_engine::case::{CalendarPin, CaseCalendar, Event, EventBody};
 use sopflow_engine::sop::{self, Sop};
 use sopflow_store::{CaseFilter, CaseRecord, NewAuditAccess, Page, Store};
 use time::OffsetDateTime;
@@ -77,17 +84,33 @@ pub enum Personal {
 }
 
 impl Personal {
-    /// Checks a reveal request: a reason is required and bounded.
+    /// Checks a reveal request: a reason is required and bounded. A reason given is checked
+    /// (length, no control characters) whether or not it reveals, so that the rule is one
+    /// the API document can state, and no store is handed text it refuses (PostgreSQL's
+    /// `text` cannot hold `\u0000`).
     pub fn requested(reveal: bool, reason: Option<&str>) -> Result<Self, AuditError> {
+        if let Some(r) = reason {
+            if r.chars().count() > MAX_REASON {
+                return Err(AuditError::Invalid(format!(
+                    "the reason is longer than {MAX_REASON} characters"
+                )));
+            }
+            if let Some(c) = r
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                return Err(AuditError::Invalid(format!(
+                    "control character U+{:04X} is not allowed in the reason",
+                    u32::from(c)
+                )));
+            }
+        }
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         match (reveal, reason) {
             (false, _) => Ok(Personal::Masked),
             (true, None) => Err(AuditError::Invalid(
                 "revealing personal data needs a reason".into(),
             )),
-            (true, Some(r)) if r.chars().count() > MAX_REASON => Err(AuditError::Invalid(format!(
-                "the reason is longer than {MAX_REASON} characters"
-            ))),
             (true, Some(r)) => Ok(Personal::Revealed {
                 reason: r.to_owned(),
             }),
@@ -141,13 +164,34 @@ pub struct CheckedSop {
 
 /// SOP versions as the auditor loads them: from `sop_versions`, each text checked against its
 /// recorded SHA-256 before it is compiled (a rewritten SOP text must not make a forged history
-/// look right), compiled once per run.
+/// look right), compiled once per run. Likewise the calendars cases are pinned to, from
+/// `calendars` by content hash.
 #[derive(Debug, Default)]
 pub struct SopCache {
     versions: HashMap<(String, i64), Result<CheckedSop, String>>,
+    calendars: HashMap<CalendarPin, Result<CaseCalendar, String>>,
+    /// The UTC offset of each service point's zone (`None`: unknown or unreadable).
+    points: HashMap<String, Option<time::UtcOffset>>,
 }
 
 impl SopCache {
+    /// The UTC offset of service point `id`, whose local day queue numbers restart on.
+    pub async fn point_offset(
+        &mut self,
+        store: &Store,
+        id: &str,
+    ) -> Result<Option<time::UtcOffset>, AuditError> {
+        if let Some(known) = self.points.get(id) {
+            return Ok(*known);
+        }
+        let offset = store
+            .service_point(id)
+            .await?
+            .and_then(|p| sopflow_calendar::utc_offset_of(&p.timezone));
+        self.points.insert(id.to_owned(), offset);
+        Ok(offset)
+    }
+
     /// The version, or why it cannot be used to judge a case (`Ok(Err(..))`).
     pub async fn get(
         &mut self,
@@ -180,6 +224,29 @@ impl SopCache {
             },
         };
         self.versions.insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The calendar a history is pinned to (none: always open), or why it cannot be used to
+    /// judge the case (`Ok(Err(..))`): not stored, or its stored text not the pinned one.
+    pub async fn calendar(
+        &mut self,
+        store: &Store,
+        pin: Option<&CalendarPin>,
+    ) -> Result<Result<CaseCalendar, String>, AuditError> {
+        let Some(pin) = pin else {
+            return Ok(Ok(CaseCalendar::always_open()));
+        };
+        if let Some(found) = self.calendars.get(pin) {
+            return Ok(found.clone());
+        }
+        let loaded = match store.calendar(&pin.hash).await? {
+            None => Err(format!(
+                "the case is pinned to calendar {pin}, which is not stored"
+            )),
+            Some(stored) => CaseCalendar::from_canonical(pin, &stored.canonical),
+        };
+        self.calendars.insert(pin.clone(), loaded.clone());
         Ok(loaded)
     }
 }
@@ -439,5 +506,10 @@ mod tests {
             Personal::requested(false, Some("ignored")),
             Ok(Personal::Masked)
         ));
+        // A reason given is checked even when nothing is revealed.
+        assert!(Personal::requested(false, Some("a\u{0}b")).is_err());
+        assert!(Personal::requested(true, Some("a\u{85}b")).is_err());
+        assert!(Personal::requested(false, Some(&"x".repeat(MAX_REASON + 1))).is_err());
+        assert!(Personal::requested(true, Some("line\nbreak")).is_ok());
     }
 }

@@ -194,9 +194,9 @@ pub async fn replay_case(
         .await?
         .ok_or_else(|| AuditError::CaseNotFound(case_id.to_owned()))?;
     let stored = store.events(case_id).await?;
-    let salt = store.case_salt(case_id).await?.unwrap_or_default();
+    let salt = store.case_salt(case_id).await?;
     let mut sops = SopCache::default();
-    let findings = check_case(store, &mut sops, &record, &stored, &salt, None).await?;
+    let findings = check_case(store, &mut sops, &record, &stored, salt.as_deref(), None).await?;
     // A history that cannot even be read or folded is answered with why, not replayed.
     let unreplayable = |findings: Vec<super::verify::Finding>| AuditError::Unreplayable {
         case_id: case_id.to_owned(),

@@ -1,20 +1,27 @@
-//! Verification of stored histories: for each case, the stored rows against the events they
-//! claim to be, the hash chain from the genesis hash, the case's head, a replay against its
-//! pinned SOP version re-evaluating every decision (and who recorded each person's step),
-//! and, given an anchor, that every case head the anchor recorded is still in that case's
-//! history.
+//! Verification of everything stored that decides behaviour or records what happened: for
+//! each case, the stored rows against the events they claim to be, the hash chain from the
+//! genesis hash, the case's head and projection (status, step, due time, overdue flag: what
+//! the queue, the inbox and the ticker act on) against the fold, a replay against its pinned
+//! SOP version (whose text is checked against the content hash its first event recorded)
+//! re-evaluating every decision, its outbox rows against the events that asked for them, its
+//! erasure, and its events against the leaves of the log; then, over the whole store, the log
+//! itself against its signed checkpoints ([`crate::logcheck`]) and the queue counters against
+//! the numbers the histories issued; and, given an anchor, that every case head it recorded
+//! is still in that case's history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use serde::Serialize;
-use sopflow_engine::case::chain::verify_chain;
-use sopflow_engine::case::{Event, EventBody, verify};
-use sopflow_store::{CaseRecord, Store};
-use time::OffsetDateTime;
+use serde_json::{Map, Value};
+use sopflow_engine::case::chain::{PERSONAL_MARK, personal_hash, verify_chain};
+use sopflow_engine::case::{CaseState, Event, EventBody, QueueNumber, verify_on};
+use sopflow_store::{CaseRecord, LeafKind, NewLeaf, OutboxStatus, Store};
+use time::{OffsetDateTime, UtcOffset};
 use utoipa::ToSchema;
 
 use super::anchor::{Anchor, AnchorHead};
+use super::checkpoint::PublicKey;
 use super::{AuditError, CaseWalk, SopCache};
 
 /// Which check a finding comes from.
@@ -27,10 +34,27 @@ pub enum Check {
     Chain,
     /// The case's recorded head (version, head hash) is not its last event.
     Head,
+    /// The case's projection (status, current step, due time, overdue) is not its fold.
+    Projection,
     /// The SOP version the case is pinned to cannot be used to judge it.
     Sop,
+    /// The calendar the case is pinned to cannot be used to judge it (not stored, or its
+    /// stored text is not the pinned content).
+    Calendar,
     /// Replaying the case against its SOP version diverges.
     Replay,
+    /// An outbox row does not match the event that asked for it, or a pending request has none.
+    Outbox,
+    /// A queue counter or a queue number is not what the histories issued.
+    Queue,
+    /// Personal data erased without a record, or a recorded erasure that left some.
+    Erasure,
+    /// The log and what it covers disagree: a leaf without its event, access row or erasure,
+    /// one without a leaf, one whose leaf changed, a gap.
+    Log,
+    /// A signed checkpoint does not verify, is signed by another key, or no longer matches
+    /// the log (a change, a removal or a fork below its size).
+    Checkpoint,
     /// A case head recorded in the anchor is no longer in the history.
     Anchor,
 }
@@ -41,50 +65,95 @@ impl Check {
             Check::Record => "record",
             Check::Chain => "chain",
             Check::Head => "head",
+            Check::Projection => "projection",
             Check::Sop => "sop",
+            Check::Calendar => "calendar",
             Check::Replay => "replay",
+            Check::Outbox => "outbox",
+            Check::Queue => "queue",
+            Check::Erasure => "erasure",
+            Check::Log => "log",
+            Check::Checkpoint => "checkpoint",
             Check::Anchor => "anchor",
         }
     }
 }
 
-/// One mismatch: the case, the event (when one is to blame) and why.
+/// One mismatch: the case and the event when one is to blame, else the place (`leaf 12`,
+/// `checkpoint 3`, `access 7`, `queue ktp-el:cetak_ktp 2026-12-01`), and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Finding {
-    pub case_id: String,
+    pub case_id: Option<String>,
     pub seq: Option<u64>,
+    pub place: Option<String>,
     pub check: Check,
     pub reason: String,
 }
 
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.seq {
-            Some(seq) => write!(
-                f,
-                "case {} event {}: {}: {}",
-                self.case_id,
-                seq,
-                self.check.as_str(),
-                self.reason
-            ),
-            None => write!(
-                f,
-                "case {}: {}: {}",
-                self.case_id,
-                self.check.as_str(),
-                self.reason
-            ),
+impl Finding {
+    /// A finding about a case (and one of its events).
+    pub fn case(case_id: &str, seq: Option<u64>, check: Check, reason: String) -> Self {
+        Self {
+            case_id: Some(case_id.to_owned()),
+            seq,
+            place: None,
+            check,
+            reason,
+        }
+    }
+
+    /// A finding about something that is not a case's.
+    pub fn at(place: String, check: Check, reason: String) -> Self {
+        Self {
+            case_id: None,
+            seq: None,
+            place: Some(place),
+            check,
+            reason,
         }
     }
 }
 
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.case_id, self.seq, &self.place) {
+            (Some(case), Some(seq), _) => write!(f, "case {case} event {seq}: ")?,
+            (Some(case), None, _) => write!(f, "case {case}: ")?,
+            (None, _, Some(place)) => write!(f, "{place}: ")?,
+            (None, _, None) => {}
+        }
+        write!(f, "{}: {}", self.check.as_str(), self.reason)
+    }
+}
+
 /// What to verify.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VerifyOptions {
-    /// Only this case (and only its entry of the anchor).
+    /// Only this case (and only its entry of the anchor); the log is then checked for this
+    /// case's events only.
     pub case: Option<String>,
     pub anchor: Option<Anchor>,
+    /// The log's public key: every stored checkpoint must be signed by it. Without it the
+    /// checkpoints cannot be trusted, and a store holding some is a finding.
+    pub public_key: Option<PublicKey>,
+    /// Checkpoints kept outside the database (signed notes, e.g. exported files): each must
+    /// verify, match the log, and be among the stored ones.
+    pub exported: Vec<String>,
+    /// The office's UTC offset: queue numbers run per local day.
+    pub utc_offset: UtcOffset,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            case: None,
+            anchor: None,
+            public_key: None,
+            exported: Vec::new(),
+            // Asia/Jakarta, the service's default time zone.
+            utc_offset: UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC),
+        }
+    }
 }
 
 /// The outcome of a run.
@@ -94,6 +163,18 @@ pub struct VerifyReport {
     pub events: u64,
     /// Case heads of the anchor checked (0 without an anchor).
     pub anchor_heads: u64,
+    /// Leaves of the log walked (0 for one case).
+    pub leaves: u64,
+    /// Signed checkpoints checked.
+    pub checkpoints: u64,
+    /// The tree size of the latest checkpoint that verified: what is signed (0 if none).
+    pub signed_size: u64,
+    /// Cases whose first event does not record its SOP text's hash (histories from before
+    /// it was recorded): their SOP text is checked against the stored hash only.
+    pub unpinned_sop_texts: u64,
+    /// Cases whose personal data was erased (their decisions on personal values are taken as
+    /// recorded: see the replay's doc).
+    pub erased_cases: u64,
     pub findings: Vec<Finding>,
 }
 
@@ -103,8 +184,18 @@ impl VerifyReport {
     }
 }
 
-/// Verifies every case (or one), calling `progress` after each case. Streams: one page of
-/// case projections and one case's events in memory at a time.
+/// What one case's check leaves for the checks over all cases.
+#[derive(Debug, Default)]
+pub(crate) struct CaseFacts {
+    /// (queue counter key, local day, number, seq) of each number issued.
+    pub queue_numbers: Vec<(String, String, QueueNumber, u64)>,
+    pub pinned: bool,
+    pub erased: bool,
+}
+
+/// Verifies every case (or one), calling `progress` after each case, then the log, its
+/// checkpoints and the queue counters. Streams: one page of case projections and one case's
+/// events in memory at a time (and, for the log, one page of leaves).
 pub async fn verify_store(
     store: &Store,
     options: &VerifyOptions,
@@ -122,10 +213,21 @@ pub async fn verify_store(
         }
         report.anchor_heads = anchored.len() as u64;
     }
+    let mut numbers = Vec::new();
+    let mut seen = HashSet::new();
     match &options.case {
         Some(case_id) => {
             if let Some(record) = store.case(case_id).await? {
-                verify_one(store, &mut sops, &record, &mut anchored, &mut report).await?;
+                let facts = verify_one(
+                    store,
+                    &mut sops,
+                    &record,
+                    &mut anchored,
+                    options,
+                    &mut report,
+                )
+                .await?;
+                numbers.extend(facts.queue_numbers);
                 progress(case_id);
             } else if !anchored.contains_key(case_id) {
                 return Err(AuditError::CaseNotFound(case_id.clone()));
@@ -134,19 +236,31 @@ pub async fn verify_store(
         None => {
             let mut walk = CaseWalk::new(None);
             while let Some(record) = walk.next(store).await? {
-                verify_one(store, &mut sops, &record, &mut anchored, &mut report).await?;
+                let facts = verify_one(
+                    store,
+                    &mut sops,
+                    &record,
+                    &mut anchored,
+                    options,
+                    &mut report,
+                )
+                .await?;
+                numbers.extend(facts.queue_numbers);
                 progress(&record.case_id);
+                seen.insert(record.case_id);
             }
+            crate::logcheck::check_log(store, options, &seen, &mut report).await?;
+            check_queues(store, numbers, &mut report).await?;
         }
     }
     // Anchored cases the store no longer has at all.
     for (case_id, head) in anchored {
-        report.findings.push(Finding {
-            case_id,
-            seq: Some(head.seq),
-            check: Check::Anchor,
-            reason: "the anchor records this case, the store no longer has it".to_owned(),
-        });
+        report.findings.push(Finding::case(
+            &case_id,
+            Some(head.seq),
+            Check::Anchor,
+            "the anchor records this case, the store no longer has it".to_owned(),
+        ));
     }
     Ok(report)
 }
@@ -156,35 +270,143 @@ async fn verify_one(
     sops: &mut SopCache,
     record: &CaseRecord,
     anchored: &mut BTreeMap<String, AnchorHead>,
+    options: &VerifyOptions,
     report: &mut VerifyReport,
-) -> Result<(), AuditError> {
+) -> Result<CaseFacts, AuditError> {
     let stored = store.events(&record.case_id).await?;
-    let salt = store.case_salt(&record.case_id).await?.unwrap_or_default();
+    let salt = store.case_salt(&record.case_id).await?;
     report.cases += 1;
     report.events += stored.len() as u64;
     let anchor = anchored.remove(&record.case_id);
-    let findings = check_case(store, sops, record, &stored, &salt, anchor.as_ref()).await?;
+    let (findings, facts) = check_case_facts(
+        store,
+        sops,
+        record,
+        &stored,
+        salt.as_deref(),
+        anchor.as_ref(),
+        options.utc_offset,
+    )
+    .await?;
     report.findings.extend(findings);
+    report.unpinned_sop_texts += u64::from(!facts.pinned);
+    report.erased_cases += u64::from(facts.erased);
+    Ok(facts)
+}
+
+/// The queue counters against the numbers the histories issued: a counter below a number
+/// issued that day would issue it again, and a number issued twice calls two applicants.
+async fn check_queues(
+    store: &Store,
+    numbers: Vec<(String, String, QueueNumber, u64)>,
+    report: &mut VerifyReport,
+) -> Result<(), AuditError> {
+    let counters: HashMap<(String, String), i64> = store
+        .queue_counters()
+        .await?
+        .into_iter()
+        .map(|(key, day, last)| ((key, day), last))
+        .collect();
+    let mut issued: BTreeMap<(String, String, String, u32), Vec<u64>> = BTreeMap::new();
+    let mut highest: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for (key, day, number, seq) in &numbers {
+        let top = highest.entry((key.clone(), day.clone())).or_default();
+        *top = (*top).max(number.sequence);
+        issued
+            .entry((
+                key.clone(),
+                day.clone(),
+                number.prefix.clone(),
+                number.sequence,
+            ))
+            .or_default()
+            .push(*seq);
+    }
+    for ((key, day), top) in highest {
+        let counter = counters
+            .get(&(key.clone(), day.clone()))
+            .copied()
+            .unwrap_or(0);
+        if counter < i64::from(top) {
+            report.findings.push(Finding::at(
+                format!("queue {key} {day}"),
+                Check::Queue,
+                format!(
+                    "the counter is at {counter}, the histories issued numbers up to {top}: \
+                     the next number would be issued again"
+                ),
+            ));
+        }
+    }
+    for ((key, day, prefix, sequence), times) in issued {
+        if times.len() > 1 {
+            let number = QueueNumber::new(&prefix, sequence);
+            report.findings.push(Finding::at(
+                format!("queue {key} {day}"),
+                Check::Queue,
+                format!("number {number} was issued {} times", times.len()),
+            ));
+        }
+    }
     Ok(())
 }
 
-/// All checks of one case. `Err` only when the store fails; mismatches are findings.
+/// All checks of one case. `Err` only when the store fails; mismatches are findings. `salt`
+/// is `None` when the case has none (erased, or removed).
 pub async fn check_case(
     store: &Store,
     sops: &mut SopCache,
     record: &CaseRecord,
     stored: &[sopflow_store::Event],
-    salt: &str,
+    salt: Option<&str>,
     anchor: Option<&AnchorHead>,
 ) -> Result<Vec<Finding>, AuditError> {
+    let offset = VerifyOptions::default().utc_offset;
+    Ok(
+        check_case_facts(store, sops, record, stored, salt, anchor, offset)
+            .await?
+            .0,
+    )
+}
+
+pub(crate) async fn check_case_facts(
+    store: &Store,
+    sops: &mut SopCache,
+    record: &CaseRecord,
+    stored: &[sopflow_store::Event],
+    salt: Option<&str>,
+    anchor: Option<&AnchorHead>,
+    utc_offset: UtcOffset,
+) -> Result<(Vec<Finding>, CaseFacts), AuditError> {
     let case_id = record.case_id.as_str();
-    let finding = |seq: Option<u64>, check: Check, reason: String| Finding {
-        case_id: case_id.to_owned(),
-        seq,
-        check,
-        reason,
-    };
+    let mut facts = CaseFacts::default();
+    let mut findings =
+        check_history(store, sops, record, stored, salt, utc_offset, &mut facts).await?;
+    // What the log recorded of this case, and the anchor's head: neither needs the history
+    // to decode.
+    check_leaves(store, case_id, stored, &mut findings).await?;
+    if let Some(head) = anchor {
+        check_anchor(case_id, stored, head, &mut findings);
+    }
+    Ok((findings, facts))
+}
+
+/// The checks that read the history: rows, chain, head, SOP, erasure, replay, projection,
+/// outbox, and the queue numbers it issued (into `facts`).
+async fn check_history(
+    store: &Store,
+    sops: &mut SopCache,
+    record: &CaseRecord,
+    stored: &[sopflow_store::Event],
+    salt: Option<&str>,
+    utc_offset: UtcOffset,
+    facts: &mut CaseFacts,
+) -> Result<Vec<Finding>, AuditError> {
+    let case_id = record.case_id.as_str();
+    let finding =
+        |seq: Option<u64>, check: Check, reason: String| Finding::case(case_id, seq, check, reason);
     let mut findings = Vec::new();
+
     let events = match decode_rows(stored) {
         Ok(events) => events,
         Err((seq, reason)) => {
@@ -200,7 +422,9 @@ pub async fn check_case(
     let EventBody::CaseStarted {
         sop_id,
         sop_version,
+        sop_content_hash,
         case_id: started_id,
+        calendar: pin,
         ..
     } = &first.body
     else {
@@ -236,7 +460,58 @@ pub async fn check_case(
             return Ok(findings);
         }
     };
+    // The text the case ran on, as its first event recorded it: a text replaced together
+    // with its stored hash is found here.
+    facts.pinned = sop_content_hash.is_some();
+    if let Some(recorded) = sop_content_hash
+        && *recorded != sop.content_hash
+    {
+        findings.push(finding(
+            Some(1),
+            Check::Sop,
+            format!(
+                "the case started on the text of SOP `{sop_id}` version {sop_version} with hash {}, \
+                 the stored text has hash {}",
+                short(recorded),
+                short(&sop.content_hash)
+            ),
+        ));
+    }
     let personal = sop.sop.personal_fields();
+
+    // Erasure: a case without its salt must have a recorded erasure, and an erased case
+    // must hold no personal value any more.
+    let erasure = store.erasure_of(case_id).await?;
+    facts.erased = erasure.is_some();
+    match (&erasure, salt) {
+        (None, None) => findings.push(finding(
+            None,
+            Check::Erasure,
+            "the salt of its personal data is gone, and no erasure is recorded".into(),
+        )),
+        (Some(e), Some(_)) => findings.push(finding(
+            None,
+            Check::Erasure,
+            format!(
+                "an erasure is recorded ({}), but the salt of its personal data is still stored",
+                e.at
+            ),
+        )),
+        (Some(e), None) => {
+            if let Some(event) = events.iter().find(|ev| holds_personal_value(ev, personal)) {
+                findings.push(finding(
+                    Some(event.seq),
+                    Check::Erasure,
+                    format!(
+                        "the erasure recorded at {} left a personal value in this event",
+                        e.at
+                    ),
+                ));
+            }
+        }
+        (None, Some(_)) => {}
+    }
+    let salt = salt.unwrap_or_default();
 
     // The chain: each event's hash covers the one before it.
     let links = events
@@ -265,45 +540,320 @@ pub async fn check_case(
         }
     }
 
-    // The decisions, re-evaluated against the pinned SOP version.
-    if let Err(divergence) = verify(&sop.sop, &events) {
-        findings.push(finding(
-            Some(divergence.seq),
-            Check::Replay,
-            divergence.reason,
-        ));
+    // The decisions, re-evaluated against the pinned SOP version with the due times on the
+    // pinned calendar, and the projection against the state they lead to (or, where they
+    // diverge, the plain fold).
+    let state = match sops.calendar(store, pin.as_ref()).await? {
+        Ok(calendar) => match verify_on(&sop.sop, &calendar, &events) {
+            Ok(state) => Some(state),
+            Err(divergence) => {
+                findings.push(finding(
+                    Some(divergence.seq),
+                    Check::Replay,
+                    divergence.reason,
+                ));
+                CaseState::replay(&events).ok()
+            }
+        },
+        Err(reason) => {
+            findings.push(finding(Some(1), Check::Calendar, reason));
+            CaseState::replay(&events).ok()
+        }
+    };
+    if let Some(state) = &state {
+        check_projection(case_id, record, state, &mut findings);
     }
 
-    // The anchor: the head it recorded must still be in this history, at its place.
-    if let Some(head) = anchor {
-        let at = usize::try_from(head.seq)
-            .ok()
-            .and_then(|s| s.checked_sub(1))
-            .and_then(|i| stored.get(i));
-        match at {
-            None => findings.push(finding(
-                Some(head.seq),
-                Check::Anchor,
-                format!(
-                    "the anchor records head event {}, the history has {} events",
-                    head.seq,
-                    stored.len()
-                ),
-            )),
-            Some(event) if event.hash != head.head => findings.push(finding(
-                Some(head.seq),
-                Check::Anchor,
-                format!(
-                    "event {} has hash {}, the anchor recorded {}",
-                    head.seq,
-                    short(&event.hash),
-                    short(&head.head)
-                ),
-            )),
-            Some(_) => {}
+    // The outbox: each row is what an event asked for; a request still awaited has its row.
+    let outbox = store.outbox_for_case(case_id).await?;
+    check_outbox(
+        case_id,
+        &events,
+        state.as_ref(),
+        &outbox,
+        personal,
+        salt,
+        &mut findings,
+    );
+
+    // The counter is the service point's (a case from before service points is the
+    // deployment's, keyed as the runtime assigned it), and its day the point's local day.
+    let point = record.service_point.clone().unwrap_or_default();
+    let point_offset = sops
+        .point_offset(store, &point)
+        .await?
+        .unwrap_or(utc_offset);
+    for e in &events {
+        if let EventBody::QueueNumberAssigned { queue, number, .. } = &e.body
+            && let Ok(parsed) = number.parse::<QueueNumber>()
+        {
+            let day =
+                e.at.to_offset(point_offset)
+                    .date()
+                    .format(time::macros::format_description!("[year]-[month]-[day]"))
+                    .unwrap_or_default();
+            // As `core::queue::draw` keys the counter.
+            facts
+                .queue_numbers
+                .push((format!("{point}:{sop_id}:{queue}"), day, parsed, e.seq));
         }
     }
     Ok(findings)
+}
+
+/// Each stored event against the leaf the log recorded for it.
+async fn check_leaves(
+    store: &Store,
+    case_id: &str,
+    stored: &[sopflow_store::Event],
+    findings: &mut Vec<Finding>,
+) -> Result<(), AuditError> {
+    let mut leaves: BTreeMap<i64, sopflow_store::Leaf> = store
+        .case_leaves(case_id)
+        .await?
+        .into_iter()
+        .filter(|l| l.kind == LeafKind::Event)
+        .filter_map(|l| Some((l.seq?, l)))
+        .collect();
+    for row in stored {
+        let seq = u64::try_from(row.seq).ok();
+        match leaves.remove(&row.seq) {
+            None => findings.push(Finding::case(
+                case_id,
+                seq,
+                Check::Log,
+                "the event is not in the log: it was written around the store".into(),
+            )),
+            Some(leaf)
+                if leaf.leaf_hash != NewLeaf::event(case_id, row.seq, &row.hash).leaf_hash =>
+            {
+                findings.push(Finding::case(
+                    case_id,
+                    seq,
+                    Check::Log,
+                    format!(
+                        "not the event the log recorded at leaf {}: it was rewritten since",
+                        leaf.idx
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    // What the log recorded and the store no longer has: a removed tail, a removed event.
+    for (seq, leaf) in leaves {
+        findings.push(Finding::case(
+            case_id,
+            u64::try_from(seq).ok(),
+            Check::Log,
+            format!(
+                "the event is missing: the log recorded it at leaf {}",
+                leaf.idx
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_anchor(
+    case_id: &str,
+    stored: &[sopflow_store::Event],
+    head: &AnchorHead,
+    findings: &mut Vec<Finding>,
+) {
+    let at = usize::try_from(head.seq)
+        .ok()
+        .and_then(|s| s.checked_sub(1))
+        .and_then(|i| stored.get(i));
+    match at {
+        None => findings.push(Finding::case(
+            case_id,
+            Some(head.seq),
+            Check::Anchor,
+            format!(
+                "the anchor records head event {}, the history has {} events",
+                head.seq,
+                stored.len()
+            ),
+        )),
+        Some(event) if event.hash != head.head => findings.push(Finding::case(
+            case_id,
+            Some(head.seq),
+            Check::Anchor,
+            format!(
+                "event {} has hash {}, the anchor recorded {}",
+                head.seq,
+                short(&event.hash),
+                short(&head.head)
+            ),
+        )),
+        Some(_) => {}
+    }
+}
+
+/// The projection the queue, the inboxes and the ticker act on, against the fold.
+fn check_projection(
+    case_id: &str,
+    record: &CaseRecord,
+    state: &CaseState,
+    findings: &mut Vec<Finding>,
+) {
+    let mut differs = Vec::new();
+    if record.status != state.status.as_str() {
+        differs.push(format!(
+            "status `{}` (the history says `{}`)",
+            record.status,
+            state.status.as_str()
+        ));
+    }
+    if record.current_step.as_deref() != state.current_step.as_deref() {
+        differs.push(format!(
+            "current step {:?} (the history says {:?})",
+            record.current_step.as_deref(),
+            state.current_step.as_deref()
+        ));
+    }
+    let due = state.next_due().map(to_micros);
+    if record.due_at != due {
+        differs.push(format!(
+            "due time {:?} (the history says {due:?})",
+            record.due_at
+        ));
+    }
+    if record.overdue != state.overdue_recorded() {
+        differs.push(format!(
+            "overdue {} (the history says {})",
+            record.overdue,
+            state.overdue_recorded()
+        ));
+    }
+    if !differs.is_empty() {
+        findings.push(Finding::case(
+            case_id,
+            None,
+            Check::Projection,
+            format!("the case is listed with {}", differs.join(", ")),
+        ));
+    }
+}
+
+/// Outbox rows against the events that asked for them.
+fn check_outbox(
+    case_id: &str,
+    events: &[Event],
+    state: Option<&CaseState>,
+    outbox: &[sopflow_store::OutboxItem],
+    personal: &[String],
+    salt: &str,
+    findings: &mut Vec<Finding>,
+) {
+    /// By key: the event that asked, its step, its adapter and its request.
+    type Asked<'a> = (&'a Event, &'a str, &'a str, &'a Map<String, Value>);
+    let mut asked: HashMap<&str, Asked> = HashMap::new();
+    let mut answered: HashSet<&str> = HashSet::new();
+    for e in events {
+        match &e.body {
+            EventBody::AdapterRequested {
+                step,
+                adapter,
+                idempotency_key,
+                request,
+            } => {
+                asked.insert(idempotency_key, (e, step, adapter, request));
+            }
+            EventBody::AdapterCompleted {
+                idempotency_key, ..
+            } => {
+                answered.insert(idempotency_key);
+            }
+            _ => {}
+        }
+    }
+    for row in outbox {
+        let place = format!("outbox row {} (`{}`)", row.id, row.idempotency_key);
+        let Some((event, step, adapter, request)) = asked.get(row.idempotency_key.as_str()) else {
+            findings.push(Finding::case(
+                case_id,
+                None,
+                Check::Outbox,
+                format!("{place}: no event of the case asked for it"),
+            ));
+            continue;
+        };
+        let payload = &row.payload;
+        let same_request = payload
+            .get("request")
+            .and_then(Value::as_object)
+            .is_some_and(|r| redact(r, personal, salt) == redact(request, personal, salt));
+        let same_call = row.adapter == **adapter
+            && payload.get("step").and_then(Value::as_str) == Some(*step)
+            && payload
+                .get("case_id")
+                .and_then(Value::as_str)
+                .is_none_or(|c| c == case_id);
+        if !same_call || !same_request {
+            findings.push(Finding::case(
+                case_id,
+                Some(event.seq),
+                Check::Outbox,
+                format!("{place} is not the request this event asked for"),
+            ));
+        }
+    }
+    // A request the case still waits for (it is at that step, with no result) needs its
+    // row, not yet done: without it the adapter is never called and the case waits for ever.
+    if let Some(state) = state.filter(|s| !s.status.is_closed()) {
+        for (key, (event, step, ..)) in &asked {
+            if answered.contains(key) || state.current_step.as_deref() != Some(*step) {
+                continue;
+            }
+            let row = outbox.iter().find(|r| r.idempotency_key == *key);
+            let lost = match row {
+                None => Some("has no outbox row: the adapter will never be called".to_owned()),
+                Some(r) if r.status == OutboxStatus::Done => Some(format!(
+                    "is marked done in outbox row {}, but no result was recorded",
+                    r.id
+                )),
+                Some(_) => None,
+            };
+            if let Some(lost) = lost {
+                findings.push(Finding::case(
+                    case_id,
+                    Some(event.seq),
+                    Check::Outbox,
+                    format!("the request `{key}` {lost}"),
+                ));
+            }
+        }
+    }
+}
+
+/// A map with its personal values as their salted hashes (what the chain covers).
+fn redact(map: &Map<String, Value>, personal: &[String], salt: &str) -> Map<String, Value> {
+    map.iter()
+        .map(|(k, v)| {
+            let v = match personal.iter().any(|p| p == k) {
+                true => personal_hash(salt, k, v),
+                false => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// Whether an event still holds a personal value (not its salted hash).
+fn holds_personal_value(event: &Event, personal: &[String]) -> bool {
+    let open = |map: &Map<String, Value>| {
+        map.iter().any(|(k, v)| {
+            personal.iter().any(|p| p == k) && !v.is_null() && v.get(PERSONAL_MARK).is_none()
+        })
+    };
+    match &event.body {
+        EventBody::CaseStarted { data, .. } | EventBody::DataRecorded { data, .. } => open(data),
+        EventBody::AdapterRequested { request, .. } => open(request),
+        EventBody::BranchTaken { evaluations, .. } => evaluations.iter().any(|e| open(&e.values)),
+        _ => false,
+    }
 }
 
 /// Decodes the stored rows and checks that the columns beside each event's JSON (which the

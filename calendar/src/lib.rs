@@ -23,4 +23,4 @@ pub use calendar::{Calendar, CalendarError, Closure, ClosureKind, DayStatus, Ope
 pub use canonical::HEADER as CANONICAL_HEADER;
 pub use hours::{DAY, Hours, Interval};
 pub use load::{Library, LoadError, Problem};
-pub use zone::Zone;
+pub use zone::{Zone, utc_offset_of};

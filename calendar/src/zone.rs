@@ -50,6 +50,23 @@ impl Zone {
     }
 }
 
+/// The UTC offset of a zone as a configuration writes it: a [`Zone`] name (`WIB`,
+/// `Asia/Jakarta`...), `UTC`, or an offset like `+07:00`. Every part of sopflow that turns a
+/// service point's or a deployment's zone into an offset asks this one function.
+pub fn utc_offset_of(zone: &str) -> Option<UtcOffset> {
+    if let Some(z) = Zone::from_name(zone) {
+        return Some(z.offset());
+    }
+    match zone.trim() {
+        "UTC" | "Etc/UTC" => Some(UtcOffset::UTC),
+        other => {
+            let format =
+                time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+            UtcOffset::parse(other, &format).ok()
+        }
+    }
+}
+
 impl fmt::Display for Zone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -21,6 +21,9 @@ pub struct Config {
     pub database: String,
     /// Directory of SOP YAML files, watched for changes.
     pub definitions: PathBuf,
+    /// Directory of calendar files (`<id>.toml`), the ones service points name by id; read
+    /// at start.
+    pub calendars: PathBuf,
     /// The office's time zone (queue numbers restart each local day): an Indonesian zone
     /// name (`Asia/Jakarta`, `Asia/Makassar`, `Asia/Jayapura`...), `UTC`, or `+07:00`.
     pub timezone: String,
@@ -37,6 +40,10 @@ pub struct Config {
     /// it is refused for a while (429).
     pub auth_failure_burst: u32,
     pub auth_failures_per_minute: u32,
+    /// Signed checkpoints of the transparency log (`[log]`).
+    pub log: LogConfig,
+    /// How long personal data is kept (`[retention]`).
+    pub retention: RetentionConfig,
     /// A browser session unused this long ends (the officer logs in again).
     pub session_idle: Duration,
     /// The service points this deployment serves from (`[[service_points]]`); none: one
@@ -44,6 +51,52 @@ pub struct Config {
     pub service_points: Vec<ServicePointConfig>,
     /// Calls from counters: how many no-shows cancel a case.
     pub counters: CounterConfig,
+}
+
+/// The transparency log's checkpoints (`[log]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// The signing key's file (`sopflow audit keygen`), readable by the service's user only.
+    /// Without one the service signs no checkpoint (and says so at start).
+    pub key: Option<PathBuf>,
+    /// How often a checkpoint is signed, when the log has grown since the last.
+    pub checkpoint_every: Duration,
+    /// Each signed checkpoint is also written here, one file each: a place the database's
+    /// writers cannot write (another machine's share, write-once storage).
+    pub export_dir: Option<PathBuf>,
+    /// And sent here (an HTTP POST of the note as `text/plain`), e.g. a witness service.
+    pub export_url: Option<String>,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            key: None,
+            checkpoint_every: Duration::from_secs(300),
+            export_dir: None,
+            export_url: None,
+        }
+    }
+}
+
+/// How long personal data is kept (`[retention]`, UU 27/2022).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Erase the personal data of cases closed at least this many days ago; unset: kept.
+    pub erase_closed_after_days: Option<u32>,
+    /// How often the service looks for such cases.
+    pub every: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            erase_closed_after_days: None,
+            every: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// `[counters]`: calling from counters.
@@ -69,6 +122,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: "sqlite://./sopflow.db".to_owned(),
             definitions: PathBuf::from("./sop-definitions"),
+            calendars: PathBuf::from("./calendars"),
             timezone: "Asia/Jakarta".to_owned(),
             prints: PathBuf::from("./sopflow-prints"),
             public_url: None,
@@ -76,6 +130,8 @@ impl Default for Config {
             dispatch: DispatchConfig::default(),
             auth_failure_burst: 20,
             auth_failures_per_minute: 10,
+            log: LogConfig::default(),
+            retention: RetentionConfig::default(),
             session_idle: Duration::from_secs(30 * 60),
             service_points: Vec::new(),
             counters: CounterConfig::default(),
@@ -123,17 +179,5 @@ impl Config {
 /// The UTC offset of a zone as configured: an Indonesian zone name (`Asia/Jakarta`, `WIB`,
 /// `Asia/Makassar`, `WITA`, `Asia/Jayapura`, `WIT`...), `UTC`, or an offset like `+07:00`.
 pub fn utc_offset_of(zone: &str) -> Result<UtcOffset, ConfigError> {
-    let hours = match zone {
-        "UTC" | "Etc/UTC" => 0,
-        "Asia/Jakarta" | "Asia/Pontianak" | "WIB" => 7,
-        "Asia/Makassar" | "WITA" => 8,
-        "Asia/Jayapura" | "WIT" => 9,
-        other => {
-            let format =
-                time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
-            return UtcOffset::parse(other, &format)
-                .map_err(|_| ConfigError::TimeZone(other.to_owned()));
-        }
-    };
-    UtcOffset::from_hms(hours, 0, 0).map_err(|_| ConfigError::TimeZone(zone.to_owned()))
+    sopflow_calendar::utc_offset_of(zone).ok_or_else(|| ConfigError::TimeZone(zone.to_owned()))
 }

@@ -6,6 +6,7 @@
 //! - [`queries`]: the SOP catalogue, a role's inbox, the cases a user may see, search;
 //! - [`access`]: who sees a case, with or without its personal data, and as whom a person
 //!   acts on it;
+//! - [`calendars`]: the service points' calendars and the calendars cases are pinned to;
 //! - [`offices`]: service points and their counters; [`counters`]: calling from counters
 //!   and a service point's board; [`calls`]: the calls, for the call streams; [`search`]:
 //!   searchable fields as hashes;
@@ -28,6 +29,7 @@
 pub mod access;
 pub mod adapters;
 pub mod auth;
+pub mod calendars;
 pub mod calls;
 pub mod codes;
 pub mod config;

@@ -37,10 +37,8 @@ pub async fn register_new_case(
         .format(format_description!("[year][month][day]"))
         .map_err(|e| RuntimeError::Corrupt(format!("day {day}: {e}")))?;
     let number = format!("{}-{date}-{n:04}", state.sop_id.to_uppercase());
-    let ctx = Context {
-        now,
-        actor: Actor::system(),
-    };
+    // Registration reads no budget: the calendar does not matter here.
+    let ctx = Context::new(now, Actor::system());
     let event = register(state, number.clone(), &ctx)
         .ok_or_else(|| RuntimeError::Corrupt(format!("case {} is registered", state.case_id)))?;
     let tracking_code = crate::codes::new_tracking_code()

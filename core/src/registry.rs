@@ -203,8 +203,20 @@ impl Registry {
         sop_id: &str,
         at: OffsetDateTime,
     ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
+        self.in_force_at(store, sop_id, at, self.utc_offset).await
+    }
+
+    /// [`Registry::in_force`] at a service point whose zone is `offset`: a dated release
+    /// takes effect at its local midnight.
+    pub async fn in_force_at(
+        &self,
+        store: &Store,
+        sop_id: &str,
+        at: OffsetDateTime,
+        offset: UtcOffset,
+    ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
         let all = store.releases(Some(sop_id)).await?;
-        match releases::in_force(&all, at, self.utc_offset) {
+        match releases::in_force(&all, at, offset) {
             Some(r) => {
                 self.get(store, sop_id, u32::try_from(r.version).unwrap_or(u32::MAX))
                     .await

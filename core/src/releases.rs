@@ -1,12 +1,13 @@
 //! Which version of an SOP new cases start on.
 //!
 //! Every decision is a release, kept in the store (`sop_releases`, append-only): a deployment
-//! takes effect at once, or from its Tanggal Efektif when that lies ahead (midnight at the
-//! office); an administrator may choose any version (a rollback), with a reason. The version
-//! in force at an instant is that of the latest decision already in effect then, so a later
-//! decision overrides earlier ones, including ones scheduled further ahead. A file of the
-//! definitions folder releases its version when its content changes (or is first seen), not at
-//! every start: an administrator's choice through the API stands until the file changes again.
+//! takes effect at once, or from its Tanggal Efektif when that lies ahead (from midnight at
+//! each service point, in its own zone: `Registry::in_force_at`); an administrator may
+//! choose any version (a rollback), with a reason. The version in force at an instant is
+//! that of the latest decision already in effect then, so a later decision overrides earlier
+//! ones, including ones scheduled further ahead. A file of the definitions folder releases
+//! its version when its content changes (or is first seen), not at every start: an
+//! administrator's choice through the API stands until the file changes again.
 
 use sopflow_store::{Effective, Release};
 use time::{OffsetDateTime, UtcOffset};

@@ -14,6 +14,7 @@ fn ctx(role: &str) -> Context {
     Context {
         now: t0(),
         actor: Actor::new(format!("{role}-1"), role),
+        calendar: Default::default(),
     }
 }
 

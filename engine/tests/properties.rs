@@ -294,6 +294,7 @@ fn run(sop_choices: &[u32], command_choices: &[u32]) -> Result<(), TestCaseError
         let ctx = Context {
             now,
             actor: Actor::new("u", roles[c.pick(roles.len())]),
+            calendar: Default::default(),
         };
         let Ok(done) = execute(&sop, state.as_ref(), &command, &ctx) else {
             continue;

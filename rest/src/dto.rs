@@ -45,17 +45,42 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D
     let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
         return Ok(None);
     };
-    if let Some(v) = n.as_u64() {
-        return Ok(Some(v));
-    }
-    match n.as_f64() {
-        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => {
-            Ok(Some(f as u64))
-        }
-        _ => Err(D::Error::custom(format!(
+    whole(&n, 9_007_199_254_740_992).map(Some).ok_or_else(|| {
+        D::Error::custom(format!(
             "expected_version must be a whole number of at least 0, not {n}"
-        ))),
+        ))
+    })
+}
+
+/// An SOP version: a whole number (JSON does not tell `3` from `3.0`, nor does the document's
+/// `integer`) that fits in 32 bits.
+fn whole_version<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    whole(&n, u64::from(u32::MAX))
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "version must be a whole number from 0 to {}, not {n}",
+                u32::MAX
+            ))
+        })
+}
+
+/// `n` as a whole number from 0 to `max`, also when written with a fraction of zero.
+fn whole(n: &serde_json::Number, max: u64) -> Option<u64> {
+    if let Some(v) = n.as_u64() {
+        return (v <= max).then_some(v);
     }
+    // Exact: `max` is at most 2^53 here, below which every whole f64 is an integer.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    n.as_f64()
+        .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f <= max as f64)
+        .map(|f| f as u64)
 }
 
 /// `POST /cases`.
@@ -495,6 +520,8 @@ impl From<&sopflow_store::Release> for ReleaseView {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRelease {
+    #[serde(deserialize_with = "whole_version")]
+    #[schema(value_type = u32)]
     pub version: u32,
     /// Why (recorded with who decided).
     pub reason: String,

@@ -196,7 +196,7 @@ pub fn idempotency(
     let key = value
         .to_str()
         .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .filter(|k| crate::text::is_idempotency_key(k.as_bytes()))
         .ok_or_else(|| {
             Problem::bad_request("Idempotency-Key must be 1 to 200 visible ASCII characters")
         })?;

@@ -4,7 +4,7 @@
 //! - [`handlers`]: thin handlers, one module per resource; [`extract`]: the caller, JSON
 //!   bodies, Idempotency-Keys and how an outcome becomes an answer;
 //! - [`dto`]: the wire types; [`problem`]: errors as RFC 9457; [`openapi`]: the document;
-//! - [`state`]: what handlers share.
+//! - [`state`]: what handlers share; [`text`]: the text rules of parameters and bodies.
 //!
 //! **Architecture invariant:** the handlers hold no rules of cases and never write the store
 //! themselves: every change goes through [`sopflow_core::Runtime::run`], every cross-case read
@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod openapi;
 pub mod problem;
 pub mod state;
+pub mod text;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -49,7 +49,7 @@ use crate::{dto, problem};
         audit::sop_report,
     ),
     components(schemas(problem::Problem, problem::FieldError, dto::CaseView, dto::Task, dto::DocumentInput)),
-    modifiers(&BearerAuth, &PathParamsAndErrors)
+    modifiers(&BearerAuth, &PathParamsAndErrors, &TextRules)
 )]
 struct ApiDoc;
 
@@ -162,6 +162,114 @@ impl Modify for PathParamsAndErrors {
                     }
                 }
             }
+        }
+    }
+}
+
+/// States the text rules the handlers check ([`crate::text`]) on the parameters and fields
+/// they apply to, so that what the document calls valid is accepted and the rest refused.
+/// Done on the document's JSON: utoipa's derive has no attribute for a header's pattern.
+struct TextRules;
+
+impl Modify for TextRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::text::{
+            BASE64_PATTERN, IDEMPOTENCY_KEY_PATTERN, MAX_TEXT_CHARS, REASON_PATTERN, TEXT_PATTERN,
+        };
+        use serde_json::{Value, json};
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
+            return;
+        };
+        let text =
+            |max: usize| json!({ "type": "string", "maxLength": max, "pattern": TEXT_PATTERN });
+        let reveal_reason = text(sopflow_audit::MAX_REASON);
+        if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+            for (template, item) in paths.iter_mut() {
+                let Some(item) = item.as_object_mut() else {
+                    continue;
+                };
+                for operation in item.values_mut() {
+                    let Some(parameters) = operation
+                        .get_mut("parameters")
+                        .and_then(Value::as_array_mut)
+                    else {
+                        continue;
+                    };
+                    for parameter in parameters {
+                        let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                        let place = parameter["in"].as_str().unwrap_or_default().to_owned();
+                        let schema = match (place.as_str(), name.as_str()) {
+                            ("header", "Idempotency-Key") => json!({
+                                "type": "string", "minLength": 1, "maxLength": 200,
+                                "pattern": IDEMPOTENCY_KEY_PATTERN,
+                            }),
+                            ("query", "reason") if template == "/sops" => text(MAX_TEXT_CHARS),
+                            ("query", "reason") => reveal_reason.clone(),
+                            _ => continue,
+                        };
+                        parameter["schema"] = schema;
+                    }
+                }
+            }
+        }
+        if let Some(schemas) = doc
+            .pointer_mut("/components/schemas")
+            .and_then(Value::as_object_mut)
+        {
+            let fields: [(&str, &str, Value); 7] = [
+                ("Reason", "reason", text(MAX_TEXT_CHARS)),
+                (
+                    "NewRelease",
+                    "reason",
+                    json!({ "type": "string", "maxLength": MAX_TEXT_CHARS, "pattern": REASON_PATTERN }),
+                ),
+                ("DocumentInput", "type", text(MAX_TEXT_CHARS)),
+                (
+                    "DocumentInput",
+                    "number",
+                    json!({
+                        "type": ["string", "null"], "maxLength": MAX_TEXT_CHARS, "pattern": TEXT_PATTERN,
+                    }),
+                ),
+                (
+                    "CompleteStep",
+                    "outcome",
+                    json!({
+                        "type": ["string", "null"], "maxLength": MAX_TEXT_CHARS, "pattern": TEXT_PATTERN,
+                    }),
+                ),
+                ("StartCase", "sop_id", text(MAX_TEXT_CHARS)),
+                (
+                    "DocumentInput",
+                    "content_base64",
+                    json!({
+                        "type": ["string", "null"], "pattern": BASE64_PATTERN,
+                    }),
+                ),
+            ];
+            for (schema, field, rule) in fields {
+                if let Some(property) = schemas
+                    .get_mut(schema)
+                    .and_then(|s| s.pointer_mut(&format!("/properties/{field}")))
+                {
+                    let description = property.get("description").cloned();
+                    *property = rule;
+                    if let Some(description) = description {
+                        property["description"] = description;
+                    }
+                }
+            }
+            for schema in ["StartCase", "CompleteStep"] {
+                if let Some(data) = schemas
+                    .get_mut(schema)
+                    .and_then(|s| s.pointer_mut("/properties/data"))
+                {
+                    data["maxProperties"] = json!(sopflow_core::runtime::limits::MAX_FIELDS);
+                }
+            }
+        }
+        if let Ok(tightened) = serde_json::from_value(doc) {
+            *openapi = tightened;
         }
     }
 }

@@ -215,6 +215,9 @@ impl From<CommandError> for Problem {
                 tracing::error!(%reason, "the engine contradicted itself");
                 Problem::internal()
             }
+            CommandError::NoDueTime { .. } => {
+                Problem::unprocessable("no-due-time", "No due time on the calendar", detail)
+            }
             CommandError::WrongKind { .. } => {
                 Problem::unprocessable("wrong-kind", "The step is not completed this way", detail)
             }

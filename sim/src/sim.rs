@@ -418,6 +418,7 @@ impl<'m> Sim<'m> {
         let ctx = Context {
             now: self.m.instant(self.now),
             actor: self.m.opener.clone(),
+            calendar: Default::default(),
         };
         let executed =
             execute(&self.m.sop, None, &command, &ctx).map_err(|e| SimError::Refused {
@@ -701,6 +702,7 @@ impl<'m> Sim<'m> {
         let ctx = Context {
             now: self.m.instant(self.now),
             actor: actor.clone(),
+            calendar: Default::default(),
         };
         let sop = &self.m.sop;
         let rep = self.rep;

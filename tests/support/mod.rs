@@ -85,6 +85,8 @@ impl Api {
             database: db.url.clone(),
             definitions: PathBuf::from(definitions.path()),
             prints: definitions.path().join("prints"),
+            // The calendars the project ships, whatever the working directory.
+            calendars: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/calendars")),
             ..Config::default()
         };
         configure(&mut config);

@@ -74,3 +74,29 @@ fn source_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// POSTs `body` to `url` (`http://…`) as `content_type` and returns the answer's status, all
+/// within `timeout`: for what the service hands to others as it is (a signed checkpoint to a
+/// witness), with no retry of its own.
+pub async fn post(
+    url: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<u16, AdapterError> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| AdapterError::InvalidJob(format!("URL {url:?}: {e}")))?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        return Err(AdapterError::InvalidJob(format!(
+            "URL {uri} must be http://host… (TLS is not built in)"
+        )));
+    }
+    let peer = uri.host().unwrap_or_default().to_owned();
+    let request = Request::post(uri)
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| AdapterError::InvalidJob(format!("cannot build the request: {e}")))?;
+    let (status, _) = exchange(&client(), &peer, request, timeout, 64 * 1024).await?;
+    Ok(status.as_u16())
+}

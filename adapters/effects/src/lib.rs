@@ -27,13 +27,13 @@ use std::time::Duration;
 
 mod error;
 mod folder;
-mod http;
+pub mod http;
 mod ipp_printer;
 pub mod pdf;
 mod webhook;
 
 pub use error::AdapterError;
-pub use folder::FolderPrinter;
+pub use folder::{FolderPrinter, STAGING};
 pub use ipp_printer::IppPrinter;
 pub use webhook::{
     SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookConsultation, sign, verify_signature,

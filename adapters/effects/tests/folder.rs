@@ -3,8 +3,23 @@
 
 use sopflow_effects::{
     CardPrinter, FolderPrinter, IdempotencyKey, JobState, Layout, Lookup, PrintDocument, PrintJob,
-    PrintLine,
+    PrintLine, STAGING,
 };
+
+/// The names in the print folder (what a print station picks up), and whether the staging
+/// subfolder is empty.
+fn listing(dir: &std::path::Path) -> (Vec<String>, bool) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != STAGING)
+        .collect();
+    names.sort();
+    let staging_empty = std::fs::read_dir(dir.join(STAGING))
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true);
+    (names, staging_empty)
+}
 
 fn job(key: &str) -> PrintJob {
     PrintJob {
@@ -48,14 +63,10 @@ async fn printing_twice_with_the_same_key_writes_one_file() {
         modified
     );
 
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("cards"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    // A portable name: no `:` (SMB shares and Windows refuse it).
+    // A portable name: no `:` (SMB shares and Windows refuse it); no temporary file left.
     assert_eq!(
-        files,
-        vec![std::ffi::OsString::from("case-0001+cetak_ktp+1.pdf")]
+        listing(&dir.path().join("cards")),
+        (vec!["case-0001+cetak_ktp+1.pdf".to_owned()], true)
     );
     assert_eq!(
         written,
@@ -77,7 +88,7 @@ async fn another_visit_is_another_card() {
     printer.print(&job("case-0001:cetak_ktp:1")).await.unwrap();
     let second = printer.print(&job("case-0001:cetak_ktp:2")).await.unwrap();
     assert!(!second.already_submitted);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    assert_eq!(listing(dir.path()).0.len(), 2);
 }
 
 #[test]
@@ -101,7 +112,7 @@ async fn a_card_printed_under_the_old_name_is_found_and_not_printed_again() {
     ));
     let again = printer.print(&job).await.unwrap();
     assert!(again.already_submitted);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_eq!(listing(dir.path()).0.len(), 1);
 }
 
 #[tokio::test]
@@ -116,4 +127,62 @@ async fn an_a4_document_is_printed_too() {
     let pdf = std::fs::read(printer.path_for(&job.key)).unwrap();
     assert_eq!(pdf, sopflow_effects::pdf::render(&job.document).unwrap());
     assert!(String::from_utf8_lossy(&pdf).contains("KARTU KELUARGA"));
+}
+
+/// A process killed mid-write leaves its temporary file in the staging subfolder, never in the
+/// print folder; the next start removes it there, and removes the `.KEY.PID.tmp` an earlier
+/// build left beside the cards (a complete card under a name a print station may pick up).
+/// A fresh temporary file (another process writing right now) is left alone.
+#[tokio::test]
+async fn stale_temporary_files_are_removed_and_none_is_written_beside_the_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let staging = dir.path().join(STAGING);
+    std::fs::create_dir_all(&staging).unwrap();
+    let card = sopflow_effects::pdf::render(&job("case-0006:cetak_ktp:1").document).unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let stale = |path: std::path::PathBuf| {
+        std::fs::write(&path, &card).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        path
+    };
+    let killed = stale(staging.join("case-0006+cetak_ktp+1.4242.tmp"));
+    let earlier_build = stale(dir.path().join(".case-0007+cetak_ktp+1.4243.tmp"));
+    let writing = staging.join("case-0008+cetak_ktp+1.4244.tmp");
+    std::fs::write(&writing, b"%PDF-1.4 being written").unwrap();
+    // A card a station keeps is never touched, however old.
+    let kept = stale(dir.path().join("case-0005+cetak_ktp+1.pdf"));
+
+    // A new process: its first use cleans up, before it prints or looks anything up.
+    let printer = FolderPrinter::new(dir.path());
+    let job = job("case-0006:cetak_ktp:1");
+    assert_eq!(printer.lookup(&job.key).await.unwrap(), Lookup::NotFound);
+    assert!(!killed.exists(), "the stale temporary file is removed");
+    assert!(
+        !earlier_build.exists(),
+        "the earlier build's card under a temporary name is removed"
+    );
+    assert!(
+        writing.exists(),
+        "a fresh temporary file is another process's, left alone"
+    );
+    assert!(kept.exists());
+    let outcome = printer.print(&job).await.unwrap();
+    assert!(!outcome.already_submitted);
+    std::fs::remove_file(&writing).unwrap();
+    assert_eq!(
+        listing(dir.path()),
+        (
+            vec![
+                "case-0005+cetak_ktp+1.pdf".to_owned(),
+                "case-0006+cetak_ktp+1.pdf".to_owned()
+            ],
+            true
+        )
+    );
+    assert_eq!(std::fs::read(printer.path_for(&job.key)).unwrap(), card);
 }

@@ -1,11 +1,12 @@
 //! The audit-access log: every export of case histories, and every time personal data was
 //! shown unmasked, with the reason the auditor gave. Append-only (triggers refuse updates and
-//! deletes), apart from the case chains (migration 0002).
+//! deletes), apart from the case chains (migration 0002); each row is a leaf of the log.
 
 use time::OffsetDateTime;
 
 use crate::error::Result;
-use crate::store::{Store, on_backend};
+use crate::log::access_new_leaf;
+use crate::store::{Store, Tx, on_backend};
 use crate::timestamp::Ts;
 
 /// An access to record.
@@ -41,10 +42,12 @@ impl Store {
     /// Records an access and returns its id. [`crate::Error::Database`] (a check) when
     /// `revealed` comes without a reason.
     pub async fn record_audit_access(&self, access: &NewAuditAccess) -> Result<i64> {
-        on_backend!(Store, self, |s| {
-            Ok(sqlx::query_scalar(
+        let mut tx = self.begin().await?;
+        let row: AuditAccess = on_backend!(Tx, &mut tx, |t| {
+            sqlx::query_as(
                 "INSERT INTO audit_access (at, user_name, role, action, scope, revealed, reason)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 RETURNING id, at, user_name, role, action, scope, revealed, reason",
             )
             .bind(Ts(access.at))
             .bind(access.user_name.as_str())
@@ -53,7 +56,24 @@ impl Store {
             .bind(access.scope.as_str())
             .bind(access.revealed)
             .bind(access.reason.as_deref())
-            .fetch_one(&s.write)
+            .fetch_one(&mut *t.conn)
+            .await?
+        });
+        // Its leaf, from the row as stored (the time as the store keeps it).
+        tx.add_leaves(&[access_new_leaf(&row)]).await?;
+        tx.commit().await?;
+        Ok(row.id)
+    }
+
+    /// One recorded access.
+    pub async fn audit_access(&self, id: i64) -> Result<Option<AuditAccess>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT id, at, user_name, role, action, scope, revealed, reason
+                 FROM audit_access WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&s.read)
             .await?)
         })
     }

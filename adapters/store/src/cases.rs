@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::dialect::{Dialect as _, sql};
 use crate::error::{Error, Result, is_unique_violation};
+use crate::log::NewLeaf;
 use crate::store::{Store, Tx, on_backend};
 use crate::timestamp::{Ts, lease_end};
 use crate::types::{
@@ -445,8 +446,14 @@ impl Tx {
                 .execute(&mut *t.conn)
                 .await?;
             }
-            Ok(())
-        })
+        });
+        // Last: the leaves lock the log's size until commit (see `log.rs`).
+        let leaves: Vec<NewLeaf> = rows
+            .iter()
+            .map(|(seq, e, _)| NewLeaf::event(case_id, *seq, &e.hash))
+            .collect();
+        self.add_leaves(&leaves).await?;
+        Ok(())
     }
 }
 

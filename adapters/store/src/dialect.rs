@@ -81,6 +81,14 @@ macro_rules! fragment {
         concat!("(SELECT jsonb_array_elements_text(", $p, "::jsonb))")
     };
 
+    // An event's stored JSON as text, to search in.
+    (sqlite payload_text) => {
+        "payload"
+    };
+    (postgres payload_text) => {
+        "payload::text"
+    };
+
     // A character no id contains, to join ids into one key (the inbox's step keys).
     (sqlite unit_separator) => {
         "char(31)"

@@ -24,8 +24,13 @@
 //! | `case_references` | case_id, unique registration_number, unique tracking_code | the office's numbers of a case, written in the transaction that opens it |
 //! | `idempotency_keys` | (user_name, key) | the response already given to a request carrying an `Idempotency-Key` |
 //! | `audit_access` | id | who exported histories or saw personal data unmasked, when, and why; append-only (triggers) |
+//! | `log_size`, `log_leaves` | idx | the transparency log: one leaf per event, access row and erasure, in commit order; its size row orders them (see `log.rs`); append-only |
+//! | `log_nodes`, `log_checkpointer` | (level, idx) | the roots of the log's perfect subtrees, computed when checkpointing, and up to which size |
+//! | `log_checkpoints` | id | signed checkpoints (tree size, root, time; the signed note's text); append-only |
+//! | `erasures` | id, unique case_id | erasures of closed cases' personal data: who, when, why, on request or by retention; append-only, each a leaf of the log |
 //! | `service_points` | id | each service point: name, time zone, calendar, counters, and whether the config file or the API keeps it |
 //! | `memberships` | (user_name, role, service_point) | a user's roles and where they hold them (`*`: everywhere) |
+//! | `calendars` | content_hash | the canonical text of every calendar a case was opened under, by its SHA-256 (the hash `case_started` records); written once per hash, immutable (triggers) |
 //! | `case_search` | (case_id, field) | the SHA-256 of each searchable case field's value, for finding a returning applicant |
 //! | `queue_calls` | id | every call of a number to a counter (call, recall, transfer, no-show): a projection of the case events, for display boards and counter states |
 //!
@@ -43,6 +48,10 @@
 //! - **The chain is checked at the door.** Each event's `prev_hash` must be the previous
 //!   event's `hash` (the case's head hash for the first one), and the projection's version and
 //!   head hash must be those of the last event; otherwise [`Error::Invalid`].
+//! - **Everything recorded is a leaf.** The transaction that appends events, records an access
+//!   or an erasure adds their leaves to the log as its last write ([`Tx::add_leaves`]): indices
+//!   are gap-free and follow commit order. Events refuse updates except an erasure's
+//!   replacement of personal values by the salted hashes the chain covers (trigger).
 //! - **Work is claimed once.** Outbox rows and due cases are claimed with a worker id and a
 //!   lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer). A lease that expires
 //!   (a crashed process) makes the work claimable again; a worker whose lease was taken over
@@ -84,10 +93,13 @@
 
 mod audit;
 mod backend;
+mod calendars;
 mod cases;
 mod dialect;
+mod erasure;
 mod error;
 mod front_office;
+pub mod log;
 mod offices;
 mod outbox;
 mod postgres;
@@ -102,8 +114,11 @@ mod users;
 
 pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
+pub use calendars::StoredCalendar;
+pub use erasure::{NewErasure, Redaction};
 pub use error::{Error, Result};
 pub use front_office::{CaseReferences, Credentials, NewSession, Session, StepKey, UrgentCases};
+pub use log::{Checkpoint, Erasure, Leaf, LeafKind, NewCheckpoint, NewLeaf, Node, Unbacked};
 pub use offices::{Notifications, Notified};
 pub use sop_versions::{Effective, NewRelease, Release};
 pub use store::{Savepoint, Store, Tx};

@@ -16,6 +16,19 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every queue counter: (queue key, local day `YYYY-MM-DD`, last number), by key and day.
+    pub async fn queue_counters(&self) -> Result<Vec<(String, String, i64)>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT queue_key, day, last_number FROM queue_counters ORDER BY queue_key, day",
+            )
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+}
+
 impl Tx {
     /// The next number of `queue_key` on `day` (the office's local day). The counter row stays
     /// locked until commit, so numbers are consecutive and unique across processes; a rolled

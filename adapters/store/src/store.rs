@@ -55,17 +55,21 @@ pub(crate) use on_backend;
 
 impl Store {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`/`postgresql://…` and
-    /// applies the migrations (a no-op when they are already applied).
+    /// applies the migrations (a no-op when they are already applied); what was stored before
+    /// the log (migration 0006) becomes its first leaves.
     pub async fn connect(url: &str) -> Result<Store> {
-        if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+        let store = if url.starts_with("sqlite:") {
+            Store::Sqlite(SqliteStore::connect(url).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(PgStore::connect(url).await?))
+            Store::Postgres(PgStore::connect(url).await?)
         } else {
             // The URL may carry a password: show only its scheme.
             let scheme = url.split(':').next().unwrap_or_default();
-            Err(Error::UnsupportedUrl(scheme.to_owned()))
-        }
+            return Err(Error::UnsupportedUrl(scheme.to_owned()));
+        };
+        // A store from before the log gets its leaves once (a no-op afterwards).
+        store.adopt_unlogged().await?;
+        Ok(store)
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -79,6 +83,27 @@ impl Store {
     /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
         on_backend!(Store, self, |s| s.close().await)
+    }
+
+    /// Writes a consistent copy of an SQLite store to the new file `path` (`VACUUM INTO`: a
+    /// snapshot of the last commit, taken while the service goes on writing). PostgreSQL has
+    /// its own tools (pg_dump, base backups).
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
+        let Some(path) = path.to_str() else {
+            return Err(Error::Invalid(format!("{} is not UTF-8", path.display())));
+        };
+        match self {
+            Store::Sqlite(s) => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path)
+                    .execute(&s.read)
+                    .await?;
+                Ok(())
+            }
+            Store::Postgres(_) => Err(Error::Invalid(
+                "a PostgreSQL store is backed up with pg_dump or base backups".into(),
+            )),
+        }
     }
 
     /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, so it never fails to upgrade

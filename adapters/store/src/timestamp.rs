@@ -32,6 +32,12 @@ impl Ts {
     }
 }
 
+/// The instant as the store keeps it, as fixed-width UTC text (SQLite's encoding): the form
+/// the log's leaves hash, the same on both backends.
+pub(crate) fn text(t: OffsetDateTime) -> String {
+    Ts(t).stored().format(SQLITE_FORMAT).unwrap_or_default()
+}
+
 impl From<Ts> for OffsetDateTime {
     fn from(t: Ts) -> Self {
         t.0

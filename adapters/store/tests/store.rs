@@ -52,6 +52,7 @@ backend_tests!(
     calls_commit_with_their_case_and_the_last_per_counter_is_read,
     notifications_reach_other_processes_when_they_commit,
     releases_are_kept_in_order_and_never_changed,
+    calendars_are_kept_once_per_hash_and_never_changed,
 );
 
 #[tokio::test]
@@ -1708,4 +1709,50 @@ async fn releases_are_kept_in_order_and_never_changed(db: &TestDb) {
     assert!(db.raw_execute("DELETE FROM sop_releases").await.is_err());
     let store = db.store().await;
     assert_eq!(store.releases(Some(SOP)).await.unwrap().len(), 2);
+}
+
+async fn calendars_are_kept_once_per_hash_and_never_changed(db: &TestDb) {
+    let store = db.store().await;
+    assert_eq!(store.calendar("h1").await.unwrap(), None);
+    let mut tx = store.begin().await.unwrap();
+    tx.put_calendar("h1", "contoh-kantor", "zone = \"WIB\"\n", T0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The same hash again (another case, a later start): the first row stays.
+    let mut tx = store.begin().await.unwrap();
+    tx.put_calendar("h1", "renamed", "zone = \"WIB\"\n", at(60))
+        .await
+        .unwrap();
+    tx.put_calendar("h2", "contoh-kantor", "zone = \"WITA\"\n", at(60))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let kept = store.calendar("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            kept.calendar_id.as_str(),
+            kept.canonical.as_str(),
+            kept.created_at
+        ),
+        ("contoh-kantor", "zone = \"WIB\"\n", T0)
+    );
+    assert_eq!(
+        store.calendar("h2").await.unwrap().unwrap().canonical,
+        "zone = \"WITA\"\n"
+    );
+    // Rolled back with its transaction.
+    let mut tx = store.begin().await.unwrap();
+    tx.put_calendar("h3", "x", "zone = \"WIT\"\n", T0)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(store.calendar("h3").await.unwrap(), None);
+    store.close().await;
+    assert!(
+        db.raw_execute("UPDATE calendars SET canonical = 'x'")
+            .await
+            .is_err()
+    );
+    assert!(db.raw_execute("DELETE FROM calendars").await.is_err());
 }

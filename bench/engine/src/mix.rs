@@ -156,6 +156,7 @@ impl<'a> Driver<'a> {
         Context {
             now: self.now,
             actor: actor.clone(),
+            calendar: Default::default(),
         }
     }
 

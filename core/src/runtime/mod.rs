@@ -34,6 +34,7 @@ use writer::Batched;
 
 use crate::access::Sight;
 use crate::auth::User;
+use crate::calendars::Calendars;
 use crate::calls::{Call, CallHub};
 use crate::offices::Offices;
 use crate::registry::{Deployed, Registry};
@@ -267,6 +268,8 @@ pub struct Runtime {
     pub calls: CallHub,
     /// Set by the configuration: how many no-shows cancel a case.
     pub no_shows_before_cancel: u32,
+    /// The service points' calendars and those cases are pinned to.
+    pub calendars: Calendars,
     cache: StateCache,
     calling: Calling,
     /// SQLite only: commands go to one writer that commits them in batches.
@@ -278,8 +281,15 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime; on SQLite it starts the group committer (call inside a tokio runtime).
-    pub fn new(store: Store, registry: Registry, utc_offset: UtcOffset, offices: Offices) -> Self {
+    /// A runtime; on SQLite it starts the group committer (call inside a tokio runtime),
+    /// which runs commands on a copy of it: what they need is set here.
+    pub fn new(
+        store: Store,
+        registry: Registry,
+        utc_offset: UtcOffset,
+        offices: Offices,
+        calendars: Calendars,
+    ) -> Self {
         let mut runtime = Self {
             store,
             registry,
@@ -287,6 +297,7 @@ impl Runtime {
             offices,
             calls: CallHub::default(),
             no_shows_before_cancel: crate::config::CounterConfig::default().no_shows_before_cancel,
+            calendars,
             cache: StateCache::default(),
             calling: Calling::default(),
             batcher: None,
@@ -346,6 +357,15 @@ impl Runtime {
             .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
         let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
         Ok((record, deployed))
+    }
+
+    /// How `user` sees case `case_id`, from its projection alone: for the auditor's tools,
+    /// which must reach a history whose fold fails (a damaged one) to say why.
+    /// [`RuntimeError::CaseNotFound`] for one they may not see.
+    pub async fn sight_of(&self, user: &User, case_id: &str) -> Result<Sight, RuntimeError> {
+        let (record, deployed) = self.record(case_id).await?;
+        crate::access::sight(user, &deployed, &self.point_of(&record))
+            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))
     }
 
     /// Reads a case (outside any transaction), from the cache when it is current.

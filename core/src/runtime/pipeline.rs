@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 use sopflow_engine::case::chain::{self, GENESIS};
 use sopflow_engine::case::{
-    Actor, CaseState, Command, CommandError, Context, Effect, EventBody, execute,
+    Actor, CaseCalendar, CaseState, Command, CommandError, Context, Effect, EventBody, execute,
 };
 use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Tx};
 use time::OffsetDateTime;
@@ -51,6 +51,9 @@ struct Opened {
     point: Arc<ServicePoint>,
     /// Who records the command's events.
     actor: Actor,
+    /// The calendar its due times run on: the service point's for a new case, else the one
+    /// the case is pinned to.
+    calendar: CaseCalendar,
 }
 
 /// What an idempotency record holds: enough to give the same outcome again. Records written
@@ -83,25 +86,45 @@ impl Runtime {
                 documents,
                 service_point,
             } => {
-                let deployed = self
-                    .registry
-                    .in_force(&self.store, &sop_id, now)
+                // A named service point is known first: its midnight decides which version
+                // is in force there.
+                let named = match service_point.as_deref() {
+                    Some(id) => Some(self.point(id).await?),
+                    None if user.is_none() => Some(self.point(self.offices.default_id()).await?),
+                    None => None,
+                };
+                let offset = named
+                    .as_ref()
+                    .map_or(self.registry.utc_offset(), |p| p.utc_offset);
+                let in_force =
+                    |offset| self.registry.in_force_at(&self.store, &sop_id, now, offset);
+                let mut deployed = in_force(offset)
                     .await?
                     .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
                 let point = match &user {
                     Some(user) => {
-                        let (point, role) = self
+                        let (mut point, mut role) = self
                             .opening_point(user, &deployed, service_point.as_deref())
                             .await?;
+                        // Found from the user's memberships, in another zone than assumed:
+                        // the version in force at its midnight, and who may open it there.
+                        if named.is_none() && point.utc_offset != offset {
+                            let there = in_force(point.utc_offset)
+                                .await?
+                                .ok_or_else(|| RuntimeError::SopNotFound(sop_id.clone()))?;
+                            if there.version != deployed.version {
+                                (point, role) =
+                                    self.opening_point(user, &there, Some(&point.id)).await?;
+                                deployed = there;
+                            }
+                        }
                         actor = user.actor_as(&role);
                         point
                     }
-                    None => {
-                        let id = service_point
-                            .as_deref()
-                            .unwrap_or(self.offices.default_id());
-                        self.point(id).await?
-                    }
+                    None => match named {
+                        Some(point) => point,
+                        None => self.point(self.offices.default_id()).await?,
+                    },
                 };
                 // Time-ordered ids: listings by id are listings by creation.
                 let case_id = uuid::Uuid::now_v7().to_string();
@@ -233,12 +256,17 @@ impl Runtime {
     /// Reads and locks the job's case in `tx` (a new case needs nothing read).
     async fn open(&self, tx: &mut Tx, job: &Job) -> Result<Opened, RuntimeError> {
         if let Target::New(deployed, point) = &job.target {
+            let calendar = self
+                .calendars
+                .for_new_case(point.calendar.as_deref())
+                .map_err(|e| RuntimeError::Invalid(format!("service point `{}`: {e}", point.id)))?;
             return Ok(Opened {
                 deployed: deployed.clone(),
                 current: None,
                 salt: new_salt(),
                 point: point.clone(),
                 actor: job.actor.clone(),
+                calendar,
             });
         }
         let (record, salt) = tx
@@ -274,12 +302,21 @@ impl Runtime {
                 current_step: state.current_step.as_deref().map(str::to_owned),
             });
         }
+        let calendar = self
+            .calendars
+            .pinned(&self.store, state.calendar.as_ref())
+            .await
+            .map_err(|e| match e {
+                crate::calendars::CalendarsError::Store(e) => RuntimeError::from(e),
+                other => RuntimeError::Corrupt(format!("case {}: {other}", job.case_id)),
+            })?;
         Ok(Opened {
             deployed,
             current: Some((state, record.head_hash)),
             salt: salt.unwrap_or_default(),
             point,
             actor,
+            calendar,
         })
     }
 
@@ -299,6 +336,7 @@ impl Runtime {
         let ctx = Context {
             now,
             actor: opened.actor.clone(),
+            calendar: opened.calendar.clone(),
         };
         let refuse = |error: CommandError| RuntimeError::Command {
             error,
@@ -323,6 +361,7 @@ impl Runtime {
                 let system = Context {
                     now,
                     actor: Actor::system(),
+                    calendar: opened.calendar.clone(),
                 };
                 let assign = Command::AssignQueueNumber {
                     number: number.to_string(),
@@ -390,7 +429,7 @@ impl Runtime {
             version: i64::try_from(state.version).unwrap_or(i64::MAX),
             head_hash: prev,
             due_at: state.next_due(),
-            overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,
+            overdue: state.overdue_recorded(),
             updated_at: now,
             service_point: point.id.clone(),
         };
@@ -398,6 +437,12 @@ impl Runtime {
         *wrote = true;
         if current.is_none() {
             tx.put_case_salt(&job.case_id, &opened.salt).await?;
+            // The calendar the case is pinned to, kept by its hash (once: the same hash is
+            // the same text), so replay has it after the file changed.
+            if let Some(pin) = opened.calendar.pin() {
+                let canonical = opened.calendar.calendar().canonical();
+                tx.put_calendar(&pin.hash, &pin.id, canonical, now).await?;
+            }
         }
         if let Some(references) = &references {
             tx.put_case_references(references).await?;

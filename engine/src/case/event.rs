@@ -63,6 +63,21 @@ pub struct GuardEvaluation {
     pub values: Map<String, Value>,
 }
 
+/// The calendar a case runs under: the id it was configured by (for people) and the
+/// SHA-256 of its canonical text (what pins it: replay loads the calendar by this hash).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarPin {
+    pub id: String,
+    pub hash: String,
+}
+
+impl std::fmt::Display for CalendarPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` ({})", self.id, self.hash)
+    }
+}
+
 /// A recorded event: its place in the case's history, when, who, and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -85,6 +100,10 @@ pub enum EventBody {
         case_id: String,
         sop_id: String,
         sop_version: SopVersion,
+        /// SHA-256 (hex) of the SOP version's text, so that a replaced text is found even when
+        /// its stored hash was replaced with it. Absent in histories from before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sop_content_hash: Option<String>,
         data: Map<String, Value>,
         #[serde(
             default,
@@ -96,6 +115,11 @@ pub enum EventBody {
         /// belong to the deployment's default one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         service_point: Option<String>,
+        /// The calendar its working time runs on, pinned by content hash; absent in
+        /// histories from before calendars and for a service point without one: always
+        /// open (every budget is clock time, every day a working day).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calendar: Option<CalendarPin>,
     },
     /// The case arrived at a step. `due_at` is set when the step's budget clock starts here
     /// (not when the step shares a clock already running for its row).

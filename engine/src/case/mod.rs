@@ -6,6 +6,7 @@
 //! - [`replay`]: verification of a history against its SOP version;
 //! - [`register`](register::register): the office's registration number of a case.
 
+pub mod calendar;
 pub mod chain;
 pub mod decide;
 pub mod event;
@@ -14,11 +15,14 @@ pub mod register;
 pub mod replay;
 pub mod state;
 
+pub use calendar::CaseCalendar;
 pub use decide::{Command, CommandError, Context, DataError, Decision, Effect, decide, open_call};
-pub use event::{Actor, DocumentReceipt, EVENT_FORMAT_VERSION, Event, EventBody, GuardEvaluation};
+pub use event::{
+    Actor, CalendarPin, DocumentReceipt, EVENT_FORMAT_VERSION, Event, EventBody, GuardEvaluation,
+};
 pub use queue_number::QueueNumber;
 pub use register::register;
-pub use replay::{Divergence, verify};
+pub use replay::{Divergence, verify, verify_on};
 pub use state::{CaseState, CaseStatus, Documents, OpenCall};
 
 use crate::sop::Sop;

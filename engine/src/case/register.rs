@@ -39,6 +39,8 @@ mod tests {
                 data: Default::default(),
                 total_due_at: None,
                 service_point: None,
+                sop_content_hash: None,
+                calendar: None,
             },
         };
         CaseState::from_first(&first).expect("a first event")
@@ -47,10 +49,7 @@ mod tests {
     #[test]
     fn a_case_is_registered_once_and_the_number_folds_into_its_state() {
         let mut state = started();
-        let ctx = Context {
-            now: OffsetDateTime::UNIX_EPOCH,
-            actor: Actor::system(),
-        };
+        let ctx = Context::new(OffsetDateTime::UNIX_EPOCH, Actor::system());
         let event = register(&mut state, "S-20260101-0001".into(), &ctx).expect("registered");
         assert_eq!(event.seq, 2);
         assert_eq!(event.body.kind(), "case_registered");

@@ -1,12 +1,24 @@
 //! Replay with verification: rebuild a case event by event against the SOP version it ran
 //! under, and re-check every decision the history records. An auditor's tool: a divergence
 //! names the event where the history and the SOP part ways.
+//!
+//! After an erasure (a closed case's personal values replaced by their salted hashes, the
+//! salt gone) replay still re-checks every decision that does not read a personal value, as
+//! before: the path through the SOP, budgets and clocks, documents, who recorded what, adapter
+//! keys, every guard on other fields. What it can no longer check is what depended on an
+//! erased value itself: the schema of that field at the start (it was present: its salted hash
+//! is there), and the result of a guard that read it, which stands as recorded, provided the
+//! record is of that guard at that place and the value it recorded reading is the case's (the
+//! same salted hash). A document condition that reads a personal field is evaluated on the
+//! salted hash (SOPs condition documents on other fields: keep it that way).
 
 use std::fmt;
 
 use super::CaseVersion;
+use super::calendar::{CaseCalendar, describe};
 use super::decide::{
-    budget_clock, check_data, check_required, choose_branch, missing_documents, open_call,
+    budget_clock, check_data_erased, check_required, choose_branch_replaying, missing_documents,
+    open_call, total_due,
 };
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
@@ -35,8 +47,19 @@ impl From<ApplyError> for Divergence {
     }
 }
 
-/// Rebuilds the state from `events`, re-checking each recorded decision against `sop`.
+/// Rebuilds the state from `events`, re-checking each recorded decision against `sop`, for a
+/// history without a calendar (always open; a pinned history diverges: use [`verify_on`]).
 pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
+    verify_on(sop, &CaseCalendar::always_open(), events)
+}
+
+/// [`verify`] on `calendar`, which must be the one the history is pinned to (loaded by the
+/// pin's hash): every due time is recomputed on it.
+pub fn verify_on(
+    sop: &Sop,
+    calendar: &CaseCalendar,
+    events: &[Event],
+) -> Result<CaseState, Divergence> {
     let mut iter = events.iter();
     let first = iter.next().ok_or(Divergence {
         seq: 0,
@@ -47,10 +70,18 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
         sop_id,
         data,
         total_due_at,
+        calendar: pinned,
         ..
     } = &first.body
     {
         let diverge = |reason: String| Divergence { seq: 1, reason };
+        if pinned.as_ref() != calendar.pin() {
+            return Err(diverge(format!(
+                "case ran on {}, verified against {}",
+                describe(pinned.as_ref()),
+                describe(calendar.pin())
+            )));
+        }
         if sop_id != sop.id() {
             return Err(diverge(format!(
                 "case ran on SOP `{sop_id}`, verified against `{}`",
@@ -64,11 +95,8 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
                 sop.recorders(sop.start()).join(", ")
             )));
         }
-        check_data(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
-        let expected = sop
-            .document()
-            .total_budget
-            .map(|b| first.at + std::time::Duration::from_secs(b.as_secs()));
+        check_data_erased(sop, data).map_err(|e| diverge(format!("initial data: {e}")))?;
+        let expected = total_due(sop, calendar, first.at).map_err(|e| diverge(e.to_string()))?;
         if *total_due_at != expected {
             return Err(diverge(format!(
                 "the whole case is due {}, the SOP gives {}",
@@ -81,7 +109,14 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
     let mut expected_entry: Option<usize> = Some(sop.start());
     let mut previous_step: Option<usize> = None;
     for event in iter {
-        check_event(sop, &state, event, &mut expected_entry, &mut previous_step)?;
+        check_event(
+            sop,
+            calendar,
+            &state,
+            event,
+            &mut expected_entry,
+            &mut previous_step,
+        )?;
         state.apply(event)?;
     }
     Ok(state)
@@ -89,6 +124,7 @@ pub fn verify(sop: &Sop, events: &[Event]) -> Result<CaseState, Divergence> {
 
 fn check_event(
     sop: &Sop,
+    calendar: &CaseCalendar,
     state: &CaseState,
     event: &Event,
     expected_entry: &mut Option<usize>,
@@ -127,7 +163,15 @@ fn check_event(
                     state.next_visit(step)
                 )));
             }
-            let expected = budget_clock(sop, idx, *previous_step, state.clock.as_ref(), event.at);
+            let expected = budget_clock(
+                sop,
+                idx,
+                *previous_step,
+                state.clock.as_ref(),
+                event.at,
+                calendar,
+            )
+            .map_err(|e| diverge(format!("no due time for `{step}` on the calendar: {e}")))?;
             if (budget_step.clone(), *due_at) != expected {
                 return Err(diverge(format!(
                     "the budget clock is recorded as {}, the SOP gives {}",
@@ -188,8 +232,15 @@ fn check_event(
                 )));
             }
             let outcome = state.visits.last().and_then(|v| v.outcome.clone());
-            let choice = choose_branch(sop, idx, &state.data, &state.documents, outcome.as_deref())
-                .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
+            let choice = choose_branch_replaying(
+                sop,
+                idx,
+                &state.data,
+                &state.documents,
+                outcome.as_deref(),
+                evaluations,
+            )
+            .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
             let target = sop.compiled(idx).branches.get(choice.branch).map(|b| b.to);
             if choice.branch != *branch || target.map(|t| sop.step_id(t)) != Some(to) {
                 return Err(diverge(format!(

@@ -7,7 +7,7 @@ use serde::ser::SerializeMap;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::event::{DocumentReceipt, Event, EventBody};
+use super::event::{CalendarPin, DocumentReceipt, Event, EventBody};
 use super::{CaseVersion, SopVersion};
 
 /// Where a case stands as a whole.
@@ -122,6 +122,8 @@ pub struct CaseState {
     pub visits: Vec<StepVisit>,
     /// Where the case was opened (`None`: the deployment's default service point).
     pub service_point: Option<String>,
+    /// The calendar its due times are computed on (`None`: always open).
+    pub calendar: Option<CalendarPin>,
     /// The call of its number to a counter, while the applicant is expected there.
     pub call: Option<OpenCall>,
     /// How many times its number was called and nobody came.
@@ -214,6 +216,8 @@ impl CaseState {
                 data,
                 total_due_at,
                 service_point,
+                calendar,
+                ..
             } => Ok(Self {
                 case_id: case_id.clone(),
                 sop_id: sop_id.clone(),
@@ -235,6 +239,7 @@ impl CaseState {
                 closed_at: None,
                 visits: Vec::new(),
                 service_point: service_point.clone(),
+                calendar: calendar.clone(),
                 call: None,
                 no_shows: 0,
             }),
@@ -431,8 +436,13 @@ impl CaseState {
     }
 
     /// The visit number the next entry into `step` gets (1 for the first).
-    /// When the case needs the timer next: the running step clock or the total budget,
-    /// whichever runs out first and has not been recorded yet (none for a closed case).
+    pub fn next_visit(&self, step: &str) -> u32 {
+        self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
+    }
+
+    /// When the case needs the ticker next: the running budget clock or the total budget,
+    /// whichever runs out first and has not yet been recorded as exceeded. The store's case
+    /// projection keeps it (`due_at`), and an auditor checks it against the fold.
     pub fn next_due(&self) -> Option<OffsetDateTime> {
         if self.status.is_closed() {
             return None;
@@ -449,8 +459,10 @@ impl CaseState {
         }
     }
 
-    pub fn next_visit(&self, step: &str) -> u32 {
-        self.visits.iter().filter(|v| &*v.step == step).count() as u32 + 1
+    /// Whether an exceeded budget is recorded for the running clock or the case (the
+    /// projection's `overdue` flag).
+    pub fn overdue_recorded(&self) -> bool {
+        self.clock.as_ref().is_some_and(|c| c.exceeded) || self.total_exceeded
     }
 
     /// Whether the case or its current step is past its budget at `now`.

@@ -70,6 +70,9 @@ pub struct Sop {
     /// Document ids, by index into [`SopDocument::documents`], shared by the events.
     document_ids: Vec<Arc<str>>,
     warnings: Vec<super::Diagnostic>,
+    /// SHA-256 (hex) of the text it was loaded from: a version's identity, recorded in each
+    /// case it starts (`case_started.sop_content_hash`).
+    content_hash: String,
 }
 
 /// The case schema field by field, when it constrains fields only one by one (an object
@@ -173,7 +176,17 @@ impl Sop {
             personal_fields,
             document_ids,
             warnings,
+            content_hash: String::new(),
         }
+    }
+
+    /// SHA-256 (hex) of the SOP text this was loaded from (empty when not loaded from text).
+    pub fn content_hash(&self) -> &str {
+        &self.content_hash
+    }
+
+    pub(crate) fn set_content_hash(&mut self, hash: String) {
+        self.content_hash = hash;
     }
 
     /// The id of document `doc` (an index into [`SopDocument::documents`]).

@@ -42,6 +42,8 @@ static FORMAT: LazyLock<Result<Format, String>> = LazyLock::new(|| {
 
 /// Parses and validates one SOP file's text.
 pub fn load(text: &str) -> Result<Sop, Vec<Diagnostic>> {
+    // The hash of the text as given: what the store records as the version's content hash.
+    let content_hash = crate::case::chain::sha256_hex(text.as_bytes());
     let text = normalize_newlines(text);
     let (map, json) = parse(&text)?;
     check_schema(&map, &json)?;
@@ -54,7 +56,9 @@ pub fn load(text: &str) -> Result<Sop, Vec<Diagnostic>> {
             e.to_string(),
         )]
     })?;
-    validate::validate(document, &map)
+    let mut sop = validate::validate(document, &map)?;
+    sop.set_content_hash(content_hash);
+    Ok(sop)
 }
 
 /// Layer 1: text to a JSON value plus the position of every node.

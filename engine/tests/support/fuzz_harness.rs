@@ -330,6 +330,7 @@ impl<'a> Driver<'a> {
         let ctx = Context {
             now: self.now,
             actor: Actor::new(format!("{role}-1"), role),
+            calendar: Default::default(),
         };
         match self.execute(command, &ctx) {
             Ok(effects) => {

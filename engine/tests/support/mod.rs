@@ -5,7 +5,8 @@
 
 use serde_json::{Map, Value, json};
 use sopflow_engine::case::{
-    Actor, CaseState, Command, CommandError, Context, DocumentReceipt, Effect, Event, execute,
+    Actor, CaseCalendar, CaseState, Command, CommandError, Context, DocumentReceipt, Effect, Event,
+    execute,
 };
 use sopflow_engine::sop::{self, Sop};
 use time::OffsetDateTime;
@@ -53,6 +54,8 @@ pub struct Case<'a> {
     pub events: Vec<Event>,
     pub effects: Vec<Effect>,
     pub now: OffsetDateTime,
+    /// The calendar the commands come with (always open unless a test sets one).
+    pub calendar: CaseCalendar,
     queue_counter: u32,
 }
 
@@ -64,6 +67,7 @@ impl<'a> Case<'a> {
             events: Vec::new(),
             effects: Vec::new(),
             now: t0(),
+            calendar: CaseCalendar::always_open(),
             queue_counter: 0,
         }
     }
@@ -85,6 +89,7 @@ impl<'a> Case<'a> {
         let ctx = Context {
             now: self.now,
             actor: Actor::new(format!("{role}-1"), role),
+            calendar: self.calendar.clone(),
         };
         let executed = execute(self.sop, self.state.as_ref(), &command, &ctx)?;
         self.state = Some(executed.state);

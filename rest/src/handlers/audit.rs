@@ -111,7 +111,7 @@ pub async fn replay(
     let Query(q) = query?;
     let shown = personal(&user, q.reveal, q.reason.as_deref())?;
     // Only a case of a service point where the caller audits (else, as unknown, 404).
-    state.runtime.load_for(&user, &id).await?;
+    state.runtime.sight_of(&user, &id).await?;
     let store = &state.runtime.store;
     let replay = replay_case(store, &id, q.until, &shown).await?;
     if shown.is_revealed() {
@@ -130,8 +130,9 @@ pub async fn replay(
     Ok(Json(replay))
 }
 
-/// Verifies one case: its stored rows, hash chain and head, and a replay re-evaluating every
-/// decision against its SOP version (auditor, admin).
+/// Verifies one case: its stored rows, hash chain, head and projection, its events against
+/// the log, its outbox rows, and a replay re-evaluating every decision against its SOP
+/// version (auditor, admin).
 #[utoipa::path(get, path = "/cases/{id}/verify", security(("bearer" = [])), params(("id" = String, Path, description = "Case id")),
     responses((status = 200, body = VerifyReport), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn verify_case(
@@ -140,10 +141,11 @@ pub async fn verify_case(
     Path(id): Path<String>,
 ) -> Result<Json<VerifyReport>, Problem> {
     user.require(&[AUDITOR, ADMIN])?;
-    state.runtime.load_for(&user, &id).await?;
+    state.runtime.sight_of(&user, &id).await?;
     let options = VerifyOptions {
         case: Some(id),
-        anchor: None,
+        utc_offset: state.runtime.utc_offset,
+        ..VerifyOptions::default()
     };
     Ok(Json(
         verify_store(&state.runtime.store, &options, &mut |_| {}).await?,

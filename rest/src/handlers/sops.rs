@@ -99,6 +99,9 @@ pub async fn deploy_sop(
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
     let Query(q) = query?;
+    if let Some(reason) = &q.reason {
+        crate::text::check_reason(reason, "reason", Problem::bad_request)?;
+    }
     let text = std::str::from_utf8(&body)
         .map_err(|_| Problem::bad_request("the SOP must be UTF-8 text"))?;
     let releaser = Releaser {
@@ -157,6 +160,7 @@ pub async fn release_sop(
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
     let request = body.parse()?.value;
+    crate::text::check_reason(&request.reason, "reason", Problem::invalid_body)?;
     let effective = request
         .effective_on
         .as_deref()

@@ -84,6 +84,93 @@ pub(super) fn choose_branch_knowing(
     })
 }
 
+/// [`choose_branch`] when replaying a history whose personal data was erased: a guard that
+/// reads an erased value cannot be evaluated again (the value is gone), so its recorded
+/// evaluation stands, provided it is the evaluation of that guard at that place and the value
+/// it recorded reading is the case's (both are the same salted hash). Every other guard, and
+/// the choice of the first branch whose guard held, are checked as before.
+pub fn choose_branch_replaying(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+    documents: &Documents,
+    outcome: Option<&str>,
+    recorded: &[GuardEvaluation],
+) -> Result<BranchChoice, GuardError> {
+    let branches = &sop.compiled(step).branches;
+    let reads_erased = |g: &CompiledGuard| {
+        g.reads
+            .iter()
+            .any(|n| data.get(n.as_str()).is_some_and(super::data::is_erased))
+    };
+    if !branches
+        .iter()
+        .filter_map(|b| b.guard.as_ref())
+        .any(reads_erased)
+    {
+        return choose_branch(sop, step, data, documents, outcome);
+    }
+    let missing = missing_documents(sop, step, data, documents)?;
+    let names = branches
+        .iter()
+        .filter_map(|b| b.guard.as_ref())
+        .filter(|g| !reads_erased(g))
+        .flat_map(|g| scope_names(sop, g, true));
+    let mut scope = guard_scope(sop, names, data, Some((documents, &missing)), outcome);
+    let engine = guard::shared();
+    let mut evaluations = Vec::new();
+    for (i, branch) in branches.iter().enumerate() {
+        let Some(guard) = &branch.guard else {
+            return Ok(BranchChoice {
+                branch: i,
+                evaluations,
+            });
+        };
+        let evaluation = if reads_erased(guard) {
+            match recorded.get(evaluations.len()) {
+                Some(r)
+                    if r.branch == i
+                        && r.guard == guard.source
+                        && guard.reads.iter().all(|n| {
+                            data.get(n.as_str()).is_none_or(|v| {
+                                !super::data::is_erased(v) || r.values.get(n.as_str()) == Some(v)
+                            })
+                        }) =>
+                {
+                    r.clone()
+                }
+                // Not what was evaluated here: the comparison with the record fails.
+                _ => GuardEvaluation {
+                    branch: i,
+                    guard: guard.source.clone(),
+                    result: false,
+                    values: Map::new(),
+                },
+            }
+        } else {
+            let result = engine.eval(guard, &mut scope)?;
+            GuardEvaluation {
+                branch: i,
+                guard: guard.source.clone(),
+                result,
+                values: read_values(guard, &scope),
+            }
+        };
+        let result = evaluation.result;
+        evaluations.push(evaluation);
+        if result {
+            return Ok(BranchChoice {
+                branch: i,
+                evaluations,
+            });
+        }
+    }
+    Ok(BranchChoice {
+        branch: branches.len().saturating_sub(1),
+        evaluations,
+    })
+}
+
 /// The values a guard read, as recorded: what `rhai::serde::from_dynamic` gives, without the
 /// deserializer for the common scalars.
 fn read_values(guard: &CompiledGuard, scope: &Scope) -> Map<String, Value> {

@@ -28,6 +28,54 @@ pub fn check_data(sop: &Sop, data: &Map<String, Value>) -> Result<(), CommandErr
     }
 }
 
+/// Whether a stored value is an erased personal value (its salted hash, see `chain`).
+pub fn is_erased(value: &Value) -> bool {
+    value.get(crate::case::chain::PERSONAL_MARK).is_some()
+}
+
+/// [`check_data`] for a history whose personal data was erased: every field still holding a
+/// value is checked as before; an erased field is known to have been present (its salted
+/// hash is there) but its value is gone, so what its own schema said of it cannot be checked
+/// again (it was checked when the command was accepted).
+pub fn check_data_erased(sop: &Sop, data: &Map<String, Value>) -> Result<(), CommandError> {
+    let erased: Vec<&String> = data
+        .iter()
+        .filter(|(_, v)| is_erased(v))
+        .map(|(k, _)| k)
+        .collect();
+    if erased.is_empty() {
+        return check_data(sop, data);
+    }
+    let kept: Map<String, Value> = data
+        .iter()
+        .filter(|(_, v)| !is_erased(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let value = Value::Object(kept);
+    let errors: Vec<DataError> = sop
+        .case_validator()
+        .iter_errors(&value)
+        .filter(|e| {
+            let about_erased = match e.kind() {
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    erased.iter().any(|f| property.as_str() == Some(f.as_str()))
+                }
+                _ => false,
+            };
+            !about_erased
+        })
+        .map(|e| DataError {
+            pointer: e.instance_path().as_str().to_owned(),
+            message: e.to_string(),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::InvalidData { errors })
+    }
+}
+
 /// The case data after `changes`: borrowed when there are none.
 pub(super) fn merged<'d>(
     current: &'d Map<String, Value>,

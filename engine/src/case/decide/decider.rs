@@ -13,10 +13,11 @@ use super::data::{check_changes, check_data, merged};
 use super::scope::missing_documents;
 use super::types::{Command, CommandError, Context, Decision, Effect};
 use crate::case::SopVersion;
+use crate::case::calendar::{CaseCalendar, describe};
 use crate::case::event::{DocumentReceipt, EventBody};
 use crate::case::state::{ApplyError, BudgetClock, CaseState, CaseStatus};
 use crate::sop::model::{MissingDocuments, StepKind};
-use crate::sop::{Sop, StepIdx};
+use crate::sop::{self, Sop, StepIdx};
 
 // Calls from counters: call, recall, no-show, transfer.
 mod calls;
@@ -30,6 +31,8 @@ pub(super) struct Decider<'a> {
     /// The first event the decider made that did not fit its own working state: a bug in
     /// decide.
     broken: Option<ApplyError>,
+    /// A budget the calendar gave no due time for: the command is refused.
+    no_due_time: Option<CommandError>,
 }
 
 impl<'a> Decider<'a> {
@@ -39,15 +42,17 @@ impl<'a> Decider<'a> {
             ctx,
             out: Decision::default(),
             broken: None,
+            no_due_time: None,
         }
     }
 
     /// The decision, unless the decider contradicted itself: then an internal error (the
     /// service answers 500), never a corrupt case nor a refusal the client could act on.
     pub(super) fn finish(self) -> Result<Decision, CommandError> {
-        match self.broken {
-            Some(e) => Err(internal(e)),
-            None => Ok(self.out),
+        match (self.broken, self.no_due_time) {
+            (Some(e), _) => Err(internal(e)),
+            (None, Some(e)) => Err(e),
+            (None, None) => Ok(self.out),
         }
     }
 
@@ -80,18 +85,16 @@ impl<'a> Decider<'a> {
         }
         check_data(self.sop, data)?;
         check_documents_known(self.sop, start, documents)?;
-        let total_due_at = self
-            .sop
-            .document()
-            .total_budget
-            .map(|b| self.ctx.now + std::time::Duration::from_secs(b.as_secs()));
+        let total_due_at = total_due(self.sop, &self.ctx.calendar, self.ctx.now)?;
         let started = EventBody::CaseStarted {
             case_id: case_id.to_owned(),
             sop_id: self.sop.id().to_owned(),
             sop_version,
+            sop_content_hash: Some(self.sop.content_hash().to_owned()).filter(|h| !h.is_empty()),
             data: data.clone(),
             total_due_at,
             service_point,
+            calendar: self.ctx.calendar.pin().cloned(),
         };
         let mut working =
             CaseState::from_first_parts(1, self.ctx.now, &started).map_err(internal)?;
@@ -115,6 +118,17 @@ impl<'a> Decider<'a> {
         if working.status.is_closed() {
             return Err(CommandError::CaseClosed {
                 status: working.status.as_str(),
+            });
+        }
+        // Due times are computed on the calendar the case is pinned to and on no other: a
+        // runtime that hands over another one has a bug, and nothing is recorded.
+        if self.ctx.calendar.pin() != working.calendar.as_ref() {
+            return Err(CommandError::Internal {
+                reason: format!(
+                    "the case runs on {}, the command came with {}",
+                    describe(working.calendar.as_ref()),
+                    describe(self.ctx.calendar.pin())
+                ),
             });
         }
         match command {
@@ -535,8 +549,32 @@ impl<'a> Decider<'a> {
     /// Records the entry into step `to` from `from`, with its budget clock (started, or kept
     /// while the case stays within the steps that share it), and nothing else.
     fn enter_step(&mut self, working: &mut CaseState, to: StepIdx, from: Option<StepIdx>) {
-        let (budget_step, due_at) =
-            budget_clock(self.sop, to, from, working.clock.as_ref(), self.ctx.now);
+        let (budget_step, due_at) = match budget_clock(
+            self.sop,
+            to,
+            from,
+            working.clock.as_ref(),
+            self.ctx.now,
+            &self.ctx.calendar,
+        ) {
+            Ok(clock) => clock,
+            Err(e) => {
+                // Recorded without a due time in the working state only: the command fails.
+                if self.no_due_time.is_none() {
+                    self.no_due_time = Some(CommandError::NoDueTime {
+                        step: self.sop.step(to).id.clone(),
+                        reason: e.to_string(),
+                    });
+                }
+                (
+                    self.sop
+                        .compiled(to)
+                        .budget
+                        .map(|(o, _)| self.sop.step_id(o).clone()),
+                    None,
+                )
+            }
+        };
         let body = EventBody::StepEntered {
             step: self.sop.step_id(to).clone(),
             visit: working.next_visit(&self.sop.step(to).id),
@@ -636,16 +674,37 @@ fn check_documents_known(
     }
 }
 
+/// The due time of the whole case opened at `now` (its total budget, on working time).
+/// Also used by replay to re-check it.
+pub(crate) fn total_due(
+    sop: &Sop,
+    calendar: &CaseCalendar,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, CommandError> {
+    let Some(budget) = sop.document().total_budget else {
+        return Ok(None);
+    };
+    calendar
+        .due(budget.on(sop::BudgetClock::Working), now)
+        .map(Some)
+        .map_err(|e| CommandError::NoDueTime {
+            step: sop.step(sop.start()).id.clone(),
+            reason: format!("the whole case's budget: {e}"),
+        })
+}
+
 /// The budget clock of entering step `to` from `from` at `now`: the step that owns the
-/// budget, and a due time when a new clock starts (`None` while the case stays among the
-/// steps that share the clock already running). Also used by replay to re-check it.
+/// budget, and a due time on `calendar` when a new clock starts (`None` while the case stays
+/// among the steps that share the clock already running). Also used by replay to re-check
+/// it.
 pub(crate) fn budget_clock(
     sop: &Sop,
     to: StepIdx,
     from: Option<StepIdx>,
     running: Option<&BudgetClock>,
     now: OffsetDateTime,
-) -> (Option<Arc<str>>, Option<OffsetDateTime>) {
+    calendar: &CaseCalendar,
+) -> Result<BudgetClockEntry, sopflow_calendar::CalendarError> {
     let budget = sop.compiled(to).budget;
     let shares_running_clock = match (budget, from, running) {
         (Some((owner, _)), Some(from), Some(clock)) => {
@@ -654,15 +713,19 @@ pub(crate) fn budget_clock(
         }
         _ => false,
     };
-    match budget {
+    Ok(match budget {
         Some((owner, _)) if shares_running_clock => (Some(sop.step_id(owner).clone()), None),
-        Some((owner, duration)) => (
+        Some((owner, rule)) => (
             Some(sop.step_id(owner).clone()),
-            Some(now + std::time::Duration::from_secs(duration.as_secs())),
+            Some(calendar.due(rule, now)?),
         ),
         None => (None, None),
-    }
+    })
 }
+
+/// What entering a step records of its budget clock: the owner, and the due time when the
+/// clock starts there.
+pub(crate) type BudgetClockEntry = (Option<Arc<str>>, Option<OffsetDateTime>);
 
 #[cfg(test)]
 mod tests {
@@ -699,6 +762,7 @@ steps:
         let ctx = Context {
             now: OffsetDateTime::UNIX_EPOCH,
             actor: Actor::new("petugas-1", "petugas"),
+            calendar: Default::default(),
         };
         let mut data = Map::new();
         data.insert("nomor".into(), Value::String("1312990101900001".into()));

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::case::SopVersion;
+use crate::case::calendar::CaseCalendar;
 use crate::case::event::{Actor, DocumentReceipt, EventBody};
 use crate::sop::model::PrintLayout;
 
@@ -119,11 +120,31 @@ pub struct PrintLine {
     pub value: String,
 }
 
-/// The time and the actor of a command.
+/// The time, the actor and the calendar of a command.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {
     pub now: OffsetDateTime,
     pub actor: Actor,
+    /// The case's calendar: the service point's for a start (recorded in `case_started`),
+    /// the pinned one for every later command (refused when it is not the case's).
+    pub calendar: CaseCalendar,
+}
+
+impl Context {
+    /// At `now`, by `actor`, on the always-open calendar (a case without a calendar).
+    pub fn new(now: OffsetDateTime, actor: Actor) -> Self {
+        Self {
+            now,
+            actor,
+            calendar: CaseCalendar::always_open(),
+        }
+    }
+
+    /// On `calendar`.
+    pub fn on(mut self, calendar: CaseCalendar) -> Self {
+        self.calendar = calendar;
+        self
+    }
 }
 
 /// New events (bodies; the caller numbers and stamps them) and the effects to carry out.
@@ -203,6 +224,10 @@ pub enum CommandError {
     NoOpenCall,
     #[error("the number is already called to counter `{counter}`")]
     SameCounter { counter: String },
+    /// The case's calendar gives no due time for a budget (it has no working time left,
+    /// or the due time lies past the year 9999): nothing is recorded.
+    #[error("no due time for the budget of `{step}` on the case's calendar: {reason}")]
+    NoDueTime { step: String, reason: String },
     /// The engine contradicted itself: an event it decided does not fit its own working
     /// state. A bug in the engine, not a fault of the command: nothing is recorded. `reason`
     /// names the event kind and step ids, never case data.
