@@ -135,6 +135,14 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
         }),
         adapters,
         audit_jobs: Default::default(),
+        log_key: match &config.log.key {
+            Some(path) => Some(
+                sopflow_audit::checkpoint::SignerKey::read_file(path)
+                    .map_err(|e| ServeError::Key(e.to_string()))?
+                    .public(),
+            ),
+            None => None,
+        },
     };
     Ok(Service {
         state,

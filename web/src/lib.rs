@@ -60,6 +60,9 @@ pub struct WebState {
     pub adapters: Arc<sopflow_core::adapters::Adapters>,
     /// The auditors' background verifications (their progress is polled).
     pub audit_jobs: pages::audit_tools::AuditJobs,
+    /// The public key of the log's checkpoints (from the service's `[log]` key): verifying
+    /// from the pages checks every stored checkpoint against it.
+    pub log_key: Option<sopflow_audit::checkpoint::PublicKey>,
 }
 
 /// The first segment of every page path: the router that mounts both faces sends other paths

@@ -122,6 +122,7 @@ async fn setup(cases: usize) -> Setup {
         }),
         adapters: Arc::new(Adapters::defaults(dir.path())),
         audit_jobs: Default::default(),
+        log_key: None,
     };
     Setup {
         web,

@@ -863,12 +863,15 @@ pub async fn verify_case(
     if let Err(r) = require_reader(officer) {
         return r;
     }
-    if let Err(e) = state.runtime.load_for(&officer.session.user, &id).await {
+    // Sight from the projection: a damaged history must still be reached to say why.
+    if let Err(e) = state.runtime.sight_of(&officer.session.user, &id).await {
         return super::errors::runtime(officer.lang, e);
     }
     let options = VerifyOptions {
         case: Some(id.clone()),
-        anchor: None,
+        utc_offset: state.runtime.utc_offset,
+        public_key: state.log_key.clone(),
+        ..VerifyOptions::default()
     };
     let report = match verify_store(&state.runtime.store, &options, &mut |_| {}).await {
         Ok(r) => r,

@@ -223,7 +223,12 @@ pub async fn start_verify(State(state): State<WebState>, posted: Posted) -> Resp
     };
     let jobs = state.audit_jobs.clone();
     if jobs.start(&user, total) {
-        tokio::spawn(run_job(jobs, user, store, cases));
+        let options = VerifyOptions {
+            utc_offset: state.runtime.utc_offset,
+            public_key: state.log_key.clone(),
+            ..VerifyOptions::default()
+        };
+        tokio::spawn(run_job(jobs, user, store, cases, options));
     }
     Redirect::to("/periksa/alat").into_response()
 }
@@ -243,7 +248,13 @@ async fn case_ids(
     Ok(ids)
 }
 
-async fn run_job(jobs: AuditJobs, user: String, store: Store, cases: Option<Vec<String>>) {
+async fn run_job(
+    jobs: AuditJobs,
+    user: String,
+    store: Store,
+    cases: Option<Vec<String>>,
+    base: VerifyOptions,
+) {
     let mut progress = {
         let jobs = jobs.clone();
         let user = user.clone();
@@ -259,7 +270,7 @@ async fn run_job(jobs: AuditJobs, user: String, store: Store, cases: Option<Vec<
         })
     };
     let result = match cases {
-        None => verify_store(&store, &VerifyOptions::default(), &mut progress)
+        None => verify_store(&store, &base, &mut progress)
             .await
             .map(&mut keep),
         Some(ids) => {
@@ -267,7 +278,7 @@ async fn run_job(jobs: AuditJobs, user: String, store: Store, cases: Option<Vec<
             for id in ids {
                 let options = VerifyOptions {
                     case: Some(id),
-                    anchor: None,
+                    ..base.clone()
                 };
                 match verify_store(&store, &options, &mut progress).await {
                     Ok(report) => keep(report),
