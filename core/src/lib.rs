@@ -19,7 +19,8 @@
 //!   [`session`]: people's browser sessions (cookie token, CSRF token, idle expiry);
 //! - [`registration`]: registration numbers and tracking codes of new cases ([`codes`]: the
 //!   alphabet people type);
-//! - [`config`]: the service's configuration file.
+//! - [`config`]: the service's configuration file;
+//! - [`changes`]: what a new SOP version changes against another (text and structure).
 //!
 //! **Architecture invariant:** no HTTP here (no axum, no status codes, no wire types): the
 //! core answers with what happened and the faces render it. Every face reaches the store
@@ -29,6 +30,7 @@ pub mod access;
 pub mod adapters;
 pub mod auth;
 pub mod calls;
+pub mod changes;
 pub mod codes;
 pub mod config;
 pub mod counters;
