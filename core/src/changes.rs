@@ -32,7 +32,12 @@ pub struct Change {
 }
 
 impl Change {
-    fn new(area: Area, item: impl Into<String>, before: Option<String>, after: Option<String>) -> Self {
+    fn new(
+        area: Area,
+        item: impl Into<String>,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Self {
         Self {
             area,
             item: item.into(),
@@ -316,13 +321,25 @@ steps:
         let changes = summary(&doc(OLD), &doc(&new));
         let got: Vec<(Area, &str, Option<&str>, Option<&str>)> = changes
             .iter()
-            .map(|c| (c.area, c.item.as_str(), c.before.as_deref(), c.after.as_deref()))
+            .map(|c| {
+                (
+                    c.area,
+                    c.item.as_str(),
+                    c.before.as_deref(),
+                    c.after.as_deref(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
                 // `terima` needs another document; `proses` was renamed (its budget apart).
-                (Area::Steps, "terima", Some("Terima berkas"), Some("Terima berkas")),
+                (
+                    Area::Steps,
+                    "terima",
+                    Some("Terima berkas"),
+                    Some("Terima berkas")
+                ),
                 (Area::Steps, "proses", Some("Proses"), Some("Proses berkas")),
                 (Area::Budgets, "proses", Some("10m"), Some("15m")),
                 (
@@ -354,8 +371,18 @@ steps:
             "",
         );
         let changes = summary(&doc(OLD), &doc(&new));
-        assert!(changes.contains(&Change::new(Area::Steps, "proses", Some("Proses".into()), None)));
-        assert!(changes.contains(&Change::new(Area::Budgets, "proses", Some("10m".into()), None)));
+        assert!(changes.contains(&Change::new(
+            Area::Steps,
+            "proses",
+            Some("Proses".into()),
+            None
+        )));
+        assert!(changes.contains(&Change::new(
+            Area::Budgets,
+            "proses",
+            Some("10m".into()),
+            None
+        )));
         assert!(changes.contains(&Change::new(
             Area::Guards,
             "terima → proses",
@@ -363,7 +390,11 @@ steps:
             None
         )));
         // `terima` lost a branch target: a change of the step itself.
-        assert!(changes.iter().any(|c| c.area == Area::Steps && c.item == "terima"));
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.area == Area::Steps && c.item == "terima")
+        );
     }
 
     #[test]

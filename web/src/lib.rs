@@ -64,7 +64,8 @@ pub struct WebState {
 /// to the REST API's fallback (problem+json).
 pub const PAGE_PREFIXES: &[&str] = &[
     "", "masuk", "keluar", "bahasa", "meja", "cari", "berkas", "baru", "loket", "papan", "status",
-    "aset",
+    "aset", // admin pages
+    "kelola",
 ];
 
 /// Whether `path` belongs to the pages (its 404s and 405s are HTML pages).
@@ -75,7 +76,7 @@ pub fn owns_path(path: &str) -> bool {
 
 /// The pages, without a socket: the binary merges them with the REST API.
 pub fn app(state: WebState) -> Router {
-    use pages::{board, case, counter, desk, login, open, status};
+    use pages::{admin, board, case, counter, desk, login, open, status};
     Router::new()
         .route("/", get(desk::home))
         .route("/masuk", get(login::form).post(login::submit))
@@ -103,6 +104,24 @@ pub fn app(state: WebState) -> Router {
         .route("/papan/{point}/aliran", get(board::stream))
         .route("/status", get(status::form).post(status::lookup))
         .route("/aset/{hash}/{name}", get(assets::serve))
+        // admin pages
+        .route("/kelola", get(admin::home))
+        .route("/kelola/sop", get(admin::sops::list))
+        .route("/kelola/sop/{id}", get(admin::sops::page))
+        .route("/kelola/sop/{id}/rilis", post(admin::sops::release))
+        .route(
+            "/kelola/sop/{id}/versi/{version}",
+            get(admin::sops::version),
+        )
+        .route(
+            "/kelola/sop/{id}/versi/{version}/tabel",
+            get(admin::sops::table),
+        )
+        .route(
+            "/kelola/pasang",
+            get(admin::deploy::form).post(admin::deploy::check),
+        )
+        .route("/kelola/pasang/simpan", post(admin::deploy::deploy))
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
