@@ -15,6 +15,7 @@
 //! - [`ticker`]: the time-budget timer;
 //! - [`dispatch`]: the outbox dispatcher (adapter deliveries, retries, incidents), over the
 //!   [`adapters`] the configuration binds; [`outbox`]: what a row carries;
+//! - [`accounts`]: adding users, passwords, tokens from the pages;
 //! - [`auth`]: users, bearer tokens, passwords and the failed-authentication limit;
 //!   [`session`]: people's browser sessions (cookie token, CSRF token, idle expiry);
 //! - [`registration`]: registration numbers and tracking codes of new cases ([`codes`]: the
@@ -27,6 +28,7 @@
 //! through these functions, so a rule holds for all of them at once.
 
 pub mod access;
+pub mod accounts;
 pub mod adapters;
 pub mod auth;
 pub mod calls;

@@ -122,6 +122,13 @@ pub fn app(state: WebState) -> Router {
             get(admin::deploy::form).post(admin::deploy::check),
         )
         .route("/kelola/pasang/simpan", post(admin::deploy::deploy))
+        .route("/kelola/insiden", get(admin::incidents::list))
+        .route("/kelola/insiden/{id}/ulang", post(admin::incidents::retry))
+        .route(
+            "/kelola/pengguna",
+            get(admin::users::list).post(admin::users::add),
+        )
+        .route("/kelola/pengguna/ubah", post(admin::users::change))
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

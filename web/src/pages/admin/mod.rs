@@ -4,7 +4,9 @@
 //! as the REST API's and the CLI's.
 
 pub mod deploy;
+pub mod incidents;
 pub mod sops;
+pub mod users;
 
 use axum::response::Response;
 use sopflow_core::auth::ADMIN;
