@@ -240,6 +240,75 @@ async fn administrator_deploys_fixes_and_rolls_back_in_a_real_browser() {
     assert!(table.contains("Pelaksana"), "{table}");
     b.goto(&format!("{base}/kelola/sop/ktp-el")).await;
     b.find("#versions").await;
+
+    // Incidents: none is open on this office.
+    b.goto(&format!("{base}/kelola/insiden")).await;
+    b.wait_text("Tidak ada insiden terbuka", Duration::from_secs(5))
+        .await;
+    b.screenshot("admin-08-incidents").await;
+
+    // Users: a short password is refused beside its field; then added, the token shown once.
+    b.goto(&format!("{base}/kelola/pengguna")).await;
+    b.type_into("#nama", "dewi").await;
+    b.choose("#peran", "petugas").await;
+    b.click("#add-user input[name=tempat][value='*']").await;
+    b.type_into("#sandi", "pendek").await;
+    b.click("#add-user button[type=submit]").await;
+    b.wait_text("sedikitnya 10 karakter", Duration::from_secs(5))
+        .await;
+    // The entries came back (the password aside).
+    let kept = b
+        .js(
+            "return document.querySelector(\"#add-user input[name=tempat][value='*']\").checked",
+            vec![],
+        )
+        .await;
+    assert_eq!(kept, json!(true));
+    b.type_into("#sandi", "sandi-dewi-123").await;
+    b.click("#add-user button[type=submit]").await;
+    b.find("#new-token").await;
+    let token = b
+        .js(
+            "return document.querySelector('#new-token .token').innerText",
+            vec![],
+        )
+        .await;
+    assert_eq!(token.as_str().unwrap().trim().len(), 64, "{token}");
+    let held = b
+        .js(
+            "return document.querySelector(\"tr[data-user='dewi']\").innerText",
+            vec![],
+        )
+        .await;
+    assert!(held.as_str().unwrap().contains("petugas@*"), "{held}");
+    b.screenshot("admin-09-users-token-once").await;
+    // The token is not shown again.
+    b.goto(&format!("{base}/kelola/pengguna")).await;
+    assert!(!b.has("#new-token").await);
+    // Disable dewi: she can no longer log in.
+    b.js(
+        "document.querySelector(\"tr[data-user='dewi'] details\").open = true",
+        vec![],
+    )
+    .await;
+    b.click("tr[data-user='dewi'] input[value=nonaktif] + button")
+        .await;
+    b.wait_text("dinonaktifkan", Duration::from_secs(5)).await;
+    let state = b
+        .js(
+            "return document.querySelector(\"tr[data-user='dewi'] .badge\").innerText",
+            vec![],
+        )
+        .await;
+    assert!(state.as_str().unwrap().starts_with("Nonaktif"), "{state}");
+    b.screenshot("admin-10-users").await;
+    b.logout().await;
+    b.goto(&format!("{base}/masuk")).await;
+    b.type_into("#username", "dewi").await;
+    b.type_into("#password", "sandi-dewi-123").await;
+    b.click("form button[type=submit]").await;
+    b.wait_text("salah", Duration::from_secs(5)).await;
+    assert_eq!(b.path().await, "/masuk");
     drop(b);
     server.stop();
 }
