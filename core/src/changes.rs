@@ -173,15 +173,13 @@ fn guards(out: &mut Vec<Change>, old: &SopDocument, new: &SopDocument) {
         for branch in step.branches() {
             let key = (step.id.clone(), branch.to.clone());
             let before = was.get(&key).cloned().flatten();
-            if was.contains_key(&key) || branch.when.is_some() {
-                if before != branch.when {
-                    out.push(Change::new(
-                        Area::Guards,
-                        format!("{} → {}", step.id, branch.to),
-                        before,
-                        branch.when.clone(),
-                    ));
-                }
+            if (was.contains_key(&key) || branch.when.is_some()) && before != branch.when {
+                out.push(Change::new(
+                    Area::Guards,
+                    format!("{} → {}", step.id, branch.to),
+                    before,
+                    branch.when.clone(),
+                ));
             }
         }
     }
