@@ -238,6 +238,14 @@ async fn administrator_deploys_fixes_and_rolls_back_in_a_real_browser() {
         .wait_text("Periksa permohonan", Duration::from_secs(5))
         .await;
     assert!(table.contains("Pelaksana"), "{table}");
+    // Printable as the official form: A4 landscape, headings whole.
+    let css = b
+        .js("return document.querySelector('style').textContent", vec![])
+        .await;
+    let css = css.as_str().unwrap();
+    assert!(css.contains("size: A4 landscape"), "{css}");
+    assert!(css.contains("word-break: keep-all"), "{css}");
+    b.screenshot("admin-07b-official-table").await;
     b.goto(&format!("{base}/kelola/sop/ktp-el")).await;
     b.find("#versions").await;
 
