@@ -320,7 +320,8 @@ impl Authenticator {
             .await
             .unwrap_or(false);
         match user {
-            Some(user) if matches && known_hash => {
+            // A disabled user is refused like a wrong password (nothing tells them apart).
+            Some(user) if matches && known_hash && user.disabled_at.is_none() => {
                 let memberships = store.memberships(&user.name).await?;
                 Ok(User::new(
                     user.name.clone(),
@@ -387,6 +388,10 @@ impl Authenticator {
         };
         // Defence in depth: compare the hashes without an early exit.
         if !bool::from(user.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
+            return Err(refuse());
+        }
+        if user.disabled_at.is_some() {
+            metrics::counter!("sopflow_auth_failures_total").increment(1);
             return Err(refuse());
         }
         let memberships = store.memberships(&user.name).await?;

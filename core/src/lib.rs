@@ -16,21 +16,25 @@
 //! - [`ticker`]: the time-budget timer;
 //! - [`dispatch`]: the outbox dispatcher (adapter deliveries, retries, incidents), over the
 //!   [`adapters`] the configuration binds; [`outbox`]: what a row carries;
+//! - [`accounts`]: adding users, passwords, tokens from the pages;
 //! - [`auth`]: users, bearer tokens, passwords and the failed-authentication limit;
 //!   [`session`]: people's browser sessions (cookie token, CSRF token, idle expiry);
 //! - [`registration`]: registration numbers and tracking codes of new cases ([`codes`]: the
 //!   alphabet people type);
-//! - [`config`]: the service's configuration file.
+//! - [`config`]: the service's configuration file;
+//! - [`changes`]: what a new SOP version changes against another (text and structure).
 //!
 //! **Architecture invariant:** no HTTP here (no axum, no status codes, no wire types): the
 //! core answers with what happened and the faces render it. Every face reaches the store
 //! through these functions, so a rule holds for all of them at once.
 
 pub mod access;
+pub mod accounts;
 pub mod adapters;
 pub mod auth;
 pub mod calendars;
 pub mod calls;
+pub mod changes;
 pub mod codes;
 pub mod config;
 pub mod counters;

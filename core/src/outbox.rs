@@ -36,3 +36,61 @@ pub fn call(item: &OutboxItem) -> Result<AdapterCall, RuntimeError> {
     }
     Ok(call)
 }
+
+/// What retrying an incident did.
+#[derive(Debug)]
+pub enum Retried {
+    /// The case's incident was resolved and the delivery queued again, in one command.
+    Resolved(Box<crate::runtime::Outcome>),
+    /// The case's incident was resolved already (say, a crash between giving up and parking
+    /// the row): only the row was queued again.
+    Requeued,
+}
+
+/// Retries delivery `id`, given up after its attempts, as `user` for `reason`: every face's
+/// way (the REST API's `POST /incidents/{id}/retry`, the administrator's page). `None` when
+/// there is no open incident with this id. For a print, the retry is a person's decision that
+/// no card came out: it prints.
+pub async fn retry_incident(
+    runtime: &crate::Runtime,
+    user: &crate::auth::User,
+    id: i64,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<Option<(String, Retried)>, RuntimeError> {
+    use sopflow_engine::case::{Command, CommandError};
+    let store = &runtime.store;
+    let Some(incident) = store
+        .list_incidents()
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+    else {
+        return Ok(None);
+    };
+    let command = Command::ResolveIncident {
+        note: format!("delivery {id} retried: {reason}"),
+    };
+    let retry = crate::runtime::CommandRequest::on_case(
+        incident.case_id.clone(),
+        command,
+        user.actor(),
+        now,
+    )
+    .by(user);
+    match runtime.run(retry).await {
+        Ok(outcome) => Ok(Some((
+            incident.case_id,
+            Retried::Resolved(Box::new(outcome)),
+        ))),
+        Err(RuntimeError::Command {
+            error: CommandError::NoIncident,
+            ..
+        }) => {
+            store.retry_incident(id, now).await?;
+            runtime.outbox_queued.notify_one();
+            Ok(Some((incident.case_id, Retried::Requeued)))
+        }
+        Err(e) => Err(e),
+    }
+}

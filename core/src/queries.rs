@@ -127,6 +127,19 @@ pub async fn sop_entry(
     Ok(Some(entry))
 }
 
+/// How many cases run on each version of `sop_id` (versions without cases left out).
+pub async fn cases_per_version(
+    runtime: &Runtime,
+    sop_id: &str,
+) -> Result<std::collections::BTreeMap<i64, i64>, RuntimeError> {
+    Ok(runtime
+        .store
+        .count_cases_by_version(sop_id)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// The title of a version (empty when it cannot be loaded: a listing still lists it).
 async fn title(runtime: &Runtime, sop_id: &str, version: i64) -> String {
     let Ok(version) = u32::try_from(version) else {

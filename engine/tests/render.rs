@@ -569,7 +569,8 @@ fn html_quality_columns_show_documents_budgets_outputs_and_notes() {
     };
     assert_eq!(
         cell("serahkan_berkas", "kelengkapan"),
-        "Fotokopi KK, KTP yang akan diganti, Surat keterangan hilang dari kepolisian"
+        "Fotokopi KK, KTP yang akan diganti <span class=\"condition\">(jika perubahan data atau rusak)</span>, \
+         Surat keterangan hilang dari kepolisian <span class=\"condition\">(jika hilang)</span>"
     );
     assert_eq!(
         cell("validasi_ktp", "kelengkapan"),
@@ -642,5 +643,39 @@ fn every_format_renders_through_the_format_switch() {
     assert_eq!(
         render::render(&document, Format::Html),
         render::html(&document)
+    );
+}
+
+#[test]
+fn html_table_prints_whole_headings_the_total_time_and_document_conditions() {
+    let document = ktp_el();
+    let html = render::html(&document);
+    // Headings never break inside a word ("N o", "Wakt u") in print.
+    assert!(html.contains("word-break: keep-all; hyphens: none;"));
+    assert!(html.contains(".flow th.no, .flow th.waktu"));
+    assert!(html.contains("<th class=\"waktu\">Waktu</th>"));
+    let total = document
+        .total_budget
+        .expect("KTP-el declares its total time");
+    assert!(
+        html.contains(&format!(
+            "Jumlah waktu</td><td class=\"waktu\">{}</td>",
+            total.to_indonesian()
+        )),
+        "the total time stands under Waktu"
+    );
+    // A document required on a condition says it in Kelengkapan, escaped.
+    let conditional = document
+        .documents
+        .iter()
+        .find(|d| d.required_when.is_some())
+        .expect("KTP-el has a conditional document");
+    assert!(html.contains(&format!(
+        "{} <span class=\"condition\">(jika ",
+        conditional.name
+    )));
+    assert!(
+        html.contains("(jika hilang)"),
+        "the form's words: jika hilang"
     );
 }

@@ -43,6 +43,17 @@ const FILES: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!("../assets/app.css"),
     },
+    // admin pages
+    Asset {
+        name: "admin.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../assets/admin.css"),
+    },
+    Asset {
+        name: "admin.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../assets/admin.js"),
+    },
 ];
 
 /// The short content hash of a file: the first 16 hex digits of its SHA-256.

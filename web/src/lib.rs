@@ -70,6 +70,7 @@ pub struct WebState {
 pub const PAGE_PREFIXES: &[&str] = &[
     "", "masuk", "keluar", "bahasa", "meja", "cari", "berkas", "baru", "loket", "papan", "status",
     "aset", "periksa", // periksa: the auditor pages
+    "kelola",  // the administrator's pages
 ];
 
 /// Whether `path` belongs to the pages (its 404s and 405s are HTML pages).
@@ -80,7 +81,7 @@ pub fn owns_path(path: &str) -> bool {
 
 /// The pages, without a socket: the binary merges them with the REST API.
 pub fn app(state: WebState) -> Router {
-    use pages::{audit, audit_tools, board, case, counter, desk, login, open, status};
+    use pages::{admin, audit, audit_tools, board, case, counter, desk, login, open, status};
     Router::new()
         .route("/", get(desk::home))
         .route("/masuk", get(login::form).post(login::submit))
@@ -122,6 +123,31 @@ pub fn app(state: WebState) -> Router {
         .route("/periksa/jangkar", get(audit_tools::anchor))
         .route("/periksa/ekspor", post(audit_tools::export))
         .route("/periksa/akses", get(audit_tools::access))
+        // admin pages
+        .route("/kelola", get(admin::home))
+        .route("/kelola/sop", get(admin::sops::list))
+        .route("/kelola/sop/{id}", get(admin::sops::page))
+        .route("/kelola/sop/{id}/rilis", post(admin::sops::release))
+        .route(
+            "/kelola/sop/{id}/versi/{version}",
+            get(admin::sops::version),
+        )
+        .route(
+            "/kelola/sop/{id}/versi/{version}/tabel",
+            get(admin::sops::table),
+        )
+        .route(
+            "/kelola/pasang",
+            get(admin::deploy::form).post(admin::deploy::check),
+        )
+        .route("/kelola/pasang/simpan", post(admin::deploy::deploy))
+        .route("/kelola/insiden", get(admin::incidents::list))
+        .route("/kelola/insiden/{id}/ulang", post(admin::incidents::retry))
+        .route(
+            "/kelola/pengguna",
+            get(admin::users::list).post(admin::users::add),
+        )
+        .route("/kelola/pengguna/ubah", post(admin::users::change))
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

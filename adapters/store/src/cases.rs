@@ -163,6 +163,20 @@ impl Store {
         })
     }
 
+    /// How many cases of `sop_id` run on each of its versions (versions without cases left
+    /// out), by version.
+    pub async fn count_cases_by_version(&self, sop_id: &str) -> Result<Vec<(i64, i64)>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT sop_version, COUNT(*) FROM cases WHERE sop_id = $1
+                 GROUP BY sop_version ORDER BY sop_version",
+            )
+            .bind(sop_id)
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
     /// The salt of a case's personal-data hashes (see [`Tx::put_case_salt`]).
     pub async fn case_salt(&self, case_id: &str) -> Result<Option<String>> {
         on_backend!(Store, self, |s| {

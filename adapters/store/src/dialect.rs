@@ -118,7 +118,7 @@ macro_rules! fragment {
         "id, service_point, sop_id, queue, number, counter, kind, case_id, seq, at"
     };
     ($d:ident user_columns) => {
-        "id, name, role, token_hash, created_at"
+        "id, name, role, token_hash, created_at, disabled_at"
     };
 }
 

@@ -243,6 +243,9 @@ pub struct User {
     pub token_hash: String,
     #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
+    /// When an administrator disabled the user (none: active).
+    #[sqlx(try_from = "MaybeTs")]
+    pub disabled_at: Option<OffsetDateTime>,
 }
 
 /// The response given to an idempotent request, replayed when the same key comes again.

@@ -114,6 +114,52 @@ impl Store {
         })
     }
 
+    /// Gives `name` a new token (hex SHA-256 of it): the old one stops working.
+    /// [`Error::NotFound`] if there is no such user.
+    pub async fn set_token_hash(&self, name: &str, token_hash: &str) -> Result<()> {
+        let changed = on_backend!(Store, self, |s| {
+            sqlx::query("UPDATE users SET token_hash = $1 WHERE name = $2")
+                .bind(token_hash)
+                .bind(name)
+                .execute(&s.write)
+                .await
+                .map_err(|e| match is_unique_violation(&e) {
+                    true => Error::AlreadyExists("that token".to_owned()),
+                    false => e.into(),
+                })?
+                .rows_affected()
+        });
+        match changed {
+            0 => Err(Error::NotFound(format!("user {name}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Disables `name` from `at` (`None`: enables them again) and, when disabling, ends their
+    /// sessions, in one transaction. [`Error::NotFound`] if there is no such user.
+    pub async fn set_user_disabled(&self, name: &str, at: Option<OffsetDateTime>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let changed = on_backend!(Tx, &mut tx, |t| {
+            let changed = sqlx::query("UPDATE users SET disabled_at = $1 WHERE name = $2")
+                .bind(at.map(Ts))
+                .bind(name)
+                .execute(&mut *t.conn)
+                .await?
+                .rows_affected();
+            if at.is_some() {
+                sqlx::query("DELETE FROM sessions WHERE user_name = $1")
+                    .bind(name)
+                    .execute(&mut *t.conn)
+                    .await?;
+            }
+            changed
+        });
+        if changed == 0 {
+            return Err(Error::NotFound(format!("user {name}")));
+        }
+        tx.commit().await
+    }
+
     /// The response already given to `user`'s request with this `Idempotency-Key`.
     pub async fn idempotent_response(
         &self,

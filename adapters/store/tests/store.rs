@@ -1062,6 +1062,21 @@ async fn list_cases_filters_and_pages(db: &TestDb) {
             ("ktp_el", "open", 4)
         ]
     );
+    assert_eq!(
+        store.count_cases_by_version("ktp_el").await.unwrap(),
+        [(ktp, 5)]
+    );
+    assert_eq!(
+        store.count_cases_by_version("akta_lahir").await.unwrap(),
+        [(akta, 2)]
+    );
+    assert!(
+        store
+            .count_cases_by_version("none")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn due_cases_are_claimed_once_with_a_lease(db: &TestDb) {

@@ -37,7 +37,10 @@ th, td { border: 1px solid #000; padding: 3px 5px; vertical-align: top; text-ali
 .identity-lists ol { margin: 0; padding-left: 18px; }
 .identity-lists .none { margin: 0; }
 h2.flow-title { font-size: 13px; text-align: center; margin: 0 0 6px; }
-.flow thead th { text-align: center; vertical-align: middle; font-weight: bold; }
+.flow thead th { text-align: center; vertical-align: middle; font-weight: bold; overflow-wrap: normal; word-break: keep-all; hyphens: none; }
+.flow th.no, .flow th.waktu, .flow td.waktu { white-space: nowrap; }
+.flow td.kelengkapan .condition { font-style: italic; }
+.flow tfoot td { font-weight: bold; }
 .flow thead { display: table-header-group; }
 .flow tr { break-inside: avoid; }
 .flow td.no { text-align: center; }
@@ -213,7 +216,9 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
     if actors == 0 {
         out.push_str("<th></th>");
     }
-    out.push_str("<th>Kelengkapan</th><th>Waktu</th><th>Output</th></tr>\n</thead>\n<tbody>\n");
+    out.push_str(
+        "<th>Kelengkapan</th><th class=\"waktu\">Waktu</th><th>Output</th></tr>\n</thead>\n<tbody>\n",
+    );
 
     for (table_row, &step_index) in grid.order.iter().enumerate() {
         let step = &document.steps[step_index];
@@ -253,7 +258,17 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
         write_quality_cells(out, document, step);
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.push_str("</tbody>\n");
+    // The SOP's total time, under the Waktu column, when the SOP declares one.
+    if let Some(total) = document.total_budget {
+        let before_waktu = 2 + actors.max(1) + 1;
+        let _ = writeln!(
+            out,
+            "<tfoot><tr class=\"total\"><td colspan=\"{before_waktu}\">Jumlah waktu</td><td class=\"waktu\">{}</td><td colspan=\"2\"></td></tr></tfoot>",
+            escape(&total.to_indonesian())
+        );
+    }
+    out.push_str("</table>\n</section>\n");
 }
 
 /// Column widths in percent: the Pelaksana columns share up to half the width, the rest keep
@@ -267,8 +282,9 @@ fn write_column_widths(out: &mut String, actors: usize) {
     let actors_total = actor_width * actors.max(1) as f64;
     let rest = 100.0 - actors_total;
     // No, Uraian Kegiatan, then Kelengkapan, Waktu, Output, Keterangan.
-    let before = [3.0, 20.0];
-    let after = [12.0, 5.0, 10.0, 10.0];
+    // Wide enough for the headings "No" and "Waktu" on one line in print.
+    let before = [4.0, 20.0];
+    let after = [12.0, 7.0, 10.0, 10.0];
     let weight: f64 = before.iter().chain(after.iter()).sum();
     out.push_str("<colgroup>");
     for share in before {
@@ -368,19 +384,26 @@ fn write_symbol(out: &mut String, step: &Step, symbol: Symbol) {
 
 /// Mutu Baku (Kelengkapan, Waktu, Output) and Keterangan.
 fn write_quality_cells(out: &mut String, document: &SopDocument, step: &Step) {
-    let documents: Vec<&str> = step
+    // Each document by name; one required only on a condition says so in italics.
+    let documents: Vec<String> = step
         .documents
         .iter()
-        .map(|id| {
-            document
-                .document(id)
-                .map_or(id.as_str(), |d| d.name.as_str())
+        .map(|id| match document.document(id) {
+            Some(d) => match &d.required_when {
+                Some(when) => format!(
+                    "{} <span class=\"condition\">(jika {})</span>",
+                    escape(&d.name),
+                    escape(&condition_words(when))
+                ),
+                None => escape(&d.name),
+            },
+            None => escape(id),
         })
         .collect();
     let _ = write!(
         out,
         "<td class=\"kelengkapan\">{}</td>",
-        escape(&documents.join(", "))
+        documents.join(", ")
     );
     let _ = write!(
         out,
@@ -399,6 +422,29 @@ fn write_quality_cells(out: &mut String, document: &SopDocument, step: &Step) {
         "<td class=\"keterangan\">{}</td>",
         step.note.as_deref().map(escape).unwrap_or_default()
     );
+}
+
+/// A document's condition as the paper form says it: `alasan == "hilang"` is "hilang",
+/// `a == "x" || a == "rusak_berat"` is "x atau rusak berat"; any other expression as written.
+pub(crate) fn condition_words(when: &str) -> String {
+    let value = |term: &str| -> Option<String> {
+        let (name, value) = term.split_once("==")?;
+        let name = name.trim();
+        let value = value.trim();
+        let quoted = value.len() >= 2
+            && ((value.starts_with('"') && value.ends_with('"'))
+                || (value.starts_with('\'') && value.ends_with('\'')));
+        let ident = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+        let inner = value.get(1..value.len() - 1)?;
+        (quoted && ident && !inner.contains(['"', '\''])).then(|| inner.replace('_', " "))
+    };
+    when.split("||")
+        .map(value)
+        .collect::<Option<Vec<_>>>()
+        .map_or_else(|| when.trim().to_owned(), |v| v.join(" atau "))
 }
 
 fn len(value: Len) -> String {
@@ -430,3 +476,22 @@ const LOGO: &str = concat!(
     "<path d=\"M4 4 H52 V36 C52 50 40 58 28 62 C16 58 4 50 4 36 Z\" fill=\"none\" stroke=\"#000\" stroke-width=\"2\"/>",
     "<text x=\"28\" y=\"36\" text-anchor=\"middle\" font-size=\"10\" font-family=\"sans-serif\">LOGO</text></svg>"
 );
+
+#[cfg(test)]
+mod tests {
+    use super::condition_words;
+
+    #[test]
+    fn simple_conditions_read_as_their_values() {
+        assert_eq!(condition_words("alasan == \"hilang\""), "hilang");
+        assert_eq!(
+            condition_words("alasan == \"perubahan_data\" || alasan == 'rusak'"),
+            "perubahan data atau rusak"
+        );
+        assert_eq!(condition_words("umur >= 17"), "umur >= 17");
+        assert_eq!(
+            condition_words("a == \"x\" && b == \"y\""),
+            "a == \"x\" && b == \"y\""
+        );
+    }
+}

@@ -84,37 +84,14 @@ pub async fn retry_incident(
 ) -> Result<Response, Problem> {
     user.require(&[ADMIN])?;
     let reason = body.parse()?.value.reason;
-    let store = &state.runtime.store;
-    let incident = store
-        .list_incidents()
-        .await
-        .map_err(RuntimeError::from)?
-        .into_iter()
-        .find(|i| i.id == id)
-        .ok_or_else(|| Problem::not_found(format!("no open incident {id}")))?;
-    let command = Command::ResolveIncident {
-        note: format!("delivery {id} retried: {}", reason),
-    };
-    let retry =
-        CommandRequest::on_case(incident.case_id.clone(), command, user.actor(), now()).by(&user);
-    match state.runtime.run(retry).await {
-        Ok(outcome) => Ok(respond(&outcome, &user)),
-        // The case's incident was resolved already (say, a crash between giving up and
-        // parking the row): only the row needs queueing again.
-        Err(RuntimeError::Command {
-            error: CommandError::NoIncident,
-            ..
-        }) => {
-            store
-                .retry_incident(id, now())
-                .await
-                .map_err(RuntimeError::from)?;
-            state.runtime.outbox_queued.notify_one();
-            let (loaded, sight) = state.runtime.load_for(&user, &incident.case_id).await?;
+    match outbox::retry_incident(&state.runtime, &user, id, &reason, now()).await? {
+        None => Err(Problem::not_found(format!("no open incident {id}"))),
+        Some((_, outbox::Retried::Resolved(outcome))) => Ok(respond(&outcome, &user)),
+        Some((case_id, outbox::Retried::Requeued)) => {
+            let (loaded, sight) = state.runtime.load_for(&user, &case_id).await?;
             let view = dto::CaseView::of(&loaded, now()).seen(sight, &loaded);
             Ok(Json(view).into_response())
         }
-        Err(e) => Err(e.into()),
     }
 }
 

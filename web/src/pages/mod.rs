@@ -1,6 +1,7 @@
 //! The page handlers: thin, as the REST handlers are. Each reads who is asking, calls the
 //! core, and renders a template.
 
+pub mod admin;
 pub mod board;
 pub mod case;
 pub mod counter;
