@@ -44,6 +44,7 @@ pub mod releases;
 pub mod runtime;
 pub mod search;
 pub mod session;
+pub mod skm;
 pub mod ticker;
 
 pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};
