@@ -45,6 +45,8 @@ pub mod runtime;
 pub mod search;
 pub mod session;
 pub mod skm;
+pub mod supervision;
+pub mod survey;
 pub mod ticker;
 
 pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};

@@ -317,7 +317,10 @@ mod tests {
         let exact = t.ikm(Weighting::Exact).unwrap();
         let rounded = t.ikm(Weighting::Rounded).unwrap();
         assert_eq!((exact.text(), exact.grade), ("76.67".to_owned(), Grade::B));
-        assert_eq!((rounded.text(), rounded.grade), ("76.59".to_owned(), Grade::C));
+        assert_eq!(
+            (rounded.text(), rounded.grade),
+            ("76.59".to_owned(), Grade::C)
+        );
     }
 
     #[test]

@@ -95,6 +95,8 @@ mod queues;
 mod sop_versions;
 mod sqlite;
 mod store;
+mod supervision;
+mod survey;
 pub mod testing;
 mod timestamp;
 mod types;
@@ -107,6 +109,8 @@ pub use front_office::{CaseReferences, Credentials, NewSession, Session, StepKey
 pub use offices::{Notifications, Notified};
 pub use sop_versions::{Effective, NewRelease, Release};
 pub use store::{Savepoint, Store, Tx};
+pub use supervision::OpenAtStep;
+pub use survey::{NewSurveyResponse, SurveyTotals};
 pub use types::{
     CallKind, CaseFilter, CaseProjection, CaseRecord, Counter, Event, Membership, NewCall,
     NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, SearchKey,
