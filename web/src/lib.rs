@@ -64,7 +64,8 @@ pub struct WebState {
 /// to the REST API's fallback (problem+json).
 pub const PAGE_PREFIXES: &[&str] = &[
     "", "masuk", "keluar", "bahasa", "meja", "cari", "berkas", "baru", "loket", "papan", "status",
-    "aset",
+    "aset", // supervisor pages and the survey
+    "pantau", "laporan", "ikm", "survei",
 ];
 
 /// Whether `path` belongs to the pages (its 404s and 405s are HTML pages).
@@ -103,6 +104,15 @@ pub fn app(state: WebState) -> Router {
         .route("/papan/{point}/aliran", get(board::stream))
         .route("/status", get(status::form).post(status::lookup))
         .route("/aset/{hash}/{name}", get(assets::serve))
+        // supervisor pages and the satisfaction survey
+        .route("/pantau", get(pages::supervisor::choose))
+        .route("/pantau/{point}", get(pages::supervisor::live))
+        .route("/pantau/{point}/isi", get(pages::supervisor::live_content))
+        .route("/laporan", get(pages::supervisor::report))
+        .route("/laporan/csv", get(pages::supervisor::report_csv))
+        .route("/ikm", get(pages::supervisor::ikm))
+        .route("/ikm/csv", get(pages::supervisor::ikm_csv))
+        .route("/survei", get(pages::survey::kiosk).post(pages::survey::answer))
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

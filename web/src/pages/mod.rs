@@ -9,6 +9,8 @@ pub mod errors;
 pub mod login;
 pub mod open;
 pub mod status;
+pub mod supervisor;
+pub mod survey;
 
 use time::OffsetDateTime;
 
