@@ -112,7 +112,10 @@ pub fn app(state: WebState) -> Router {
         .route("/laporan/csv", get(pages::supervisor::report_csv))
         .route("/ikm", get(pages::supervisor::ikm))
         .route("/ikm/csv", get(pages::supervisor::ikm_csv))
-        .route("/survei", get(pages::survey::kiosk).post(pages::survey::answer))
+        .route(
+            "/survei",
+            get(pages::survey::kiosk).post(pages::survey::answer),
+        )
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

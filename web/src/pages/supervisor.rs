@@ -478,7 +478,14 @@ async fn report_figures(
     state: &WebState,
     officer: &Officer,
     q: &PeriodQuery,
-) -> Result<(Vec<PointLink>, Period, Vec<sopflow_audit::report::SopReport>), Response> {
+) -> Result<
+    (
+        Vec<PointLink>,
+        Period,
+        Vec<sopflow_audit::report::SopReport>,
+    ),
+    Response,
+> {
     let lang = officer.lang;
     let points = supervision::points(&state.runtime, &officer.session.user)
         .await
@@ -530,7 +537,10 @@ async fn title_of(state: &WebState, sop_id: &str, version: i64) -> String {
             .flatten(),
         Err(_) => None,
     };
-    found.map_or_else(|| sop_id.to_owned(), |d| d.sop.document().header.title.clone())
+    found.map_or_else(
+        || sop_id.to_owned(),
+        |d| d.sop.document().header.title.clone(),
+    )
 }
 
 fn percent(rate: f64) -> String {
@@ -607,7 +617,11 @@ pub async fn report(
             .loops
             .iter()
             .map(|l| (l.label.clone(), l.rate.rate))
-            .chain(r.consultations.iter().map(|c| (c.name.clone(), c.rate.rate)))
+            .chain(
+                r.consultations
+                    .iter()
+                    .map(|c| (c.name.clone(), c.rate.rate)),
+            )
             .collect();
         let rate_chart = (!rates.is_empty()).then(|| {
             chart_or_none(sopflow_charts::bars(&sopflow_charts::BarChart {
@@ -1061,10 +1075,7 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(
-            csv_line(&["x".into(), "y\nz".into()]),
-            "x,\"y\nz\"\r\n"
-        );
+        assert_eq!(csv_line(&["x".into(), "y\nz".into()]), "x,\"y\nz\"\r\n");
     }
 
     #[test]

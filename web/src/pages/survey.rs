@@ -131,7 +131,13 @@ pub async fn kiosk(State(state): State<WebState>, headers: HeaderMap) -> Respons
     )
 }
 
-fn done(lang: Lang, status: StatusCode, text: &str, tone: &'static str, from: &'static str) -> Response {
+fn done(
+    lang: Lang,
+    status: StatusCode,
+    text: &str,
+    tone: &'static str,
+    from: &'static str,
+) -> Response {
     let page = DonePage {
         c: Chrome::new(lang, "/survei", None, "survey"),
         text: text.to_owned(),
@@ -210,7 +216,13 @@ pub async fn answer(
         );
     };
     if state.status_limit.check(peer).is_err() {
-        return done(lang, StatusCode::TOO_MANY_REQUESTS, m.status_blocked, "bad", from);
+        return done(
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            m.status_blocked,
+            "bad",
+            from,
+        );
     }
     match survey::answer(&state.runtime, &code, scores, comment, now()).await {
         Ok(AnswerOutcome::Recorded) => {
@@ -230,13 +242,15 @@ pub async fn answer(
         Ok(AnswerOutcome::AlreadyAnswered) => {
             done(lang, StatusCode::CONFLICT, m.survey_already, "", from)
         }
-        Ok(AnswerOutcome::NotYet) => {
-            done(lang, StatusCode::CONFLICT, m.survey_not_yet, "", from)
-        }
+        Ok(AnswerOutcome::NotYet) => done(lang, StatusCode::CONFLICT, m.survey_not_yet, "", from),
         Ok(AnswerOutcome::UnknownCode) => match state.status_limit.refuse(peer) {
-            AuthError::RateLimited(_) => {
-                done(lang, StatusCode::TOO_MANY_REQUESTS, m.status_blocked, "bad", from)
-            }
+            AuthError::RateLimited(_) => done(
+                lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                m.status_blocked,
+                "bad",
+                from,
+            ),
             _ => {
                 form.code_error = Some(m.status_unknown.to_owned());
                 render_kiosk(
