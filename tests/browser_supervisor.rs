@@ -82,7 +82,7 @@ steps:
     actor: pemohon
 "#;
 
-/// A second SOP, with its own steps and roles: its open case shows beside the first.
+/// A second SOP, with its own steps, roles and a queue: its case waits there, beside the first.
 const IZIN: &str = r#"
 schema_version: 1
 id: izin-keramaian
@@ -101,6 +101,11 @@ actors:
     name: Petugas
   - id: lurah
     name: Lurah
+queues:
+  - id: antrian_izin
+    prefix: I
+    name: Antrian izin
+    called_by: [petugas]
 case_schema:
   type: object
   required: [acara]
@@ -120,9 +125,18 @@ steps:
     actor: warga
     budget: 5 menit
     collects: [acara]
+    next: tunggu
+  - id: tunggu
+    row: 2
+    kind: queue
+    name: Tunggu antrian izin
+    activity: Warga menunggu dipanggil
+    actor: warga
+    queue: antrian_izin
+    budget: 5 menit
     next: setujui
   - id: setujui
-    row: 2
+    row: 3
     kind: task
     name: Setujui izin
     activity: Lurah menyetujui izin
@@ -130,7 +144,7 @@ steps:
     budget: 2 hari
     next: selesai
   - id: selesai
-    row: 2
+    row: 3
     kind: end
     name: Selesai
     actor: warga
@@ -347,7 +361,18 @@ async fn supervisor_and_survey_in_a_real_browser() {
     b.wait_text("Tidak ada berkas yang terlambat", Duration::from_secs(10))
         .await;
     assert_eq!(text_of(&b, "#completed-today").await, "2");
-    assert!(text_of(&b, "#open-steps").await.contains("Setujui izin"));
+    assert!(
+        text_of(&b, "#open-steps")
+            .await
+            .contains("Tunggu antrian izin")
+    );
+    assert_eq!(text_of(&b, "#waiting-total").await, "1");
+    let queues = text_of(&b, "#queues").await;
+    assert!(
+        queues.contains("Antrian izin") && queues.contains("Izin Keramaian Contoh"),
+        "{queues}"
+    );
+    b.screenshot("sv-08-live-after").await;
 
     // The report over the period: the same figures as `sopflow report`, with charts and CSV.
     b.goto(&format!("{base}/laporan")).await;

@@ -217,7 +217,7 @@ messages! {
     sv_as_of: "Keadaan pukul", "As of";
     sv_breaches: "melewati batas waktu", "past their time budget";
     sv_completed_today: "selesai hari ini", "completed today";
-    sv_queues: "antrian", "queues";
+    sv_queues: "menunggu di antrian", "waiting in the queues";
     sv_open_per_step: "Berkas terbuka per langkah", "Open cases per step";
     sv_no_open: "Tidak ada berkas terbuka.", "No open cases.";
     sv_open: "Terbuka", "Open";

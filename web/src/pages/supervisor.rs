@@ -110,6 +110,8 @@ pub struct LiveView {
     pub breaches: Vec<BreachRow>,
     pub breach_total: i64,
     pub completed_today: usize,
+    /// Numbers waiting in all queues.
+    pub waiting_total: usize,
     /// (hour, count) from the first hour shown to the current one.
     pub hours: Vec<(String, u32)>,
     /// The per-hour chart, drawn by `sopflow-charts` from numbers and hour labels.
@@ -252,6 +254,7 @@ async fn live_view(
             breaches,
             breach_total: live.breach_total,
             completed_today: live.completed_today,
+            waiting_total: live.queues.iter().map(|q| q.waiting).sum(),
             hours,
             hours_chart,
             counters,
