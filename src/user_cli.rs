@@ -30,11 +30,11 @@ pub struct Known {
 #[derive(Subcommand)]
 pub enum UserCommand {
     /// Create a user and print its token, once, alone on the last line. The role must be a
-    /// built-in one (admin, auditor, display) or one an SOP knows (an actor, a role that
-    /// records a step or calls a queue); anything else is refused with the list.
+    /// built-in one (admin, auditor, display, supervisor) or one an SOP knows (an actor, a
+    /// role that records a step or calls a queue); anything else is refused with the list.
     Add {
         name: String,
-        /// An SOP role (e.g. petugas_antrian), `admin`, `auditor` or `display`.
+        /// An SOP role (e.g. petugas_antrian), `admin`, `auditor`, `display` or `supervisor`.
         #[arg(long)]
         role: String,
         /// A service point where the user holds the role (repeat for several; `*` for every

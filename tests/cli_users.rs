@@ -53,6 +53,7 @@ fn roles_and_service_points_are_checked_when_a_user_is_made() {
         "admin",
         "auditor",
         "display",
+        "supervisor",
     ] {
         assert!(said.contains(known), "{known} is listed: {said}");
     }

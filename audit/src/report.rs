@@ -11,6 +11,7 @@ use sopflow_engine::case::{CaseState, EventBody};
 use sopflow_engine::sop::model::{AdapterKind, StepKind};
 use sopflow_engine::sop::{Sop, StepIdx};
 use sopflow_store::{CaseRecord, Store};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::{AuditError, CaseWalk, CheckedSop, SopCache, decode, seconds};
@@ -117,6 +118,25 @@ pub async fn report(
     version: Option<i64>,
     service_point: Option<&str>,
 ) -> Result<Vec<SopReport>, AuditError> {
+    report_opened(store, sop_id, version, service_point, None).await
+}
+
+/// [`report`] of the cases opened in `opened` (from, inclusive, to, exclusive) only: a
+/// supervisor's month or week.
+pub async fn report_opened(
+    store: &Store,
+    sop_id: Option<&str>,
+    version: Option<i64>,
+    service_point: Option<&str>,
+    opened: Option<(OffsetDateTime, OffsetDateTime)>,
+) -> Result<Vec<SopReport>, AuditError> {
+    if let Some((from, to)) = opened
+        && from >= to
+    {
+        return Err(AuditError::Invalid(
+            "the period must end after it begins".into(),
+        ));
+    }
     let mut sops = SopCache::default();
     let mut tallies: BTreeMap<(String, i64), Tally> = BTreeMap::new();
     // Every version asked for appears, with or without cases.
@@ -143,6 +163,9 @@ pub async fn report(
         let Some(tally) = tallies.get_mut(&key) else {
             continue;
         };
+        if opened.is_some_and(|(from, to)| record.created_at < from || record.created_at >= to) {
+            continue;
+        }
         let sop = sops
             .get(store, &record.sop_id, record.sop_version)
             .await?

@@ -18,8 +18,11 @@ pub const ADMIN: &str = "admin";
 pub const AUDITOR: &str = "auditor";
 /// A display board: reads the queues and calls of its service points, nothing else.
 pub const DISPLAY: &str = "display";
+/// A head of section or of the office (kepala seksi, kepala dinas): the aggregate figures
+/// of its service points (live load, reports, the satisfaction index), never a case's data.
+pub const SUPERVISOR: &str = "supervisor";
 /// The roles every deployment has, whatever its SOPs.
-pub const BUILT_IN_ROLES: [&str; 3] = [ADMIN, AUDITOR, DISPLAY];
+pub const BUILT_IN_ROLES: [&str; 4] = [ADMIN, AUDITOR, DISPLAY, SUPERVISOR];
 
 /// Where a user made without memberships holds their role: admins and auditors at every
 /// service point, others at the default one.

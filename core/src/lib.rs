@@ -50,6 +50,9 @@ pub mod releases;
 pub mod runtime;
 pub mod search;
 pub mod session;
+pub mod skm;
+pub mod supervision;
+pub mod survey;
 pub mod ticker;
 
 pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};

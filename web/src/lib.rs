@@ -71,6 +71,7 @@ pub const PAGE_PREFIXES: &[&str] = &[
     "", "masuk", "keluar", "bahasa", "meja", "cari", "berkas", "baru", "loket", "papan", "status",
     "aset", "periksa", // periksa: the auditor pages
     "kelola",  // the administrator's pages
+    "pantau", "laporan", "ikm", "survei", // supervisor pages and the survey
 ];
 
 /// Whether `path` belongs to the pages (its 404s and 405s are HTML pages).
@@ -148,6 +149,18 @@ pub fn app(state: WebState) -> Router {
             get(admin::users::list).post(admin::users::add),
         )
         .route("/kelola/pengguna/ubah", post(admin::users::change))
+        // supervisor pages and the satisfaction survey
+        .route("/pantau", get(pages::supervisor::choose))
+        .route("/pantau/{point}", get(pages::supervisor::live))
+        .route("/pantau/{point}/isi", get(pages::supervisor::live_content))
+        .route("/laporan", get(pages::supervisor::report))
+        .route("/laporan/csv", get(pages::supervisor::report_csv))
+        .route("/ikm", get(pages::supervisor::ikm))
+        .route("/ikm/csv", get(pages::supervisor::ikm_csv))
+        .route(
+            "/survei",
+            get(pages::survey::kiosk).post(pages::survey::answer),
+        )
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -107,6 +107,8 @@ mod queues;
 mod sop_versions;
 mod sqlite;
 mod store;
+mod supervision;
+mod survey;
 pub mod testing;
 mod timestamp;
 mod types;
@@ -122,6 +124,8 @@ pub use log::{Checkpoint, Erasure, Leaf, LeafKind, NewCheckpoint, NewLeaf, Node,
 pub use offices::{Notifications, Notified};
 pub use sop_versions::{Effective, NewRelease, Release};
 pub use store::{Savepoint, Store, Tx};
+pub use supervision::OpenAtStep;
+pub use survey::{NewSurveyResponse, SurveyTotals};
 pub use types::{
     CallKind, CaseFilter, CaseProjection, CaseRecord, Counter, Event, Membership, NewCall,
     NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, SearchKey,

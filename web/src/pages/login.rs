@@ -154,6 +154,12 @@ pub async fn submit(
     } else {
         next
     };
+    // A supervisor has no inbox: their first page is the live figures.
+    let next = if next == "/meja" && user.role == sopflow_core::auth::SUPERVISOR {
+        "/pantau".to_owned()
+    } else {
+        next
+    };
     let mut response = Redirect::to(&next).into_response();
     let secure = state.config.secure_cookies;
     let headers = response.headers_mut();

@@ -13,6 +13,8 @@ pub mod status;
 // auditor pages
 pub mod audit;
 pub mod audit_tools;
+pub mod supervisor;
+pub mod survey;
 
 use time::OffsetDateTime;
 

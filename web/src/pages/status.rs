@@ -29,6 +29,9 @@ struct StatusPage {
     typed: String,
     error: Option<String>,
     result: Option<StatusResult>,
+    /// After hand-over: the satisfaction survey, or a note that it was answered.
+    survey: Option<super::survey::SurveyForm>,
+    survey_note: Option<&'static str>,
 }
 
 fn render(
@@ -38,6 +41,7 @@ fn render(
     typed: &str,
     error: Option<String>,
     result: Option<StatusResult>,
+    survey: (Option<super::survey::SurveyForm>, Option<&'static str>),
 ) -> Response {
     let Some((token, cookie)) = people::form_token(state) else {
         return super::errors::internal(lang);
@@ -48,6 +52,8 @@ fn render(
         typed: typed.to_owned(),
         error,
         result,
+        survey: survey.0,
+        survey_note: survey.1,
     };
     let mut response = crate::html(status, page.render());
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -63,6 +69,7 @@ pub async fn form(State(state): State<WebState>, headers: HeaderMap) -> Response
         "",
         None,
         None,
+        (None, None),
     )
 }
 
@@ -94,6 +101,7 @@ pub async fn lookup(
             "",
             Some(m.status_blocked.to_owned()),
             None,
+            (None, None),
         )
     };
     if state.status_limit.check(peer).is_err() {
@@ -114,7 +122,35 @@ pub async fn lookup(
                 stage,
                 class,
             };
-            render(&state, lang, StatusCode::OK, &typed, None, Some(result))
+            let survey = if found.stage == PublicStage::Completed {
+                match sopflow_core::survey::state(&state.runtime, &typed).await {
+                    Ok(sopflow_core::survey::SurveyState::Open { service }) => (
+                        Some(super::survey::SurveyForm::new(
+                            lang,
+                            "status",
+                            &typed,
+                            Some(service),
+                        )),
+                        None,
+                    ),
+                    Ok(sopflow_core::survey::SurveyState::Answered) => {
+                        (None, Some(m.survey_already))
+                    }
+                    Ok(_) => (None, None),
+                    Err(e) => return super::errors::runtime(lang, e),
+                }
+            } else {
+                (None, None)
+            };
+            render(
+                &state,
+                lang,
+                StatusCode::OK,
+                &typed,
+                None,
+                Some(result),
+                survey,
+            )
         }
         Ok(None) => match state.status_limit.refuse(peer) {
             AuthError::RateLimited(_) => blocked(&state),
@@ -126,6 +162,7 @@ pub async fn lookup(
                 &typed,
                 Some(m.status_unknown.to_owned()),
                 None,
+                (None, None),
             ),
         },
         Err(e) => super::errors::runtime(lang, e),
