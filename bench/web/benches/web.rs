@@ -49,7 +49,9 @@ async fn setup(cases: usize) -> Setup {
     )
     .await
     .expect("service points");
-    let runtime = Runtime::new(store.clone(), registry, offset, offices);
+    // The default service point has no calendar: always open, as a bench needs.
+    let calendars = sopflow_core::calendars::Calendars::default();
+    let runtime = Runtime::new(store.clone(), registry, offset, offices, calendars);
     // Open cases waiting at the verification step (the queue officer's inbox), in parallel
     // through the group committer.
     let actor = Actor::new("siti", "petugas_antrian");
