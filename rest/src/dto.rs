@@ -387,6 +387,7 @@ pub struct CaseSearch {
     pub sop_id: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next` of the previous page.
     #[serde(default)]
