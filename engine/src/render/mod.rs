@@ -9,6 +9,7 @@ mod dot;
 mod grid;
 mod html;
 mod mermaid;
+mod pages;
 
 use std::fmt;
 use std::str::FromStr;
