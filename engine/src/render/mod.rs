@@ -1,4 +1,5 @@
-//! Drawings of an SOP: a Mermaid flowchart, a Graphviz digraph, and the official
+//! Drawings of an SOP: a Mermaid flowchart, a Graphviz digraph, a standalone SVG flowchart
+//! drawn here (for pages without script), and the official
 //! PermenPAN-RB 35/2012 table as one printable HTML page.
 //!
 //! Pure, like the rest of the engine: a [`SopDocument`] in, text out. The renderers expect a
@@ -10,6 +11,7 @@ mod grid;
 mod html;
 mod mermaid;
 mod pages;
+mod svg;
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,6 +19,7 @@ use std::str::FromStr;
 pub use dot::dot;
 pub use html::html;
 pub use mermaid::mermaid;
+pub use svg::svg;
 
 use crate::sop::model::{Next, SopDocument, Step, StepKind};
 

@@ -1,0 +1,470 @@
+//! The SOP's flowchart as one standalone SVG drawing, for pages that show it without script
+//! (no Mermaid in the browser, no Graphviz on the server).
+//!
+//! It is drawn from the same layout as the official table ([`super::grid`]): one swimlane per
+//! actor (Pelaksana), one band per step in table order, the step's symbol in its actor's lane
+//! with its name inside (capsule for the first and the end steps, box for an activity,
+//! diamond for a step that chooses), arrows routed around the symbols, loops back up along
+//! the lanes' margins, branch labels beside their ports. Unlike the table, here every size is
+//! known: lanes are [`LANE_WIDTH`] wide and a band is the grid's least row height scaled by
+//! [`SCALE`], so the grid's cell-relative pieces become absolute coordinates. The drawing
+//! has a `viewBox`, so a page scales it to its width, on screen and on A4 landscape.
+//!
+//! Only presentation attributes style it (no `style` attribute or element), so a page's
+//! Content-Security-Policy without `'unsafe-inline'` shows it as drawn. Every text of the SOP
+//! is escaped.
+
+use std::fmt::Write as _;
+
+use super::grid::{self, Anchor, Grid, LABEL_LINE_HEIGHT, Len, SYMBOL_HALF_WIDTH, Symbol};
+use super::html::escape;
+use super::{edges, wrap};
+use crate::sop::model::SopDocument;
+
+/// Width of one actor's lane, px.
+pub const LANE_WIDTH: i32 = 220;
+/// How much larger than in the table's cells the grid's pixel lengths (all vertical) are
+/// drawn, as a fraction: the symbols carry the step names here.
+const SCALE: (i32, i32) = (3, 2);
+/// The column of row numbers on the left, the title and the lane headers, px.
+const NUMBER_WIDTH: i32 = 36;
+const TITLE_HEIGHT: i32 = 30;
+const HEADER_HEIGHT: i32 = 34;
+/// Step names inside symbols: characters per line (boxes; diamonds take fewer) and at most
+/// this many lines (the full name is the symbol's tooltip).
+const NAME_WIDTH: usize = 22;
+const NAME_LINES: usize = 2;
+const FONT: &str = "DejaVu Sans, Arial, Helvetica, sans-serif";
+
+/// The flowchart of `document` as an `<svg>` element (no XML prolog: it is meant to be
+/// embedded in a page, or saved as an `.svg` file as it is).
+pub fn svg(document: &SopDocument) -> String {
+    let edges = edges(document);
+    let grid = grid::layout(document, &edges);
+    let lanes = document.actors.len().max(1) as i32;
+    let width = NUMBER_WIDTH + lanes * LANE_WIDTH;
+    let top = TITLE_HEIGHT + HEADER_HEIGHT;
+    // Each band's top, px.
+    let mut band_tops = Vec::with_capacity(grid.order.len() + 1);
+    let mut y = top;
+    for row in 0..grid.order.len() {
+        band_tops.push(y);
+        y += scaled(grid.min_height(row));
+    }
+    let height = y + 1;
+
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sop-flowchart\" viewBox=\"0 0 {width} {height}\" \
+         width=\"{width}\" height=\"{height}\" role=\"img\" aria-labelledby=\"flowchart-title\" \
+         font-family=\"{FONT}\" data-steps=\"{}\" data-arrows=\"{}\">",
+        document.steps.len(),
+        edges.len()
+    );
+    let _ = write!(
+        out,
+        "<title id=\"flowchart-title\">Bagan alir SOP {}</title>",
+        escape(&document.header.title)
+    );
+    out.push_str(concat!(
+        "<defs><marker id=\"flowchart-arrowhead\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" ",
+        "markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">",
+        "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#000\"/></marker></defs>"
+    ));
+    let _ = write!(
+        out,
+        "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>\
+         <text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">SOP {}</text>",
+        width / 2,
+        escape(&document.header.title)
+    );
+
+    // The lanes: headers, borders, the row numbers.
+    let _ = write!(
+        out,
+        "<g class=\"lanes\" fill=\"none\" stroke=\"#000\" stroke-width=\"1\">\
+         <rect x=\"0.5\" y=\"{TITLE_HEIGHT}.5\" width=\"{}\" height=\"{}\"/>\
+         <line x1=\"0\" y1=\"{top}.5\" x2=\"{width}\" y2=\"{top}.5\"/>",
+        width - 1,
+        height - TITLE_HEIGHT - 1
+    );
+    for lane in 0..lanes {
+        let x = NUMBER_WIDTH + lane * LANE_WIDTH;
+        let _ = write!(
+            out,
+            "<line x1=\"{x}.5\" y1=\"{TITLE_HEIGHT}\" x2=\"{x}.5\" y2=\"{height}\"/>"
+        );
+    }
+    out.push_str("</g>");
+    out.push_str(
+        "<g class=\"lane-names\" font-size=\"11\" font-weight=\"bold\" text-anchor=\"middle\">",
+    );
+    for (lane, actor) in document.actors.iter().enumerate() {
+        let centre = NUMBER_WIDTH + lane as i32 * LANE_WIDTH + LANE_WIDTH / 2;
+        let lines = wrap(&actor.name, 30);
+        let first = TITLE_HEIGHT + HEADER_HEIGHT / 2 + 4 - (lines.len().min(2) as i32 - 1) * 6;
+        let _ = write!(
+            out,
+            "<text data-actor=\"{}\" x=\"{centre}\" y=\"{first}\">",
+            escape(&actor.id)
+        );
+        for (i, line) in lines.iter().take(2).enumerate() {
+            let _ = write!(
+                out,
+                "<tspan x=\"{centre}\" dy=\"{}\">{}</tspan>",
+                if i == 0 { 0 } else { 12 },
+                escape(line)
+            );
+        }
+        out.push_str("</text>");
+    }
+    out.push_str(
+        "</g><g class=\"row-numbers\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\">",
+    );
+    let mut previous_row = None;
+    for (row, &step_index) in grid.order.iter().enumerate() {
+        let number = document.steps[step_index].row;
+        if previous_row != Some(number) {
+            let _ = write!(
+                out,
+                "<text x=\"{}\" y=\"{}\">{number}</text>",
+                NUMBER_WIDTH / 2,
+                band_tops[row] + 14
+            );
+        }
+        previous_row = Some(number);
+    }
+    out.push_str("</g>");
+
+    let geometry = Geometry {
+        grid: &grid,
+        band_tops: &band_tops,
+    };
+    // Arrows first, so the symbols (filled white) sit over the ends they meet.
+    out.push_str("<g class=\"arrows\" stroke=\"#000\" stroke-width=\"1.3\" fill=\"none\">");
+    for row in 0..grid.order.len() {
+        for column in 0..grid.columns {
+            for line in &grid.cell(row, column).lines {
+                let (x1, y1) = geometry.point(row, column, line.x1, line.y1);
+                let (x2, y2) = geometry.point(row, column, line.x2, line.y2);
+                let _ = write!(out, "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\"");
+                if line.arrowhead {
+                    out.push_str(" class=\"arrow-end\" marker-end=\"url(#flowchart-arrowhead)\"");
+                }
+                out.push_str("/>");
+            }
+        }
+    }
+    out.push_str("</g><g class=\"symbols\">");
+    for row in 0..grid.order.len() {
+        for column in 0..grid.columns {
+            if let Some((step_index, symbol)) = grid.cell(row, column).symbol {
+                write_symbol(
+                    &mut out, document, &geometry, row, column, step_index, symbol,
+                );
+            }
+        }
+    }
+    out.push_str("</g><g class=\"branch-labels\" font-size=\"10\">");
+    for row in 0..grid.order.len() {
+        for column in 0..grid.columns {
+            for label in &grid.cell(row, column).labels {
+                let (x, y) = geometry.point(row, column, Len::Pct(label.x), Len::Px(label.y));
+                let anchor = match label.anchor {
+                    Anchor::Start => "start",
+                    Anchor::End => "end",
+                };
+                for (i, text) in label.lines.iter().enumerate() {
+                    let _ = write!(
+                        out,
+                        "<text class=\"branch-label\" x=\"{x}\" y=\"{}\" text-anchor=\"{anchor}\" \
+                         stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
+                        y + scaled(i as i32 * LABEL_LINE_HEIGHT),
+                        escape(text)
+                    );
+                }
+            }
+        }
+    }
+    out.push_str("</g></svg>\n");
+    out
+}
+
+fn scaled(px: i32) -> i32 {
+    px * SCALE.0 / SCALE.1
+}
+
+/// Where the grid's cell-relative lengths are on the drawing.
+struct Geometry<'a> {
+    grid: &'a Grid,
+    band_tops: &'a [i32],
+}
+
+impl Geometry<'_> {
+    fn point(&self, row: usize, column: usize, x: Len, y: Len) -> (i32, i32) {
+        let centre_x = NUMBER_WIDTH + column as i32 * LANE_WIDTH + LANE_WIDTH / 2;
+        let half = scaled(self.grid.half_height(row));
+        let centre_y = self.band_tops[row] + half;
+        let x = match x {
+            Len::Pct(p) => centre_x + p * (LANE_WIDTH / 2) / 100,
+            Len::Px(p) => centre_x + scaled(p),
+        };
+        let y = match y {
+            Len::Pct(p) => centre_y + p * half / 100,
+            Len::Px(p) => centre_y + scaled(p),
+        };
+        (x, y)
+    }
+}
+
+fn write_symbol(
+    out: &mut String,
+    document: &SopDocument,
+    geometry: &Geometry<'_>,
+    row: usize,
+    column: usize,
+    step_index: usize,
+    symbol: Symbol,
+) {
+    let step = &document.steps[step_index];
+    let (cx, cy) = geometry.point(row, column, Len::Pct(0), Len::Px(0));
+    let half_w = SYMBOL_HALF_WIDTH * (LANE_WIDTH / 2) / 100;
+    let half_h = scaled(symbol.half_height());
+    let _ = write!(
+        out,
+        "<g class=\"step\" data-step=\"{}\" data-symbol=\"{}\"><title>{}</title>",
+        escape(&step.id),
+        symbol.name(),
+        escape(&step.name)
+    );
+    let paint = "fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.5\"";
+    let (left, top) = (cx - half_w, cy - half_h);
+    let _ = match symbol {
+        Symbol::Terminator => write!(
+            out,
+            "<rect x=\"{left}\" y=\"{top}\" width=\"{}\" height=\"{}\" rx=\"{half_h}\" {paint}/>",
+            2 * half_w,
+            2 * half_h
+        ),
+        Symbol::Process => write!(
+            out,
+            "<rect x=\"{left}\" y=\"{top}\" width=\"{}\" height=\"{}\" {paint}/>",
+            2 * half_w,
+            2 * half_h
+        ),
+        Symbol::Decision => write!(
+            out,
+            "<polygon points=\"{cx},{top} {},{cy} {cx},{} {left},{cy}\" {paint}/>",
+            cx + half_w,
+            cy + half_h
+        ),
+    };
+    // The diamond's middle is narrower and shorter than a box.
+    let (per_line, font, line_height) = match symbol {
+        Symbol::Decision => (NAME_WIDTH * 2 / 3, 9, 10),
+        _ => (NAME_WIDTH, 10, 12),
+    };
+    let mut lines = wrap(&step.name, per_line);
+    if lines.len() > NAME_LINES {
+        lines.truncate(NAME_LINES);
+        if let Some(last) = lines.last_mut() {
+            last.push('…');
+        }
+    }
+    let count = lines.len() as i32;
+    let first = cy - (count - 1) * line_height / 2 + font / 3;
+    let _ = write!(
+        out,
+        "<text x=\"{cx}\" y=\"{first}\" font-size=\"{font}\" text-anchor=\"middle\">"
+    );
+    for (i, line) in lines.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<tspan x=\"{cx}\" dy=\"{}\">{}</tspan>",
+            if i == 0 { 0 } else { line_height },
+            escape(line)
+        );
+    }
+    out.push_str("</text></g>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> SopDocument {
+        crate::sop::load(text).unwrap().document().clone()
+    }
+
+    const SHIPPED: [&str; 4] = [
+        include_str!("../../../sop-definitions/ktp-el.yaml"),
+        include_str!("../../../sop-definitions/kartu-keluarga.yaml"),
+        include_str!("../../../sop-definitions/akta-kelahiran.yaml"),
+        include_str!("../../../sop-definitions/akta-kematian.yaml"),
+    ];
+
+    /// Every element that opens also closes (or closes itself).
+    fn balanced(svg: &str) -> Result<(), String> {
+        let mut stack: Vec<&str> = Vec::new();
+        let mut rest = svg;
+        while let Some(start) = rest.find('<') {
+            let end = rest[start..].find('>').ok_or("unclosed tag")? + start;
+            let tag = &rest[start + 1..end];
+            if let Some(name) = tag.strip_prefix('/') {
+                match stack.pop() {
+                    Some(open) if open == name => {}
+                    other => return Err(format!("</{name}> closes {other:?}")),
+                }
+            } else if !tag.ends_with('/') {
+                let name = tag.split_whitespace().next().unwrap_or("");
+                stack.push(name);
+            }
+            rest = &rest[end + 1..];
+        }
+        if stack.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("left open: {stack:?}"))
+        }
+    }
+
+    #[test]
+    fn every_shipped_sop_draws_its_steps_decisions_and_arrows() {
+        for text in SHIPPED {
+            let document = load(text);
+            let drawing = svg(&document);
+            assert!(drawing.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+            assert_eq!(balanced(&drawing), Ok(()), "{}", document.id);
+            // One symbol per step, a diamond for each that chooses.
+            assert_eq!(
+                drawing.matches("<g class=\"step\"").count(),
+                document.steps.len(),
+                "{}",
+                document.id
+            );
+            let choosing = document
+                .steps
+                .iter()
+                .filter(|s| super::super::has_choice(s))
+                .count();
+            assert_eq!(
+                drawing.matches("data-symbol=\"decision\"").count(),
+                choosing
+            );
+            assert_eq!(drawing.matches("<polygon").count(), choosing);
+            // One arrowhead per arrow.
+            assert_eq!(
+                drawing
+                    .matches("marker-end=\"url(#flowchart-arrowhead)\"")
+                    .count(),
+                edges(&document).len(),
+                "{}",
+                document.id
+            );
+            // Every actor heads a lane; every step's name is its tooltip.
+            for actor in &document.actors {
+                assert!(drawing.contains(&format!("data-actor=\"{}\"", escape(&actor.id))));
+            }
+            for step in &document.steps {
+                assert!(drawing.contains(&format!("<title>{}</title>", escape(&step.name))));
+            }
+            // No styling a strict CSP would drop, nothing fetched, no script.
+            for forbidden in [
+                "style=",
+                "<style",
+                "<script",
+                "href",
+                "<image",
+                "<foreignObject",
+            ] {
+                assert!(
+                    !drawing.contains(forbidden),
+                    "{forbidden} in {}",
+                    document.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decisions_are_diamonds() {
+        let document = load(SHIPPED[0]);
+        let drawing = svg(&document);
+        let start = drawing.find("data-step=\"verifikasi_berkas\"").unwrap();
+        let group = &drawing[start..start + drawing[start..].find("</g>").unwrap()];
+        assert!(group.contains("data-symbol=\"decision\""));
+        assert!(group.contains("<polygon points="));
+    }
+
+    #[test]
+    fn a_loop_back_is_drawn_upwards() {
+        // KTP-el's check of the file can send it back to the first step, above it.
+        let document = load(SHIPPED[0]);
+        let drawing = svg(&document);
+        let ups = drawing
+            .split("<line ")
+            .skip(1)
+            .filter_map(|l| {
+                let attr = |name: &str| -> Option<i32> {
+                    let start = l.find(&format!("{name}=\""))? + name.len() + 2;
+                    l[start..start + l[start..].find('"')?].parse().ok()
+                };
+                Some((attr("x1")?, attr("y1")?, attr("x2")?, attr("y2")?))
+            })
+            .filter(|(x1, y1, x2, y2)| x1 == x2 && y2 < y1)
+            .count();
+        assert!(ups > 0, "no line runs up");
+    }
+
+    #[test]
+    fn step_labels_stay_text() {
+        let mut document = load(SHIPPED[0]);
+        document.steps[0].name = "<script>alert(\"x\")</script> & 'y'".into();
+        document.actors[0].name = "<b>Pemohon</b>".into();
+        document.header.title = "</svg><script>".into();
+        if let Some(crate::sop::model::Next::Branches(b)) = document
+            .steps
+            .iter_mut()
+            .find(|s| matches!(s.next, Some(crate::sop::model::Next::Branches(_))))
+            .and_then(|s| s.next.as_mut())
+        {
+            b[0].label = Some("<i>ya</i>".into());
+        }
+        let drawing = svg(&document);
+        assert!(!drawing.contains("<script"));
+        assert!(!drawing.contains("<b>"));
+        assert!(!drawing.contains("<i>"));
+        assert!(drawing.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+        assert!(drawing.contains("&lt;b&gt;Pemohon&lt;/b&gt;"));
+        assert!(drawing.contains("&lt;i&gt;ya&lt;/i&gt;"));
+        assert_eq!(balanced(&drawing), Ok(()));
+        assert_eq!(drawing.matches("</svg>").count(), 1);
+    }
+
+    #[test]
+    fn long_names_are_cut_to_two_lines_with_the_whole_name_as_tooltip() {
+        let mut document = load(SHIPPED[0]);
+        let long = "kata ".repeat(40);
+        document.steps[0].name = long.trim().to_owned();
+        let drawing = svg(&document);
+        let start = drawing
+            .find(&format!("data-step=\"{}\"", document.steps[0].id))
+            .unwrap();
+        let group = &drawing[start..start + drawing[start..].find("</g>").unwrap()];
+        assert_eq!(group.matches("<tspan").count(), NAME_LINES);
+        assert!(group.contains('…'));
+        assert!(group.contains(&format!("<title>{}</title>", long.trim())));
+    }
+
+    #[test]
+    fn the_drawing_grows_with_lanes_and_steps() {
+        let document = load(SHIPPED[0]);
+        let drawing = svg(&document);
+        let width = NUMBER_WIDTH + document.actors.len() as i32 * LANE_WIDTH;
+        assert!(drawing.contains(&format!("viewBox=\"0 0 {width} ")));
+        let mut fewer = document.clone();
+        fewer.actors.truncate(2);
+        assert!(svg(&fewer).contains(&format!("viewBox=\"0 0 {} ", NUMBER_WIDTH + 2 * LANE_WIDTH)));
+    }
+}
