@@ -498,4 +498,8 @@ messages! {
     survey_already: "Survei untuk permohonan ini sudah diisi. Terima kasih.", "The survey for this application has already been answered. Thank you.";
     survey_not_yet: "Survei dapat diisi setelah hasil layanan diserahkan.", "The survey opens once the result has been handed over.";
     survey_back: "Kembali", "Back";
+    // admin version page: flowchart and print
+    adm_flowchart: "Bagan alir", "Flowchart";
+    adm_incident_reason_needed: "Tuliskan alasannya: dicatat di riwayat berkas bersama nama Anda.", "Write the reason: it is recorded in the case's history with your name.";
+    adm_print_hint: "Halaman ini dan tabelnya dicetak pada A4 mendatar (Ctrl+P); tabel yang panjang dibagi per halaman dengan penghubung antarhalaman (A, B, …).", "This page and its table print on A4 landscape (Ctrl+P); a long table is split into pages joined by off-page connectors (A, B, …).";
 }
