@@ -155,17 +155,18 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
     ] {
         let document = sopflow_engine::sop::load(yaml).unwrap().document().clone();
         b.goto(&format!("{base}/kelola/sop/{sop}/versi/1")).await;
-        b.find("#flowchart svg.sop-flowchart").await;
+        b.find("#flowchart .flowchart-drawing svg.sop-flowchart")
+            .await;
         let steps = b
             .js(
-                "return document.querySelectorAll('#flowchart svg g.step').length",
+                "return document.querySelectorAll('#flowchart .flowchart-drawing svg g.step').length",
                 vec![],
             )
             .await;
         assert_eq!(steps, json!(document.steps.len()), "{sop}");
         let lanes = b
             .js(
-                "return Array.from(document.querySelectorAll('#flowchart svg .lane-names text')).map(t => t.dataset.actor)",
+                "return Array.from(document.querySelectorAll('#flowchart .flowchart-drawing svg .lane-names text')).map(t => t.dataset.actor)",
                 vec![],
             )
             .await;
@@ -174,7 +175,7 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
         // Drawn, not blank: the browser laid the drawing out at a real size.
         let size = b
             .js(
-                "const r = document.querySelector('#flowchart svg').getBoundingClientRect(); return [r.width, r.height]",
+                "const r = document.querySelector('#flowchart .flowchart-drawing svg').getBoundingClientRect(); return [r.width, r.height]",
                 vec![],
             )
             .await;
@@ -190,14 +191,14 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
     // The long SOP: a loop back up, a diamond, and the name with markup stayed text.
     let diamond = b
         .js(
-            "return document.querySelector(\"#flowchart g.step[data-step='langkah_24']\").dataset.symbol",
+            "return document.querySelector(\"#flowchart .flowchart-drawing g.step[data-step='langkah_24']\").dataset.symbol",
             vec![],
         )
         .await;
     assert_eq!(diamond, json!("decision"));
     let title = b
         .js(
-            "return document.querySelector(\"#flowchart g.step[data-step='langkah_3'] title\").textContent",
+            "return document.querySelector(\"#flowchart .flowchart-drawing g.step[data-step='langkah_3'] title\").textContent",
             vec![],
         )
         .await;
@@ -214,31 +215,58 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
         json!(["undefined", 0])
     );
 
-    // Printed: the page's chrome goes, the flowchart stays, on one A4 landscape page.
+    // Printed: the page's chrome goes, the flowchart is drawn in A4 landscape pieces joined
+    // by connectors, one sheet each after the facts.
+    let pieces = b
+        .js(
+            "return Array.from(document.querySelectorAll('.flowchart-print-page svg')).map(s => \
+               Array.from(s.querySelectorAll('g.connector')).map(c => c.dataset.side + ':' + c.dataset.connector))",
+            vec![],
+        )
+        .await;
+    let pieces = pieces.as_array().unwrap();
+    assert!(
+        pieces.len() >= 2,
+        "a long flowchart takes pages: {pieces:?}"
+    );
+    for pair in pieces.windows(2) {
+        let labels = |v: &Value, side: &str| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|s| s.as_str().unwrap().strip_prefix(side).map(str::to_owned))
+                .collect()
+        };
+        let below = labels(&pair[0], "bottom:");
+        assert!(!below.is_empty(), "{pieces:?}");
+        assert_eq!(below, labels(&pair[1], "top:"), "{pieces:?}");
+    }
     b.cdp("Emulation.setEmulatedMedia", json!({ "media": "print" }))
         .await;
     let shown = b
         .js(
-            "return [getComputedStyle(document.querySelector('header.top')).display, getComputedStyle(document.getElementById('flowchart')).display, getComputedStyle(document.querySelector('iframe.sop-table').closest('section')).display]",
+            "return [getComputedStyle(document.querySelector('header.top')).display, getComputedStyle(document.querySelector('.flowchart-print')).display, getComputedStyle(document.querySelector('.flowchart-drawing')).display, getComputedStyle(document.querySelector('iframe.sop-table').closest('section')).display]",
             vec![],
         )
         .await;
-    assert_eq!(shown[0], json!("none"), "{shown}");
-    assert_ne!(shown[1], json!("none"), "{shown}");
-    assert_eq!(shown[2], json!("none"), "{shown}");
-    b.js("window.scrollTo(0, 0)", vec![]).await;
+    assert_eq!(shown, json!(["none", "block", "none", "none"]));
+    b.js(
+        "document.querySelectorAll('.flowchart-print-page')[1].scrollIntoView()",
+        vec![],
+    )
+    .await;
     b.screenshot("print-02-version-print-media").await;
     b.cdp("Emulation.setEmulatedMedia", json!({ "media": "" }))
         .await;
     let pdf = b.print_a4_landscape().await;
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
-    // The facts on the first page, the flowchart alone on the second.
-    assert_eq!(pdf_pages(&pdf), 2, "version page printed");
     std::fs::write(
         chromium::screenshot_dir().join("print-version-uji-panjang.pdf"),
         &pdf,
     )
     .unwrap();
+    // The facts on the first sheet, then one sheet per piece: none split by the browser.
+    assert_eq!(pdf_pages(&pdf), 1 + pieces.len(), "version page printed");
 
     // ---- The official table of the long SOP, on paper.
     b.goto(&format!("{base}/kelola/sop/uji-panjang/versi/1/tabel"))

@@ -19,7 +19,7 @@ use std::str::FromStr;
 pub use dot::dot;
 pub use html::html;
 pub use mermaid::mermaid;
-pub use svg::svg;
+pub use svg::{svg, svg_pages};
 
 use crate::sop::model::{Next, SopDocument, Step, StepKind};
 

@@ -144,24 +144,18 @@ pub(crate) fn paginate(document: &SopDocument, grid: &mut Grid) -> Pagination {
         used += height;
     }
 
+    let connectors = connect(grid, &starts);
+    Pagination { starts, connectors }
+}
+
+/// The connectors at the breaks above `starts[1..]`, labelled in order; grows the rows beside
+/// each break that has one, by [`CONNECTOR_ROOM`] at both edges.
+pub(crate) fn connect(grid: &mut Grid, starts: &[usize]) -> Vec<Connector> {
     let mut connectors = Vec::new();
     for &boundary in starts.iter().skip(1) {
-        let above = boundary - 1;
-        let mut crossing: Vec<(usize, i32)> = Vec::new();
-        for column in 0..grid.columns {
-            for line in &grid.cell(above, column).lines {
-                let vertical = line.x1 == line.x2;
-                let reaches_bottom = line.y1 == Len::Pct(100) || line.y2 == Len::Pct(100);
-                if let (true, true, Len::Pct(x)) = (vertical, reaches_bottom, line.x1)
-                    && !crossing.contains(&(column, x))
-                {
-                    crossing.push((column, x));
-                }
-            }
-        }
-        crossing.sort_unstable();
+        let crossing = crossings(grid, boundary);
         if !crossing.is_empty() {
-            for row in [above, boundary] {
+            for row in [boundary - 1, boundary] {
                 let half = grid.half_height(row);
                 grid.grow_half_height(row, half + CONNECTOR_ROOM);
             }
@@ -176,7 +170,29 @@ pub(crate) fn paginate(document: &SopDocument, grid: &mut Grid) -> Pagination {
             });
         }
     }
-    Pagination { starts, connectors }
+    connectors
+}
+
+/// Where flow lines cross the edge above table row `boundary`: column and x of each vertical
+/// run reaching the bottom of the row above, in column then x order.
+fn crossings(grid: &Grid, boundary: usize) -> Vec<(usize, i32)> {
+    let mut crossing: Vec<(usize, i32)> = Vec::new();
+    let Some(above) = boundary.checked_sub(1) else {
+        return crossing;
+    };
+    for column in 0..grid.columns {
+        for line in &grid.cell(above, column).lines {
+            let vertical = line.x1 == line.x2;
+            let reaches_bottom = line.y1 == Len::Pct(100) || line.y2 == Len::Pct(100);
+            if let (true, true, Len::Pct(x)) = (vertical, reaches_bottom, line.x1)
+                && !crossing.contains(&(column, x))
+            {
+                crossing.push((column, x));
+            }
+        }
+    }
+    crossing.sort_unstable();
+    crossing
 }
 
 /// A, B, …, Z, AA, AB, …: the labels of the connectors, in order.
@@ -193,7 +209,7 @@ pub(crate) fn connector_label(index: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::render::{edges, grid};
     use crate::sop::model::Next;
@@ -204,7 +220,7 @@ mod tests {
 
     /// A long chain over two actors that also loops from its last task back to its first:
     /// one line runs down across every break, another up.
-    fn long_sop(steps: usize) -> SopDocument {
+    pub(crate) fn long_sop(steps: usize) -> SopDocument {
         let mut document = load(include_str!("../../../sop-definitions/ktp-el.yaml"));
         let template = document.steps[1].clone();
         let actors: Vec<String> = document.actors.iter().map(|a| a.id.clone()).collect();

@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 
 use super::grid::{self, Anchor, Grid, LABEL_LINE_HEIGHT, Len, SYMBOL_HALF_WIDTH, Symbol};
 use super::html::escape;
+use super::pages;
 use super::{edges, wrap};
 use crate::sop::model::SopDocument;
 
@@ -41,45 +42,141 @@ const FONT: &str = "DejaVu Sans, Arial, Helvetica, sans-serif";
 pub fn svg(document: &SopDocument) -> String {
     let edges = edges(document);
     let grid = grid::layout(document, &edges);
+    let rows = 0..grid.order.len();
+    draw(
+        document,
+        &grid,
+        edges.len(),
+        Part {
+            id: "flowchart".to_owned(),
+            rows,
+            page: None,
+            connectors: Vec::new(),
+        },
+    )
+}
+
+/// Printed width of an A4 landscape page less its margins, px (96 per inch), and the height
+/// a drawing may take on it under the page's heading.
+const PRINT_WIDTH: i32 = 1047;
+const PRINT_HEIGHT: i32 = 640;
+
+/// The flowchart cut into drawings that each fit one A4 landscape page when printed at the
+/// page's width (or their own, if narrower), every one with the lane headers, the bands in
+/// table order, and off-page connectors (A, B, …, as in the official table) where a flow line
+/// crosses from one page to the next. One drawing when it all fits.
+pub fn svg_pages(document: &SopDocument) -> Vec<String> {
+    let edges = edges(document);
+    let mut grid = grid::layout(document, &edges);
+    let lanes = document.actors.len().max(1) as i32;
+    let width = NUMBER_WIDTH + lanes * LANE_WIDTH;
+    // The drawing is printed at most PRINT_WIDTH wide: its own units per printed px.
+    let budget = PRINT_HEIGHT * width.max(PRINT_WIDTH) / PRINT_WIDTH - TITLE_HEIGHT - HEADER_HEIGHT;
+    // Room for the connectors: a page's first and last rows may each grow at both edges.
+    let budget = budget - 2 * scaled(2 * pages::CONNECTOR_ROOM);
+    let mut starts = Vec::new();
+    let mut used = 0;
+    for row in 0..grid.order.len() {
+        let height = scaled(grid.min_height(row));
+        if starts.is_empty() || (used > 0 && used + height > budget) {
+            starts.push(row);
+            used = 0;
+        }
+        used += height;
+    }
+    if starts.is_empty() {
+        return vec![svg(document)];
+    }
+    let connectors = pages::connect(&mut grid, &starts);
+    let of = starts.len();
+    (0..of)
+        .map(|page| {
+            let rows = starts[page]..starts.get(page + 1).copied().unwrap_or(grid.order.len());
+            let here = connectors
+                .iter()
+                .filter_map(|c| {
+                    if c.boundary == rows.end {
+                        Some((c.clone(), true))
+                    } else if c.boundary == rows.start {
+                        Some((c.clone(), false))
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            draw(
+                document,
+                &grid,
+                edges.len(),
+                Part {
+                    id: format!("flowchart-page-{}", page + 1),
+                    rows,
+                    page: Some((page + 1, of)),
+                    connectors: here,
+                },
+            )
+        })
+        .collect()
+}
+
+/// What one drawing shows: table rows `rows`, which page of how many, the connectors at its
+/// bottom (`true`) and top edges; `id` keeps its ids apart from other drawings on a page.
+struct Part {
+    id: String,
+    rows: std::ops::Range<usize>,
+    page: Option<(usize, usize)>,
+    connectors: Vec<(pages::Connector, bool)>,
+}
+
+fn draw(document: &SopDocument, grid: &Grid, arrows: usize, part: Part) -> String {
+    let Part {
+        id,
+        rows,
+        page,
+        connectors,
+    } = part;
     let lanes = document.actors.len().max(1) as i32;
     let width = NUMBER_WIDTH + lanes * LANE_WIDTH;
     let top = TITLE_HEIGHT + HEADER_HEIGHT;
-    // Each band's top, px.
-    let mut band_tops = Vec::with_capacity(grid.order.len() + 1);
+    // Each band's top, px, by table row.
+    let mut band_tops = vec![0; grid.order.len()];
     let mut y = top;
-    for row in 0..grid.order.len() {
-        band_tops.push(y);
+    for row in rows.clone() {
+        band_tops[row] = y;
         y += scaled(grid.min_height(row));
     }
     let height = y + 1;
+    let title = match page {
+        Some((n, of)) => format!("SOP {} (halaman {n} dari {of})", document.header.title),
+        None => format!("SOP {}", document.header.title),
+    };
 
     let mut out = String::new();
     let _ = write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sop-flowchart\" viewBox=\"0 0 {width} {height}\" \
-         width=\"{width}\" height=\"{height}\" role=\"img\" aria-labelledby=\"flowchart-title\" \
-         font-family=\"{FONT}\" data-steps=\"{}\" data-arrows=\"{}\">",
+         width=\"{width}\" height=\"{height}\" role=\"img\" aria-labelledby=\"{id}-title\" \
+         font-family=\"{FONT}\" data-steps=\"{}\" data-arrows=\"{arrows}\">",
         document.steps.len(),
-        edges.len()
     );
     let _ = write!(
         out,
-        "<title id=\"flowchart-title\">Bagan alir SOP {}</title>",
-        escape(&document.header.title)
+        "<title id=\"{id}-title\">Bagan alir {}</title>",
+        escape(&title)
     );
-    out.push_str(concat!(
-        "<defs><marker id=\"flowchart-arrowhead\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" ",
-        "markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">",
-        "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#000\"/></marker></defs>"
-    ));
+    let _ = write!(
+        out,
+        "<defs><marker id=\"{id}-arrowhead\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
+         markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto\">\
+         <path d=\"M0,0 L10,5 L0,10 z\" fill=\"#000\"/></marker></defs>"
+    );
     let _ = write!(
         out,
         "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#fff\"/>\
-         <text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">SOP {}</text>",
+         <text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">{}</text>",
         width / 2,
-        escape(&document.header.title)
+        escape(&title)
     );
-
     // The lanes: headers, borders, the row numbers.
     let _ = write!(
         out,
@@ -123,8 +220,8 @@ pub fn svg(document: &SopDocument) -> String {
         "</g><g class=\"row-numbers\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\">",
     );
     let mut previous_row = None;
-    for (row, &step_index) in grid.order.iter().enumerate() {
-        let number = document.steps[step_index].row;
+    for row in rows.clone() {
+        let number = document.steps[grid.order[row]].row;
         if previous_row != Some(number) {
             let _ = write!(
                 out,
@@ -138,26 +235,29 @@ pub fn svg(document: &SopDocument) -> String {
     out.push_str("</g>");
 
     let geometry = Geometry {
-        grid: &grid,
+        grid,
         band_tops: &band_tops,
     };
     // Arrows first, so the symbols (filled white) sit over the ends they meet.
     out.push_str("<g class=\"arrows\" stroke=\"#000\" stroke-width=\"1.3\" fill=\"none\">");
-    for row in 0..grid.order.len() {
+    for row in rows.clone() {
         for column in 0..grid.columns {
             for line in &grid.cell(row, column).lines {
                 let (x1, y1) = geometry.point(row, column, line.x1, line.y1);
                 let (x2, y2) = geometry.point(row, column, line.x2, line.y2);
                 let _ = write!(out, "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\"");
                 if line.arrowhead {
-                    out.push_str(" class=\"arrow-end\" marker-end=\"url(#flowchart-arrowhead)\"");
+                    let _ = write!(
+                        out,
+                        " class=\"arrow-end\" marker-end=\"url(#{id}-arrowhead)\""
+                    );
                 }
                 out.push_str("/>");
             }
         }
     }
     out.push_str("</g><g class=\"symbols\">");
-    for row in 0..grid.order.len() {
+    for row in rows.clone() {
         for column in 0..grid.columns {
             if let Some((step_index, symbol)) = grid.cell(row, column).symbol {
                 write_symbol(
@@ -167,7 +267,7 @@ pub fn svg(document: &SopDocument) -> String {
         }
     }
     out.push_str("</g><g class=\"branch-labels\" font-size=\"10\">");
-    for row in 0..grid.order.len() {
+    for row in rows.clone() {
         for column in 0..grid.columns {
             for label in &grid.cell(row, column).labels {
                 let (x, y) = geometry.point(row, column, Len::Pct(label.x), Len::Px(label.y));
@@ -187,8 +287,44 @@ pub fn svg(document: &SopDocument) -> String {
             }
         }
     }
-    out.push_str("</g></svg>\n");
+    out.push_str("</g>");
+    for (connector, at_bottom) in &connectors {
+        write_connector(&mut out, &geometry, connector, *at_bottom);
+    }
+    out.push_str("</svg>\n");
     out
+}
+
+/// The off-page connector, as in the official table: a pentagon pointing down at the edge
+/// of the band, over the line it interrupts, with its letter.
+fn write_connector(
+    out: &mut String,
+    geometry: &Geometry<'_>,
+    connector: &pages::Connector,
+    at_bottom: bool,
+) {
+    let (row, edge) = if at_bottom {
+        (connector.boundary - 1, 100)
+    } else {
+        (connector.boundary, -100)
+    };
+    let (x, y) = geometry.point(row, connector.column, Len::Pct(connector.x), Len::Pct(edge));
+    let h = scaled(pages::CONNECTOR_HEIGHT);
+    let w = 11;
+    let top = if at_bottom { y - h } else { y };
+    let shoulder = top + h * 3 / 5;
+    let _ = write!(
+        out,
+        "<g class=\"connector\" data-connector=\"{label}\" data-side=\"{side}\">\
+         <polygon points=\"{l},{top} {r},{top} {r},{shoulder} {x},{tip} {l},{shoulder}\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.3\"/>\
+         <text x=\"{x}\" y=\"{ty}\" text-anchor=\"middle\" font-size=\"10\" font-weight=\"bold\">{label}</text></g>",
+        label = escape(&connector.label),
+        side = if at_bottom { "bottom" } else { "top" },
+        l = x - w,
+        r = x + w,
+        tip = top + h,
+        ty = top + 11,
+    );
 }
 
 fn scaled(px: i32) -> i32 {
@@ -455,6 +591,56 @@ mod tests {
         assert_eq!(group.matches("<tspan").count(), NAME_LINES);
         assert!(group.contains('…'));
         assert!(group.contains(&format!("<title>{}</title>", long.trim())));
+    }
+
+    #[test]
+    fn a_long_flowchart_prints_on_pages_joined_by_connectors() {
+        let document = crate::render::pages::tests::long_sop(30);
+        let drawings = svg_pages(&document);
+        assert!(drawings.len() >= 2, "{} pages", drawings.len());
+        let mut steps = 0;
+        for (i, drawing) in drawings.iter().enumerate() {
+            assert_eq!(balanced(drawing), Ok(()));
+            assert!(drawing.contains(&format!("(halaman {} dari {})", i + 1, drawings.len())));
+            assert!(drawing.contains(&format!("id=\"flowchart-page-{}-arrowhead\"", i + 1)));
+            steps += drawing.matches("<g class=\"step\"").count();
+            // Fits the page: at most PRINT_HEIGHT printed px tall at the printed width.
+            let width = NUMBER_WIDTH + document.actors.len() as i32 * LANE_WIDTH;
+            let height: i32 = {
+                let at = drawing.find("height=\"").unwrap() + 8;
+                drawing[at..at + drawing[at..].find('"').unwrap()]
+                    .parse()
+                    .unwrap()
+            };
+            let printed = height * PRINT_WIDTH.min(width) / width;
+            assert!(printed <= PRINT_HEIGHT + 1, "page {i}: {printed}px");
+        }
+        assert_eq!(steps, document.steps.len(), "every step on one page");
+        // Each label at the bottom of one page and the top of the next.
+        let label_of = |d: &str, side: &str| -> Vec<String> {
+            d.split("<g class=\"connector\" data-connector=\"")
+                .skip(1)
+                .filter(|g| {
+                    g.contains(&format!("data-side=\"{side}\"")[..]) && g.find(side).unwrap() < 40
+                })
+                .map(|g| g[..g.find('"').unwrap()].to_owned())
+                .collect()
+        };
+        for pair in drawings.windows(2) {
+            let below = label_of(&pair[0], "bottom");
+            assert!(!below.is_empty());
+            assert_eq!(below, label_of(&pair[1], "top"));
+        }
+        assert!(label_of(&drawings[0], "top").is_empty());
+        assert!(label_of(drawings.last().unwrap(), "bottom").is_empty());
+    }
+
+    #[test]
+    fn a_short_flowchart_is_one_page_without_connectors() {
+        let document = crate::render::pages::tests::long_sop(3);
+        let drawings = svg_pages(&document);
+        assert_eq!(drawings.len(), 1);
+        assert!(!drawings[0].contains("class=\"connector\""));
     }
 
     #[test]

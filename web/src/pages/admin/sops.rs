@@ -356,6 +356,8 @@ struct VersionPage {
     /// The SOP's flowchart, an `<svg>` drawn by the engine's renderer, which escapes every
     /// text of the SOP it writes (shown with `|safe`).
     flowchart: String,
+    /// The same, cut into drawings of one A4 landscape page each, for print (same renderer).
+    flowchart_pages: Vec<String>,
     lines: Vec<(usize, String)>,
 }
 
@@ -398,6 +400,7 @@ pub async fn version(
         total_time: doc.total_budget.as_ref().map(|b| b.to_string()),
         table_href: format!("/kelola/sop/{id}/versi/{version}/tabel"),
         flowchart: sopflow_engine::render::svg(doc),
+        flowchart_pages: sopflow_engine::render::svg_pages(doc),
         lines: numbered(&deployed.yaml),
     };
     let mut response = crate::html(StatusCode::OK, page.render());
