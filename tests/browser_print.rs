@@ -450,6 +450,14 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
         .await
         .unwrap();
     assert!(error.contains("alasan"), "{error}");
+    assert_eq!(
+        b.js(
+            &format!("return document.getElementById('alasan-{incident}').getAttribute('aria-describedby')"),
+            vec![]
+        )
+        .await,
+        json!(format!("alasan-{incident}-error"))
+    );
     assert!(b.has(&format!("tr[data-incident='{incident}']")).await);
     b.screenshot("print-05-incident-reason-needed").await;
 
