@@ -345,6 +345,44 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_table_without_steps_is_one_empty_page() {
+        let mut document = long_sop(3);
+        document.steps.clear();
+        let (_, pages) = paginated(&document);
+        assert!(pages.starts.is_empty() && pages.connectors.is_empty());
+        let html = crate::render::html(&document);
+        assert_eq!(html.matches("<section class=\"page flow-page\"").count(), 1);
+    }
+
+    #[test]
+    fn the_printed_table_has_each_connector_twice_and_each_page_its_header() {
+        let document = long_sop(30);
+        let html = crate::render::html(&document);
+        let (_, pages) = paginated(&document);
+        let sections = html.matches("<section class=\"page flow-page\"").count();
+        assert_eq!(sections, pages.starts.len());
+        assert_eq!(html.matches("<thead>").count(), sections);
+        assert_eq!(
+            html.matches("<th class=\"waktu\">Waktu</th>").count(),
+            sections
+        );
+        for c in &pages.connectors {
+            for side in ["bottom", "top"] {
+                assert_eq!(
+                    html.matches(&format!(
+                        "data-connector=\"{}\" data-side=\"{side}\"",
+                        c.label
+                    ))
+                    .count(),
+                    1,
+                    "{} {side}",
+                    c.label
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_long_activity_makes_its_row_taller() {
         let mut document = long_sop(3);
         let (grid, _) = paginated(&document);

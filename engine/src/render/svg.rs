@@ -644,6 +644,24 @@ mod tests {
     }
 
     #[test]
+    fn unresolved_references_and_no_actors_draw_without_panicking() {
+        let mut document = load(SHIPPED[0]);
+        document.steps[0].actor = "nobody".into();
+        document.steps[1].next = Some(crate::sop::model::Next::Step("nowhere".into()));
+        let drawing = svg(&document);
+        assert_eq!(balanced(&drawing), Ok(()));
+        assert_eq!(
+            drawing.matches("<g class=\"step\"").count(),
+            document.steps.len() - 1
+        );
+        document.actors.clear();
+        assert_eq!(balanced(&svg(&document)), Ok(()));
+        assert!(svg_pages(&document).iter().all(|d| balanced(d).is_ok()));
+        document.steps.clear();
+        assert_eq!(svg_pages(&document).len(), 1);
+    }
+
+    #[test]
     fn the_drawing_grows_with_lanes_and_steps() {
         let document = load(SHIPPED[0]);
         let drawing = svg(&document);
