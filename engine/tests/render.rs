@@ -652,6 +652,10 @@ fn every_format_renders_through_the_format_switch() {
         render::render(&document, Format::Html),
         render::html(&document)
     );
+    assert_eq!(
+        render::render(&document, Format::Svg),
+        render::svg(&document)
+    );
 }
 
 #[test]

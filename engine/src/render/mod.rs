@@ -29,16 +29,18 @@ pub enum Format {
     Mermaid,
     Dot,
     Html,
+    Svg,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Mermaid, Format::Dot, Format::Html];
+    pub const ALL: [Format; 4] = [Format::Mermaid, Format::Dot, Format::Html, Format::Svg];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Mermaid => "mermaid",
             Format::Dot => "dot",
             Format::Html => "html",
+            Format::Svg => "svg",
         }
     }
 }
@@ -51,7 +53,7 @@ impl fmt::Display for Format {
 
 /// Why a format name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown render format {0:?}: expected mermaid, dot or html")]
+#[error("unknown render format {0:?}: expected mermaid, dot, html or svg")]
 pub struct UnknownFormat(String);
 
 impl FromStr for Format {
@@ -71,6 +73,7 @@ pub fn render(document: &SopDocument, format: Format) -> String {
         Format::Mermaid => mermaid(document),
         Format::Dot => dot(document),
         Format::Html => html(document),
+        Format::Svg => svg(document),
     }
 }
 
@@ -164,7 +167,7 @@ mod tests {
         for format in Format::ALL {
             assert_eq!(format.name().parse::<Format>(), Ok(format));
         }
-        assert!("svg".parse::<Format>().is_err());
+        assert!("png".parse::<Format>().is_err());
     }
 
     #[test]
