@@ -112,7 +112,7 @@ pub enum AuditCommands {
         sop: Option<String>,
         /// Only this version (with --sop).
         #[arg(long, requires = "sop")]
-        version: Option<i64>,
+        version: Option<u32>,
         /// Only the cases of this service point.
         #[arg(long = "at")]
         at: Option<String>,
@@ -702,7 +702,7 @@ async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
 async fn print_report(
     database: &str,
     sop: Option<String>,
-    version: Option<i64>,
+    version: Option<u32>,
     at: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {

@@ -442,7 +442,7 @@ async fn check_history(
             format!("the history is of case `{started_id}`"),
         ));
     }
-    if *sop_id != record.sop_id || i64::from(*sop_version) != record.sop_version {
+    if *sop_id != record.sop_id || *sop_version != record.sop_version {
         findings.push(finding(
             None,
             Check::Head,
@@ -452,7 +452,7 @@ async fn check_history(
             ),
         ));
     }
-    let sop = sops.get(store, sop_id, i64::from(*sop_version)).await?;
+    let sop = sops.get(store, sop_id, *sop_version).await?;
     let sop = match sop {
         Ok(sop) => sop,
         Err(reason) => {

@@ -57,7 +57,7 @@ pub struct CaseReferences {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepKey {
     pub sop_id: String,
-    pub sop_version: i64,
+    pub sop_version: u32,
     pub step: String,
 }
 

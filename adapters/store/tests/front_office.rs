@@ -109,7 +109,7 @@ async fn sessions_end_with_their_user(db: &TestDb) {
     assert!(err.is_err(), "a session of no user: {err:?}");
 }
 
-async fn create(store: &Store, v: i64, case_id: &str, refs: Option<&CaseReferences>) {
+async fn create(store: &Store, v: u32, case_id: &str, refs: Option<&CaseReferences>) {
     let evs = events(case_id, 0, "", 1, "create");
     let mut tx = store.begin().await.unwrap();
     if let Some(refs) = refs {
@@ -201,7 +201,7 @@ async fn urgent_cases_come_overdue_then_by_due_then_without(db: &TestDb) {
         tx.append(id, 0, &evs, &projection, &[]).await.unwrap();
         tx.commit().await.unwrap();
     }
-    let key = |step: &str, version: i64| StepKey {
+    let key = |step: &str, version: u32| StepKey {
         sop_id: SOP.into(),
         sop_version: version,
         step: step.into(),

@@ -453,7 +453,7 @@ pub struct ReportRate {
 
 pub struct ReportVersion {
     pub service: String,
-    pub version: i64,
+    pub version: u32,
     pub cases: u64,
     pub completed: u64,
     pub cancelled: u64,
@@ -529,17 +529,14 @@ async fn report_figures(
     ))
 }
 
-async fn title_of(state: &WebState, sop_id: &str, version: i64) -> String {
-    let found = match u32::try_from(version) {
-        Ok(v) => state
-            .runtime
-            .registry
-            .get(&state.runtime.store, sop_id, v)
-            .await
-            .ok()
-            .flatten(),
-        Err(_) => None,
-    };
+async fn title_of(state: &WebState, sop_id: &str, version: u32) -> String {
+    let found = state
+        .runtime
+        .registry
+        .get(&state.runtime.store, sop_id, version)
+        .await
+        .ok()
+        .flatten();
     found.map_or_else(
         || sop_id.to_owned(),
         |d| d.sop.document().header.title.clone(),
