@@ -385,6 +385,7 @@ async fn verify(
         public_key: public_key.clone(),
         exported,
         utc_offset,
+        service_points: None,
     };
     let result = verify_store(&store, &options, &mut |_| bar.inc(1)).await;
     bar.finish_and_clear();
