@@ -601,6 +601,8 @@ async fn service_points_are_kept_by_the_file_or_by_an_admin(api: &Api) {
         json!({ "name": "x", "timezone": "Europe/Paris" }),
         json!({ "name": "x", "counters": ["Loket 1", "Loket 1"] }),
         json!({ "name": " " }),
+        // A calendar the calendars folder does not have: refused now, not at the first case.
+        json!({ "name": "x", "calendar": "tidak-ada" }),
     ] {
         let r = api
             .send(
