@@ -78,6 +78,21 @@ pub async fn staffing(
     Ok(staff_of(&point, &live, &last))
 }
 
+/// How many cases are open at service point `id` (at any step).
+pub async fn open_cases(
+    runtime: &Runtime,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<i64, QueryError> {
+    Ok(runtime
+        .store
+        .open_cases_by_step(id, now)
+        .await?
+        .iter()
+        .map(|row| row.open)
+        .sum())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
