@@ -205,6 +205,11 @@ async fn administrator_sets_counters_and_calendars_and_the_supervisor_sees_who_s
         json!("contoh-kantor")
     );
     assert!(b.has("#tempat-kantor details[open]").await);
+    b.js(
+        "document.querySelector('#form-kantor .has-error').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await;
     b.screenshot("offices-02-counter-error").await;
 
     // Fixed: two counters.
@@ -230,6 +235,12 @@ async fn administrator_sets_counters_and_calendars_and_the_supervisor_sees_who_s
     b.wait_text("Zona waktu tidak dikenal", Duration::from_secs(5))
         .await;
     assert!(b.has("#form-new .field.has-error #new-zona").await);
+    b.js(
+        "document.querySelector('#form-new .has-error').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await;
+    b.screenshot("offices-03-zone-error").await;
     assert_eq!(
         b.js("return document.getElementById('new-nama').value", vec![])
             .await,
@@ -243,7 +254,7 @@ async fn administrator_sets_counters_and_calendars_and_the_supervisor_sees_who_s
         text_of(&b, "#tempat-mpp tr[data-counter='loket_dukcapil'] td").await,
         "Loket Dukcapil"
     );
-    b.screenshot("offices-03-points-saved").await;
+    b.screenshot("offices-03b-points-saved").await;
     b.logout().await;
 
     // The officer: the new counter is offered at /loket; a case waits in the queue.
@@ -315,6 +326,12 @@ async fn administrator_sets_counters_and_calendars_and_the_supervisor_sees_who_s
     );
     assert!(b.has("#kalender-contoh-kantor code.hash").await);
     b.screenshot("offices-06-calendars").await;
+    b.js(
+        "document.querySelector('#kalender-contoh-kantor h3').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.screenshot("offices-06b-calendar-week-and-days").await;
     b.choose("#kalender", "contoh-kantor").await;
     set_value(&b, "#tanggal", "2026-08-17").await;
     set_value(&b, "#jam", "10:00").await;
