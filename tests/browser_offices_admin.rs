@@ -325,6 +325,11 @@ async fn administrator_sets_counters_and_calendars_and_the_supervisor_sees_who_s
         "Kantor (kantor)"
     );
     assert!(b.has("#kalender-contoh-kantor code.hash").await);
+    assert!(
+        text_of(&b, "#kalender-nasional-2026 .included-only")
+            .await
+            .contains("contoh-kantor")
+    );
     b.screenshot("offices-06-calendars").await;
     b.js(
         "document.querySelector('#kalender-contoh-kantor h3').scrollIntoView()",

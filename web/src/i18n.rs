@@ -550,7 +550,9 @@ messages! {
     cal_hash: "Hash isi", "Content hash";
     cal_includes: "Menyertakan", "Includes";
     cal_used_by: "Dipakai oleh", "Used by";
-    cal_not_for_points: "Tidak dapat dipakai langsung oleh tempat layanan; disertakan oleh kalender lain.", "Not usable by a service point on its own; other calendars include it.";
+    cal_not_for_points: "Bukan kalender lengkap (tanpa zona atau jam buka): tidak dipakai langsung oleh tempat layanan.", "Not a whole calendar (no zone or opening hours): a service point does not keep it on its own.";
+    cal_included_by: "Disertakan oleh:", "Included by:";
+    cal_why: "Mengapa", "Why";
     cal_week: "Jam buka mingguan", "Weekly opening hours";
     cal_days: "Hari tutup dan hari buka khusus", "Days closed and days opened";
     cal_no_days: "Tidak ada dalam 12 bulan ke depan.", "None in the coming 12 months.";

@@ -45,6 +45,8 @@ pub struct CalendarCard {
     pub week: Vec<(&'static str, String)>,
     pub days: Vec<DayRow>,
     pub points: Vec<String>,
+    /// The calendars that include it.
+    pub included_by: Vec<String>,
     /// Why it does not load (then nothing else is shown of it).
     pub error: Option<String>,
     /// Why a service point may not keep it (an included file).
@@ -156,6 +158,7 @@ fn card(
         week: Vec::new(),
         days: Vec::new(),
         points,
+        included_by: Vec::new(),
         error: None,
         not_for_points: overview.for_service_points.err(),
     };
@@ -328,15 +331,27 @@ pub async fn page(
         .filter(|c| c.calendar.is_ok())
         .map(|c| c.id.clone())
         .collect();
+    let includers: Vec<(String, Vec<String>)> = overview
+        .iter()
+        .map(|o| (o.id.clone(), o.includes.clone()))
+        .collect();
     let cards = overview
         .into_iter()
         .map(|o| {
+            let included_by = includers
+                .iter()
+                .filter(|(_, inc)| inc.contains(&o.id))
+                .map(|(id, _)| id.clone())
+                .collect();
             let using = points
                 .iter()
                 .filter(|p| p.calendar.as_deref() == Some(o.id.as_str()))
                 .map(|p| format!("{} ({})", p.name, p.id))
                 .collect();
-            card(m, o, today, to, using)
+            CalendarCard {
+                included_by,
+                ..card(m, o, today, to, using)
+            }
         })
         .collect();
     let check = check(&state, m, q);
