@@ -257,8 +257,13 @@ async fn administrator_sets_counters_and_calendars_and_the_supervisor_sees_who_s
     b.screenshot("offices-03b-points-saved").await;
     b.logout().await;
 
-    // The officer: the new counter is offered at /loket; a case waits in the queue.
+    // The officer: not an administrator's pages; the new counter is offered at /loket.
     b.login(&base, "rina", PASSWORD).await;
+    for page in ["/kelola/tempat", "/kelola/kalender"] {
+        b.goto(&format!("{base}{page}")).await;
+        b.wait_text("hanya untuk administrator", Duration::from_secs(5))
+            .await;
+    }
     b.goto(&format!("{base}/baru/izin-keramaian")).await;
     b.type_into("#f-acara", "Pentas seni").await;
     b.click("form.step-form button[type=submit]").await;
