@@ -375,6 +375,16 @@ async fn numbers_are_called_to_counters_recalled_transferred_and_sent_back_when_
     assert_eq!(last("loket_3")["kind"], "transfer");
     assert_eq!(last("loket_3")["counter_name"], "Loket 3");
     assert_eq!(waiting(&board), ["A-002"]);
+    // Each call records who made it, with the command that made it (migration 0010).
+    let calls = api
+        .service
+        .runtime
+        .store
+        .calls_since(KANTOR, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
+    let callers: Vec<Option<&str>> = calls.iter().map(|c| c.called_by.as_deref()).collect();
+    assert_eq!(callers, [Some("op"); 3], "{calls:?}");
 
     // Nobody comes: A-001 goes back behind A-002, with its number.
     let r = on_call(&a, "no-show", json!({})).await;
@@ -602,6 +612,8 @@ async fn service_points_are_kept_by_the_file_or_by_an_admin(api: &Api) {
         json!({ "name": "x", "timezone": "Europe/Paris" }),
         json!({ "name": "x", "counters": ["Loket 1", "Loket 1"] }),
         json!({ "name": " " }),
+        // A calendar the calendars folder does not have: refused now, not at the first case.
+        json!({ "name": "x", "calendar": "tidak-ada" }),
     ] {
         let r = api
             .send(

@@ -15,7 +15,7 @@ use sopflow_core::offices::ServicePoint;
 use sopflow_core::queries::SopEntry;
 use sopflow_core::registry::Deployed;
 use sopflow_core::runtime::{LoadedCase, Upload};
-use sopflow_store::{Counter, QueueCall};
+use sopflow_store::QueueCall;
 
 /// A document handed in or checked at a step.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -634,13 +634,12 @@ pub enum CounterInput {
 }
 
 impl CounterInput {
-    pub fn counter(self) -> Counter {
+    /// As the core takes it ([`sopflow_core::offices::put_point`]).
+    pub fn config(self) -> sopflow_core::offices::CounterConfig {
+        use sopflow_core::offices::CounterConfig;
         match self {
-            CounterInput::Name(name) => Counter {
-                id: sopflow_core::offices::id_from_name(&name),
-                name,
-            },
-            CounterInput::Full { id, name } => Counter { id, name },
+            CounterInput::Name(name) => CounterConfig::Name(name),
+            CounterInput::Full { id, name } => CounterConfig::Full { id, name },
         }
     }
 }

@@ -416,6 +416,8 @@ pub struct NewCall {
     /// The case event that records it.
     pub seq: i64,
     pub at: OffsetDateTime,
+    /// The user who made the call (staff); `None` for one made by no user.
+    pub called_by: Option<String>,
 }
 
 /// A recorded call.
@@ -432,4 +434,6 @@ pub struct QueueCall {
     pub seq: i64,
     #[sqlx(try_from = "Ts")]
     pub at: OffsetDateTime,
+    /// Who made the call; `None` for calls recorded before migration 0010.
+    pub called_by: Option<String>,
 }
