@@ -33,8 +33,8 @@ enum Command {
     },
     /// Print the JSON Schema of the SOP format (committed as sop-definitions/sop.schema.json).
     Schema,
-    /// Draw an SOP: a Mermaid flowchart, a Graphviz digraph, or the official PermenPAN-RB
-    /// 35/2012 table as one printable HTML page. The file must validate first; if it does
+    /// Draw an SOP: a Mermaid flowchart, a Graphviz digraph, an SVG flowchart, or the
+    /// official PermenPAN-RB 35/2012 table as one printable HTML page. The file must validate first; if it does
     /// not, its problems are printed (to standard error, as `validate` prints them) and the
     /// exit code is 1.
     Render {
@@ -89,6 +89,8 @@ enum RenderFormat {
     Dot,
     /// The official SOP layout, self-contained HTML.
     Html,
+    /// A swimlane flowchart as one SVG drawing (no script, no style sheet).
+    Svg,
 }
 
 impl From<RenderFormat> for Format {
@@ -97,6 +99,7 @@ impl From<RenderFormat> for Format {
             RenderFormat::Mermaid => Format::Mermaid,
             RenderFormat::Dot => Format::Dot,
             RenderFormat::Html => Format::Html,
+            RenderFormat::Svg => Format::Svg,
         }
     }
 }

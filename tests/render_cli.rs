@@ -33,6 +33,7 @@ fn renders_each_format_to_stdout() {
         ),
         ("dot", "digraph \"ktp-el\" {\n"),
         ("html", "<!DOCTYPE html>\n"),
+        ("svg", "<svg xmlns=\"http://www.w3.org/2000/svg\""),
     ] {
         let output = sopflow(&["render", file, "--format", format]);
         assert!(output.status.success(), "{format}: {output:?}");
@@ -85,11 +86,14 @@ fn refuses_an_invalid_sop_with_its_problems() {
 
 #[test]
 fn refuses_an_unknown_format() {
-    let output = sopflow(&["render", ktp_el().to_str().unwrap(), "--format", "svg"]);
+    let output = sopflow(&["render", ktp_el().to_str().unwrap(), "--format", "png"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
-        stderr.contains("mermaid") && stderr.contains("dot") && stderr.contains("html"),
+        stderr.contains("mermaid")
+            && stderr.contains("dot")
+            && stderr.contains("html")
+            && stderr.contains("svg"),
         "{stderr}"
     );
 }

@@ -474,10 +474,18 @@ fn html_table_has_actor_columns_in_file_order_and_every_step() {
             &rest[..rest.find('<').unwrap()]
         })
         .collect();
-    assert_eq!(numbers, ["1", "2", "3", "4", "5"]);
+    // A printed page's first row shows its number again when it continues a row.
+    let pages = html.matches("<section class=\"page flow-page\"").count();
+    let mut once = numbers.clone();
+    once.dedup();
+    assert_eq!(once, ["1", "2", "3", "4", "5"]);
+    assert!(
+        numbers.len() >= 5 && numbers.len() < 5 + pages,
+        "{numbers:?}"
+    );
     assert_eq!(
         html.matches("<td class=\"no continued\">").count(),
-        document.steps.len() - 5
+        document.steps.len() - numbers.len()
     );
 }
 
@@ -643,6 +651,10 @@ fn every_format_renders_through_the_format_switch() {
     assert_eq!(
         render::render(&document, Format::Html),
         render::html(&document)
+    );
+    assert_eq!(
+        render::render(&document, Format::Svg),
+        render::svg(&document)
     );
 }
 

@@ -39,6 +39,8 @@ pub fn screenshot_dir() -> PathBuf {
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// The WebDriver's address, for Chromium's own commands ([`Browser::cdp`]).
+    driver_url: String,
     _profile: tempfile::TempDir,
 }
 
@@ -116,6 +118,7 @@ impl Browser {
         Browser {
             client,
             driver,
+            driver_url: url,
             _profile: profile,
         }
     }
@@ -239,6 +242,39 @@ impl Browser {
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write png");
+    }
+
+    /// Sends a DevTools protocol command to the page (chromedriver's `goog/cdp/execute`),
+    /// e.g. `Emulation.setEmulatedMedia` to see the print layout; its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let url = format!("{}/session/{session}/goog/cdp/execute", self.driver_url);
+        let body = json!({ "cmd": cmd, "params": params });
+        tokio::task::spawn_blocking(move || {
+            let mut response = ureq::post(&url).send_json(&body).expect("cdp command");
+            let answer: Value = response.body_mut().read_json().expect("cdp answer");
+            answer["value"].clone()
+        })
+        .await
+        .expect("cdp task")
+    }
+
+    /// The page printed to PDF by Chromium (WebDriver's Print Page, i.e. DevTools'
+    /// `Page.printToPDF`) on A4 landscape.
+    pub async fn print_a4_landscape(&self) -> Vec<u8> {
+        use fantoccini::wd::{PrintConfiguration, PrintOrientation, PrintSize};
+        let config = PrintConfiguration::builder()
+            .orientation(PrintOrientation::Landscape)
+            .size(PrintSize::A4)
+            .background(true)
+            .build()
+            .expect("print configuration");
+        self.client.print(config).await.expect("print to PDF")
     }
 
     /// Logs in on the pages at `base`.

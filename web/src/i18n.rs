@@ -573,4 +573,8 @@ messages! {
     cal_bad_date: "Tulis tanggal seperti 2026-08-17.", "Write a date like 2026-08-17.";
     cal_bad_time: "Tulis jam seperti 10:00.", "Write a time like 10:00.";
     cal_bad_days: "Tulis bilangan 0 sampai 400.", "Write a number from 0 to 400.";
+    // admin version page: flowchart and print
+    adm_flowchart: "Bagan alir", "Flowchart";
+    adm_incident_reason_needed: "Tuliskan alasannya: dicatat di riwayat berkas bersama nama Anda.", "Write the reason: it is recorded in the case's history with your name.";
+    adm_print_hint: "Halaman ini dan tabelnya dicetak pada A4 mendatar (Ctrl+P); tabel yang panjang dibagi per halaman dengan penghubung antarhalaman (A, B, …).", "This page and its table print on A4 landscape (Ctrl+P); a long table is split into pages joined by off-page connectors (A, B, …).";
 }

@@ -127,6 +127,19 @@ impl Grid {
         2 * self.half_heights[row]
     }
 
+    /// Makes table row `row` at least `half` px from its centre to each edge (room for an
+    /// off-page connector at a page break); every drawing in it stays joined to its edges.
+    pub fn grow_half_height(&mut self, row: usize, half: i32) {
+        if let Some(h) = self.half_heights.get_mut(row) {
+            *h = (*h).max(half);
+        }
+    }
+
+    /// Half the least height of table row `row`, px.
+    pub fn half_height(&self, row: usize) -> i32 {
+        self.half_heights[row]
+    }
+
     fn cell_mut(&mut self, row: usize, column: usize) -> &mut Cell {
         &mut self.cells[row * self.columns + column]
     }

@@ -9,8 +9,8 @@
 
 use std::fmt::Write as _;
 
-use super::edges;
 use super::grid::{self, Anchor, Cell, Grid, LABEL_LINE_HEIGHT, Len, SYMBOL_HALF_WIDTH, Symbol};
+use super::{edges, pages};
 use crate::sop::model::{Header, SopDocument, Step};
 
 /// The page's stylesheet: A4 landscape, black on white, table borders as on paper.
@@ -51,6 +51,9 @@ h2.flow-title { font-size: 13px; text-align: center; margin: 0 0 6px; }
 svg.drawing { position: absolute; left: 0; top: 0; width: 100%; height: 100%; overflow: visible; }
 .drawing line { stroke: #000; stroke-width: 1.2; fill: none; }
 .drawing rect.symbol, .drawing svg.symbol polygon { fill: #fff; stroke: #000; stroke-width: 1.4; }
+.drawing svg.connector polygon { fill: #fff; stroke: #000; stroke-width: 1.2; }
+.drawing svg.connector text { font-size: 7.5px; font-weight: bold; fill: #000; }
+h2.flow-title .page-number { font-weight: normal; font-size: 10px; }
 .drawing text.branch-label { font-size: 7.5px; fill: #000; stroke: #fff; stroke-width: 2.5px; paint-order: stroke; stroke-linejoin: round; }
 svg.defs { position: absolute; width: 0; height: 0; }
 "#;
@@ -180,21 +183,70 @@ fn write_list_cell(out: &mut String, title: &str, items: &[String]) {
     out.push_str("</td>");
 }
 
-/// Bagian Flowchart: No | Uraian Kegiatan | Pelaksana... | Mutu Baku | Keterangan.
+/// Bagian Flowchart: No | Uraian Kegiatan | Pelaksana... | Mutu Baku | Keterangan, one
+/// table per printed page (see [`super::pages`]), each with the header, the breaks joined by
+/// off-page connectors.
 fn write_flowchart(out: &mut String, document: &SopDocument) {
     let edges = edges(document);
-    let grid = grid::layout(document, &edges);
+    let mut grid = grid::layout(document, &edges);
+    let pagination = pages::paginate(document, &mut grid);
+    let pages_count = pagination.starts.len().max(1);
+    for page in 0..pages_count {
+        let rows = if pagination.starts.is_empty() {
+            0..0
+        } else {
+            pagination.rows(page, grid.order.len())
+        };
+        write_flow_page(
+            out,
+            document,
+            &grid,
+            &pagination,
+            FlowPage {
+                number: page + 1,
+                of: pages_count,
+                rows,
+                arrows: edges.len(),
+            },
+        );
+    }
+}
+
+struct FlowPage {
+    number: usize,
+    of: usize,
+    rows: std::ops::Range<usize>,
+    arrows: usize,
+}
+
+fn write_flow_page(
+    out: &mut String,
+    document: &SopDocument,
+    grid: &Grid,
+    pagination: &pages::Pagination,
+    page: FlowPage,
+) {
     let actors = document.actors.len();
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "<section class=\"page flow-page\">\n<h2 class=\"flow-title\">SOP {}</h2>",
+        "<section class=\"page flow-page\" data-page=\"{}\">\n<h2 class=\"flow-title\">SOP {}",
+        page.number,
         escape(&document.header.title)
     );
+    if page.of > 1 {
+        let _ = write!(
+            out,
+            " <span class=\"page-number\">(halaman {} dari {})</span>",
+            page.number, page.of
+        );
+    }
+    out.push_str("</h2>\n");
     let _ = writeln!(
         out,
-        "<table class=\"flow\" data-steps=\"{}\" data-arrows=\"{}\">",
+        "<table class=\"flow\" data-steps=\"{}\" data-arrows=\"{}\" data-rows=\"{}\">",
         document.steps.len(),
-        edges.len()
+        page.arrows,
+        page.rows.len()
     );
     write_column_widths(out, actors);
     out.push_str(
@@ -220,7 +272,8 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
         "<th>Kelengkapan</th><th class=\"waktu\">Waktu</th><th>Output</th></tr>\n</thead>\n<tbody>\n",
     );
 
-    for (table_row, &step_index) in grid.order.iter().enumerate() {
+    for table_row in page.rows.clone() {
+        let step_index = grid.order[table_row];
         let step = &document.steps[step_index];
         let _ = write!(
             out,
@@ -228,8 +281,9 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
             escape(&step.id),
             step.row
         );
-        let first_of_row =
-            table_row == 0 || document.steps[grid.order[table_row - 1]].row != step.row;
+        // A page's first row shows its number even when it continues the row above.
+        let first_of_row = table_row == page.rows.start
+            || document.steps[grid.order[table_row - 1]].row != step.row;
         // Steps sharing a row look like one merged No. cell, but without `rowspan`, which
         // would keep the whole group on one printed page.
         if first_of_row {
@@ -250,7 +304,29 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
             }
         }
         for (column, actor) in document.actors.iter().enumerate() {
-            write_actor_cell(out, document, &grid, table_row, column, &actor.id);
+            let connectors: Vec<(&pages::Connector, bool)> = pagination
+                .connectors
+                .iter()
+                .filter(|c| c.column == column)
+                .filter_map(|c| {
+                    if c.boundary == table_row + 1 && table_row + 1 == page.rows.end {
+                        Some((c, true))
+                    } else if c.boundary == table_row && table_row == page.rows.start {
+                        Some((c, false))
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            write_actor_cell(
+                out,
+                document,
+                grid,
+                table_row,
+                column,
+                &actor.id,
+                &connectors,
+            );
         }
         if actors == 0 {
             out.push_str("<td class=\"actor\"></td>");
@@ -259,8 +335,8 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n");
-    // The SOP's total time, under the Waktu column, when the SOP declares one.
-    if let Some(total) = document.total_budget {
+    // The SOP's total time, under the Waktu column, when the SOP declares one: on the last page.
+    if let (Some(total), true) = (document.total_budget, page.number == page.of) {
         let before_waktu = 2 + actors.max(1) + 1;
         let _ = writeln!(
             out,
@@ -271,33 +347,19 @@ fn write_flowchart(out: &mut String, document: &SopDocument) {
     out.push_str("</table>\n</section>\n");
 }
 
-/// Column widths in percent: the Pelaksana columns share up to half the width, the rest keep
-/// the proportions of the paper form.
+/// The widths of [`pages::column_widths`], which the row height estimate also uses.
 fn write_column_widths(out: &mut String, actors: usize) {
-    let actor_width = if actors == 0 {
-        10.0
-    } else {
-        (50.0 / actors as f64).min(10.0)
-    };
-    let actors_total = actor_width * actors.max(1) as f64;
-    let rest = 100.0 - actors_total;
-    // No, Uraian Kegiatan, then Kelengkapan, Waktu, Output, Keterangan.
-    // Wide enough for the headings "No" and "Waktu" on one line in print.
-    let before = [4.0, 20.0];
-    let after = [12.0, 7.0, 10.0, 10.0];
-    let weight: f64 = before.iter().chain(after.iter()).sum();
     out.push_str("<colgroup>");
-    for share in before {
-        let _ = write!(out, "<col style=\"width:{:.2}%\">", rest * share / weight);
-    }
-    for _ in 0..actors.max(1) {
-        let _ = write!(
-            out,
-            "<col class=\"actor-column\" style=\"width:{actor_width:.2}%\">"
-        );
-    }
-    for share in after {
-        let _ = write!(out, "<col style=\"width:{:.2}%\">", rest * share / weight);
+    for (i, width) in pages::column_widths(actors).into_iter().enumerate() {
+        let is_actor = i >= 2 && i < 2 + actors.max(1);
+        if is_actor {
+            let _ = write!(
+                out,
+                "<col class=\"actor-column\" style=\"width:{width:.2}%\">"
+            );
+        } else {
+            let _ = write!(out, "<col style=\"width:{width:.2}%\">");
+        }
     }
     out.push_str("</colgroup>\n");
 }
@@ -309,6 +371,7 @@ fn write_actor_cell(
     row: usize,
     column: usize,
     actor_id: &str,
+    connectors: &[(&pages::Connector, bool)],
 ) {
     let cell = grid.cell(row, column);
     let _ = write!(
@@ -317,7 +380,7 @@ fn write_actor_cell(
         escape(actor_id),
         grid.min_height(row)
     );
-    if cell != &Cell::default() {
+    if cell != &Cell::default() || !connectors.is_empty() {
         // The outer SVG fills the cell; the inner one puts the origin at the cell's centre and
         // makes ±100% its edges.
         out.push_str("<svg class=\"drawing\" aria-hidden=\"true\" focusable=\"false\"><svg x=\"50%\" y=\"50%\" width=\"50%\" height=\"50%\" overflow=\"visible\">");
@@ -353,6 +416,9 @@ fn write_actor_cell(
                 );
             }
         }
+        for (connector, at_bottom) in connectors {
+            write_connector(out, connector, *at_bottom);
+        }
         out.push_str("</svg></svg>");
     }
     out.push_str("</td>");
@@ -380,6 +446,24 @@ fn write_symbol(out: &mut String, step: &Step, symbol: Symbol) {
             "<svg {common} viewBox=\"0 0 100 100\" preserveAspectRatio=\"none\" overflow=\"visible\">{title}<polygon points=\"50,0 100,50 50,100 0,50\" vector-effect=\"non-scaling-stroke\"/></svg>"
         ),
     };
+}
+
+/// The off-page connector (a pentagon pointing down, the flow's direction on paper) at the
+/// bottom or top edge of the cell, over the line it interrupts; labelled with its letter.
+fn write_connector(out: &mut String, connector: &pages::Connector, at_bottom: bool) {
+    let h = pages::CONNECTOR_HEIGHT;
+    let w = 8;
+    let (edge, top) = if at_bottom { (100, -h) } else { (-100, 0) };
+    let shoulder = top + h * 3 / 5;
+    let _ = write!(
+        out,
+        "<svg class=\"connector\" data-connector=\"{label}\" data-side=\"{side}\" x=\"{x}%\" y=\"{edge}%\" overflow=\"visible\"><polygon points=\"-{w},{top} {w},{top} {w},{shoulder} 0,{tip} -{w},{shoulder}\"/><text x=\"0\" y=\"{text_y}\" text-anchor=\"middle\">{label}</text></svg>",
+        label = escape(&connector.label),
+        side = if at_bottom { "bottom" } else { "top" },
+        x = connector.x,
+        tip = top + h,
+        text_y = top + 8,
+    );
 }
 
 /// Mutu Baku (Kelengkapan, Waktu, Output) and Keterangan.

@@ -1,4 +1,5 @@
-//! Drawings of an SOP: a Mermaid flowchart, a Graphviz digraph, and the official
+//! Drawings of an SOP: a Mermaid flowchart, a Graphviz digraph, a standalone SVG flowchart
+//! drawn here (for pages without script), and the official
 //! PermenPAN-RB 35/2012 table as one printable HTML page.
 //!
 //! Pure, like the rest of the engine: a [`SopDocument`] in, text out. The renderers expect a
@@ -9,6 +10,8 @@ mod dot;
 mod grid;
 mod html;
 mod mermaid;
+mod pages;
+mod svg;
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +19,7 @@ use std::str::FromStr;
 pub use dot::dot;
 pub use html::html;
 pub use mermaid::mermaid;
+pub use svg::{svg, svg_pages};
 
 use crate::sop::model::{Next, SopDocument, Step, StepKind};
 
@@ -25,16 +29,18 @@ pub enum Format {
     Mermaid,
     Dot,
     Html,
+    Svg,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Mermaid, Format::Dot, Format::Html];
+    pub const ALL: [Format; 4] = [Format::Mermaid, Format::Dot, Format::Html, Format::Svg];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Mermaid => "mermaid",
             Format::Dot => "dot",
             Format::Html => "html",
+            Format::Svg => "svg",
         }
     }
 }
@@ -47,7 +53,7 @@ impl fmt::Display for Format {
 
 /// Why a format name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown render format {0:?}: expected mermaid, dot or html")]
+#[error("unknown render format {0:?}: expected mermaid, dot, html or svg")]
 pub struct UnknownFormat(String);
 
 impl FromStr for Format {
@@ -67,6 +73,7 @@ pub fn render(document: &SopDocument, format: Format) -> String {
         Format::Mermaid => mermaid(document),
         Format::Dot => dot(document),
         Format::Html => html(document),
+        Format::Svg => svg(document),
     }
 }
 
@@ -160,7 +167,7 @@ mod tests {
         for format in Format::ALL {
             assert_eq!(format.name().parse::<Format>(), Ok(format));
         }
-        assert!("svg".parse::<Format>().is_err());
+        assert!("png".parse::<Format>().is_err());
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub async fn retry(State(state): State<WebState>, Path(id): Path<i64>, posted: P
     let m = officer.lang.msg();
     let reason = posted.get("alasan").unwrap_or("").trim().to_owned();
     if reason.is_empty() {
-        let error = Some((id, m.adm_reason_needed.to_owned()));
+        let error = Some((id, m.adm_incident_reason_needed.to_owned()));
         return render(
             &state,
             officer,

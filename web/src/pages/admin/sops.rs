@@ -353,11 +353,17 @@ struct VersionPage {
     cases: i64,
     total_time: Option<String>,
     table_href: String,
+    /// The SOP's flowchart, an `<svg>` drawn by the engine's renderer, which escapes every
+    /// text of the SOP it writes (shown with `|safe`).
+    flowchart: String,
+    /// The same, cut into drawings of one A4 landscape page each, for print (same renderer).
+    flowchart_pages: Vec<String>,
     lines: Vec<(usize, String)>,
 }
 
-/// `GET /kelola/sop/{id}/versi/{version}`: the version's identity, its official table (in
-/// a frame: the engine's page carries its own print style) and its text.
+/// `GET /kelola/sop/{id}/versi/{version}`: the version's identity, its flowchart (SVG drawn
+/// on the server), its official table (in a frame: the engine's page carries its own print
+/// style) and its text.
 pub async fn version(
     State(state): State<WebState>,
     officer: Officer,
@@ -393,6 +399,8 @@ pub async fn version(
         cases: counts.get(&version).copied().unwrap_or(0),
         total_time: doc.total_budget.as_ref().map(|b| b.to_string()),
         table_href: format!("/kelola/sop/{id}/versi/{version}/tabel"),
+        flowchart: sopflow_engine::render::svg(doc),
+        flowchart_pages: sopflow_engine::render::svg_pages(doc),
         lines: numbered(&deployed.yaml),
     };
     let mut response = crate::html(StatusCode::OK, page.render());
