@@ -14,7 +14,8 @@
 # n=20000") contain it, e.g. `service`, `peer`, `spiff`, `engine`, `raw`, `n=2000`.
 # Environment: REPS (3), WORK (/tmp/sopflow-bench: venv, node_modules, databases), OUT
 # ($WORK/results-DATE), CLIENTS (32 operators), LOAD_CASES (cases per service run, 3000),
-# RAW_SECONDS (10), SPIFF_N (20000) and BPMN_N (2000) open cases for the slow peers, PG_ADMIN_URL (postgres://sopflow:sopflow@127.0.0.1:5432).
+# RAW_SECONDS (10), WEB_BACKLOG (10000 open cases in the web officers' inbox) and WEB_CLIENTS
+# (2 officers reloading it, beside the board's event stream) for the web run, SPIFF_N (20000) and BPMN_N (2000) open cases for the slow peers, PG_ADMIN_URL (postgres://sopflow:sopflow@127.0.0.1:5432).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$REPO/bench"
@@ -25,6 +26,8 @@ FILTER="${1:-${FILTER:-}}"
 CLIENTS="${CLIENTS:-32}"
 LOAD_CASES="${LOAD_CASES:-3000}"
 RAW_SECONDS="${RAW_SECONDS:-10}"
+WEB_BACKLOG="${WEB_BACKLOG:-10000}"
+WEB_CLIENTS="${WEB_CLIENTS:-2}"
 # Open cases for the slow peers (the issue's sizes by default; smaller for a quick look).
 SPIFF_N="${SPIFF_N:-20000}"
 BPMN_N="${BPMN_N:-2000}"
@@ -163,6 +166,7 @@ CONFIGS+=(
     "peer|transitions seq n=20000|$PY $P/transitions_bench.py --n 20000 --mode seq"
     "raw|raw sqlite commit|raw_sqlite"
     "service|service sqlite c=$CLIENTS|service_sqlite"
+    "service|service sqlite web c=$CLIENTS backlog=$WEB_BACKLOG|service_sqlite_web"
     "raw|raw pgbench insert c=1|raw_pg"
     "service|service postgres c=$CLIENTS|service_pg"
 )
@@ -207,7 +211,7 @@ service_sqlite() {
     rm -rf "$SQLITE_DIR" && mkdir -p "$SQLITE_DIR"
     local db="$SQLITE_DIR/sopflow.db" line rc=0
     line=$("$LOAD" --sopflow "$SOPFLOW" --database "sqlite://$db" --definitions "$DEFS" \
-        --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-sqlite.log") || rc=$?
+        --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-sqlite.log" "$@") || rc=$?
     # Sum of the columns of each event row, per case.
     local q="SELECT count(*)*1.0/count(DISTINCT case_id), sum(length(payload))*1.0/count(DISTINCT case_id),
              sum(length(payload)+length(prev_hash)+length(hash)+length(kind)+length(user_name)+length(role)+length(recorded_at)+length(case_id)+8)*1.0/count(DISTINCT case_id) FROM events"
@@ -216,6 +220,11 @@ service_sqlite() {
     # shellcheck disable=SC2086
     with_history "$line" $r
     return "$rc"
+}
+# The same load with the web pages beside it: officers reload an inbox of $WEB_BACKLOG open
+# cases, a display board follows the calls (the driver's "web" figures).
+service_sqlite_web() {
+    service_sqlite --web-clients "$WEB_CLIENTS" --web-backlog "$WEB_BACKLOG"
 }
 service_pg() {
     pg_fresh_db

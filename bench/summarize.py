@@ -105,6 +105,22 @@ if svc:
                        f"{fmt(med(l, f'latency_by_kind.{k}.p99_ms'),1)} | {fmt(med(l, f'latency_by_kind.{k}.max_ms'),1)} |")
     out.append("")
 
+# ---- the web pages under the load (runs with the driver's "web" figures) ----
+web = [l for l in svc if any(isinstance(r.get("web"), dict) for r in rows[l])]
+if web:
+    out += ["The web pages during the same load (officers reloading `GET /meja` over a backlog of open cases; "
+            "a display board's event stream, from the call-next request to the number in the stream), "
+            "beside the API's step completion in the same run:", "",
+            "| configuration | backlog cases | inbox pages | inbox p50 ms | inbox p99 ms | board calls shown / made | board p50 ms | board p99 ms | board p99 after the call's answer ms | API complete_step p99 ms | inbox p99 ÷ API p99 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for l in web:
+        api = med(l, "latency_by_kind.complete_step.p99_ms")
+        inbox = med(l, "web.inbox_latency.p99_ms")
+        out.append(f"| {l} | {fmt(med(l,'web.backlog_cases'))} | {fmt(med(l,'web.inbox_pages'))} | {fmt(med(l,'web.inbox_latency.p50_ms'),1)} | {fmt(inbox,1)} | "
+                   f"{fmt(med(l,'web.board_calls_shown'))} / {fmt(med(l,'web.board_calls'))} | {fmt(med(l,'web.board_update_latency.p50_ms'),1)} | {fmt(med(l,'web.board_update_latency.p99_ms'),1)} | "
+                   f"{fmt(med(l,'web.board_lag_after_call.p99_ms'),1)} | {fmt(api,1)} | {fmt(ratio(inbox, api),2)}× |")
+    out.append("")
+
 
 # ---- ratios and targets ----
 def first(prefix, without="persist"):
@@ -122,8 +138,9 @@ SPIFF, XSTATE = first("spiff live n="), first("xstate live n=")
 spiff = med(SPIFF, "cases_per_s")
 xstate = med(XSTATE, "cases_per_s")
 rhai = med(first("engine rhai-baseline"), "cases_per_s")
-svc_sqlite = first("service sqlite")
-svc_pg = first("service postgres")
+svc_sqlite = first("service sqlite c=")
+svc_pg = first("service postgres c=")
+svc_web = first("service sqlite web")
 raw_sqlite = med("raw sqlite commit", "commits_per_s")
 raw_pg = med("raw pgbench insert c=1", "commits_per_s")
 
@@ -152,6 +169,9 @@ if svc_pg:
     target("PostgreSQL: completions/s ÷ pgbench 1-client insert/s", ratio(med(svc_pg, "completions_per_s"), raw_pg), "≥ 0.5×", lambda v: v >= 0.5, "×")
     target(f"PostgreSQL: p99 latency ms ({svc_pg})", med(svc_pg, "latency.p99_ms"), "< 25", lambda v: v < 25)
     target("PostgreSQL: server peak RSS MiB", med(svc_pg, "server_peak_rss_mib"), "< 100", lambda v: v < 100)
+if svc_web:
+    target(f"web: inbox page p99 ms under the load ({svc_web})", med(svc_web, "web.inbox_latency.p99_ms"), "< 50", lambda v: v < 50)
+    target(f"web: board update p99 ms under the load ({svc_web})", med(svc_web, "web.board_update_latency.p99_ms"), "< 50", lambda v: v < 50)
 out += ["## Ratios and the targets of issue 7", "", "| measure | value | target | verdict |", "|---|---:|---|---|"] + targets + [""]
 
 peer_ratios = []

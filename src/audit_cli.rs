@@ -112,7 +112,7 @@ pub enum AuditCommands {
         sop: Option<String>,
         /// Only this version (with --sop).
         #[arg(long, requires = "sop")]
-        version: Option<i64>,
+        version: Option<u32>,
         /// Only the cases of this service point.
         #[arg(long = "at")]
         at: Option<String>,
@@ -385,6 +385,7 @@ async fn verify(
         public_key: public_key.clone(),
         exported,
         utc_offset,
+        service_points: None,
     };
     let result = verify_store(&store, &options, &mut |_| bar.inc(1)).await;
     bar.finish_and_clear();
@@ -702,7 +703,7 @@ async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
 async fn print_report(
     database: &str,
     sop: Option<String>,
-    version: Option<i64>,
+    version: Option<u32>,
     at: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {

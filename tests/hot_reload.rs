@@ -48,7 +48,8 @@ fn the_watcher_deploys_a_changed_sop_and_reports_a_broken_one() {
     wait_for(RELOAD, "the changed file to become version 2", || {
         let sop = server.get("/sops/ktp-el", &admin);
         assert_eq!(sop.status, 200, "{}", sop.text);
-        (sop.body["latest_version"] == 2).then_some(())
+        // Stored first, then released: new cases start on it once it is in force.
+        (sop.body["latest_version"] == 2 && sop.body["in_force_version"] == 2).then_some(())
     });
     let v2_detail = server.get("/sops/ktp-el/versions/2", &admin);
     assert_eq!(

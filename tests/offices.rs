@@ -25,6 +25,7 @@ api_tests!(
     numbers_are_called_to_counters_recalled_transferred_and_sent_back_when_nobody_comes,
     the_call_stream_delivers_a_call_within_a_second,
     service_points_are_kept_by_the_file_or_by_an_admin,
+    an_auditor_of_one_service_point_verifies_its_cases_in_one_walk,
 );
 
 const KANTOR: &str = "kantor_dinas";
@@ -374,6 +375,16 @@ async fn numbers_are_called_to_counters_recalled_transferred_and_sent_back_when_
     assert_eq!(last("loket_3")["kind"], "transfer");
     assert_eq!(last("loket_3")["counter_name"], "Loket 3");
     assert_eq!(waiting(&board), ["A-002"]);
+    // Each call records who made it, with the command that made it (migration 0010).
+    let calls = api
+        .service
+        .runtime
+        .store
+        .calls_since(KANTOR, time::OffsetDateTime::UNIX_EPOCH)
+        .await
+        .unwrap();
+    let callers: Vec<Option<&str>> = calls.iter().map(|c| c.called_by.as_deref()).collect();
+    assert_eq!(callers, [Some("op"); 3], "{calls:?}");
 
     // Nobody comes: A-001 goes back behind A-002, with its number.
     let r = on_call(&a, "no-show", json!({})).await;
@@ -601,6 +612,8 @@ async fn service_points_are_kept_by_the_file_or_by_an_admin(api: &Api) {
         json!({ "name": "x", "timezone": "Europe/Paris" }),
         json!({ "name": "x", "counters": ["Loket 1", "Loket 1"] }),
         json!({ "name": " " }),
+        // A calendar the calendars folder does not have: refused now, not at the first case.
+        json!({ "name": "x", "calendar": "tidak-ada" }),
     ] {
         let r = api
             .send(
@@ -665,4 +678,61 @@ fn the_readme_configures_an_office_with_two_counters() {
     assert!(office.calendar.is_some(), "with its calendar");
     let counters: Vec<String> = office.counters.iter().map(|c| c.counter().name).collect();
     assert_eq!(counters.len(), 2, "{counters:?}");
+}
+
+/// `verify_store` over some service points (an auditor of those points): their cases only,
+/// each checked in full, in one walk; a changed projection elsewhere is not theirs to see.
+async fn an_auditor_of_one_service_point_verifies_its_cases_in_one_walk(api: &Api) {
+    use sopflow_audit::verify::{VerifyOptions, verify_store};
+    let siti = api.user_at("siti", "petugas_antrian", &[KANTOR]).await;
+    let budi = api.user_at("budi", "petugas_antrian", &[KEC]).await;
+    let mut at_kantor = Vec::new();
+    for (who, nik) in [
+        (&siti, "1312990101910001"),
+        (&budi, "1312990101910002"),
+        (&budi, "1312990101910003"),
+    ] {
+        let r = api.post("/cases", who, applicant(nik)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        if r.body["service_point"] == KANTOR {
+            at_kantor.push(r.body["case_id"].as_str().unwrap().to_owned());
+        }
+    }
+    let tampered = at_kantor.pop().expect("one case at the main office");
+    // The projection says more than the history: a finding for whoever walks that case.
+    let statement: &'static str = Box::leak(
+        format!("UPDATE cases SET status = 'completed' WHERE case_id = '{tampered}'")
+            .into_boxed_str(),
+    );
+    api.db.raw_execute(statement).await.unwrap();
+
+    let store = &api.service.runtime.store;
+    let verify = |points: Option<Vec<String>>| async move {
+        let options = VerifyOptions {
+            service_points: points,
+            ..VerifyOptions::default()
+        };
+        let mut walked = 0u64;
+        let report = verify_store(store, &options, &mut |_| walked += 1)
+            .await
+            .unwrap();
+        assert_eq!(walked, report.cases, "progress per case");
+        let named: Vec<String> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.case_id.clone())
+            .collect();
+        (report.cases, named)
+    };
+    let (cases, named) = verify(Some(vec![KEC.to_owned()])).await;
+    assert_eq!((cases, named.len()), (2, 0), "{named:?}");
+    let (cases, named) = verify(Some(vec![KANTOR.to_owned()])).await;
+    assert_eq!(cases, 1);
+    assert!(
+        named.iter().all(|c| *c == tampered) && !named.is_empty(),
+        "{named:?}"
+    );
+    let (cases, named) = verify(None).await;
+    assert_eq!(cases, 3);
+    assert!(named.contains(&tampered), "{named:?}");
 }

@@ -49,7 +49,7 @@ pub enum AuditError {
     #[error("no case `{0}`")]
     CaseNotFound(String),
     #[error("no version {version} of SOP `{sop_id}`")]
-    SopNotFound { sop_id: String, version: i64 },
+    SopNotFound { sop_id: String, version: u32 },
     /// The request itself is wrong (a bad range, a reveal without a reason).
     #[error("{0}")]
     Invalid(String),
@@ -168,7 +168,7 @@ pub struct CheckedSop {
 /// `calendars` by content hash.
 #[derive(Debug, Default)]
 pub struct SopCache {
-    versions: HashMap<(String, i64), Result<CheckedSop, String>>,
+    versions: HashMap<(String, u32), Result<CheckedSop, String>>,
     calendars: HashMap<CalendarPin, Result<CaseCalendar, String>>,
     /// The UTC offset of each service point's zone (`None`: unknown or unreadable).
     points: HashMap<String, Option<time::UtcOffset>>,
@@ -197,7 +197,7 @@ impl SopCache {
         &mut self,
         store: &Store,
         sop_id: &str,
-        version: i64,
+        version: u32,
     ) -> Result<Result<CheckedSop, String>, AuditError> {
         let key = (sop_id.to_owned(), version);
         if let Some(found) = self.versions.get(&key) {

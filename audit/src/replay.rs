@@ -221,7 +221,7 @@ pub async fn replay_case(
     else {
         return Err(unreplayable(findings));
     };
-    let Ok(checked) = sops.get(store, sop_id, i64::from(*sop_version)).await? else {
+    let Ok(checked) = sops.get(store, sop_id, *sop_version).await? else {
         return Err(unreplayable(findings));
     };
     let sop = &checked.sop;

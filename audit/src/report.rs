@@ -73,7 +73,7 @@ pub struct Rate {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SopReport {
     pub sop_id: String,
-    pub version: i64,
+    pub version: u32,
     /// The service point whose cases it counts; none: every one.
     pub service_point: Option<String>,
     pub content_hash: String,
@@ -115,7 +115,7 @@ struct Tally {
 pub async fn report(
     store: &Store,
     sop_id: Option<&str>,
-    version: Option<i64>,
+    version: Option<u32>,
     service_point: Option<&str>,
 ) -> Result<Vec<SopReport>, AuditError> {
     report_opened(store, sop_id, version, service_point, None).await
@@ -126,7 +126,7 @@ pub async fn report(
 pub async fn report_opened(
     store: &Store,
     sop_id: Option<&str>,
-    version: Option<i64>,
+    version: Option<u32>,
     service_point: Option<&str>,
     opened: Option<(OffsetDateTime, OffsetDateTime)>,
 ) -> Result<Vec<SopReport>, AuditError> {
@@ -138,7 +138,7 @@ pub async fn report_opened(
         ));
     }
     let mut sops = SopCache::default();
-    let mut tallies: BTreeMap<(String, i64), Tally> = BTreeMap::new();
+    let mut tallies: BTreeMap<(String, u32), Tally> = BTreeMap::new();
     // Every version asked for appears, with or without cases.
     for v in store.all_sop_versions().await? {
         if sop_id.is_none_or(|id| id == v.sop_id) && version.is_none_or(|n| n == v.version) {
@@ -308,7 +308,7 @@ impl Shape {
     }
 }
 
-fn finish(sop_id: &str, version: i64, checked: &CheckedSop, mut tally: Tally) -> SopReport {
+fn finish(sop_id: &str, version: u32, checked: &CheckedSop, mut tally: Tally) -> SopReport {
     let sop = &checked.sop;
     let shape = Shape::of(sop);
     let rate = |n: u64| Rate {

@@ -132,6 +132,40 @@ impl Library {
         self.files.keys().map(String::as_str)
     }
 
+    /// The file calendar `id` was read from, as given to [`Library::insert`].
+    pub fn file(&self, id: &str) -> Option<&str> {
+        self.files.get(id).map(|(file, _)| file.as_str())
+    }
+
+    /// The calendars `id` includes, directly or through others, each once, in the order
+    /// they are applied (depth first); none for an unknown id or a file that does not read
+    /// (its problems are [`Library::load`]'s).
+    pub fn includes(&self, id: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut stack = vec![id.to_owned()];
+        self.includes_into(id, &mut stack, &mut out);
+        out
+    }
+
+    fn includes_into(&self, id: &str, stack: &mut Vec<String>, out: &mut Vec<String>) {
+        let Some((file, text)) = self.files.get(id) else {
+            return;
+        };
+        let Ok(def) = Reader::new(file, text).read() else {
+            return;
+        };
+        for (included, _) in def.include {
+            // A cycle is a load problem; here it only ends the walk.
+            if stack.contains(&included) || out.contains(&included) {
+                continue;
+            }
+            out.push(included.clone());
+            stack.push(included.clone());
+            self.includes_into(&included, stack, out);
+            stack.pop();
+        }
+    }
+
     /// The calendar `id`, its includes applied.
     pub fn load(&self, id: &str) -> Result<Calendar, LoadError> {
         let mut resolver = Resolver {

@@ -390,3 +390,24 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_library_says_which_file_and_what_a_calendar_includes() {
+    let mut library = Library::new();
+    library.insert("nasional", "cal/nasional.toml", "name = \"N\"\n");
+    library.insert("daerah", "cal/daerah.toml", "include = [\"nasional\"]\n");
+    library.insert(
+        "kantor",
+        "cal/kantor.toml",
+        "zone = \"WIB\"\ninclude = [\"daerah\", \"nasional\"]\n[hours]\nmonday = [\"08:00-16:00\"]\n",
+    );
+    library.insert("rusak", "cal/rusak.toml", "include = 7\n");
+    assert_eq!(library.file("kantor"), Some("cal/kantor.toml"));
+    assert_eq!(library.file("tidak-ada"), None);
+    // Depth first, each once: daerah, then what it includes, then nasional is already there.
+    assert_eq!(library.includes("kantor"), ["daerah", "nasional"]);
+    assert_eq!(library.includes("daerah"), ["nasional"]);
+    assert!(library.includes("nasional").is_empty());
+    assert!(library.includes("rusak").is_empty());
+    assert!(library.includes("tidak-ada").is_empty());
+}

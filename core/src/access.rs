@@ -141,9 +141,7 @@ pub async fn known_roles(
 ) -> Result<BTreeSet<String>, sopflow_store::Error> {
     let mut roles: BTreeSet<String> = BUILT_IN_ROLES.iter().map(|r| (*r).to_owned()).collect();
     for v in store.all_sop_versions().await? {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         if let Some(d) = registry.get(store, &v.sop_id, version).await? {
             roles.extend(d.roles.iter().cloned());
         }

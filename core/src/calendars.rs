@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use sopflow_calendar::{Calendar, Library, LoadError};
+use sopflow_calendar::{Calendar, Library, LoadError, Span};
 use sopflow_engine::case::{CalendarPin, CaseCalendar};
 use sopflow_store::Store;
-use time::Weekday;
+use time::{OffsetDateTime, PrimitiveDateTime, Weekday};
 
 /// Why a calendar cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -166,10 +166,160 @@ impl Calendars {
     }
 }
 
+/// A calendar of the folder as an administrator reads it.
+#[derive(Debug, Clone)]
+pub struct CalendarOverview {
+    pub id: String,
+    /// The file it was read from.
+    pub file: String,
+    /// The calendars it includes, directly or not, in the order they apply.
+    pub includes: Vec<String>,
+    /// With its includes applied, or why it does not load.
+    pub calendar: Result<Arc<Calendar>, String>,
+    /// Whether a service point may keep it ([`Calendars::by_id`] takes it); else why not.
+    pub for_service_points: Result<(), String>,
+}
+
+/// What a calendar says of one moment: open or not, and when it opens next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCheck {
+    /// The moment asked, at the calendar's zone.
+    pub at: OffsetDateTime,
+    pub open: bool,
+    /// The first open moment at or after `at` (`None`: it never opens again).
+    pub next_open: Option<OffsetDateTime>,
+}
+
+impl Calendars {
+    /// Every calendar of the folder, by id.
+    pub fn overview(&self) -> Vec<CalendarOverview> {
+        let library = &self.inner.library;
+        library
+            .ids()
+            .map(|id| CalendarOverview {
+                id: id.to_owned(),
+                file: library.file(id).unwrap_or_default().to_owned(),
+                includes: library.includes(id),
+                calendar: self.loaded(id).map_err(|e| e.to_string()),
+                for_service_points: self.by_id(id).map(|_| ()).map_err(|e| e.to_string()),
+            })
+            .collect()
+    }
+
+    /// The ids of the folder's calendars.
+    pub fn ids(&self) -> Vec<String> {
+        self.inner.library.ids().map(str::to_owned).collect()
+    }
+
+    /// The calendar `id` as the engine runs on it: the one new cases get when a service
+    /// point may keep it, else loaded on its own (an included national calendar).
+    fn loaded(&self, id: &str) -> Result<Arc<Calendar>, CalendarsError> {
+        match self.by_id(id) {
+            Ok(calendar) => Ok(calendar),
+            Err(CalendarsError::NoWeek(_)) => Ok(Arc::new(self.inner.library.load(id)?)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether calendar `id` is open at the local date and time `local` (of its zone), and
+    /// its next opening: [`Calendar::is_open`] and [`Calendar::next_open`], as the engine's
+    /// working-time budgets count.
+    pub fn open_at(&self, id: &str, local: PrimitiveDateTime) -> Result<OpenCheck, CalendarsError> {
+        let calendar = self.loaded(id)?;
+        let at = local.assume_offset(calendar.zone().offset());
+        Ok(OpenCheck {
+            at,
+            open: calendar.is_open(at),
+            next_open: calendar.next_open(at).ok(),
+        })
+    }
+
+    /// When `n` working days (`hari kerja`) from the local date and time `local` are over
+    /// on calendar `id`: [`Calendar::due`] with [`Span::WorkingDays`], as a step budget of
+    /// `n hari kerja` is due.
+    pub fn working_days_from(
+        &self,
+        id: &str,
+        local: PrimitiveDateTime,
+        n: u32,
+    ) -> Result<OffsetDateTime, CalendarsError> {
+        let calendar = self.loaded(id)?;
+        let at = local.assume_offset(calendar.zone().offset());
+        calendar
+            .due(at, Span::WorkingDays(n))
+            .map_err(|e| CalendarsError::Pinned(e.to_string()))
+    }
+}
+
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn calendars() -> Calendars {
+        let mut library = Library::new();
+        library.insert(
+            "nasional",
+            "nasional.toml",
+            "[[closed]]\ndate = 2026-08-17\nkind = \"libur_nasional\"\nname = \"HUT RI\"\n",
+        );
+        library.insert(
+            "kantor",
+            "kantor.toml",
+            "zone = \"WITA\"\ninclude = [\"nasional\"]\n[hours]\nmonday-friday = [\"08:00-16:00\"]\n",
+        );
+        Calendars::with_library(library)
+    }
+
+    #[test]
+    fn the_overview_lists_files_includes_and_who_may_keep_them() {
+        let all = calendars().overview();
+        let ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["kantor", "nasional"]);
+        assert_eq!(all[0].includes, ["nasional"]);
+        assert_eq!(all[0].file, "kantor.toml");
+        assert!(all[0].for_service_points.is_ok());
+        // The national file has no zone or hours of its own: it is only included.
+        let why = all[1].calendar.clone().unwrap_err();
+        assert!(why.contains("zone"), "{why}");
+        assert!(all[1].for_service_points.is_err());
+    }
+
+    #[test]
+    fn checks_run_on_the_calendar_in_its_zone() {
+        let c = calendars();
+        // Monday 17 August 2026 is a holiday: closed, next open on Tuesday at 08:00 WITA.
+        let check = c.open_at("kantor", datetime!(2026-08-17 10:00)).unwrap();
+        assert!(!check.open);
+        assert_eq!(check.at, datetime!(2026-08-17 10:00 +08:00));
+        assert_eq!(check.next_open, Some(datetime!(2026-08-18 08:00 +08:00)));
+        assert!(
+            c.open_at("kantor", datetime!(2026-08-18 10:00))
+                .unwrap()
+                .open
+        );
+        // 1 working day from Friday 14 August 10:00: Tuesday 18 August 10:00 (not Monday).
+        assert_eq!(
+            c.working_days_from("kantor", datetime!(2026-08-14 10:00), 1)
+                .unwrap(),
+            datetime!(2026-08-18 10:00 +08:00)
+        );
+        // The national calendar alone does not load (no zone, no hours).
+        assert!(
+            c.working_days_from("nasional", datetime!(2026-08-14 10:00), 1)
+                .is_err()
+        );
+        assert!(matches!(
+            c.open_at("tidak-ada", datetime!(2026-08-14 10:00)),
+            Err(CalendarsError::Unknown(..))
+        ));
+    }
 }

@@ -154,6 +154,8 @@ pub fn calls_in(
             case_id: case_id.to_owned(),
             seq: i64::try_from(event.seq).unwrap_or(i64::MAX),
             at: event.at,
+            // The staff member whose command made the call (not a citizen: staff names only).
+            called_by: Some(event.by.user.to_string()),
         };
         let call = Call {
             service_point: new.service_point.clone(),

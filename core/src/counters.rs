@@ -43,9 +43,7 @@ async fn callers_of(runtime: &Runtime, queue: &str) -> Result<Vec<String>, Query
     let mut roles = Vec::new();
     let mut exists = false;
     for v in runtime.store.all_sop_versions().await? {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         if let Some(d) = runtime
             .registry
             .get(&runtime.store, &v.sop_id, version)
@@ -299,9 +297,7 @@ pub async fn public_board(
     // Every queue of every SOP version, once per (SOP, queue).
     let mut queues: BTreeMap<(String, String), QueueState> = BTreeMap::new();
     for v in runtime.store.all_sop_versions().await? {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         let Some(d) = runtime
             .registry
             .get(&runtime.store, &v.sop_id, version)
@@ -387,9 +383,7 @@ pub async fn desk_board(
     let roles: Vec<&str> = user.roles_at(id).collect();
     let mut callable: Vec<(String, String)> = Vec::new();
     for v in runtime.store.all_sop_versions().await? {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         if let Some(d) = runtime
             .registry
             .get(&runtime.store, &v.sop_id, version)

@@ -51,6 +51,7 @@ pub mod runtime;
 pub mod search;
 pub mod session;
 pub mod skm;
+pub mod staffing;
 pub mod supervision;
 pub mod survey;
 pub mod ticker;

@@ -19,7 +19,9 @@ use serde::Deserialize;
 use sopflow_store::{Counter, PointSource, ServicePoint as StoredPoint, Store};
 use time::{Date, OffsetDateTime, UtcOffset};
 
+use crate::calendars::Calendars;
 use crate::config::utc_offset_of;
+use crate::runtime::Runtime;
 
 /// The id of the service point of a deployment that configures none.
 pub const DEFAULT_POINT: &str = "kantor";
@@ -123,6 +125,7 @@ impl ServicePoint {
     fn from_stored(p: StoredPoint) -> Result<Self, OfficeError> {
         let utc_offset = utc_offset_of(&p.timezone).map_err(|_| OfficeError::Invalid {
             id: p.id.clone(),
+            field: "timezone",
             reason: format!("unknown time zone {:?}", p.timezone),
         })?;
         Ok(Self {
@@ -150,8 +153,13 @@ pub struct NewServicePoint {
 /// Why a service point is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum OfficeError {
+    /// `field` is the one refused: `id`, `name`, `timezone`, `calendar` or `counters`.
     #[error("service point `{id}`: {reason}")]
-    Invalid { id: String, reason: String },
+    Invalid {
+        id: String,
+        field: &'static str,
+        reason: String,
+    },
     /// The configuration file keeps it: change it there.
     #[error(
         "service point `{0}` is kept by the configuration file: change it there (it is written again at each start)"
@@ -192,6 +200,7 @@ impl Offices {
         if let Some(second) = configured.iter().filter(|c| c.default).nth(1) {
             return Err(invalid(
                 &second.id,
+                "id",
                 "only one service point may be the default",
             ));
         }
@@ -208,7 +217,7 @@ impl Offices {
                 now,
             )?;
             if !ids.insert(c.id.clone()) {
-                return Err(invalid(&c.id, "configured twice"));
+                return Err(invalid(&c.id, "id", "configured twice"));
             }
             store.put_service_point(&point).await?;
         }
@@ -337,10 +346,12 @@ impl Offices {
     }
 
     /// Creates or changes a service point for an admin; refused for one the configuration
-    /// file keeps. Returns it and whether it is new.
+    /// file keeps, and for a calendar `calendars` cannot load as a service point's. Returns
+    /// it and whether it is new. The faces call [`put_point`].
     pub async fn put(
         &self,
         store: &Store,
+        calendars: &Calendars,
         point: NewServicePoint,
         now: OffsetDateTime,
     ) -> Result<(Arc<ServicePoint>, bool), OfficeError> {
@@ -360,6 +371,13 @@ impl Offices {
             PointSource::Api,
             now,
         )?;
+        // Checked now, not at the first case opened there: a case cannot open on a calendar
+        // that does not load.
+        if let Some(calendar) = &stored.calendar {
+            calendars
+                .by_id(calendar)
+                .map_err(|e| invalid(&stored.id, "calendar", &e.to_string()))?;
+        }
         if let Some(existing) = &existing {
             stored.created_at = existing.created_at;
         }
@@ -371,9 +389,71 @@ impl Offices {
     }
 }
 
-fn invalid(id: &str, reason: &str) -> OfficeError {
+/// What an admin asks for a service point, through `PUT /service-points/{id}` or the admin
+/// page: the same request, the same rules.
+#[derive(Debug, Clone)]
+pub struct PointChange {
+    pub id: String,
+    pub name: String,
+    /// `None` (or empty): the deployment's time zone.
+    pub timezone: Option<String>,
+    /// `None` (or empty): no calendar, always open.
+    pub calendar: Option<String>,
+    pub counters: Vec<CounterConfig>,
+}
+
+/// Creates or changes a service point for an admin: the one path of every face (the REST
+/// API's `PUT /service-points/{id}`, the admin page). Refusals name the field
+/// ([`OfficeError::Invalid`]); one the configuration file keeps is [`OfficeError::KeptByConfig`].
+pub async fn put_point(
+    runtime: &Runtime,
+    change: PointChange,
+    now: OffsetDateTime,
+) -> Result<(Arc<ServicePoint>, bool), OfficeError> {
+    let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let point = NewServicePoint {
+        id: change.id,
+        name: change.name,
+        timezone: given(change.timezone)
+            .unwrap_or_else(|| runtime.offices.default_timezone().to_owned()),
+        calendar: given(change.calendar),
+        counters: change.counters.iter().map(CounterConfig::counter).collect(),
+    };
+    runtime
+        .offices
+        .put(&runtime.store, &runtime.calendars, point, now)
+        .await
+}
+
+impl CounterConfig {
+    /// One line of a counters list as an admin types it: `Loket 1` (its id from the name) or
+    /// `id = Name` when the text before the first `=` is an id. Blank lines are none.
+    pub fn from_line(line: &str) -> Option<CounterConfig> {
+        let line = line.trim();
+        if line.is_empty() {
+            return None;
+        }
+        if let Some((id, name)) = line.split_once('=')
+            && is_id(id.trim())
+        {
+            return Some(CounterConfig::Full {
+                id: id.trim().to_owned(),
+                name: name.trim().to_owned(),
+            });
+        }
+        Some(CounterConfig::Name(line.to_owned()))
+    }
+
+    /// The counters of a list typed one per line (see [`CounterConfig::from_line`]).
+    pub fn from_lines(text: &str) -> Vec<CounterConfig> {
+        text.lines().filter_map(CounterConfig::from_line).collect()
+    }
+}
+
+fn invalid(id: &str, field: &'static str, reason: &str) -> OfficeError {
     OfficeError::Invalid {
         id: id.to_owned(),
+        field,
         reason: reason.to_owned(),
     }
 }
@@ -391,15 +471,17 @@ fn checked(
     if !is_id(id) {
         return Err(invalid(
             id,
+            "id",
             "an id is 1 to 64 of a-z, 0-9, `_` and `-` (e.g. kec_sungai_aur)",
         ));
     }
     if name.trim().is_empty() {
-        return Err(invalid(id, "it needs a name"));
+        return Err(invalid(id, "name", "it needs a name"));
     }
     if utc_offset_of(timezone).is_err() {
         return Err(invalid(
             id,
+            "timezone",
             &format!(
                 "unknown time zone {timezone:?}: use Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT), UTC or an offset like +07:00"
             ),
@@ -410,6 +492,7 @@ fn checked(
         if !is_id(&c.id) {
             return Err(invalid(
                 id,
+                "counters",
                 &format!(
                     "counter {:?} has no usable id: give it one of a-z, 0-9, `_` and `-`",
                     c.name
@@ -417,10 +500,18 @@ fn checked(
             ));
         }
         if c.name.trim().is_empty() {
-            return Err(invalid(id, &format!("counter `{}` needs a name", c.id)));
+            return Err(invalid(
+                id,
+                "counters",
+                &format!("counter `{}` needs a name", c.id),
+            ));
         }
         if !seen.insert(c.id.clone()) {
-            return Err(invalid(id, &format!("counter `{}` is listed twice", c.id)));
+            return Err(invalid(
+                id,
+                "counters",
+                &format!("counter `{}` is listed twice", c.id),
+            ));
         }
     }
     Ok(StoredPoint {
@@ -503,6 +594,66 @@ mod tests {
         for (i, r) in refusals.iter().enumerate() {
             assert!(matches!(r, Err(OfficeError::Invalid { .. })), "{i}: {r:?}");
         }
+    }
+
+    #[test]
+    fn counters_are_typed_one_per_line() {
+        let typed = "Loket 1\n\n  loket_foto = Loket Foto & Sidik Jari \nRuang = Tunggu\n";
+        let counters: Vec<Counter> = CounterConfig::from_lines(typed)
+            .iter()
+            .map(CounterConfig::counter)
+            .collect();
+        let pairs: Vec<(&str, &str)> = counters
+            .iter()
+            .map(|c| (c.id.as_str(), c.name.as_str()))
+            .collect();
+        // `Ruang` is not an id (upper case): the whole line is the name.
+        assert_eq!(
+            pairs,
+            [
+                ("loket_1", "Loket 1"),
+                ("loket_foto", "Loket Foto & Sidik Jari"),
+                ("ruang_tunggu", "Ruang = Tunggu"),
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_name_their_field() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let c = |id: &str| Counter {
+            id: id.into(),
+            name: "L".into(),
+        };
+        let field = |r: Result<StoredPoint, OfficeError>| match r {
+            Err(OfficeError::Invalid { field, .. }) => field,
+            other => panic!("not refused: {other:?}"),
+        };
+        let api = PointSource::Api;
+        assert_eq!(
+            field(checked("A", "x", "WIB", None, vec![], api, now)),
+            "id"
+        );
+        assert_eq!(
+            field(checked("a", "", "WIB", None, vec![], api, now)),
+            "name"
+        );
+        assert_eq!(
+            field(checked("a", "x", "Mars", None, vec![], api, now)),
+            "timezone"
+        );
+        assert_eq!(
+            field(checked(
+                "a",
+                "x",
+                "WIB",
+                None,
+                vec![c("l"), c("l")],
+                api,
+                now
+            )),
+            "counters"
+        );
     }
 
     #[test]

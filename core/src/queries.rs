@@ -43,10 +43,10 @@ impl From<sopflow_store::Error> for QueryError {
 pub struct SopEntry {
     pub sop_id: String,
     pub title: String,
-    pub latest_version: i64,
+    pub latest_version: u32,
     pub versions: Vec<SopVersion>,
     /// The version new cases start on now (none while every release is still ahead).
-    pub in_force: Option<i64>,
+    pub in_force: Option<u32>,
     /// Releases that will still take effect, in recorded order.
     pub scheduled: Vec<Release>,
     /// Every release, in recorded order: who chose which version, why, from when.
@@ -131,7 +131,7 @@ pub async fn sop_entry(
 pub async fn cases_per_version(
     runtime: &Runtime,
     sop_id: &str,
-) -> Result<std::collections::BTreeMap<i64, i64>, RuntimeError> {
+) -> Result<std::collections::BTreeMap<u32, i64>, RuntimeError> {
     Ok(runtime
         .store
         .count_cases_by_version(sop_id)
@@ -141,10 +141,7 @@ pub async fn cases_per_version(
 }
 
 /// The title of a version (empty when it cannot be loaded: a listing still lists it).
-async fn title(runtime: &Runtime, sop_id: &str, version: i64) -> String {
-    let Ok(version) = u32::try_from(version) else {
-        return String::new();
-    };
+async fn title(runtime: &Runtime, sop_id: &str, version: u32) -> String {
     match runtime.registry.get(&runtime.store, sop_id, version).await {
         Ok(Some(d)) => d.sop.document().header.title.clone(),
         _ => String::new(),
@@ -215,9 +212,7 @@ pub async fn inbox(
     let mut out = Vec::new();
     for row in rows {
         let in_version = steps.iter().any(|(sop, v, s)| {
-            *sop == row.sop_id
-                && i64::from(*v) == row.sop_version
-                && Some(s) == row.current_step.as_ref()
+            *sop == row.sop_id && *v == row.sop_version && Some(s) == row.current_step.as_ref()
         });
         if !in_version {
             continue;
@@ -318,9 +313,7 @@ pub async fn search(
         if sop_id.as_ref().is_some_and(|s| *s != v.sop_id) {
             continue;
         }
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         if let Some(d) = runtime
             .registry
             .get(&runtime.store, &v.sop_id, version)
@@ -354,12 +347,10 @@ pub async fn search(
 /// The roles that work each SOP version, by (SOP, version).
 async fn version_roles(
     runtime: &Runtime,
-) -> Result<HashMap<(String, i64), BTreeSet<String>>, RuntimeError> {
+) -> Result<HashMap<(String, u32), BTreeSet<String>>, RuntimeError> {
     let mut out = HashMap::new();
     for v in runtime.store.all_sop_versions().await? {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         if let Some(d) = runtime
             .registry
             .get(&runtime.store, &v.sop_id, version)
@@ -395,9 +386,7 @@ pub(crate) async fn steps_where(
     let versions = store.all_sop_versions().await?;
     let mut out = Vec::new();
     for v in versions {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         let Some(d): Option<Arc<Deployed>> =
             runtime.registry.get(store, &v.sop_id, version).await?
         else {
@@ -461,7 +450,7 @@ fn step_keys(steps: Vec<(String, u32, String)>) -> Vec<sopflow_store::StepKey> {
         .into_iter()
         .map(|(sop_id, version, step)| sopflow_store::StepKey {
             sop_id,
-            sop_version: i64::from(version),
+            sop_version: version,
             step,
         })
         .collect()

@@ -142,7 +142,7 @@ impl Registry {
         store
             .record_release(&NewRelease {
                 sop_id: deployed.sop_id.clone(),
-                version: i64::from(deployed.version),
+                version: deployed.version,
                 effective,
                 source: releaser.source.clone(),
                 released_by: releaser.by.clone(),
@@ -180,7 +180,7 @@ impl Registry {
         let id = store
             .record_release(&NewRelease {
                 sop_id: sop_id.to_owned(),
-                version: i64::from(version),
+                version,
                 effective,
                 source: releaser.source.clone(),
                 released_by: releaser.by.clone(),
@@ -217,10 +217,7 @@ impl Registry {
     ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
         let all = store.releases(Some(sop_id)).await?;
         match releases::in_force(&all, at, offset) {
-            Some(r) => {
-                self.get(store, sop_id, u32::try_from(r.version).unwrap_or(u32::MAX))
-                    .await
-            }
+            Some(r) => self.get(store, sop_id, r.version).await,
             None if all.is_empty() => self.latest(store, sop_id).await,
             // Every release is still ahead: nothing serves yet.
             None => Ok(None),
@@ -250,7 +247,7 @@ impl Registry {
             .unwrap_or_else(OffsetDateTime::now_utc);
         let deployed = Arc::new(Deployed {
             sop_id: sop_id.clone(),
-            version: u32::try_from(version).unwrap_or(u32::MAX),
+            version,
             content_hash: hash,
             yaml: yaml.to_owned(),
             created_at,
@@ -274,7 +271,7 @@ impl Registry {
         if let Some(found) = self.read().versions.get(&(sop_id.to_owned(), version)) {
             return Ok(Some(found.clone()));
         }
-        let Some(stored) = store.sop_version(sop_id, i64::from(version)).await? else {
+        let Some(stored) = store.sop_version(sop_id, version).await? else {
             return Ok(None);
         };
         // Stored versions passed validation when deployed; one that no longer compiles (a
@@ -315,10 +312,7 @@ impl Registry {
     ) -> Result<Option<Arc<Deployed>>, sopflow_store::Error> {
         let versions = store.sop_versions(sop_id).await?;
         match versions.iter().map(|v| v.version).max() {
-            Some(v) => {
-                self.get(store, sop_id, u32::try_from(v).unwrap_or(u32::MAX))
-                    .await
-            }
+            Some(v) => self.get(store, sop_id, v).await,
             None => Ok(None),
         }
     }
@@ -460,7 +454,7 @@ impl Registry {
             .rev()
             .find(|r| r.source == releaser.source)
             .map(|r| r.version);
-        if last_from_file != Some(i64::from(deployed.version)) {
+        if last_from_file != Some(deployed.version) {
             self.release_deployed(store, &deployed, &releaser).await?;
         }
         Ok((deployed.sop_id.clone(), deployed.version))

@@ -80,7 +80,7 @@ mod tests {
 
     use super::*;
 
-    fn release(id: i64, version: i64, effective: Effective) -> Release {
+    fn release(id: i64, version: u32, effective: Effective) -> Release {
         let (effective_at, effective_on) = match effective {
             Effective::At(t) => (Some(t), None),
             Effective::On(d) => (None, Some(d)),

@@ -148,6 +148,17 @@ impl Sessions {
     }
 }
 
+/// The desk a session keeps (`point/counter`, as the counter page stores it): the service
+/// point's id and the counter's.
+pub fn desk_of(value: &str) -> Option<(&str, &str)> {
+    value.split_once('/')
+}
+
+/// The value a session keeps for the desk at `counter` of service point `point`.
+pub fn desk_value(point: &str, counter: &str) -> String {
+    format!("{point}/{counter}")
+}
+
 fn hex_random(bytes: usize) -> Result<String, SessionError> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| SessionError::Random(e.to_string()))?;

@@ -25,7 +25,7 @@ pub const BREACHES_LISTED: u32 = 50;
 pub struct StepLoad {
     pub sop_id: String,
     pub service: String,
-    pub version: i64,
+    pub version: u32,
     pub step: String,
     pub step_name: String,
     pub row: u32,
@@ -93,17 +93,17 @@ pub async fn points(runtime: &Runtime, user: &User) -> Result<Vec<Arc<ServicePoi
 
 async fn deployed(
     runtime: &Runtime,
-    cache: &mut BTreeMap<(String, i64), Option<Arc<Deployed>>>,
+    cache: &mut BTreeMap<(String, u32), Option<Arc<Deployed>>>,
     sop_id: &str,
-    version: i64,
+    version: u32,
 ) -> Result<Option<Arc<Deployed>>, QueryError> {
     if let Some(d) = cache.get(&(sop_id.to_owned(), version)) {
         return Ok(d.clone());
     }
-    let d = match u32::try_from(version) {
-        Ok(v) => runtime.registry.get(&runtime.store, sop_id, v).await?,
-        Err(_) => None,
-    };
+    let d = runtime
+        .registry
+        .get(&runtime.store, sop_id, version)
+        .await?;
     cache.insert((sop_id.to_owned(), version), d.clone());
     Ok(d)
 }

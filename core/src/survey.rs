@@ -178,9 +178,7 @@ pub async fn ikm(
         .await
         .map_err(RuntimeError::from)?
     {
-        let Ok(version) = u32::try_from(v.version) else {
-            continue;
-        };
+        let version = v.version;
         if let Some(d) = runtime
             .registry
             .get(&runtime.store, &v.sop_id, version)

@@ -15,7 +15,7 @@ use sopflow_core::offices::ServicePoint;
 use sopflow_core::queries::SopEntry;
 use sopflow_core::registry::Deployed;
 use sopflow_core::runtime::{LoadedCase, Upload};
-use sopflow_store::{Counter, QueueCall};
+use sopflow_store::QueueCall;
 
 /// A document handed in or checked at a step.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -399,7 +399,7 @@ pub struct CaseSearch {
 pub struct CaseSummary {
     pub case_id: String,
     pub sop_id: String,
-    pub sop_version: i64,
+    pub sop_version: u32,
     pub service_point: Option<String>,
     pub status: String,
     pub current_step: Option<String>,
@@ -469,9 +469,9 @@ pub struct SopSummary {
     pub sop_id: String,
     pub title: String,
     /// The newest deployed version.
-    pub latest_version: i64,
+    pub latest_version: u32,
     /// The version new cases start on now (absent while every release is still ahead).
-    pub in_force_version: Option<i64>,
+    pub in_force_version: Option<u32>,
     /// Releases that will still take effect (a version deployed ahead of its Tanggal
     /// Efektif), in the order they were decided.
     pub scheduled: Vec<ReleaseView>,
@@ -484,7 +484,7 @@ pub struct SopSummary {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReleaseView {
     pub id: i64,
-    pub version: i64,
+    pub version: u32,
     /// When it takes (or took) effect: an instant, or a local date (midnight at the office).
     #[serde(
         with = "time::serde::rfc3339::option",
@@ -556,7 +556,7 @@ impl From<SopEntry> for SopSummary {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SopVersionSummary {
-    pub version: i64,
+    pub version: u32,
     pub content_hash: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -634,13 +634,12 @@ pub enum CounterInput {
 }
 
 impl CounterInput {
-    pub fn counter(self) -> Counter {
+    /// As the core takes it ([`sopflow_core::offices::put_point`]).
+    pub fn config(self) -> sopflow_core::offices::CounterConfig {
+        use sopflow_core::offices::CounterConfig;
         match self {
-            CounterInput::Name(name) => Counter {
-                id: sopflow_core::offices::id_from_name(&name),
-                name,
-            },
-            CounterInput::Full { id, name } => Counter { id, name },
+            CounterInput::Name(name) => CounterConfig::Name(name),
+            CounterInput::Full { id, name } => CounterConfig::Full { id, name },
         }
     }
 }

@@ -29,8 +29,7 @@ pub async fn deploy(
 ) -> Result<u32, SimError> {
     let hash = sha256_hex(yaml.as_bytes());
     let (version, _) = store.put_sop_version(sop.id(), &hash, yaml, at).await?;
-    u32::try_from(version)
-        .map_err(|_| SimError::Invalid(format!("SOP version {version} out of range")))
+    Ok(version)
 }
 
 /// The store's `due_at` of a case: the earlier of its running clock and its total budget,
@@ -93,7 +92,7 @@ pub async fn write(
             })?;
             let project = |state: &CaseState, head: &str, at: OffsetDateTime| CaseProjection {
                 sop_id: sop.id().to_owned(),
-                sop_version: i64::from(version),
+                sop_version: version,
                 // Simulated cases open at no particular service point: the one a deployment
                 // without service points has (sopflow-core's `DEFAULT_POINT`).
                 service_point: state

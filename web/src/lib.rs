@@ -161,6 +161,12 @@ pub fn app(state: WebState) -> Router {
             "/survei",
             get(pages::survey::kiosk).post(pages::survey::answer),
         )
+        // admin pages: service points, counters and calendars
+        .route(
+            "/kelola/tempat",
+            get(admin::offices::list).post(admin::offices::save),
+        )
+        .route("/kelola/kalender", get(admin::calendars::page))
         .layer(axum::middleware::from_fn(pages::errors::plain_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

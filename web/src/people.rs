@@ -144,7 +144,7 @@ impl Officer {
     /// The desk (service point and counter) the officer chose on the counter page, kept
     /// with the session as `point/counter`.
     pub fn desk(&self) -> Option<(&str, &str)> {
-        self.session.counter.as_deref()?.split_once('/')
+        sopflow_core::session::desk_of(self.session.counter.as_deref()?)
     }
 
     /// The service point the officer works at now: their desk's, else where their

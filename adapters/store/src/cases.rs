@@ -165,16 +165,19 @@ impl Store {
 
     /// How many cases of `sop_id` run on each of its versions (versions without cases left
     /// out), by version.
-    pub async fn count_cases_by_version(&self, sop_id: &str) -> Result<Vec<(i64, i64)>> {
-        on_backend!(Store, self, |s| {
-            Ok(sqlx::query_as(
+    pub async fn count_cases_by_version(&self, sop_id: &str) -> Result<Vec<(u32, i64)>> {
+        let rows: Vec<(i64, i64)> = on_backend!(Store, self, |s| {
+            sqlx::query_as(
                 "SELECT sop_version, COUNT(*) FROM cases WHERE sop_id = $1
                  GROUP BY sop_version ORDER BY sop_version",
             )
             .bind(sop_id)
             .fetch_all(&s.read)
-            .await?)
-        })
+            .await?
+        });
+        rows.into_iter()
+            .map(|(v, n)| Ok((crate::sop_versions::version_of(v)?, n)))
+            .collect()
     }
 
     /// The salt of a case's personal-data hashes (see [`Tx::put_case_salt`]).
@@ -373,7 +376,7 @@ impl Tx {
             let query = if create {
                 query
                     .bind(projection.sop_id.as_str())
-                    .bind(projection.sop_version)
+                    .bind(i64::from(projection.sop_version))
                     .bind(projection.service_point.as_str())
             } else {
                 query

@@ -115,7 +115,7 @@ macro_rules! fragment {
         "id, name, timezone, calendar, counters, source, created_at, updated_at"
     };
     ($d:ident call_columns) => {
-        "id, service_point, sop_id, queue, number, counter, kind, case_id, seq, at"
+        "id, service_point, sop_id, queue, number, counter, kind, case_id, seq, at, called_by"
     };
     ($d:ident user_columns) => {
         "id, name, role, token_hash, created_at, disabled_at"

@@ -43,6 +43,17 @@ pub struct Session {
     pub last_seen_at: OffsetDateTime,
 }
 
+/// A session with a counter chosen: who works at which counter, and when they were last seen
+/// (migration 0010's staffing read).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CounterSession {
+    pub user_name: String,
+    /// As the session keeps it (the web face's `point/counter`).
+    pub counter: String,
+    #[sqlx(try_from = "Ts")]
+    pub last_seen_at: OffsetDateTime,
+}
+
 /// The office's numbers of a case.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseReferences {
@@ -57,7 +68,7 @@ pub struct CaseReferences {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepKey {
     pub sop_id: String,
-    pub sop_version: i64,
+    pub sop_version: u32,
     pub step: String,
 }
 
@@ -190,6 +201,26 @@ impl Store {
                 .execute(&s.write)
                 .await?
                 .rows_affected())
+        })
+    }
+
+    /// The sessions of active users that chose a counter and were seen at or after
+    /// `seen_since`, by counter then user: who staffs the counters now.
+    pub async fn counter_sessions(
+        &self,
+        seen_since: OffsetDateTime,
+    ) -> Result<Vec<CounterSession>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(
+                "SELECT s.user_name, s.counter, s.last_seen_at
+                 FROM sessions s JOIN users u ON u.name = s.user_name
+                 WHERE s.counter IS NOT NULL AND s.last_seen_at >= $1
+                   AND u.disabled_at IS NULL
+                 ORDER BY s.counter, s.user_name",
+            )
+            .bind(Ts(seen_since))
+            .fetch_all(&s.read)
+            .await?)
         })
     }
 

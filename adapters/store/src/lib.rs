@@ -32,7 +32,7 @@
 //! | `memberships` | (user_name, role, service_point) | a user's roles and where they hold them (`*`: everywhere) |
 //! | `calendars` | content_hash | the canonical text of every calendar a case was opened under, by its SHA-256 (the hash `case_started` records); written once per hash, immutable (triggers) |
 //! | `case_search` | (case_id, field) | the SHA-256 of each searchable case field's value, for finding a returning applicant |
-//! | `queue_calls` | id | every call of a number to a counter (call, recall, transfer, no-show): a projection of the case events, for display boards and counter states |
+//! | `queue_calls` | id | every call of a number to a counter (call, recall, transfer, no-show) and who made it (`called_by`, 0010): a projection of the case events, for display boards and counter states |
 //!
 //! # Invariants
 //!
@@ -119,7 +119,9 @@ pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use calendars::StoredCalendar;
 pub use erasure::{NewErasure, Redaction};
 pub use error::{Error, Result};
-pub use front_office::{CaseReferences, Credentials, NewSession, Session, StepKey, UrgentCases};
+pub use front_office::{
+    CaseReferences, CounterSession, Credentials, NewSession, Session, StepKey, UrgentCases,
+};
 pub use log::{Checkpoint, Erasure, Leaf, LeafKind, NewCheckpoint, NewLeaf, Node, Unbacked};
 pub use offices::{Notifications, Notified};
 pub use sop_versions::{Effective, NewRelease, Release};

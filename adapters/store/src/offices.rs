@@ -123,8 +123,8 @@ impl Tx {
         on_backend!(Tx, self, |t| {
             Ok(sqlx::query_scalar(
                 "INSERT INTO queue_calls (service_point, sop_id, queue, number, counter, kind,
-                                          case_id, seq, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                          case_id, seq, at, called_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  RETURNING id",
             )
             .bind(call.service_point.as_str())
@@ -136,6 +136,7 @@ impl Tx {
             .bind(call.case_id.as_str())
             .bind(call.seq)
             .bind(Ts(call.at))
+            .bind(call.called_by.as_deref())
             .fetch_one(&mut *t.conn)
             .await?)
         })

@@ -21,7 +21,7 @@ impl Store {
         content_hash: &str,
         yaml: &str,
         now: OffsetDateTime,
-    ) -> Result<(i64, bool)> {
+    ) -> Result<(u32, bool)> {
         on_backend!(Store, self, |s| {
             for _ in 0..SOP_VERSION_ATTEMPTS {
                 let existing: Option<i64> = sqlx::query_scalar(
@@ -32,7 +32,7 @@ impl Store {
                 .fetch_optional(&s.write)
                 .await?;
                 if let Some(version) = existing {
-                    return Ok((version, false));
+                    return Ok((version_of(version)?, false));
                 }
                 // DO NOTHING on either unique key: another process took the number or deployed
                 // the same text (PostgreSQL makes this insert wait for it to commit); look again.
@@ -50,7 +50,7 @@ impl Store {
                 .fetch_optional(&s.write)
                 .await?;
                 if let Some(version) = created {
-                    return Ok((version, true));
+                    return Ok((version_of(version)?, true));
                 }
             }
             Err(Error::Busy(format!(
@@ -71,13 +71,13 @@ impl Store {
         })
     }
 
-    pub async fn sop_version(&self, sop_id: &str, version: i64) -> Result<Option<SopVersion>> {
+    pub async fn sop_version(&self, sop_id: &str, version: u32) -> Result<Option<SopVersion>> {
         on_backend!(Store, self, |s| {
             Ok(sqlx::query_as(sql!(DB:
                 "SELECT " sop_columns " FROM sop_versions WHERE sop_id = $1 AND version = $2"
             ))
             .bind(sop_id)
-            .bind(version)
+            .bind(i64::from(version))
             .fetch_optional(&s.read)
             .await?)
         })
@@ -112,7 +112,7 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRelease {
     pub sop_id: String,
-    pub version: i64,
+    pub version: u32,
     pub effective: Effective,
     /// `file:<path>`, `api` or `cli`.
     pub source: String,
@@ -135,7 +135,8 @@ pub enum Effective {
 pub struct Release {
     pub id: i64,
     pub sop_id: String,
-    pub version: i64,
+    #[sqlx(try_from = "i64")]
+    pub version: u32,
     #[sqlx(try_from = "MaybeTs")]
     pub effective_at: Option<OffsetDateTime>,
     pub effective_on: Option<time::Date>,
@@ -161,7 +162,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(release.sop_id.as_str())
-            .bind(release.version)
+            .bind(i64::from(release.version))
             .bind(at)
             .bind(on)
             .bind(release.source.as_str())
@@ -186,4 +187,10 @@ impl Store {
             .await?)
         })
     }
+}
+
+/// A version number read back: the database holds an SQL integer, sopflow numbers from 1.
+pub(crate) fn version_of(stored: i64) -> Result<u32> {
+    u32::try_from(stored)
+        .map_err(|_| Error::Invalid(format!("stored SOP version {stored} is out of range")))
 }

@@ -11,7 +11,7 @@ use crate::timestamp::Ts;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenAtStep {
     pub sop_id: String,
-    pub sop_version: i64,
+    pub sop_version: u32,
     pub step: String,
     pub open: i64,
     /// Of them, flagged overdue or due at or before the time asked about.
@@ -44,7 +44,7 @@ impl Store {
             .filter_map(|(sop_id, sop_version, step, open, overdue)| {
                 Some(OpenAtStep {
                     sop_id,
-                    sop_version,
+                    sop_version: u32::try_from(sop_version).ok()?,
                     step: step?,
                     open,
                     overdue,

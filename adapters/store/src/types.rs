@@ -13,7 +13,10 @@ use crate::timestamp::{MaybeTs, Ts};
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SopVersion {
     pub sop_id: String,
-    pub version: i64,
+    /// The version number (1, 2, …): `u32` everywhere above the store, as the engine's
+    /// `SopVersion`; an SQL integer in the database.
+    #[sqlx(try_from = "i64")]
+    pub version: u32,
     pub content_hash: String,
     pub yaml: String,
     #[sqlx(try_from = "Ts")]
@@ -54,7 +57,7 @@ pub struct Event {
 pub struct CaseProjection {
     /// Only used when the case is created: a case stays on its SOP version.
     pub sop_id: String,
-    pub sop_version: i64,
+    pub sop_version: u32,
     pub status: String,
     pub current_step: Option<String>,
     /// The last event's seq.
@@ -76,7 +79,8 @@ pub struct CaseProjection {
 pub struct CaseRecord {
     pub case_id: String,
     pub sop_id: String,
-    pub sop_version: i64,
+    #[sqlx(try_from = "i64")]
+    pub sop_version: u32,
     pub status: String,
     pub current_step: Option<String>,
     pub version: i64,
@@ -412,6 +416,8 @@ pub struct NewCall {
     /// The case event that records it.
     pub seq: i64,
     pub at: OffsetDateTime,
+    /// The user who made the call (staff); `None` for one made by no user.
+    pub called_by: Option<String>,
 }
 
 /// A recorded call.
@@ -428,4 +434,6 @@ pub struct QueueCall {
     pub seq: i64,
     #[sqlx(try_from = "Ts")]
     pub at: OffsetDateTime,
+    /// Who made the call; `None` for calls recorded before migration 0010.
+    pub called_by: Option<String>,
 }

@@ -16,6 +16,7 @@ backend_tests!(
     passwords_are_set_and_read_with_the_user,
     sessions_are_shared_touched_and_expire,
     sessions_end_with_their_user,
+    counter_sessions_say_who_staffs_which_counter_now,
     references_commit_with_the_case_and_are_unique,
     urgent_cases_come_overdue_then_by_due_then_without,
 );
@@ -109,7 +110,55 @@ async fn sessions_end_with_their_user(db: &TestDb) {
     assert!(err.is_err(), "a session of no user: {err:?}");
 }
 
-async fn create(store: &Store, v: i64, case_id: &str, refs: Option<&CaseReferences>) {
+async fn counter_sessions_say_who_staffs_which_counter_now(db: &TestDb) {
+    let one = db.store().await;
+    let two = db.store().await;
+    for name in ["ani", "budi", "citra", "dedi"] {
+        one.add_user(name, "petugas", &format!("h-{name}"), T0)
+            .await
+            .unwrap();
+    }
+    let open = |hash: &'static str, user: &'static str, seen: i64| NewSession {
+        id_hash: hash.into(),
+        user_name: user.into(),
+        csrf_token: format!("csrf-{hash}"),
+        now: at(seen),
+    };
+    // ani and budi at counters, seen recently; citra at one but idle; dedi chose none.
+    for (hash, user, seen, counter) in [
+        ("s-ani", "ani", 100, Some("kantor/loket_2")),
+        ("s-budi", "budi", 90, Some("kantor/loket_1")),
+        ("s-citra", "citra", 10, Some("kantor/loket_1")),
+        ("s-dedi", "dedi", 100, None),
+    ] {
+        one.create_session(&open(hash, user, seen)).await.unwrap();
+        if counter.is_some() {
+            two.set_session_counter(hash, counter).await.unwrap();
+        }
+    }
+    let seen = |rows: Vec<sopflow_store::CounterSession>| -> Vec<(String, String)> {
+        rows.into_iter().map(|r| (r.counter, r.user_name)).collect()
+    };
+    let live = seen(two.counter_sessions(at(50)).await.unwrap());
+    assert_eq!(
+        live,
+        [
+            ("kantor/loket_1".to_owned(), "budi".to_owned()),
+            ("kantor/loket_2".to_owned(), "ani".to_owned()),
+        ]
+    );
+    let all = two.counter_sessions(at(0)).await.unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[0].last_seen_at, at(90));
+    // A disabled user (their sessions end with it) staffs nothing.
+    one.set_user_disabled("budi", Some(at(95))).await.unwrap();
+    assert_eq!(
+        seen(two.counter_sessions(at(50)).await.unwrap()),
+        [("kantor/loket_2".to_owned(), "ani".to_owned())]
+    );
+}
+
+async fn create(store: &Store, v: u32, case_id: &str, refs: Option<&CaseReferences>) {
     let evs = events(case_id, 0, "", 1, "create");
     let mut tx = store.begin().await.unwrap();
     if let Some(refs) = refs {
@@ -201,7 +250,7 @@ async fn urgent_cases_come_overdue_then_by_due_then_without(db: &TestDb) {
         tx.append(id, 0, &evs, &projection, &[]).await.unwrap();
         tx.commit().await.unwrap();
     }
-    let key = |step: &str, version: i64| StepKey {
+    let key = |step: &str, version: u32| StepKey {
         sop_id: SOP.into(),
         sop_version: version,
         step: step.into(),

@@ -1549,6 +1549,12 @@ async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &Test
         case_id: "c1".into(),
         seq,
         at: at(t),
+        // The transfer is made by someone else; one call by no user.
+        called_by: match kind {
+            CallKind::Transfer => Some("budi".into()),
+            _ if t == 40 => None,
+            _ => Some("ani".into()),
+        },
     };
     // With the event that makes it; rolled back, it is gone with the event.
     let evs = events("c1", 1, &head, 1, "call");
@@ -1593,6 +1599,11 @@ async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &Test
     assert_eq!(all.len(), 5);
     assert_eq!(all[1].kind, CallKind::Recall);
     assert_eq!(all[1].seq, 3);
+    let callers: Vec<Option<&str>> = all.iter().map(|c| c.called_by.as_deref()).collect();
+    assert_eq!(
+        callers,
+        [Some("ani"), Some("ani"), Some("budi"), None, Some("ani")]
+    );
     assert_eq!(store.calls_since(POINT, at(30)).await.unwrap().len(), 3);
     assert!(
         store.calls_since("mpp", T0).await.unwrap().is_empty(),

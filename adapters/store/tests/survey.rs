@@ -29,7 +29,7 @@ fn response(id: &str, day: &str, scores: [u8; 9]) -> NewSurveyResponse {
     }
 }
 
-async fn case(store: &Store, v: i64, id: &str, p: impl FnOnce(&mut CaseProjection)) {
+async fn case(store: &Store, v: u32, id: &str, p: impl FnOnce(&mut CaseProjection)) {
     let evs = events(id, 0, "", 1, "create");
     let mut projection = support::projection(v, 0, &evs, Some("s1"));
     p(&mut projection);

@@ -24,6 +24,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+mod web;
+
 #[derive(Parser, Debug)]
 #[command(about = "Load driver: concurrent operators run KTP-el cases through sopflow serve")]
 struct Args {
@@ -57,6 +59,16 @@ struct Args {
     /// Cases whose history is read back (as the auditor) for events and bytes per case.
     #[arg(long, default_value_t = 100)]
     history_sample: u64,
+    /// Officers who reload their inbox page (`GET /meja`, logged in with a password) during
+    /// the load, and a display board listening to its event stream; 0: the API alone.
+    #[arg(long, default_value_t = 0)]
+    web_clients: usize,
+    /// Cases opened before the load and left at their first step: the web officers' inbox.
+    #[arg(long, default_value_t = 0)]
+    web_backlog: u64,
+    /// The service point whose board is watched.
+    #[arg(long, default_value = "kantor")]
+    web_point: String,
 }
 
 // ---- the mix (the same rule as the engine runner and every peer) ----
@@ -220,6 +232,8 @@ struct Shared {
     cases: u64,
     /// case id → mix index, so whoever calls a case from the queue knows its data.
     index_of: Mutex<HashMap<String, u64>>,
+    /// With the web pages: each call's number, for the board watcher.
+    board: Option<Arc<Mutex<web::BoardWatch>>>,
 }
 
 struct Operator {
@@ -399,6 +413,7 @@ impl Operator {
     /// The print operator calls the next number; the answer is whichever case waited longest.
     async fn call_next(&mut self) -> Option<(String, u64)> {
         for _ in 0..5000 {
+            let sent = Instant::now();
             let reply = self
                 .timed(
                     Kind::CallNext,
@@ -415,6 +430,13 @@ impl Operator {
                 continue;
             }
             self.tally.completions += 1;
+            // The call's number (the case's queue number ends with the queue step).
+            if let (Some(board), Some(number)) =
+                (&self.shared.board, reply.body["call"]["number"].as_str())
+                && let Ok(mut w) = board.lock()
+            {
+                w.called(number, sent, Instant::now());
+            }
             let case = reply.body["case_id"].as_str().map(str::to_owned);
             let index = case.as_ref().and_then(|c| {
                 self.shared
@@ -502,19 +524,41 @@ enum Token {
 // ---- set-up ----
 
 fn add_user(args: &Args, name: &str, role: &str) -> anyhow::Result<String> {
-    let out = Command::new(&args.sopflow)
-        .args([
-            "user",
-            "add",
-            name,
-            "--role",
-            role,
-            "--database",
-            &args.database,
-        ])
+    add_user_with(args, name, role, None)
+}
+
+/// `sopflow user add`; with a password for the pages (read from standard input).
+fn add_user_with(
+    args: &Args,
+    name: &str,
+    role: &str,
+    password: Option<&str>,
+) -> anyhow::Result<String> {
+    use std::io::Write;
+    let mut command = Command::new(&args.sopflow);
+    command.args([
+        "user",
+        "add",
+        name,
+        "--role",
+        role,
+        "--database",
+        &args.database,
+    ]);
+    // The roles `user add` accepts are the SOPs' (the server deploys this folder).
+    command.arg("--definitions").arg(&args.definitions);
+    if password.is_some() {
+        command.arg("--password-stdin").stdin(Stdio::piped());
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .with_context(|| format!("running {}", args.sopflow.display()))?;
+    if let (Some(password), Some(mut stdin)) = (password, child.stdin.take()) {
+        writeln!(stdin, "{password}")?;
+    }
+    let out = child.wait_with_output()?;
     if !out.status.success() {
         bail!("sopflow user add {name} failed: {}", out.status);
     }
@@ -524,6 +568,39 @@ fn add_user(args: &Args, name: &str, role: &str) -> anyhow::Result<String> {
         .map(|l| l.trim().to_owned())
         .filter(|t| !t.is_empty())
         .context("sopflow user add printed no token")
+}
+
+/// Opens `n` cases and leaves them at their first step (16 at a time): the inbox the web
+/// officers reload.
+async fn open_backlog(base: &str, token: &str, n: u64) -> anyhow::Result<()> {
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let api = Api::new(base);
+        let token = token.to_owned();
+        let next = Arc::clone(&next);
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let body = json!({
+                    "sop_id": "ktp-el",
+                    "data": { "nik": format!("3299{i:012}"), "nama_lengkap": format!("Antre {i}"), "alasan": "baru" },
+                    "documents": [{ "type": "fotokopi_kk" }],
+                });
+                let r = api.send(Method::POST, "/cases", &token, Some(&body)).await?;
+                if r.status != 201 {
+                    bail!("backlog case {i}: HTTP {}: {}", r.status, r.body);
+                }
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
 }
 
 struct Server {
@@ -631,6 +708,15 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let auditor = add_user(&args, &format!("load{stamp}-auditor"), "auditor")?;
+    // The web officers log in with a password, as people do.
+    let web_password = format!("load-web-{stamp}-password");
+    let mut web_users = Vec::with_capacity(args.web_clients);
+    for k in 0..args.web_clients {
+        let name = format!("load{stamp}-web{k}");
+        add_user_with(&args, &name, "petugas_antrian", Some(&web_password))?;
+        web_users.push(name);
+    }
+    let backlog_token = tokens.first().map(|t| t.petugas.clone());
 
     let server = match &args.url {
         Some(_) => Server {
@@ -646,12 +732,50 @@ async fn main() -> anyhow::Result<()> {
     let probe = Api::new(&base);
     wait_healthy(&probe).await?;
 
+    if args.web_backlog > 0 {
+        let token = backlog_token.context("--web-backlog needs at least one client")?;
+        let t = Instant::now();
+        open_backlog(&base, &token, args.web_backlog).await?;
+        eprintln!(
+            "{} backlog cases opened in {:.1} s",
+            args.web_backlog,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let mut browsers = Vec::with_capacity(web_users.len());
+    for name in &web_users {
+        browsers.push(web::Browser::login(&base, name, &web_password).await?);
+    }
+    let board = (!browsers.is_empty()).then(|| Arc::new(Mutex::new(web::BoardWatch::default())));
     let shared = Arc::new(Shared {
         api_base: base.clone(),
         next_case: AtomicU64::new(0),
         cases: args.cases,
         index_of: Mutex::new(HashMap::new()),
+        board: board.clone(),
     });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut pages = Vec::with_capacity(browsers.len());
+    for browser in browsers {
+        // The page lists tasks: its table, not the empty inbox's line.
+        pages.push(tokio::spawn(web::reload_inbox(
+            browser,
+            Arc::clone(&stop),
+            "class=\"tasks\"".to_owned(),
+        )));
+    }
+    let watcher = board.as_ref().map(|board| {
+        tokio::spawn(web::watch_board(
+            base.clone(),
+            args.web_point.clone(),
+            Arc::clone(board),
+            Arc::clone(&stop),
+        ))
+    });
+    if watcher.is_some() {
+        // The stream's first event (the board as it is) before the first call.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     let server_cpu0 = server.pid.and_then(|p| cpu_seconds(&p.to_string()));
     let own_cpu0 = cpu_seconds("self");
     let t0 = Instant::now();
@@ -670,6 +794,49 @@ async fn main() -> anyhow::Result<()> {
         total.merge(h.await?);
     }
     let elapsed = t0.elapsed().as_secs_f64();
+    // The last calls reach the board within moments; then the pages stop.
+    if watcher.is_some() {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut inbox = Vec::new();
+    let mut web_errors = Vec::new();
+    for page in pages {
+        let (latencies, errors) = page.await?;
+        inbox.extend(latencies);
+        web_errors.extend(errors);
+    }
+    let board_events = match watcher {
+        Some(w) => match w.await? {
+            Ok(n) => Some(n),
+            Err(e) => {
+                web_errors.push(format!("board: {e:#}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let web_json = match &board {
+        None => Value::Null,
+        Some(board) => {
+            let w = board.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            json!({
+                "clients": args.web_clients,
+                "backlog_cases": args.web_backlog,
+                "inbox_pages": inbox.len(),
+                "inbox_latency": latency_json(inbox),
+                "board_point": args.web_point,
+                "board_events": board_events,
+                "board_calls": w.calls,
+                "board_calls_shown": w.latencies.len(),
+                "board_calls_missed": w.missed(),
+                "board_update_latency": latency_json(w.latencies.clone()),
+                "board_lag_after_call": latency_json(w.lags.clone()),
+                "errors": web_errors.len(),
+                "first_errors": web_errors.iter().take(5).collect::<Vec<_>>(),
+            })
+        }
+    };
     let peak_rss = server.pid.and_then(peak_rss_mib);
     let server_cpu = server
         .pid
@@ -758,8 +925,12 @@ async fn main() -> anyhow::Result<()> {
         "history_sampled_cases": sampled,
         "history_events_per_case": per_case(events),
         "history_api_json_bytes_per_case": per_case(json_bytes),
+        "web": web_json,
     });
     println!("{out}");
+    if !web_errors.is_empty() {
+        bail!("web pages not clean: {} errors", web_errors.len());
+    }
     if total.errors > 0 || total.cases_done != args.cases || total.completions != expected {
         bail!(
             "load run not clean: {} errors, {} of {} cases done, {} of {} completions",

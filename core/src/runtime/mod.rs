@@ -319,9 +319,7 @@ impl Runtime {
         self.calling.reserve(case_id)
     }
 
-    async fn deployed(&self, sop_id: &str, version: i64) -> Result<Arc<Deployed>, RuntimeError> {
-        let version = u32::try_from(version)
-            .map_err(|_| RuntimeError::Corrupt(format!("SOP version {version}")))?;
+    async fn deployed(&self, sop_id: &str, version: u32) -> Result<Arc<Deployed>, RuntimeError> {
         self.registry
             .get(&self.store, sop_id, version)
             .await?

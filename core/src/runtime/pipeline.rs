@@ -423,7 +423,7 @@ impl Runtime {
         let state = &executed.state;
         let projection = CaseProjection {
             sop_id: deployed.sop_id.clone(),
-            sop_version: i64::from(deployed.version),
+            sop_version: deployed.version,
             status: state.status.as_str().to_owned(),
             current_step: state.current_step.as_deref().map(str::to_owned),
             version: i64::try_from(state.version).unwrap_or(i64::MAX),

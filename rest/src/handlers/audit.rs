@@ -258,12 +258,12 @@ pub struct ReportQuery {
 /// each consultation step and went round each loop, of one SOP version (auditor, admin), at
 /// one service point or all.
 #[utoipa::path(get, path = "/reports/sops/{id}/versions/{version}", security(("bearer" = [])),
-    params(("id" = String, Path, description = "SOP id"), ("version" = i64, Path, description = "SOP version"), ReportQuery),
+    params(("id" = String, Path, description = "SOP id"), ("version" = u32, Path, description = "SOP version"), ReportQuery),
     responses((status = 200, body = SopReport), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn sop_report(
     State(state): State<AppState>,
     user: Caller,
-    Path((id, version)): Path<(String, i64)>,
+    Path((id, version)): Path<(String, u32)>,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<SopReport>, Problem> {
     user.require(&[AUDITOR, ADMIN])?;

@@ -13,7 +13,7 @@ use futures::Stream;
 use sopflow_core::auth::ADMIN;
 use sopflow_core::calls::Published;
 use sopflow_core::counters::{self, CallAction, CallAt};
-use sopflow_core::offices::{NewServicePoint, OfficeError};
+use sopflow_core::offices::{self, OfficeError, PointChange};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::dto::{self, BoardView, CallView, CaseView, ServicePointView};
@@ -86,16 +86,18 @@ pub async fn put_service_point(
     user.require(&[ADMIN])?;
     let runtime = &state.runtime;
     let request = body.parse()?.value;
-    let point = NewServicePoint {
+    let change = PointChange {
         id,
         name: request.name,
-        timezone: request
-            .timezone
-            .unwrap_or_else(|| runtime.offices.default_timezone().to_owned()),
+        timezone: request.timezone,
         calendar: request.calendar,
-        counters: request.counters.into_iter().map(|c| c.counter()).collect(),
+        counters: request
+            .counters
+            .into_iter()
+            .map(dto::CounterInput::config)
+            .collect(),
     };
-    let (point, created) = runtime.offices.put(&runtime.store, point, now()).await?;
+    let (point, created) = offices::put_point(runtime, change, now()).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -106,7 +106,7 @@ pub struct FoundRow {
     pub case_id: String,
     pub registration: String,
     pub service: String,
-    pub version: i64,
+    pub version: u32,
     pub point: String,
     pub status: &'static str,
     pub status_class: String,

@@ -206,16 +206,12 @@ pub async fn start_verify(State(state): State<WebState>, posted: Posted) -> Resp
     let user = officer.session.user.name.clone();
     let store = state.runtime.store.clone();
     let reach = sopflow_core::access::points_holding(&officer.session.user, &[AUDITOR, ADMIN]);
-    // Those who audit only some service points verify only those points' cases, one by one.
-    let cases = match &reach {
-        None => None,
-        Some(points) => match case_ids(&store, points.clone()).await {
-            Ok(ids) => Some(ids),
+    // Those who audit only some service points verify only those points' cases.
+    let total = match &reach {
+        Some(points) => match cases_at(&store, points.clone()).await {
+            Ok(n) => n,
             Err(e) => return audit_error(officer.lang, e),
         },
-    };
-    let total = match &cases {
-        Some(ids) => ids.len() as u64,
         None => match count_cases(&store).await {
             Ok(n) => n,
             Err(e) => return audit_error(officer.lang, e),
@@ -226,35 +222,28 @@ pub async fn start_verify(State(state): State<WebState>, posted: Posted) -> Resp
         let options = VerifyOptions {
             utc_offset: state.runtime.utc_offset,
             public_key: state.log_key.clone(),
+            service_points: reach,
             ..VerifyOptions::default()
         };
-        tokio::spawn(run_job(jobs, user, store, cases, options));
+        tokio::spawn(run_job(jobs, user, store, options));
     }
     Redirect::to("/periksa/alat").into_response()
 }
 
-async fn case_ids(
-    store: &Store,
-    points: Vec<String>,
-) -> Result<Vec<String>, sopflow_audit::AuditError> {
+/// How many cases were opened at `points` (the progress bar's whole).
+async fn cases_at(store: &Store, points: Vec<String>) -> Result<u64, sopflow_audit::AuditError> {
     let mut walk = CaseWalk::filtered(CaseFilter {
         service_points: Some(points),
         ..CaseFilter::default()
     });
-    let mut ids = Vec::new();
-    while let Some(record) = walk.next(store).await? {
-        ids.push(record.case_id);
+    let mut n = 0;
+    while walk.next(store).await?.is_some() {
+        n += 1;
     }
-    Ok(ids)
+    Ok(n)
 }
 
-async fn run_job(
-    jobs: AuditJobs,
-    user: String,
-    store: Store,
-    cases: Option<Vec<String>>,
-    base: VerifyOptions,
-) {
+async fn run_job(jobs: AuditJobs, user: String, store: Store, base: VerifyOptions) {
     let mut progress = {
         let jobs = jobs.clone();
         let user = user.clone();
@@ -269,30 +258,10 @@ async fn run_job(
                 .extend(report.findings.iter().take(room).map(ToString::to_string));
         })
     };
-    let result = match cases {
-        None => verify_store(&store, &base, &mut progress)
-            .await
-            .map(&mut keep),
-        Some(ids) => {
-            let mut outcome = Ok(());
-            for id in ids {
-                let options = VerifyOptions {
-                    case: Some(id),
-                    ..base.clone()
-                };
-                match verify_store(&store, &options, &mut progress).await {
-                    Ok(report) => keep(report),
-                    // Gone since the list was made: nothing to verify.
-                    Err(sopflow_audit::AuditError::CaseNotFound(_)) => progress(""),
-                    Err(e) => {
-                        outcome = Err(e);
-                        break;
-                    }
-                }
-            }
-            outcome
-        }
-    };
+    // One walk, one cache of compiled SOP versions, whether over every case or some points'.
+    let result = verify_store(&store, &base, &mut progress)
+        .await
+        .map(&mut keep);
     let failed = match result {
         Ok(()) => false,
         Err(e) => {

@@ -53,7 +53,7 @@ async fn render(
         .iter()
         .flat_map(|p| {
             p.counters.iter().map(move |c| DeskChoice {
-                value: format!("{}/{}", p.id, c.id),
+                value: sopflow_core::session::desk_value(&p.id, &c.id),
                 label: if several {
                     format!("{} · {}", p.name, c.name)
                 } else {
@@ -110,7 +110,7 @@ pub async fn set_counter(State(state): State<WebState>, posted: Posted) -> Respo
     };
     // Only a counter of a service point where the officer works.
     let chosen = posted.get("loket").filter(|value| {
-        value.split_once('/').is_some_and(|(point, counter)| {
+        sopflow_core::session::desk_of(value).is_some_and(|(point, counter)| {
             points
                 .iter()
                 .any(|p| p.id == point && p.counter(counter).is_some())

@@ -85,6 +85,9 @@ pub struct CounterRow {
     pub name: String,
     pub number: String,
     pub at: String,
+    /// Who works it now (staff user names), and who made its last call.
+    pub officers: String,
+    pub caller: String,
 }
 
 #[derive(Template)]
@@ -236,13 +239,36 @@ async fn live_view(
         }],
         ..sopflow_charts::BarChart::default()
     }));
-    let counters = live
-        .counters
+    // Who staffs each counter now and who called there last (staff names, no citizen's).
+    let staff = sopflow_core::staffing::staffing(
+        &state.runtime,
+        &officer.session.user,
+        point,
+        &state.sessions,
+        at,
+    )
+    .await
+    .map_err(|e| super::errors::query(lang, e))?;
+    let counters = staff
         .iter()
         .map(|c| CounterRow {
-            name: c.name.clone(),
-            number: c.last_number.clone().unwrap_or_else(none),
-            at: c.last_at.map(|t| hm(t, offset)).unwrap_or_else(none),
+            name: c.counter.name.clone(),
+            number: c
+                .last_call
+                .as_ref()
+                .map(|l| l.number.clone())
+                .unwrap_or_else(none),
+            at: c
+                .last_call
+                .as_ref()
+                .map(|l| hm(l.at, offset))
+                .unwrap_or_else(none),
+            officers: if c.officers.is_empty() {
+                none()
+            } else {
+                c.officers.join(", ")
+            },
+            caller: c.last_caller().map_or_else(none, str::to_owned),
         })
         .collect();
     Ok((
@@ -453,7 +479,7 @@ pub struct ReportRate {
 
 pub struct ReportVersion {
     pub service: String,
-    pub version: i64,
+    pub version: u32,
     pub cases: u64,
     pub completed: u64,
     pub cancelled: u64,
@@ -529,17 +555,14 @@ async fn report_figures(
     ))
 }
 
-async fn title_of(state: &WebState, sop_id: &str, version: i64) -> String {
-    let found = match u32::try_from(version) {
-        Ok(v) => state
-            .runtime
-            .registry
-            .get(&state.runtime.store, sop_id, v)
-            .await
-            .ok()
-            .flatten(),
-        Err(_) => None,
-    };
+async fn title_of(state: &WebState, sop_id: &str, version: u32) -> String {
+    let found = state
+        .runtime
+        .registry
+        .get(&state.runtime.store, sop_id, version)
+        .await
+        .ok()
+        .flatten();
     found.map_or_else(
         || sop_id.to_owned(),
         |d| d.sop.document().header.title.clone(),

@@ -52,7 +52,7 @@ pub const SOP: &str = "ktp_el";
 pub const POINT: &str = "kantor";
 
 /// Deploys a version of `sop` (cases refer to it) and returns its number.
-pub async fn deploy(store: &Store, sop: &str) -> i64 {
+pub async fn deploy(store: &Store, sop: &str) -> u32 {
     let (version, _) = store
         .put_sop_version(sop, &format!("hash-of-{sop}"), &format!("id: {sop}\n"), T0)
         .await
@@ -82,7 +82,7 @@ pub fn events(case_id: &str, after: i64, prev: &str, n: usize, tag: &str) -> Vec
 
 /// The projection after `events`, appended at `expected_version`.
 pub fn projection(
-    sop_version: i64,
+    sop_version: u32,
     expected_version: i64,
     events: &[NewEvent],
     step: Option<&str>,
@@ -113,7 +113,7 @@ pub fn outbox(key: &str, due: OffsetDateTime) -> NewOutbox {
 /// Creates a case of [`SOP`] with `n` events and the given outbox rows; returns its head hash.
 pub async fn create_case(
     store: &Store,
-    sop_version: i64,
+    sop_version: u32,
     case_id: &str,
     n: usize,
     out: &[NewOutbox],

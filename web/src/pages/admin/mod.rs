@@ -3,8 +3,10 @@
 //! every change goes through the registry, the runtime or the store's user functions, exactly
 //! as the REST API's and the CLI's.
 
+pub mod calendars;
 pub mod deploy;
 pub mod incidents;
+pub mod offices;
 pub mod sops;
 pub mod users;
 

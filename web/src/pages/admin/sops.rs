@@ -21,9 +21,9 @@ pub struct SopRow {
     pub id: String,
     pub title: String,
     pub versions: usize,
-    pub in_force: Option<i64>,
+    pub in_force: Option<u32>,
     /// `version, from` of each release still ahead.
-    pub scheduled: Vec<(i64, String)>,
+    pub scheduled: Vec<(u32, String)>,
     pub cases: i64,
     /// The last release was not the newest version: someone chose an earlier one.
     pub rolled_back: bool,
@@ -88,7 +88,7 @@ pub async fn list(State(state): State<WebState>, officer: Officer) -> Response {
     crate::html(StatusCode::OK, page.render())
 }
 
-async fn counts(state: &WebState, sop_id: &str) -> Result<BTreeMap<i64, i64>, Response> {
+async fn counts(state: &WebState, sop_id: &str) -> Result<BTreeMap<u32, i64>, Response> {
     queries::cases_per_version(&state.runtime, sop_id)
         .await
         .map_err(|e| errors::runtime(crate::i18n::Lang::default(), e))
@@ -104,7 +104,7 @@ fn from(release: &Release, offset: time::UtcOffset) -> String {
 
 /// One version in an SOP's page.
 pub struct VersionRow {
-    pub version: i64,
+    pub version: u32,
     pub created: String,
     pub hash: String,
     pub cases: i64,
@@ -115,7 +115,7 @@ pub struct VersionRow {
 
 /// One release in an SOP's page.
 pub struct ReleaseRow {
-    pub version: i64,
+    pub version: u32,
     pub recorded: String,
     pub from: String,
     pub by: String,
@@ -152,8 +152,8 @@ pub struct ReleaseForm {
 #[derive(Deserialize)]
 pub struct SopQuery {
     /// The version just deployed or released (a number: nothing personal).
-    dipasang: Option<i64>,
-    dirilis: Option<i64>,
+    dipasang: Option<u32>,
+    dirilis: Option<u32>,
 }
 
 /// `GET /kelola/sop/{id}`.
@@ -218,7 +218,7 @@ async fn render_sop(
                 .map(|r| from(r, offset)),
         })
         .collect();
-    let mut highest = i64::MIN;
+    let mut highest = 0;
     let mut releases = Vec::with_capacity(entry.releases.len());
     for r in &entry.releases {
         releases.push(ReleaseRow {
@@ -396,7 +396,7 @@ pub async fn version(
         version,
         hash: deployed.content_hash.clone(),
         created: local(deployed.created_at, state.runtime.registry.utc_offset()),
-        cases: counts.get(&i64::from(version)).copied().unwrap_or(0),
+        cases: counts.get(&version).copied().unwrap_or(0),
         total_time: doc.total_budget.as_ref().map(|b| b.to_string()),
         table_href: format!("/kelola/sop/{id}/versi/{version}/tabel"),
         flowchart: sopflow_engine::render::svg(doc),
