@@ -112,6 +112,13 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
     ))
     .unwrap();
     std::fs::write(definitions.join("kartu-keluarga.yaml"), &kk).unwrap();
+    for other in ["akta-kelahiran", "akta-kematian"] {
+        let path = format!(
+            "{}/sop-definitions/{other}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::copy(path, definitions.join(format!("{other}.yaml"))).unwrap();
+    }
     let long = long_sop("uji-panjang", 24);
     std::fs::write(definitions.join("uji-panjang.yaml"), &long).unwrap();
     std::fs::write(
@@ -365,6 +372,25 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
     )
     .unwrap();
     assert_eq!(pdf_pages(&pdf), 1 + pages, "printed pages");
+
+    // The shipped SOPs with their long texts print on the pages their tables say, too. (Not
+    // akta-kematian: the Kelengkapan of its first rows, conditions written out as guards, is
+    // taller than a page by itself, and a row taller than a page is split by the browser.)
+    for sop in ["ktp-el", "kartu-keluarga", "akta-kelahiran"] {
+        b.goto(&format!("{base}/kelola/sop/{sop}/versi/1/tabel"))
+            .await;
+        b.find("section.flow-page").await;
+        let sections = b
+            .js(
+                "return document.querySelectorAll('section.flow-page').length",
+                vec![],
+            )
+            .await
+            .as_u64()
+            .unwrap() as usize;
+        let pdf = b.print_a4_landscape().await;
+        assert_eq!(pdf_pages(&pdf), 1 + sections, "{sop}: printed pages");
+    }
 
     // A short SOP: one page of table, no connector.
     b.goto(&format!("{base}/kelola/sop/uji-pendek/versi/1/tabel"))
