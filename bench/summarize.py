@@ -118,7 +118,7 @@ if web:
         inbox = med(l, "web.inbox_latency.p99_ms")
         out.append(f"| {l} | {fmt(med(l,'web.backlog_cases'))} | {fmt(med(l,'web.inbox_pages'))} | {fmt(med(l,'web.inbox_latency.p50_ms'),1)} | {fmt(inbox,1)} | "
                    f"{fmt(med(l,'web.board_calls_shown'))} / {fmt(med(l,'web.board_calls'))} | {fmt(med(l,'web.board_update_latency.p50_ms'),1)} | {fmt(med(l,'web.board_update_latency.p99_ms'),1)} | "
-                   f"{fmt(med(l,'web.board_lag_after_call.p99_ms'),1)} | {fmt(api,1)} | {fmt(ratio(inbox, api),2)}× |")
+                   f"{fmt(med(l,'web.board_lag_after_call.p99_ms'),1)} | {fmt(api,1)} | {fmt(inbox / api if inbox is not None and api else None,2)}× |")
     out.append("")
 
 

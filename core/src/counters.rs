@@ -364,10 +364,11 @@ pub async fn recent_calls(
     now: OffsetDateTime,
 ) -> Result<Vec<QueueCall>, QueryError> {
     let point = point(runtime, id).await?;
-    let mut calls = runtime.store.calls_since(id, point.day_start(now)).await?;
-    calls.reverse();
-    calls.truncate(n);
-    Ok(calls)
+    let limit = u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(runtime
+        .store
+        .recent_calls(id, point.day_start(now), limit)
+        .await?)
 }
 
 /// The board of service point `id` as `user`'s counter shows it: only the queues they call

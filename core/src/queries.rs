@@ -435,7 +435,7 @@ pub async fn inbox_page(
         .await?;
     let mut cases = Vec::with_capacity(urgent.cases.len());
     for row in urgent.cases {
-        if let Ok(loaded) = runtime.load(&row.case_id).await {
+        if let Ok(loaded) = runtime.load_listed(row).await {
             cases.push(loaded);
         }
     }

@@ -79,20 +79,6 @@ pub struct UrgentCases {
     pub total: i64,
 }
 
-/// `["sop\u{1f}version\u{1f}step", …]`: the keys both backends compare rows against.
-fn step_keys(steps: &[StepKey]) -> Result<(String, String)> {
-    let keys: Vec<String> = steps
-        .iter()
-        .map(|s| format!("{}\u{1f}{}\u{1f}{}", s.sop_id, s.sop_version, s.step))
-        .collect();
-    let mut names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let json = |v: &[&str]| serde_json::to_string(v).map_err(|e| Error::Invalid(e.to_string()));
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    Ok((json(&keys)?, json(&names)?))
-}
-
 impl Store {
     /// Sets (or, with `None`, removes) `name`'s password hash. [`Error::NotFound`] without
     /// such a user.
@@ -266,55 +252,104 @@ impl Store {
     /// The open cases at `steps` (each of one SOP version), most urgent first: overdue ones,
     /// then by due time, then those with no due time; oldest first within each. At most
     /// `limit`, with the count of all. With `points`, only cases at those service points.
+    ///
+    /// One query per (step, service point) pair, each an ordered range of the partial index
+    /// `cases_open_urgent` (migration 0011) that stops at `limit` rows, merged here: a role's
+    /// work lies at a few steps, and one statement over all of them sorted every open case of
+    /// those steps (10,000 at a full inbox) for each page.
     pub async fn urgent_open_cases(
         &self,
         steps: &[StepKey],
         points: Option<&Vec<String>>,
         limit: u32,
     ) -> Result<UrgentCases> {
-        if steps.is_empty() {
-            return Ok(UrgentCases {
-                cases: Vec::new(),
-                total: 0,
-            });
+        let mut cases: Vec<CaseRecord> = Vec::new();
+        let mut total = 0i64;
+        let per_point: Vec<Option<&str>> = match points {
+            Some(points) => points.iter().map(|p| Some(p.as_str())).collect(),
+            None => vec![None],
+        };
+        for step in steps {
+            for point in &per_point {
+                let (found, count) = self.urgent_at(step, *point, limit).await?;
+                total += count;
+                cases.extend(found);
+            }
         }
-        let (keys, names) = step_keys(steps)?;
-        let points = points
-            .map(|p| serde_json::to_string(p).map_err(|e| Error::Invalid(e.to_string())))
-            .transpose()?;
-        // The step names let the partial index narrow the rows; the keys pin SOP versions.
-        // chr(31)/char(31): a separator no id contains.
+        // The index's order, as SQL compares: overdue first, then due (none last), then id.
+        cases.sort_by(|a, b| {
+            b.overdue
+                .cmp(&a.overdue)
+                .then(a.due_at.is_none().cmp(&b.due_at.is_none()))
+                .then(a.due_at.cmp(&b.due_at))
+                .then(a.case_id.cmp(&b.case_id))
+        });
+        cases.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(UrgentCases { cases, total })
+    }
+
+    /// The most urgent open cases of one step of one SOP version (at one service point, or
+    /// all), and how many there are.
+    async fn urgent_at(
+        &self,
+        step: &StepKey,
+        point: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<CaseRecord>, i64)> {
+        let want = usize::try_from(limit).unwrap_or(usize::MAX);
+        // Two statements, not `$4 IS NULL OR …`: an equality on the service point is what
+        // lets the index give the rows in order.
         on_backend!(Store, self, |s| {
-            let cases: Vec<CaseRecord> = sqlx::query_as(sql!(DB:
-                "SELECT " case_columns " FROM cases
-                 WHERE status = 'open'
-                   AND current_step IN " json_array("$2") "
-                   AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
-                        unit_separator " || current_step) IN " json_array("$1") "
-                   AND ($4 IS NULL OR service_point IN " json_array("$4") ")
-                 ORDER BY overdue DESC, due_at IS NULL, due_at, case_id
-                 LIMIT $3"
-            ))
-            .bind(&keys)
-            .bind(&names)
-            .bind(i64::from(limit))
-            .bind(points.as_deref())
-            .fetch_all(&s.read)
-            .await?;
-            let total: i64 = sqlx::query_scalar(sql!(DB:
+            let cases: Vec<CaseRecord> = match point {
+                Some(point) => {
+                    sqlx::query_as(sql!(DB:
+                        "SELECT " case_columns " FROM cases
+                         WHERE status = 'open' AND current_step = $1 AND sop_id = $2
+                           AND sop_version = $3 AND service_point = $4
+                         ORDER BY overdue DESC, due_at IS NULL, due_at, case_id
+                         LIMIT $5"
+                    ))
+                    .bind(step.step.as_str())
+                    .bind(step.sop_id.as_str())
+                    .bind(i64::from(step.sop_version))
+                    .bind(point)
+                    .bind(i64::from(limit))
+                    .fetch_all(&s.read)
+                    .await?
+                }
+                None => {
+                    sqlx::query_as(sql!(DB:
+                        "SELECT " case_columns " FROM cases
+                         WHERE status = 'open' AND current_step = $1 AND sop_id = $2
+                           AND sop_version = $3
+                         ORDER BY overdue DESC, due_at IS NULL, due_at, case_id
+                         LIMIT $4"
+                    ))
+                    .bind(step.step.as_str())
+                    .bind(step.sop_id.as_str())
+                    .bind(i64::from(step.sop_version))
+                    .bind(i64::from(limit))
+                    .fetch_all(&s.read)
+                    .await?
+                }
+            };
+            // Fewer than asked for: that is all of them, no count needed.
+            if cases.len() < want {
+                let n = i64::try_from(cases.len()).unwrap_or(i64::MAX);
+                return Ok((cases, n));
+            }
+            let total: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM cases
-                 WHERE status = 'open'
-                   AND current_step IN " json_array("$2") "
-                   AND (sop_id || " unit_separator " || CAST(sop_version AS TEXT) || "
-                        unit_separator " || current_step) IN " json_array("$1") "
-                   AND ($3 IS NULL OR service_point IN " json_array("$3") ")"
-            ))
-            .bind(&keys)
-            .bind(&names)
-            .bind(points.as_deref())
+                 WHERE status = 'open' AND current_step = $1 AND sop_id = $2
+                   AND sop_version = $3 AND ($4 IS NULL OR service_point = $4)",
+            )
+            .bind(step.step.as_str())
+            .bind(step.sop_id.as_str())
+            .bind(i64::from(step.sop_version))
+            .bind(point)
             .fetch_one(&s.read)
             .await?;
-            Ok(UrgentCases { cases, total })
+            Ok((cases, total))
         })
     }
 }

@@ -78,6 +78,29 @@ impl Store {
         })
     }
 
+    /// The latest `limit` calls at `service_point` since `since`, newest first: what a board
+    /// shows after each call, read from the end of the day's calls rather than all of them.
+    pub async fn recent_calls(
+        &self,
+        service_point: &str,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueueCall>> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " call_columns " FROM queue_calls
+                 WHERE service_point = $1 AND at >= $2
+                 ORDER BY at DESC, id DESC
+                 LIMIT $3"
+            ))
+            .bind(service_point)
+            .bind(Ts(since))
+            .bind(i64::from(limit))
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
     /// The last call made at each counter of `service_point` since `since`, by counter (a
     /// call made without a counter counts as its own counter, last).
     pub async fn last_calls(

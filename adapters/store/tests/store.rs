@@ -1605,6 +1605,14 @@ async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &Test
         [Some("ani"), Some("ani"), Some("budi"), None, Some("ani")]
     );
     assert_eq!(store.calls_since(POINT, at(30)).await.unwrap().len(), 3);
+    // The latest few, newest first: the day's calls from their end.
+    let recent = store.recent_calls(POINT, T0, 2).await.unwrap();
+    let expected: Vec<i64> = all.iter().rev().take(2).map(|c| c.id).collect();
+    assert_eq!(recent.iter().map(|c| c.id).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        store.recent_calls(POINT, at(30), 10).await.unwrap().len(),
+        3
+    );
     assert!(
         store.calls_since("mpp", T0).await.unwrap().is_empty(),
         "per service point"

@@ -368,7 +368,19 @@ impl Runtime {
 
     /// Reads a case (outside any transaction), from the cache when it is current.
     pub async fn load(&self, case_id: &str) -> Result<LoadedCase, RuntimeError> {
-        let (record, deployed) = self.record(case_id).await?;
+        let (record, _) = self.record(case_id).await?;
+        self.load_listed(record).await
+    }
+
+    /// A case from the projection a listing just read: from the cache when it holds that
+    /// version (no query at all), else folded from its events. A page of 50 cases loaded by
+    /// id read each projection a second time.
+    pub async fn load_listed(
+        &self,
+        record: sopflow_store::CaseRecord,
+    ) -> Result<LoadedCase, RuntimeError> {
+        let case_id = record.case_id.as_str();
+        let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
         let service_point = self.point_of(&record);
         if let Some(state) = self.cache.get(case_id, record.version) {
             return Ok(LoadedCase {
