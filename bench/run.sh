@@ -15,7 +15,8 @@
 # Environment: REPS (3), WORK (/tmp/sopflow-bench: venv, node_modules, databases), OUT
 # ($WORK/results-DATE), CLIENTS (32 operators), LOAD_CASES (cases per service run, 3000),
 # RAW_SECONDS (10), WEB_BACKLOG (10000 open cases in the web officers' inbox) and WEB_CLIENTS
-# (2 officers reloading it, beside the board's event stream) for the web run, SPIFF_N (20000) and BPMN_N (2000) open cases for the slow peers, PG_ADMIN_URL (postgres://sopflow:sopflow@127.0.0.1:5432).
+# (2 officers reloading it, beside the board's event stream) and WEB_PAUSE_MS (20 between one
+# officer's pages; a desk refreshes every 5000) for the web run, SPIFF_N (20000) and BPMN_N (2000) open cases for the slow peers, PG_ADMIN_URL (postgres://sopflow:sopflow@127.0.0.1:5432).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$REPO/bench"
@@ -28,6 +29,7 @@ LOAD_CASES="${LOAD_CASES:-3000}"
 RAW_SECONDS="${RAW_SECONDS:-10}"
 WEB_BACKLOG="${WEB_BACKLOG:-10000}"
 WEB_CLIENTS="${WEB_CLIENTS:-2}"
+WEB_PAUSE_MS="${WEB_PAUSE_MS:-20}"
 # Open cases for the slow peers (the issue's sizes by default; smaller for a quick look).
 SPIFF_N="${SPIFF_N:-20000}"
 BPMN_N="${BPMN_N:-2000}"
@@ -224,7 +226,7 @@ service_sqlite() {
 # The same load with the web pages beside it: officers reload an inbox of $WEB_BACKLOG open
 # cases, a display board follows the calls (the driver's "web" figures).
 service_sqlite_web() {
-    service_sqlite --web-clients "$WEB_CLIENTS" --web-backlog "$WEB_BACKLOG"
+    service_sqlite --web-clients "$WEB_CLIENTS" --web-backlog "$WEB_BACKLOG" --web-pause-ms "$WEB_PAUSE_MS"
 }
 service_pg() {
     pg_fresh_db

@@ -66,6 +66,9 @@ struct Args {
     /// Cases opened before the load and left at their first step: the web officers' inbox.
     #[arg(long, default_value_t = 0)]
     web_backlog: u64,
+    /// Pause between one officer's pages, ms (a desk's page refreshes itself every 5,000).
+    #[arg(long, default_value_t = 20)]
+    web_pause_ms: u64,
     /// The service point whose board is watched.
     #[arg(long, default_value = "kantor")]
     web_point: String,
@@ -762,6 +765,7 @@ async fn main() -> anyhow::Result<()> {
             browser,
             Arc::clone(&stop),
             "class=\"tasks\"".to_owned(),
+            Duration::from_millis(args.web_pause_ms),
         )));
     }
     let watcher = board.as_ref().map(|board| {
@@ -822,6 +826,7 @@ async fn main() -> anyhow::Result<()> {
             let w = board.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
             json!({
                 "clients": args.web_clients,
+                "pause_ms": args.web_pause_ms,
                 "backlog_cases": args.web_backlog,
                 "inbox_pages": inbox.len(),
                 "inbox_latency": latency_json(inbox),
