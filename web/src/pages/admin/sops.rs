@@ -361,6 +361,26 @@ struct VersionPage {
     lines: Vec<(usize, String)>,
 }
 
+/// A stored version, for an admin: the version page and its table both start here.
+async fn deployed_for_admin(
+    state: &WebState,
+    officer: &Officer,
+    id: &str,
+    version: u32,
+) -> Result<std::sync::Arc<sopflow_core::registry::Deployed>, Response> {
+    admin_only(officer)?;
+    match state
+        .runtime
+        .registry
+        .get(&state.runtime.store, id, version)
+        .await
+    {
+        Ok(Some(d)) => Ok(d),
+        Ok(None) => Err(errors::not_found(officer.lang)),
+        Err(e) => Err(errors::runtime(officer.lang, e.into())),
+    }
+}
+
 /// `GET /kelola/sop/{id}/versi/{version}`: the version's identity, its flowchart (SVG drawn
 /// on the server), its official table (in a frame: the engine's page carries its own print
 /// style) and its text.
@@ -369,18 +389,9 @@ pub async fn version(
     officer: Officer,
     Path((id, version)): Path<(String, u32)>,
 ) -> Response {
-    if let Err(r) = admin_only(&officer) {
-        return r;
-    }
-    let deployed = match state
-        .runtime
-        .registry
-        .get(&state.runtime.store, &id, version)
-        .await
-    {
-        Ok(Some(d)) => d,
-        Ok(None) => return errors::not_found(officer.lang),
-        Err(e) => return errors::runtime(officer.lang, e.into()),
+    let deployed = match deployed_for_admin(&state, &officer, &id, version).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     let counts = match counts(&state, &id).await {
         Ok(c) => c,
@@ -437,18 +448,9 @@ pub async fn table(
     officer: Officer,
     Path((id, version)): Path<(String, u32)>,
 ) -> Response {
-    if let Err(r) = admin_only(&officer) {
-        return r;
-    }
-    let deployed = match state
-        .runtime
-        .registry
-        .get(&state.runtime.store, &id, version)
-        .await
-    {
-        Ok(Some(d)) => d,
-        Ok(None) => return errors::not_found(officer.lang),
-        Err(e) => return errors::runtime(officer.lang, e.into()),
+    let deployed = match deployed_for_admin(&state, &officer, &id, version).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     // The engine escapes every text of the SOP it writes into this page.
     let body = sopflow_engine::render::html(deployed.sop.document());
