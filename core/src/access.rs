@@ -140,11 +140,8 @@ pub async fn known_roles(
     registry: &Registry,
 ) -> Result<BTreeSet<String>, sopflow_store::Error> {
     let mut roles: BTreeSet<String> = BUILT_IN_ROLES.iter().map(|r| (*r).to_owned()).collect();
-    for v in store.all_sop_versions().await? {
-        let version = v.version;
-        if let Some(d) = registry.get(store, &v.sop_id, version).await? {
-            roles.extend(d.roles.iter().cloned());
-        }
+    for d in registry.all(store).await? {
+        roles.extend(d.roles.iter().cloned());
     }
     Ok(roles)
 }

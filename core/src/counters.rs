@@ -42,17 +42,10 @@ pub enum CallAction {
 async fn callers_of(runtime: &Runtime, queue: &str) -> Result<Vec<String>, QueryError> {
     let mut roles = Vec::new();
     let mut exists = false;
-    for v in runtime.store.all_sop_versions().await? {
-        let version = v.version;
-        if let Some(d) = runtime
-            .registry
-            .get(&runtime.store, &v.sop_id, version)
-            .await?
-        {
-            for q in d.sop.document().queues.iter().filter(|q| q.id == queue) {
-                exists = true;
-                roles.extend(q.called_by.iter().cloned());
-            }
+    for d in runtime.registry.all(&runtime.store).await? {
+        for q in d.sop.document().queues.iter().filter(|q| q.id == queue) {
+            exists = true;
+            roles.extend(q.called_by.iter().cloned());
         }
     }
     if !exists {
@@ -296,15 +289,7 @@ pub async fn public_board(
     let point = point(runtime, id).await?;
     // Every queue of every SOP version, once per (SOP, queue).
     let mut queues: BTreeMap<(String, String), QueueState> = BTreeMap::new();
-    for v in runtime.store.all_sop_versions().await? {
-        let version = v.version;
-        let Some(d) = runtime
-            .registry
-            .get(&runtime.store, &v.sop_id, version)
-            .await?
-        else {
-            continue;
-        };
+    for d in runtime.registry.all(&runtime.store).await? {
         let used = (0..d.sop.step_count()).filter_map(|idx| {
             let step = d.sop.step(idx);
             (step.kind == StepKind::Queue).then_some(step.queue.clone()?)
@@ -383,17 +368,10 @@ pub async fn desk_board(
     let mut board = public_board(runtime, id, now).await?;
     let roles: Vec<&str> = user.roles_at(id).collect();
     let mut callable: Vec<(String, String)> = Vec::new();
-    for v in runtime.store.all_sop_versions().await? {
-        let version = v.version;
-        if let Some(d) = runtime
-            .registry
-            .get(&runtime.store, &v.sop_id, version)
-            .await?
-        {
-            for q in &d.sop.document().queues {
-                if q.called_by.iter().any(|r| roles.contains(&r.as_str())) {
-                    callable.push((d.sop_id.clone(), q.id.clone()));
-                }
+    for d in runtime.registry.all(&runtime.store).await? {
+        for q in &d.sop.document().queues {
+            if q.called_by.iter().any(|r| roles.contains(&r.as_str())) {
+                callable.push((d.sop_id.clone(), q.id.clone()));
             }
         }
     }

@@ -211,13 +211,7 @@ pub async fn inbox(
     let rows = open_cases_at(runtime, &steps, points).await?;
     let mut out = Vec::new();
     for row in rows {
-        let in_version = steps.iter().any(|(sop, v, s)| {
-            *sop == row.sop_id && *v == row.sop_version && Some(s) == row.current_step.as_ref()
-        });
-        if !in_version {
-            continue;
-        }
-        let Ok(loaded) = runtime.load(&row.case_id).await else {
+        let Ok(loaded) = runtime.load_listed(row).await else {
             continue;
         };
         if !loaded.state.status.is_closed() {
@@ -309,17 +303,11 @@ pub async fn search(
 ) -> Result<(Vec<(CaseRecord, Sight)>, Option<String>), QueryError> {
     let mut searchable = false;
     let mut personal = false;
-    for v in runtime.store.all_sop_versions().await? {
-        if sop_id.as_ref().is_some_and(|s| *s != v.sop_id) {
+    for d in runtime.registry.all(&runtime.store).await? {
+        if sop_id.as_ref().is_some_and(|s| *s != d.sop_id) {
             continue;
         }
-        let version = v.version;
-        if let Some(d) = runtime
-            .registry
-            .get(&runtime.store, &v.sop_id, version)
-            .await?
-            && d.searchable.iter().any(|f| f == field)
-        {
+        if d.searchable.iter().any(|f| f == field) {
             searchable = true;
             personal |= d.sop.personal_fields().iter().any(|f| f == field);
         }
@@ -349,15 +337,8 @@ async fn version_roles(
     runtime: &Runtime,
 ) -> Result<HashMap<(String, u32), BTreeSet<String>>, RuntimeError> {
     let mut out = HashMap::new();
-    for v in runtime.store.all_sop_versions().await? {
-        let version = v.version;
-        if let Some(d) = runtime
-            .registry
-            .get(&runtime.store, &v.sop_id, version)
-            .await?
-        {
-            out.insert((v.sop_id, v.version), d.roles.clone());
-        }
+    for d in runtime.registry.all(&runtime.store).await? {
+        out.insert((d.sop_id.clone(), d.version), d.roles.clone());
     }
     Ok(out)
 }
@@ -368,33 +349,29 @@ pub(crate) async fn open_cases_at(
     steps: &[(String, u32, String)],
     points: Option<Vec<String>>,
 ) -> Result<Vec<sopflow_store::CaseRecord>, RuntimeError> {
-    let filter = CaseFilter {
-        statuses: Some(vec!["open".into()]),
-        current_steps: Some(steps.iter().map(|(_, _, s)| s.clone()).collect()),
-        service_points: points,
-        ..CaseFilter::default()
-    };
-    Ok(runtime.store.list_cases(&filter, &Page::first(500)).await?)
+    // One ordered index range per (step, service point), as the inbox page reads: a filter
+    // over every case would walk the whole table on every call and every board refresh.
+    let keys = step_keys(steps.to_vec());
+    Ok(runtime
+        .store
+        .urgent_open_cases(&keys, points.as_ref(), OPEN_AT_MOST)
+        .await?
+        .cases)
 }
+
+/// Most open cases [`open_cases_at`] reads (the urgent ones first).
+const OPEN_AT_MOST: u32 = 500;
 
 /// `(sop_id, version, step_id)` of every known SOP version's steps that match.
 pub(crate) async fn steps_where(
     runtime: &Runtime,
     matches: impl Fn(&Deployed, usize) -> bool,
 ) -> Result<Vec<(String, u32, String)>, RuntimeError> {
-    let store = &runtime.store;
-    let versions = store.all_sop_versions().await?;
     let mut out = Vec::new();
-    for v in versions {
-        let version = v.version;
-        let Some(d): Option<Arc<Deployed>> =
-            runtime.registry.get(store, &v.sop_id, version).await?
-        else {
-            continue;
-        };
+    for d in runtime.registry.all(&runtime.store).await? {
         for idx in 0..d.sop.step_count() {
             if matches(&d, idx) {
-                out.push((d.sop_id.clone(), version, d.sop.step(idx).id.clone()));
+                out.push((d.sop_id.clone(), d.version, d.sop.step(idx).id.clone()));
             }
         }
     }

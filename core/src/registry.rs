@@ -304,6 +304,19 @@ impl Registry {
         Ok(Some(deployed))
     }
 
+    /// Every stored version of every SOP, compiled, by sop_id then version (one that no
+    /// longer compiles left out, as [`Registry::get`]). The store lists only the keys: the
+    /// texts are read once per process, when a version is first compiled.
+    pub async fn all(&self, store: &Store) -> Result<Vec<Arc<Deployed>>, sopflow_store::Error> {
+        let mut out = Vec::new();
+        for (sop_id, version) in store.sop_version_keys().await? {
+            if let Some(d) = self.get(store, &sop_id, version).await? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
     /// The newest version of an SOP, as the store knows it (across processes).
     pub async fn latest(
         &self,

@@ -172,22 +172,14 @@ pub async fn ikm(
         .await
         .map_err(RuntimeError::from)?;
     let mut titles: BTreeMap<String, String> = BTreeMap::new();
-    for v in runtime
-        .store
-        .all_sop_versions()
+    for d in runtime
+        .registry
+        .all(&runtime.store)
         .await
         .map_err(RuntimeError::from)?
     {
-        let version = v.version;
-        if let Some(d) = runtime
-            .registry
-            .get(&runtime.store, &v.sop_id, version)
-            .await
-            .map_err(RuntimeError::from)?
-        {
-            // Later versions come later: the latest title wins.
-            titles.insert(v.sop_id.clone(), d.sop.document().header.title.clone());
-        }
+        // Later versions come later: the latest title wins.
+        titles.insert(d.sop_id.clone(), d.sop.document().header.title.clone());
     }
     Ok(totals
         .into_iter()

@@ -96,6 +96,21 @@ impl Store {
         })
     }
 
+    /// `(sop_id, version)` of every SOP version, by sop_id then version: what a caller needs
+    /// to find the versions it has compiled, without reading every text (the list pages, the
+    /// inbox and the board ask on every request).
+    pub async fn sop_version_keys(&self) -> Result<Vec<(String, u32)>> {
+        on_backend!(Store, self, |s| {
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as("SELECT sop_id, version FROM sop_versions ORDER BY sop_id, version")
+                    .fetch_all(&s.read)
+                    .await?;
+            rows.into_iter()
+                .map(|(id, v)| Ok((id, version_of(v)?)))
+                .collect()
+        })
+    }
+
     /// Every version of every SOP (cases are pinned to old versions), by sop_id then version.
     pub async fn all_sop_versions(&self) -> Result<Vec<SopVersion>> {
         on_backend!(Store, self, |s| {
