@@ -172,6 +172,13 @@ CONFIGS+=(
     "raw|raw pgbench insert c=1|raw_pg"
     "service|service postgres c=$CLIENTS|service_pg"
 )
+# Scale with work: the SQLite service's load on a store already holding N finished cases,
+# filled in process through the service's own pipeline (`sopflow-load --stored N`), beside
+# the same load on an empty store. Opt-in, e.g. SCALE="10000 100000 1000000": a million
+# cases take about a quarter of an hour to fill and several GB of disk.
+for n in ${SCALE:-}; do
+    CONFIGS+=("scale|scale sqlite stored=$n c=$CLIENTS|service_sqlite --stored $n")
+done
 
 SQLITE_DIR="$WORK/sqlite"   # the server's database and the raw SQLite reference share it
 DEFS="$WORK/sop-definitions"  # a copy: the server watches its folder

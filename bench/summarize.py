@@ -122,7 +122,6 @@ if web:
     out.append("")
 
 
-# ---- ratios and targets ----
 def first(prefix, without="persist"):
     return next((l for l in rows if l.startswith(prefix) and without not in l), None)
 
@@ -131,6 +130,24 @@ def ratio(x, y):
     return x / y if x is not None and y else None
 
 
+# ---- scale with work (SCALE="..." in run.sh) ----
+scale = labels("scale")
+if scale:
+    base = first("service sqlite c=")
+    b_cps, b_p99 = med(base, "completions_per_s"), med(base, "latency.p99_ms")
+    out += ["Scale with work: the same load on a store already holding N finished cases "
+            "(ratios against the empty store of the same run):", "",
+            "| configuration | stored cases | fill s | completions/s | ÷ empty store | p99 ms | ÷ empty store | call_next p99 ms | server peak RSS MiB | stored bytes/case |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for l in scale:
+        cps, p99 = med(l, "completions_per_s"), med(l, "latency.p99_ms")
+        out.append(f"| {l} | {fmt(med(l,'stored_cases'))} | {fmt(med(l,'prefill_s'))} | {fmt(cps)} | {fmt(ratio(cps, b_cps),2)}× | "
+                   f"{fmt(p99,1)} | {fmt(ratio(p99, b_p99),2)}× | {fmt(med(l,'latency_by_kind.call_next.p99_ms'),1)} | "
+                   f"{fmt(med(l,'server_peak_rss_mib'),1)} | {fmt(med(l,'history_db_row_bytes_per_case'))} |")
+    out.append("")
+
+
+# ---- ratios and targets ----
 # The sizes by default; run.sh may have run the slow peers with fewer open cases.
 ENGINE_LIVE = first("engine live n=")
 E = med(ENGINE_LIVE, "cases_per_s")

@@ -24,6 +24,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+mod prefill;
 mod web;
 
 #[derive(Parser, Debug)]
@@ -72,6 +73,10 @@ struct Args {
     /// The service point whose board is watched.
     #[arg(long, default_value = "kantor")]
     web_point: String,
+    /// Finished cases put in the store before the load (through the service's own start-up
+    /// and command pipeline, in process): the store a year of an office leaves.
+    #[arg(long, default_value_t = 0)]
+    stored: u64,
 }
 
 // ---- the mix (the same rule as the engine runner and every peer) ----
@@ -691,6 +696,17 @@ async fn main() -> anyhow::Result<()> {
     } else {
         "sqlite"
     };
+    let prefill_s = if args.stored > 0 {
+        let took = prefill::fill(&args.database, &args.definitions, args.stored).await?;
+        eprintln!(
+            "{} stored cases put in {took:.1} s ({:.0} cases/s)",
+            args.stored,
+            args.stored as f64 / took
+        );
+        Some(took)
+    } else {
+        None
+    };
 
     // Users first: one desk (queue officer, print operator, ADB) per simulated operator.
     let stamp = std::process::id();
@@ -903,6 +919,8 @@ async fn main() -> anyhow::Result<()> {
         "backend": backend,
         "clients": args.clients,
         "cases": args.cases,
+        "stored_cases": args.stored,
+        "prefill_s": prefill_s.map(|s| round(s, 1)),
         "cases_done": total.cases_done,
         "elapsed_s": round(elapsed, 3),
         "cases_per_s": round(total.cases_done as f64 / elapsed, 1),
