@@ -6,7 +6,7 @@
 //! `id-ID`) and reconnects by itself after a restart (EventSource and htmx's SSE extension).
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -14,10 +14,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures::Stream;
-use sopflow_core::calls::Published;
+use sopflow_core::calls::{Call, Published};
 use sopflow_core::counters::{self, QueueState};
 use sopflow_core::offices::ServicePoint;
-use sopflow_store::QueueCall;
+use sopflow_store::{CallKind, QueueCall};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::now;
@@ -162,6 +162,9 @@ pub async fn content(
 
 /// How often the board refreshes its waiting counts without a call.
 const REFRESH: Duration = Duration::from_secs(10);
+/// How soon after a call shown from the call itself the board reads the store again (for the
+/// cases that came into the queues meanwhile): at most once per this, however many calls.
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// `GET /papan/{point}/aliran`: the board's event stream: its content at once (a
 /// reconnecting board catches up), then after every call at the service point and every few
@@ -175,44 +178,176 @@ pub async fn stream(
     if let Err(e) = counters::point(&state.runtime, &id).await {
         return super::errors::query(lang, e);
     }
-    let calls = state.runtime.calls.subscribe();
-    let stream = board_events(state, lang, id, calls);
-    Sse::new(stream)
+    let feed = Feed {
+        calls: state.runtime.calls.subscribe(),
+        state,
+        lang,
+        id,
+        shown: None,
+        read_at: Instant::now(),
+        patched_since: None,
+    };
+    Sse::new(board_events(feed))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
 
-fn board_events(
+/// One board's stream: what it shows and when it last read the store.
+struct Feed {
     state: WebState,
     lang: Lang,
     id: String,
     calls: tokio::sync::broadcast::Receiver<Published>,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::unfold(
-        (state, id, calls, true),
-        move |(state, id, mut calls, first)| async move {
-            if !first {
-                // Wait for a call here (or a resync, or the refresh), not anywhere.
-                let deadline = tokio::time::sleep(REFRESH);
-                tokio::pin!(deadline);
-                loop {
-                    tokio::select! {
-                        received = calls.recv() => match received {
-                            Ok(Published::Call(call)) if call.service_point != id => continue,
-                            Ok(_) | Err(RecvError::Lagged(_)) => break,
-                            Err(RecvError::Closed) => return None,
-                        },
-                        () = &mut deadline => break,
-                    }
+    /// The content last sent; `None` before the first.
+    shown: Option<BoardContent>,
+    read_at: Instant,
+    /// Since when the content shown holds calls not yet read back from the store.
+    patched_since: Option<Instant>,
+}
+
+impl Feed {
+    /// The next content to send: a call at this service point shown at once from the call
+    /// itself (the number announced without waiting for the store), the store read again
+    /// soon after, on a resync or a no-show (its number may go back to the queue), and every
+    /// [`REFRESH`] without calls. `None`: the stream ends.
+    async fn next(&mut self) -> Option<String> {
+        if self.shown.is_some() {
+            let deadline = match self.patched_since {
+                Some(t) => t + SETTLE,
+                None => self.read_at + REFRESH,
+            };
+            let sleep = tokio::time::sleep_until(deadline.into());
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    received = self.calls.recv() => match received {
+                        Ok(Published::Call(call)) if call.service_point != self.id => continue,
+                        Ok(Published::Call(call)) if call.kind != CallKind::NoShow => {
+                            let shown = self.shown.as_mut()?;
+                            shown.apply(&call);
+                            self.patched_since.get_or_insert_with(Instant::now);
+                            return shown.render().ok();
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => break,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    () = &mut sleep => break,
                 }
             }
-            let html = match content_now(&state, lang, &id).await {
-                Ok((content, _)) => content.render().unwrap_or_default(),
-                Err(_) => return None,
-            };
-            // An SSE data line ends at a newline: the fragment goes as one line per line.
-            let event = Event::default().event("board").data(html);
-            Some((Ok(event), (state, id, calls, false)))
-        },
-    )
+        }
+        let (content, _) = content_now(&self.state, self.lang, &self.id).await.ok()?;
+        let html = content.render().ok();
+        self.shown = Some(content);
+        self.read_at = Instant::now();
+        self.patched_since = None;
+        html
+    }
+}
+
+impl BoardContent {
+    /// The board after `call`, as the store will show it: the number on top, the one before
+    /// it first of the recent ones, and (a first call) the number out of its queue.
+    fn apply(&mut self, call: &Call) {
+        let shown = BoardCall {
+            number: call.number.clone(),
+            counter_text: call
+                .counter_name
+                .clone()
+                .or_else(|| call.counter.clone())
+                .unwrap_or_default(),
+            at: call.at.unix_timestamp_nanos() / 1_000_000,
+        };
+        if let Some(before) = self.latest.replace(shown) {
+            self.recent.insert(0, before);
+            self.recent.truncate(RECENT);
+        }
+        if call.kind == CallKind::Call {
+            for q in self
+                .queues
+                .iter_mut()
+                .filter(|q| q.sop_id == call.sop_id && q.queue == call.queue)
+            {
+                q.waiting.retain(|n| *n != call.number);
+            }
+        }
+    }
+}
+
+fn board_events(feed: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(feed, |mut feed| async move {
+        let html = feed.next().await?;
+        // An SSE data line ends at a newline: the fragment goes as one line per line.
+        Some((Ok(Event::default().event("board").data(html)), feed))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn queue(sop: &str, id: &str, waiting: &[&str]) -> QueueState {
+        QueueState {
+            sop_id: sop.into(),
+            queue: id.into(),
+            name: id.into(),
+            prefix: "A".into(),
+            waiting: waiting.iter().map(|n| (*n).to_owned()).collect(),
+        }
+    }
+
+    fn call(number: &str, kind: CallKind, minute: i64) -> Call {
+        Call {
+            service_point: "kantor".into(),
+            sop_id: "s".into(),
+            queue: "q".into(),
+            number: number.into(),
+            counter: Some("loket_1".into()),
+            counter_name: Some("Loket 1".into()),
+            kind,
+            at: datetime!(2026-12-01 08:00 UTC) + time::Duration::minutes(minute),
+        }
+    }
+
+    #[test]
+    fn a_call_is_shown_from_itself_as_the_store_would_show_it() {
+        let mut board = BoardContent {
+            c: Chrome::new(Lang::Id, "/papan/kantor", None, "board"),
+            latest: None,
+            recent: Vec::new(),
+            queues: vec![
+                queue("s", "q", &["A-001", "A-002"]),
+                queue("t", "q", &["A-001"]),
+            ],
+        };
+        board.apply(&call("A-001", CallKind::Call, 0));
+        let latest = board
+            .latest
+            .as_ref()
+            .map(|c| (c.number.as_str(), c.counter_text.as_str()));
+        assert_eq!(latest, Some(("A-001", "Loket 1")));
+        assert!(board.recent.is_empty());
+        // Out of its own queue only: another SOP's queue of the same name keeps its number.
+        assert_eq!(board.queues[0].waiting, vec!["A-002"]);
+        assert_eq!(board.queues[1].waiting, vec!["A-001"]);
+
+        board.apply(&call("A-002", CallKind::Call, 1));
+        board.apply(&call("A-002", CallKind::Recall, 2));
+        let numbers: Vec<&str> = board.recent.iter().map(|c| c.number.as_str()).collect();
+        assert_eq!(
+            board.latest.as_ref().map(|c| c.number.as_str()),
+            Some("A-002")
+        );
+        assert_eq!(numbers, vec!["A-002", "A-001"]);
+        assert!(board.queues[0].waiting.is_empty());
+        let html = board.render().unwrap_or_default();
+        assert!(html.contains(r#"data-number="A-002""#), "{html}");
+
+        // The recent list keeps its length.
+        for m in 0..20 {
+            board.apply(&call(&format!("A-{m:03}"), CallKind::Call, 3 + m));
+        }
+        assert_eq!(board.recent.len(), RECENT);
+    }
 }
