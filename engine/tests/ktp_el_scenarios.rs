@@ -57,7 +57,8 @@ fn incomplete_file_goes_back_to_the_applicant_then_gets_a_queue_number() {
     let returned = case
         .events
         .iter()
-        .find_map(|e| match &e.body {
+        .flat_map(|e| e.facts())
+        .find_map(|f| match f {
             EventBody::BranchTaken {
                 from,
                 to,
@@ -71,10 +72,10 @@ fn incomplete_file_goes_back_to_the_applicant_then_gets_a_queue_number() {
         })
         .unwrap();
     assert_eq!(&*returned.0, "serahkan_berkas");
-    assert_eq!(
-        returned.1.as_deref(),
-        Some("Tidak lengkap, berkas dikembalikan")
-    );
+    // The label and the guard's text are the pinned SOP's, not copied into the event (v2).
+    assert_eq!(returned.1, None);
+    assert_eq!(&*returned.2[0].guard, "");
+    assert_eq!(returned.2[0].result, false);
     assert_eq!(returned.2[0].values["documents_complete"], json!(false));
     assert_eq!(
         case.state().visits.last().unwrap().visit,
@@ -191,12 +192,17 @@ fn a_lost_card_needs_the_police_letter() {
     case.start(applicant("hilang"), &["fotokopi_kk"]).unwrap();
     case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
         .unwrap();
-    let missing = case.events.iter().rev().find_map(|e| match &e.body {
-        EventBody::StepCompleted {
-            missing_documents, ..
-        } => Some(missing_documents.clone()),
-        _ => None,
-    });
+    let missing = case
+        .events
+        .iter()
+        .rev()
+        .flat_map(|e| e.facts().rev())
+        .find_map(|f| match f {
+            EventBody::StepCompleted {
+                missing_documents, ..
+            } => Some(missing_documents.clone()),
+            _ => None,
+        });
     assert_eq!(missing.unwrap(), [Arc::<str>::from("surat_kehilangan")]);
     case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
         .unwrap();
@@ -473,18 +479,26 @@ fn a_cancelled_case_accepts_nothing_more() {
 fn a_tampered_decision_is_caught_by_verification() {
     let sop = ktp_el();
     let mut case = run_ktp_el_case(&sop, true, false).unwrap();
-    let tampered = case.events.iter_mut().find_map(|e| match &mut e.body {
-        EventBody::DataRecorded { data, .. } if data.contains_key("status_perekaman") => {
-            Some((e.seq, data))
-        }
-        _ => None,
-    });
+    // The recording status rides in the check's completion (v2).
+    let tampered = case
+        .events
+        .iter_mut()
+        .flat_map(|e| {
+            let seq = e.seq;
+            e.facts_mut().map(move |f| (seq, f))
+        })
+        .find_map(|(seq, f)| match f {
+            EventBody::StepCompleted { data, .. } if data.contains_key("status_perekaman") => {
+                Some((seq, data))
+            }
+            _ => None,
+        });
     let (seq, data) = tampered.unwrap();
     data.insert("status_perekaman".into(), json!("DUPLICATE_RECORD"));
     let divergence = verify(&sop, &case.events).unwrap_err();
-    assert!(
-        divergence.seq > seq,
-        "caught at the branch the data no longer supports: {divergence}"
+    assert_eq!(
+        divergence.seq, seq,
+        "caught at the branch the data no longer supports, in the same event: {divergence}"
     );
     assert!(divergence.reason.contains("branch"), "{divergence}");
 }
@@ -573,13 +587,7 @@ fn replay_names_a_history_opened_by_a_role_that_may_not_open_it() {
 fn replay_names_steps_recorded_or_called_by_roles_that_may_not() {
     let sop = ktp_el();
     let clean = run_ktp_el_case(&sop, false, false).unwrap();
-    let seq_of = |kind: &str| {
-        clean
-            .events
-            .iter()
-            .position(|e| e.body.kind() == kind)
-            .unwrap()
-    };
+    let seq_of = |kind: &str| clean.events.iter().position(|e| e.has(kind)).unwrap();
     // The applicant's hand-in, recorded in the print operator's name.
     let mut forged = clean.events.clone();
     let i = seq_of("step_completed");
@@ -654,13 +662,16 @@ fn replay_names_a_completion_without_a_required_field() {
     let i = case
         .events
         .iter()
-        .position(|e| matches!(&e.body, EventBody::DataRecorded { step, .. } if &**step == "periksa_perekaman"))
+        .position(|e| matches!(&e.body, EventBody::StepCompleted { step, .. } if &**step == "periksa_perekaman"))
         .unwrap();
-    if let EventBody::DataRecorded { data, .. } = &mut case.events[i].body {
-        data.remove("status_perekaman");
+    if let EventBody::StepCompleted { data, .. } = &mut case.events[i].body {
+        assert!(
+            data.remove("status_perekaman").is_some(),
+            "recorded with it"
+        );
     }
     let divergence = verify(&sop, &case.events).unwrap_err();
-    assert_eq!(divergence.seq, case.events[i].seq + 1);
+    assert_eq!(divergence.seq, case.events[i].seq);
     assert!(
         divergence.reason.contains("status_perekaman"),
         "{divergence}"
