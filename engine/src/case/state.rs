@@ -200,7 +200,7 @@ impl CaseState {
 
     /// [`from_first`](Self::from_first) on an event's parts: the decider builds its working
     /// state without making an event.
-    pub(crate) fn from_first_parts(
+    pub fn from_first_parts(
         seq: CaseVersion,
         at: OffsetDateTime,
         body: &EventBody,
@@ -289,7 +289,7 @@ impl CaseState {
     /// caller: [`apply`](Self::apply) sets it once per event, and the decider keeps its
     /// working state in step with the facts it decides without making (and cloning into)
     /// events.
-    pub(crate) fn apply_fact(
+    pub fn apply_fact(
         &mut self,
         seq: CaseVersion,
         at: OffsetDateTime,
@@ -444,11 +444,7 @@ impl CaseState {
 
     /// Takes in the documents and data recorded at the current step (v1: their own events;
     /// v2: carried by the completion). Idempotent: recording the same twice changes nothing.
-    pub(crate) fn record_inputs(
-        &mut self,
-        documents: &[DocumentReceipt],
-        data: &Map<String, Value>,
-    ) {
+    pub fn record_inputs(&mut self, documents: &[DocumentReceipt], data: &Map<String, Value>) {
         if documents.is_empty() && data.is_empty() {
             return;
         }
