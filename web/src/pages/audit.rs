@@ -514,14 +514,27 @@ fn note_of(event: &Value) -> Option<String> {
 
 fn event_line(replay: &Replay, seq: u64, offset: UtcOffset) -> Option<EventLine> {
     let e = replay.events.iter().find(|e| e.seq == seq)?;
-    let incident = e.kind.starts_with("incident_") || e.kind == "case_cancelled";
+    // A v2 event holds its command's facts: the incident may be one after its first.
+    let incident_fact = std::iter::once(&e.event)
+        .chain(
+            e.event
+                .get("then")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+        .find(|f| {
+            let kind = f.get("type").and_then(Value::as_str).unwrap_or_default();
+            kind.starts_with("incident_") || kind == "case_cancelled"
+        });
+    let incident = incident_fact.is_some();
     Some(EventLine {
         seq,
         kind: e.kind.clone(),
         at: when(e.at, offset),
         user: e.by.user.clone(),
         role: e.by.role.clone(),
-        note: if incident { note_of(&e.event) } else { None },
+        note: incident_fact.and_then(note_of),
         incident,
         findings: replay
             .findings
