@@ -506,11 +506,27 @@ async fn an_akta_kelahiran_file_sent_back_is_taken_in_again_and_its_draft_printe
         .iter()
         .filter(|e| e["type"] == "branch_taken" && e["event"]["from"] == "periksa_berkas")
         .collect();
-    let labels: Vec<&str> = branches
+    // Sent back (the SOP's second branch, "T"), then on (its first, "Y"): the labels are the
+    // pinned SOP's, shown by the replay rather than copied into each event (v2).
+    let taken: Vec<u64> = branches
         .iter()
-        .map(|e| e["event"]["label"].as_str().unwrap_or_default())
+        .map(|e| e["event"]["branch"].as_u64().unwrap())
         .collect();
-    assert_eq!(labels, ["T", "Y"], "{branches:?}");
+    assert_eq!(taken, [1, 0], "{branches:?}");
+    assert!(branches.iter().all(|e| e["event"].get("label").is_none()));
+    let replay = o
+        .api
+        .get(&format!("/cases/{case}/replay"), o.token("auditor"))
+        .await;
+    assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
+    let labels: Vec<&str> = replay.body["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "periksa_berkas")
+        .map(|s| s["branch"]["label"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(labels, ["T", "Y"], "{}", replay.text);
     assert_eq!(
         recorders(&history)
             .iter()

@@ -6,7 +6,9 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::json;
-use sopflow_engine::case::{CaseStatus, Command, CommandError, Effect, EventBody, verify};
+use sopflow_engine::case::{
+    CaseState, CaseStatus, Command, CommandError, Effect, EventBody, verify,
+};
 use support::{Case, applicant, ktp_el, run_ktp_el_case};
 
 fn assert_replays(case: &Case) {
@@ -765,4 +767,155 @@ fn refusals_read_as_plain_sentences_naming_step_field_and_outcome() {
             assert!(!text.contains(debug), "Rust debug text in {text:?}");
         }
     }
+}
+
+#[test]
+fn a_command_is_one_event_holding_its_facts_in_order() {
+    let sop = ktp_el();
+    let case = run_ktp_el_case(&sop, false, false).unwrap();
+    let shape: Vec<Vec<&str>> = case
+        .events
+        .iter()
+        .map(|e| e.facts().map(|f| f.kind()).collect())
+        .collect();
+    let entered = ["branch_taken", "step_entered"];
+    let then = |first: &'static str, rest: &[&'static str]| {
+        let mut v = vec![first];
+        v.extend_from_slice(rest);
+        v
+    };
+    assert_eq!(
+        shape,
+        [
+            vec!["case_started", "step_entered"],
+            then("step_completed", &entered),
+            then("step_completed", &entered),
+            vec!["queue_number_assigned"],
+            then(
+                "queue_called",
+                &["step_completed", "branch_taken", "step_entered"]
+            ),
+            then(
+                "step_completed",
+                &["branch_taken", "step_entered", "adapter_requested"]
+            ),
+            then(
+                "adapter_completed",
+                &["step_completed", "branch_taken", "step_entered"]
+            ),
+            then("step_completed", &entered),
+            then(
+                "step_completed",
+                &["branch_taken", "step_entered", "case_completed"]
+            ),
+        ]
+    );
+    assert!(case.events.iter().all(|e| e.v == 2));
+    // The documents and data of a completion ride in it.
+    assert!(matches!(
+        &case.events[1].body,
+        EventBody::StepCompleted { documents, .. } if documents.len() == 1
+    ));
+    assert!(matches!(
+        &case.events[5].body,
+        EventBody::StepCompleted { data, .. } if data["status_perekaman"] == "PRINT_READY_RECORD"
+    ));
+    // The stored JSON reads back as the same event.
+    for event in &case.events {
+        let text = serde_json::to_string(event).unwrap();
+        let back: sopflow_engine::case::Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back, event, "{text}");
+    }
+}
+
+#[test]
+fn a_v1_history_still_folds_and_verifies_and_a_v2_event_continues_it() {
+    let sop = ktp_el();
+    let v2 = run_ktp_el_case(&sop, false, false).unwrap();
+    // The same case in format v1: one fact per event, numbered in turn, the data and
+    // documents of a completion in their own events before it, labels and guard text
+    // copied in.
+    let mut v1: Vec<sopflow_engine::case::Event> = Vec::new();
+    for event in &v2.events {
+        for fact in event.facts() {
+            let mut parts = Vec::new();
+            match fact.clone() {
+                EventBody::StepCompleted {
+                    step,
+                    outcome,
+                    missing_documents,
+                    documents,
+                    data,
+                } => {
+                    if !documents.is_empty() {
+                        parts.push(EventBody::DocumentsRecorded {
+                            step: step.clone(),
+                            documents,
+                        });
+                    }
+                    if !data.is_empty() {
+                        parts.push(EventBody::DataRecorded {
+                            step: step.clone(),
+                            data,
+                        });
+                    }
+                    parts.push(EventBody::StepCompleted {
+                        step,
+                        outcome,
+                        missing_documents,
+                        documents: Vec::new(),
+                        data: Default::default(),
+                    });
+                }
+                EventBody::BranchTaken {
+                    from,
+                    to,
+                    branch,
+                    mut evaluations,
+                    ..
+                } => {
+                    let i = sop.step_index(&from).unwrap();
+                    let branches = &sop.compiled(i).branches;
+                    for e in &mut evaluations {
+                        e.guard = branches[e.branch].guard.as_ref().unwrap().source.clone();
+                    }
+                    parts.push(EventBody::BranchTaken {
+                        from,
+                        to,
+                        branch,
+                        label: branches[branch].label.clone(),
+                        evaluations,
+                    });
+                }
+                other => parts.push(other),
+            }
+            for body in parts {
+                let mut e = event.clone();
+                e.v = 1;
+                e.seq = v1.len() as u64 + 1;
+                e.body = body;
+                e.then.clear();
+                v1.push(e);
+            }
+        }
+    }
+    assert_eq!(v1.len(), 31, "a straight case was 31 events in v1");
+    let folded = CaseState::replay(&v1).unwrap();
+    let verified = verify(&sop, &v1).unwrap();
+    assert_eq!(folded, verified);
+    let live = v2.state();
+    assert_eq!(folded.status, live.status);
+    assert_eq!(folded.data, live.data);
+    assert_eq!(folded.documents, live.documents);
+    assert_eq!(folded.visits, live.visits);
+    // A tampered v1 guard text is still found.
+    let mut forged = v1.clone();
+    let b = forged
+        .iter_mut()
+        .find(|e| matches!(&e.body, EventBody::BranchTaken { evaluations, .. } if !evaluations.is_empty()))
+        .unwrap();
+    if let EventBody::BranchTaken { evaluations, .. } = &mut b.body {
+        evaluations[0].guard = "true".into();
+    }
+    assert!(verify(&sop, &forged).is_err());
 }
