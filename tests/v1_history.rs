@@ -146,15 +146,13 @@ async fn a_v1_store_is_read_replayed_verified_exported_and_carried_on() {
         );
     }
     // Every stored event is v1.
-    let v1_events: Vec<usize> = {
-        let mut counts = Vec::new();
-        for case in ALL {
-            let events = history(&api, &auditor, case).await;
-            assert!(events.iter().all(|e| e["event"]["v"] == 1), "{case}");
-            counts.push(events.len());
-        }
-        counts
-    };
+    let mut v1_histories: Vec<Vec<Value>> = Vec::new();
+    for case in ALL {
+        let events = history(&api, &auditor, case).await;
+        assert!(events.iter().all(|e| e["event"]["v"] == 1), "{case}");
+        v1_histories.push(events);
+    }
+    let v1_events: Vec<usize> = v1_histories.iter().map(Vec::len).collect();
 
     // Replayed step by step: the finished KTP-el case, file returned once.
     let r = api.get(&format!("/cases/{DONE}/replay"), &auditor).await;
@@ -283,16 +281,18 @@ async fn a_v1_store_is_read_replayed_verified_exported_and_carried_on() {
     let end = complete(&api, &kasi, QUEUED, "tanda_tangan", json!({})).await;
     assert_eq!(end["status"], "completed", "{end}");
 
-    // The mixed histories: the v1 part unchanged, new events after it.
-    for (case, before) in [
-        (AT_CHECK, v1_events[1]),
-        (INCIDENT, v1_events[2]),
-        (QUEUED, v1_events[4]),
-    ] {
+    // The mixed histories: the v1 part unchanged, then one v2 event per command given.
+    for (case, before, commands) in [(AT_CHECK, 1, 4), (INCIDENT, 2, 4), (QUEUED, 4, 2)] {
         let events = history(&api, &auditor, case).await;
-        assert!(events.len() > before, "{case}");
+        let old = &v1_histories[before];
+        assert_eq!(events.len(), old.len() + commands, "{case}");
+        assert_eq!(
+            &events[..old.len()],
+            &old[..],
+            "{case}: the v1 part as it was"
+        );
         assert!(
-            events[..before].iter().all(|e| e["event"]["v"] == 1),
+            events[old.len()..].iter().all(|e| e["event"]["v"] == 2),
             "{case}"
         );
         let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
