@@ -138,7 +138,7 @@ max_attempts = 20
     let history = server.get(&format!("/cases/{case}/history"), &auditor);
     let events = history.body.as_array().unwrap();
     assert_chained(&case, events);
-    let facts = process::facts(&events);
+    let facts = process::facts(events);
     let completed: Vec<_> = facts
         .iter()
         .filter(|e| e["type"] == "adapter_completed")

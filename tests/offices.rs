@@ -426,7 +426,7 @@ async fn numbers_are_called_to_counters_recalled_transferred_and_sent_back_when_
 
     let history = api.get(&format!("/cases/{a}/history"), &op).await;
     let events = history.body.as_array().unwrap();
-    let facts = support::facts(&events);
+    let facts = support::facts(events);
     let of = |kind: &str| facts.iter().filter(|e| e["type"] == kind).count();
     assert_eq!(
         (

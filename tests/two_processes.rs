@@ -168,7 +168,7 @@ fn two_serve_processes_on_one_postgres_database_claim_timers_once_and_share_queu
         assert_eq!(history.status, 200, "{}", history.text);
         let events = history.body.as_array().unwrap();
         assert_chained(case, events);
-        let facts = process::facts(&events);
+        let facts = process::facts(events);
 
         // The budget clocks this case ran: (step owning the clock, due_at), in order.
         let clocks: Vec<(String, String)> = facts
@@ -218,7 +218,7 @@ fn two_serve_processes_on_one_postgres_database_claim_timers_once_and_share_queu
             .count();
         assert_eq!(totals, 1, "case {case}: the total budget is recorded once");
 
-        let all_facts = process::facts(&events);
+        let all_facts = process::facts(events);
         let assigned: Vec<&Value> = all_facts
             .iter()
             .filter(|e| e["type"] == "queue_number_assigned")

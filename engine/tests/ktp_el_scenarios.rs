@@ -77,7 +77,7 @@ fn incomplete_file_goes_back_to_the_applicant_then_gets_a_queue_number() {
     // The label and the guard's text are the pinned SOP's, not copied into the event (v2).
     assert_eq!(returned.1, None);
     assert_eq!(&*returned.2[0].guard, "");
-    assert_eq!(returned.2[0].result, false);
+    assert!(!returned.2[0].result);
     assert_eq!(returned.2[0].values["documents_complete"], json!(false));
     assert_eq!(
         case.state().visits.last().unwrap().visit,
