@@ -390,6 +390,8 @@ impl Bar {
 pub struct EventLine {
     pub seq: u64,
     pub kind: String,
+    /// The kinds of the facts the event holds after its first (event format v2).
+    pub then: Vec<String>,
     pub at: String,
     pub user: String,
     pub role: String,
@@ -528,9 +530,19 @@ fn event_line(replay: &Replay, seq: u64, offset: UtcOffset) -> Option<EventLine>
             kind.starts_with("incident_") || kind == "case_cancelled"
         });
     let incident = incident_fact.is_some();
+    let then = e
+        .event
+        .get("then")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("type").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
     Some(EventLine {
         seq,
         kind: e.kind.clone(),
+        then,
         at: when(e.at, offset),
         user: e.by.user.clone(),
         role: e.by.role.clone(),
