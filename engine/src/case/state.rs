@@ -449,11 +449,17 @@ impl CaseState {
             return;
         }
         self.work_begins();
+        // What is already held is not copied again (replay takes a completion's inputs in
+        // before judging it, then applies the completion).
         for receipt in documents {
-            self.documents.insert(receipt.clone());
+            if self.documents.get(&receipt.doc) != Some(receipt) {
+                self.documents.insert(receipt.clone());
+            }
         }
         for (k, v) in data {
-            self.data.insert(k.clone(), v.clone());
+            if self.data.get(k) != Some(v) {
+                self.data.insert(k.clone(), v.clone());
+            }
         }
     }
 
