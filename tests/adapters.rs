@@ -258,7 +258,10 @@ fn webhook(desk: &Desk, timeout: u64) -> AdapterConfig {
 }
 
 fn count(events: &[Value], kind: &str) -> usize {
-    events.iter().filter(|e| e["type"] == kind).count()
+    support::facts(events)
+        .iter()
+        .filter(|e| e["type"] == kind)
+        .count()
 }
 
 /// The whole KTP-el path through both adapters: a duplicate record goes to the ADB desk over a
@@ -330,7 +333,8 @@ async fn a_ktp_el_case_prints_on_a_real_printer_and_consults_a_real_desk(backend
     );
 
     let events = run.history(&case).await;
-    let completed: Vec<&Value> = events
+    let all_facts = support::facts(&events);
+    let completed: Vec<&Value> = all_facts
         .iter()
         .filter(|e| e["type"] == "adapter_completed")
         .collect();
@@ -595,7 +599,7 @@ async fn an_offline_printer_becomes_an_incident_that_an_admin_retries(backend: B
     let events = run.history(&case).await;
     assert_eq!(count(&events, "incident_resolved"), 1);
     assert!(
-        events
+        support::facts(&events)
             .iter()
             .any(|e| e["type"] == "incident_resolved" && e["user"] == "admin"),
         "who retried is recorded"
@@ -744,7 +748,7 @@ async fn a_desk_failing_then_stalling_gets_the_request_and_answers_once(backend:
     assert_eq!(body["status"], "completed", "{body}");
     let events = run.history(&case).await;
     assert!(
-        events
+        support::facts(&events)
             .iter()
             .any(|e| e["type"] == "step_entered" && e["event"]["step"] == "ditolak"),
         "the case ended at the rejection step"

@@ -103,7 +103,13 @@ async fn a_ktp_el_case_runs_from_file_to_card(api: &Api) {
     let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
     assert_eq!(history.status, StatusCode::OK);
     let events = history.body.as_array().unwrap();
-    assert_eq!(events.last().unwrap()["type"], "case_completed");
+    // Event format v2: the last command's event is the completion, its last fact the end.
+    assert_eq!(events.last().unwrap()["type"], "step_completed");
+    assert!(events.iter().all(|e| e["event"]["v"] == 2));
+    assert_eq!(
+        support::facts(events).last().unwrap()["type"],
+        "case_completed"
+    );
     for pair in events.windows(2) {
         assert_eq!(
             pair[1]["prev_hash"], pair[0]["hash"],
@@ -151,10 +157,7 @@ async fn two_operators_completing_the_same_step_one_wins_one_gets_409(api: &Api)
         "409 carries the current version"
     );
     let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
-    let completions = history
-        .body
-        .as_array()
-        .unwrap()
+    let completions = support::facts(history.body.as_array().unwrap())
         .iter()
         .filter(|e| e["type"] == "step_completed")
         .count();
@@ -910,10 +913,7 @@ async fn the_timer_records_an_exceeded_budget_once(api: &Api) {
     let overdue = api.get("/cases?overdue=true", &s.auditor).await;
     assert_eq!(overdue.body["cases"][0]["case_id"], case.as_str());
     let history = api.get(&format!("/cases/{case}/history"), &s.auditor).await;
-    let breaches = history
-        .body
-        .as_array()
-        .unwrap()
+    let breaches = support::facts(history.body.as_array().unwrap())
         .iter()
         .filter(|e| e["type"] == "time_budget_exceeded")
         .count();
@@ -1053,12 +1053,15 @@ async fn an_uploaded_document_is_stored_and_its_sha256_recorded(api: &Api) {
         "{}",
         masked.text
     );
-    let recorded: Vec<&Value> = history
-        .body
-        .as_array()
-        .unwrap()
+    // At the start its own fact; at the step carried by the completion (v2).
+    let all_facts = support::facts(history.body.as_array().unwrap());
+    let recorded: Vec<&Value> = all_facts
         .iter()
-        .filter(|e| e["type"] == "documents_recorded" && e["event"]["step"] == "serahkan_berkas")
+        .filter(|e| {
+            (e["type"] == "documents_recorded" || e["type"] == "step_completed")
+                && e["event"]["step"] == "serahkan_berkas"
+                && e["event"]["documents"].is_array()
+        })
         .map(|e| &e["event"]["documents"])
         .collect();
     assert_eq!(

@@ -215,6 +215,15 @@ async fn an_auditor_reads_verifies_reveals_and_exports_in_a_real_browser() {
     assert!(text.contains("operator_cetak"), "with their role");
     let events = count(&b, ".audit-events li").await;
     assert!(events >= 10, "every event listed: {events}");
+    // A v2 event holds its command's facts: listed after the event's own kind.
+    assert!(
+        count(&b, ".audit-events li code.quiet").await >= events / 2,
+        "the facts of each event"
+    );
+    assert!(
+        text.contains("branch_taken") && text.contains("step_entered"),
+        "{text}"
+    );
     assert_eq!(
         count(&b, ".chain.ok").await,
         events,

@@ -508,7 +508,8 @@ async fn flowchart_printed_table_and_incident_retry_in_a_real_browser() {
     // The case's history: resolved by ani, for that reason.
     let history = server.get(&format!("/cases/{case}/history"), &auditor);
     let events = history.body.as_array().unwrap();
-    let resolved: Vec<&Value> = events
+    let all_facts = process::facts(events);
+    let resolved: Vec<&Value> = all_facts
         .iter()
         .filter(|e| e["type"] == "incident_resolved")
         .collect();

@@ -109,7 +109,8 @@ async fn due_of(runtime: &Runtime, case: &str, step: &str) -> Option<OffsetDateT
     history(runtime, case)
         .await
         .iter()
-        .find_map(|e| match &e.body {
+        .flat_map(|e| e.facts())
+        .find_map(|f| match f {
             EventBody::StepEntered {
                 step: s, due_at, ..
             } if &**s == step => *due_at,

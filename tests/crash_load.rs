@@ -305,7 +305,10 @@ fn crash_under_load(backend: Backend) {
         let events = r.body.as_array().unwrap().clone();
         assert_chained(&id, &events);
         let mut completed = BTreeSet::new();
-        for e in events.iter().filter(|e| e["type"] == "step_completed") {
+        for e in process::facts(&events)
+            .iter()
+            .filter(|e| e["type"] == "step_completed")
+        {
             let step = e["event"]["step"].as_str().unwrap().to_owned();
             assert!(
                 completed.insert(step.clone()),
@@ -352,6 +355,7 @@ fn crash_under_load(backend: Backend) {
         .collect();
     let mut to_print = BTreeSet::new();
     for (id, events) in &histories {
+        let events = process::facts(events);
         let requested = events
             .iter()
             .filter(|e| e["type"] == "adapter_requested")

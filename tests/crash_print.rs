@@ -138,13 +138,14 @@ max_attempts = 20
     let history = server.get(&format!("/cases/{case}/history"), &auditor);
     let events = history.body.as_array().unwrap();
     assert_chained(&case, events);
-    let completed: Vec<_> = events
+    let facts = process::facts(events);
+    let completed: Vec<_> = facts
         .iter()
         .filter(|e| e["type"] == "adapter_completed")
         .collect();
     assert_eq!(completed.len(), 1, "the print is recorded once");
     assert_eq!(
-        events
+        facts
             .iter()
             .filter(|e| e["type"] == "incident_raised")
             .count(),

@@ -426,7 +426,8 @@ async fn numbers_are_called_to_counters_recalled_transferred_and_sent_back_when_
 
     let history = api.get(&format!("/cases/{a}/history"), &op).await;
     let events = history.body.as_array().unwrap();
-    let of = |kind: &str| events.iter().filter(|e| e["type"] == kind).count();
+    let facts = support::facts(events);
+    let of = |kind: &str| facts.iter().filter(|e| e["type"] == kind).count();
     assert_eq!(
         (
             of("queue_called"),
@@ -436,12 +437,12 @@ async fn numbers_are_called_to_counters_recalled_transferred_and_sent_back_when_
         ),
         (2, 1, 1, 2)
     );
-    let first = events.iter().find(|e| e["type"] == "queue_called").unwrap();
+    let first = facts.iter().find(|e| e["type"] == "queue_called").unwrap();
     assert_eq!(
         first["event"]["counter"], "loket_2",
         "the counter is in the history"
     );
-    let cancelled = events
+    let cancelled = facts
         .iter()
         .find(|e| e["type"] == "case_cancelled")
         .unwrap();

@@ -95,10 +95,7 @@ async fn repeated_documents_and_sizes_are_bounded(api: &Api) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let case = r.body["case_id"].as_str().unwrap().to_owned();
     let history = api.get(&format!("/cases/{case}/history"), &auditor).await;
-    let recorded = history
-        .body
-        .as_array()
-        .unwrap()
+    let recorded = support::facts(history.body.as_array().unwrap())
         .iter()
         .find(|e| e["type"] == "documents_recorded")
         .unwrap()

@@ -67,7 +67,7 @@ async fn many_clients_on_one_step_exactly_one_wins(api: &Api) {
         }
     }
     for case in &cases {
-        let events = history(api, &auditor, case).await;
+        let events = support::facts(&history(api, &auditor, case).await);
         let completions = events
             .iter()
             .filter(|e| e["type"] == "step_completed")
@@ -150,7 +150,7 @@ async fn concurrent_retries_with_one_key_get_one_answer_and_one_event(api: &Api)
         .collect();
     assert!(!ok.is_empty());
     assert!(ok.iter().all(|r| r.body == ok[0].body), "one answer");
-    let events = history(api, &auditor, &case).await;
+    let events = support::facts(&history(api, &auditor, &case).await);
     assert_eq!(
         events
             .iter()

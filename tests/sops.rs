@@ -172,7 +172,7 @@ fn budget(case: &Value) -> Option<i64> {
 
 /// The steps the case entered, in order.
 fn entered(history: &[Value]) -> Vec<String> {
-    history
+    support::facts(history)
         .iter()
         .filter(|e| e["type"] == "step_entered")
         .map(|e| e["event"]["step"].as_str().unwrap().to_owned())
@@ -181,7 +181,7 @@ fn entered(history: &[Value]) -> Vec<String> {
 
 /// Who recorded each completed step (`step`, role).
 fn recorders(history: &[Value]) -> Vec<(String, String)> {
-    history
+    support::facts(history)
         .iter()
         .filter(|e| e["type"] == "step_completed")
         .map(|e| {
@@ -363,7 +363,8 @@ async fn a_kartu_keluarga_case_runs_from_the_queue_to_the_printed_kk(backend: Ba
             "selesai",
         ]
     );
-    let printed: Vec<&Value> = history
+    let all_facts = support::facts(&history);
+    let printed: Vec<&Value> = all_facts
         .iter()
         .filter(|e| e["type"] == "adapter_completed")
         .collect();
@@ -500,15 +501,32 @@ async fn an_akta_kelahiran_file_sent_back_is_taken_in_again_and_its_draft_printe
         2,
         "taken in twice: {steps:?}"
     );
-    let branches: Vec<&Value> = history
+    let all_facts = support::facts(&history);
+    let branches: Vec<&Value> = all_facts
         .iter()
         .filter(|e| e["type"] == "branch_taken" && e["event"]["from"] == "periksa_berkas")
         .collect();
-    let labels: Vec<&str> = branches
+    // Sent back (the SOP's second branch, "T"), then on (its first, "Y"): the labels are the
+    // pinned SOP's, shown by the replay rather than copied into each event (v2).
+    let taken: Vec<u64> = branches
         .iter()
-        .map(|e| e["event"]["label"].as_str().unwrap_or_default())
+        .map(|e| e["event"]["branch"].as_u64().unwrap())
         .collect();
-    assert_eq!(labels, ["T", "Y"], "{branches:?}");
+    assert_eq!(taken, [1, 0], "{branches:?}");
+    assert!(branches.iter().all(|e| e["event"].get("label").is_none()));
+    let replay = o
+        .api
+        .get(&format!("/cases/{case}/replay"), o.token("auditor"))
+        .await;
+    assert_eq!(replay.status, StatusCode::OK, "{}", replay.text);
+    let labels: Vec<&str> = replay.body["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "periksa_berkas")
+        .map(|s| s["branch"]["label"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(labels, ["T", "Y"], "{}", replay.text);
     assert_eq!(
         recorders(&history)
             .iter()
@@ -837,7 +855,8 @@ async fn a_synthetic_sop_consults_and_prints_with_fields_of_its_own(backend: Bac
         .await;
     assert_eq!(done["status"], "completed", "{done}");
     let history = o.history(&case).await;
-    let users: Vec<&str> = history
+    let all_facts = support::facts(&history);
+    let users: Vec<&str> = all_facts
         .iter()
         .filter(|e| e["type"] == "adapter_completed")
         .map(|e| e["user"].as_str().unwrap())

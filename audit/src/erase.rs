@@ -96,10 +96,14 @@ pub async fn erase_case(
                 .map_err(|e| AuditError::Corrupt(format!("event {}: {e}", event.seq)))?;
             redaction.events.push((row.seq, payload));
         }
-        if let EventBody::DocumentsRecorded { documents, .. } = &event.body {
-            redaction
-                .files
-                .extend(documents.iter().filter_map(|d| d.sha256.clone()));
+        for fact in event.facts() {
+            if let EventBody::DocumentsRecorded { documents, .. }
+            | EventBody::StepCompleted { documents, .. } = fact
+            {
+                redaction
+                    .files
+                    .extend(documents.iter().filter_map(|d| d.sha256.clone()));
+            }
         }
     }
     for row in store.outbox_for_case(case_id).await? {

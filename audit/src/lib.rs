@@ -402,26 +402,35 @@ pub fn mask_document_numbers(documents: &mut Value) {
 /// (`chain::redacted`), and the documents' numbers.
 pub fn mask_event(event: &Event, personal: &[String]) -> Event {
     let mut event = event.clone();
-    match &mut event.body {
-        EventBody::CaseStarted { data, .. } | EventBody::DataRecorded { data, .. } => {
-            mask_map(data, personal)
-        }
-        EventBody::AdapterRequested { request, .. } => mask_map(request, personal),
-        EventBody::BranchTaken { evaluations, .. } => {
-            for evaluation in evaluations {
-                mask_map(&mut evaluation.values, personal);
+    let mask_numbers = |documents: &mut Vec<sopflow_engine::case::DocumentReceipt>| {
+        for receipt in documents {
+            if let Some(number) = &receipt.number {
+                receipt.number = mask_value(&Value::String(number.clone()))
+                    .as_str()
+                    .map(str::to_owned);
             }
         }
-        EventBody::DocumentsRecorded { documents, .. } => {
-            for receipt in documents {
-                if let Some(number) = &receipt.number {
-                    receipt.number = mask_value(&Value::String(number.clone()))
-                        .as_str()
-                        .map(str::to_owned);
+    };
+    for fact in event.facts_mut() {
+        match fact {
+            EventBody::CaseStarted { data, .. } | EventBody::DataRecorded { data, .. } => {
+                mask_map(data, personal)
+            }
+            EventBody::StepCompleted {
+                data, documents, ..
+            } => {
+                mask_map(data, personal);
+                mask_numbers(documents);
+            }
+            EventBody::AdapterRequested { request, .. } => mask_map(request, personal),
+            EventBody::BranchTaken { evaluations, .. } => {
+                for evaluation in evaluations {
+                    mask_map(&mut evaluation.values, personal);
                 }
             }
+            EventBody::DocumentsRecorded { documents, .. } => mask_numbers(documents),
+            _ => {}
         }
-        _ => {}
     }
     event
 }

@@ -265,7 +265,9 @@ fn by(e: &Event) -> By {
     }
 }
 
-/// The stays at steps: one per `step_entered`, each with the events that belong to it.
+/// The stays at steps: one per `step_entered` fact, each with the events that belong to it.
+/// A v2 event holds several facts (a completion, its branch, the next entry): each is
+/// attached where it belongs, as the v1 events holding one fact each were.
 fn steps(
     sop: &Sop,
     events: &[Event],
@@ -282,9 +284,14 @@ fn steps(
         .collect();
     let mut out: Vec<ReplayStep> = Vec::new();
     // Documents and data recorded before their step is entered (with the case's start).
-    let mut early: Vec<&Event> = Vec::new();
-    for event in &events {
-        if checklists.peek().is_some_and(|(seq, _)| *seq == event.seq)
+    let mut early: Vec<(&Event, &EventBody)> = Vec::new();
+    for (event, (n, fact)) in events
+        .iter()
+        .flat_map(|e| e.facts().enumerate().map(move |f| (e, f)))
+    {
+        if checklists
+            .peek()
+            .is_some_and(|(at, _)| *at == (event.seq, n))
             && let (Some((_, checks)), Some(stay)) = (checklists.next(), out.last_mut())
         {
             stay.missing_documents = checks
@@ -307,7 +314,7 @@ fn steps(
                 })
                 .collect();
         }
-        match &event.body {
+        match fact {
             EventBody::StepEntered { step, visit, .. } => {
                 let idx = sop.step_index(step);
                 let def = idx.map(|i| sop.step(i));
@@ -338,12 +345,12 @@ fn steps(
                     branch: None,
                     events: vec![event.seq],
                 };
-                let (mine, others): (Vec<&Event>, Vec<&Event>) = early
+                let (mine, others): (Vec<_>, Vec<_>) = early
                     .drain(..)
-                    .partition(|e| event_step(e) == Some(&**step));
+                    .partition(|(_, f)| fact_step(f) == Some(&**step));
                 early = others;
-                for e in mine {
-                    attach(&mut entry, e);
+                for (e, f) in mine {
+                    attach(sop, &mut entry, e, f);
                 }
                 out.push(entry);
             }
@@ -351,16 +358,16 @@ fn steps(
             EventBody::DocumentsRecorded { step, .. } | EventBody::DataRecorded { step, .. }
                 if out.last().is_none_or(|s| *s.step != **step) =>
             {
-                early.push(event);
+                early.push((event, fact));
             }
             EventBody::BranchTaken { from, .. } => {
                 if let Some(stay) = out.iter_mut().rev().find(|s| *s.step == **from) {
-                    attach(stay, event);
+                    attach(sop, stay, event, fact);
                 }
             }
             _ => {
                 if let Some(stay) = out.last_mut() {
-                    attach(stay, event);
+                    attach(sop, stay, event, fact);
                 }
             }
         }
@@ -368,33 +375,38 @@ fn steps(
     out
 }
 
-/// For each `step_completed` event (by seq), the step's document checklist on the case as
-/// it stood then.
-fn checklists(sop: &Sop, events: &[Event]) -> Vec<(u64, Vec<DocumentCheck>)> {
+/// For each `step_completed` fact (by event seq and place in the event), the step's document
+/// checklist on the case as it stood then (the documents recorded with it included).
+fn checklists(sop: &Sop, events: &[Event]) -> Vec<((u64, usize), Vec<DocumentCheck>)> {
     let mut out = Vec::new();
-    let Some((first, rest)) = events.split_first() else {
+    let Some(first) = events.first() else {
         return out;
     };
-    let Ok(mut state) = CaseState::from_first(first) else {
+    let Ok(mut state) = CaseState::from_first_parts(first.seq, first.at, &first.body) else {
         return out;
     };
-    for event in rest {
-        if let EventBody::StepCompleted { step, .. } = &event.body
+    // Every fact after the first (`case_started`), in order.
+    let facts = events
+        .iter()
+        .flat_map(|e| e.facts().enumerate().map(move |f| (e, f)))
+        .skip(1);
+    for (event, (n, fact)) in facts {
+        if state.apply_fact(event.seq, event.at, fact).is_err() {
+            break;
+        }
+        if let EventBody::StepCompleted { step, .. } = fact
             && let Some(idx) = sop.step_index(step)
             && let Ok(checks) = document_checklist(sop, idx, &state.data, &state.documents)
         {
-            out.push((event.seq, checks));
-        }
-        if state.apply(event).is_err() {
-            break;
+            out.push(((event.seq, n), checks));
         }
     }
     out
 }
 
-/// The step a recording event names.
-fn event_step(event: &Event) -> Option<&str> {
-    match &event.body {
+/// The step a recording fact names.
+fn fact_step(fact: &EventBody) -> Option<&str> {
+    match fact {
         EventBody::DocumentsRecorded { step, .. } | EventBody::DataRecorded { step, .. } => {
             Some(step)
         }
@@ -402,29 +414,40 @@ fn event_step(event: &Event) -> Option<&str> {
     }
 }
 
-fn attach(stay: &mut ReplayStep, event: &Event) {
+fn attach(sop: &Sop, stay: &mut ReplayStep, event: &Event, fact: &EventBody) {
     if !stay.events.contains(&event.seq) {
         stay.events.push(event.seq);
     }
-    match &event.body {
-        EventBody::DocumentsRecorded { documents, .. } => {
-            stay.documents
-                .extend(documents.iter().map(|d: &DocumentReceipt| ReplayDocument {
-                    doc: d.doc.clone(),
-                    number: d.number.clone(),
-                    received: d.received,
-                    sha256: d.sha256.clone(),
-                    at: event.at,
-                    by: by(event),
-                }))
-        }
+    let documents_of = |stay: &mut ReplayStep, documents: &[DocumentReceipt]| {
+        stay.documents
+            .extend(documents.iter().map(|d: &DocumentReceipt| ReplayDocument {
+                doc: d.doc.clone(),
+                number: d.number.clone(),
+                received: d.received,
+                sha256: d.sha256.clone(),
+                at: event.at,
+                by: by(event),
+            }))
+    };
+    match fact {
+        EventBody::DocumentsRecorded { documents, .. } => documents_of(stay, documents),
         EventBody::DataRecorded { data, .. } => {
             for (k, v) in data {
                 stay.data.insert(k.clone(), v.clone());
             }
         }
         EventBody::QueueNumberAssigned { number, .. } => stay.queue_number = Some(number.clone()),
-        EventBody::StepCompleted { outcome, .. } => {
+        EventBody::StepCompleted {
+            outcome,
+            documents,
+            data,
+            ..
+        } => {
+            // v2: the documents and data recorded with the completion.
+            documents_of(stay, documents);
+            for (k, v) in data {
+                stay.data.insert(k.clone(), v.clone());
+            }
             stay.completed_at = Some(event.at);
             stay.completed_by = Some(by(event));
             stay.outcome = outcome.clone();
@@ -435,21 +458,38 @@ fn attach(stay: &mut ReplayStep, event: &Event) {
         }
         EventBody::TimeBudgetExceeded { .. } => stay.budget = "over".to_owned(),
         EventBody::BranchTaken {
+            from,
             to,
             branch,
             label,
             evaluations,
-            ..
         } => {
+            // A v2 event leaves the label and the guards' text to the pinned SOP.
+            let branches = sop.step_index(from).map(|i| &sop.compiled(i).branches);
+            let label = label.as_deref().map(str::to_owned).or_else(|| {
+                branches
+                    .and_then(|b| b.get(*branch))
+                    .and_then(|b| b.label.as_deref().map(str::to_owned))
+            });
+            let guard_text = |g: &sopflow_engine::case::GuardEvaluation| {
+                if !g.guard.is_empty() {
+                    return g.guard.to_string();
+                }
+                branches
+                    .and_then(|b| b.get(g.branch))
+                    .and_then(|b| b.guard.as_ref())
+                    .map(|c| c.source.to_string())
+                    .unwrap_or_default()
+            };
             stay.branch = Some(ReplayBranch {
                 to: to.to_string(),
                 branch: *branch,
-                label: label.as_deref().map(str::to_owned),
+                label,
                 guards: evaluations
                     .iter()
                     .map(|g| ReplayGuard {
                         branch: g.branch,
-                        guard: g.guard.to_string(),
+                        guard: guard_text(g),
                         result: g.result,
                         values: g.values.clone(),
                     })

@@ -236,8 +236,8 @@ async fn count_case(
             }
         }
     }
-    for event in &events {
-        match &event.body {
+    for fact in events.iter().flat_map(|e| e.facts()) {
+        match fact {
             EventBody::TimeBudgetExceeded { step, .. } => {
                 *tally.breaches.entry(step.to_string()).or_default() += 1
             }

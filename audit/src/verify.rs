@@ -596,8 +596,8 @@ async fn check_history(
         .point_offset(store, &point)
         .await?
         .unwrap_or(utc_offset);
-    for e in &events {
-        if let EventBody::QueueNumberAssigned { queue, number, .. } = &e.body
+    for (e, fact) in events.iter().flat_map(|e| e.facts().map(move |f| (e, f))) {
+        if let EventBody::QueueNumberAssigned { queue, number, .. } = fact
             && let Ok(parsed) = number.parse::<QueueNumber>()
         {
             let day =
@@ -764,8 +764,8 @@ fn check_outbox(
     type Asked<'a> = (&'a Event, &'a str, &'a str, &'a Map<String, Value>);
     let mut asked: HashMap<&str, Asked> = HashMap::new();
     let mut answered: HashSet<&str> = HashSet::new();
-    for e in events {
-        match &e.body {
+    for (e, fact) in events.iter().flat_map(|e| e.facts().map(move |f| (e, f))) {
+        match fact {
             EventBody::AdapterRequested {
                 step,
                 adapter,
@@ -861,12 +861,14 @@ fn holds_personal_value(event: &Event, personal: &[String]) -> bool {
             personal.iter().any(|p| p == k) && !v.is_null() && v.get(PERSONAL_MARK).is_none()
         })
     };
-    match &event.body {
-        EventBody::CaseStarted { data, .. } | EventBody::DataRecorded { data, .. } => open(data),
+    event.facts().any(|fact| match fact {
+        EventBody::CaseStarted { data, .. }
+        | EventBody::DataRecorded { data, .. }
+        | EventBody::StepCompleted { data, .. } => open(data),
         EventBody::AdapterRequested { request, .. } => open(request),
         EventBody::BranchTaken { evaluations, .. } => evaluations.iter().any(|e| open(&e.values)),
         _ => false,
-    }
+    })
 }
 
 /// Decodes the stored rows and checks that the columns beside each event's JSON (which the

@@ -118,8 +118,8 @@ pub fn calls_in(
     point: &ServicePoint,
 ) -> Vec<(NewCall, Call)> {
     let mut out = Vec::new();
-    for event in events {
-        let (queue, number, counter, kind) = match &event.body {
+    for (event, fact) in events.iter().flat_map(|e| e.facts().map(move |f| (e, f))) {
+        let (queue, number, counter, kind) = match fact {
             EventBody::QueueCalled {
                 queue,
                 number,

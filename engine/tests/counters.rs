@@ -74,12 +74,17 @@ fn a_number_is_called_to_a_counter_recalled_and_sent_to_another() {
         ("A-001", Some("loket_3"))
     );
     assert!(open_call(&sop, case.state()).is_some());
-    let called = case.events.iter().rev().find_map(|e| match &e.body {
-        EventBody::QueueCalled {
-            counter, number, ..
-        } => Some((number.clone(), counter.clone())),
-        _ => None,
-    });
+    let called = case
+        .events
+        .iter()
+        .rev()
+        .flat_map(|e| e.facts().rev())
+        .find_map(|f| match f {
+            EventBody::QueueCalled {
+                counter, number, ..
+            } => Some((number.clone(), counter.clone())),
+            _ => None,
+        });
     assert_eq!(
         called,
         Some(("A-001".into(), Some("loket_3".into()))),
@@ -186,10 +191,15 @@ fn nobody_comes_the_number_goes_back_to_the_end_of_the_queue_then_the_case_is_ca
     no_show(&mut case, 3).unwrap();
     let state = case.state();
     assert_eq!(state.status, CaseStatus::Cancelled);
-    let reason = case.events.iter().rev().find_map(|e| match &e.body {
-        EventBody::CaseCancelled { reason } => Some(reason.clone()),
-        _ => None,
-    });
+    let reason = case
+        .events
+        .iter()
+        .rev()
+        .flat_map(|e| e.facts().rev())
+        .find_map(|f| match f {
+            EventBody::CaseCancelled { reason } => Some(reason.clone()),
+            _ => None,
+        });
     let reason = reason.unwrap();
     assert!(
         reason.contains("A-001")
@@ -239,6 +249,7 @@ fn a_forged_call_does_not_verify() {
     let last = forged.last().unwrap().clone();
     let mut extra = last.clone();
     extra.seq = last.seq + 1;
+    extra.then.clear();
     extra.body = EventBody::QueueNoShow {
         step: "tunggu_antrian".into(),
         queue: "cetak_ktp".into(),

@@ -6,7 +6,9 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::json;
-use sopflow_engine::case::{CaseStatus, Command, CommandError, Effect, EventBody, verify};
+use sopflow_engine::case::{
+    CaseState, CaseStatus, Command, CommandError, Effect, EventBody, verify,
+};
 use support::{Case, applicant, ktp_el, run_ktp_el_case};
 
 fn assert_replays(case: &Case) {
@@ -57,7 +59,8 @@ fn incomplete_file_goes_back_to_the_applicant_then_gets_a_queue_number() {
     let returned = case
         .events
         .iter()
-        .find_map(|e| match &e.body {
+        .flat_map(|e| e.facts())
+        .find_map(|f| match f {
             EventBody::BranchTaken {
                 from,
                 to,
@@ -71,10 +74,10 @@ fn incomplete_file_goes_back_to_the_applicant_then_gets_a_queue_number() {
         })
         .unwrap();
     assert_eq!(&*returned.0, "serahkan_berkas");
-    assert_eq!(
-        returned.1.as_deref(),
-        Some("Tidak lengkap, berkas dikembalikan")
-    );
+    // The label and the guard's text are the pinned SOP's, not copied into the event (v2).
+    assert_eq!(returned.1, None);
+    assert_eq!(&*returned.2[0].guard, "");
+    assert!(!returned.2[0].result);
     assert_eq!(returned.2[0].values["documents_complete"], json!(false));
     assert_eq!(
         case.state().visits.last().unwrap().visit,
@@ -191,12 +194,17 @@ fn a_lost_card_needs_the_police_letter() {
     case.start(applicant("hilang"), &["fotokopi_kk"]).unwrap();
     case.complete("petugas_antrian", "serahkan_berkas", json!({}), &[], None)
         .unwrap();
-    let missing = case.events.iter().rev().find_map(|e| match &e.body {
-        EventBody::StepCompleted {
-            missing_documents, ..
-        } => Some(missing_documents.clone()),
-        _ => None,
-    });
+    let missing = case
+        .events
+        .iter()
+        .rev()
+        .flat_map(|e| e.facts().rev())
+        .find_map(|f| match f {
+            EventBody::StepCompleted {
+                missing_documents, ..
+            } => Some(missing_documents.clone()),
+            _ => None,
+        });
     assert_eq!(missing.unwrap(), [Arc::<str>::from("surat_kehilangan")]);
     case.complete("petugas_antrian", "verifikasi_berkas", json!({}), &[], None)
         .unwrap();
@@ -473,18 +481,26 @@ fn a_cancelled_case_accepts_nothing_more() {
 fn a_tampered_decision_is_caught_by_verification() {
     let sop = ktp_el();
     let mut case = run_ktp_el_case(&sop, true, false).unwrap();
-    let tampered = case.events.iter_mut().find_map(|e| match &mut e.body {
-        EventBody::DataRecorded { data, .. } if data.contains_key("status_perekaman") => {
-            Some((e.seq, data))
-        }
-        _ => None,
-    });
+    // The recording status rides in the check's completion (v2).
+    let tampered = case
+        .events
+        .iter_mut()
+        .flat_map(|e| {
+            let seq = e.seq;
+            e.facts_mut().map(move |f| (seq, f))
+        })
+        .find_map(|(seq, f)| match f {
+            EventBody::StepCompleted { data, .. } if data.contains_key("status_perekaman") => {
+                Some((seq, data))
+            }
+            _ => None,
+        });
     let (seq, data) = tampered.unwrap();
     data.insert("status_perekaman".into(), json!("DUPLICATE_RECORD"));
     let divergence = verify(&sop, &case.events).unwrap_err();
-    assert!(
-        divergence.seq > seq,
-        "caught at the branch the data no longer supports: {divergence}"
+    assert_eq!(
+        divergence.seq, seq,
+        "caught at the branch the data no longer supports, in the same event: {divergence}"
     );
     assert!(divergence.reason.contains("branch"), "{divergence}");
 }
@@ -573,13 +589,7 @@ fn replay_names_a_history_opened_by_a_role_that_may_not_open_it() {
 fn replay_names_steps_recorded_or_called_by_roles_that_may_not() {
     let sop = ktp_el();
     let clean = run_ktp_el_case(&sop, false, false).unwrap();
-    let seq_of = |kind: &str| {
-        clean
-            .events
-            .iter()
-            .position(|e| e.body.kind() == kind)
-            .unwrap()
-    };
+    let seq_of = |kind: &str| clean.events.iter().position(|e| e.has(kind)).unwrap();
     // The applicant's hand-in, recorded in the print operator's name.
     let mut forged = clean.events.clone();
     let i = seq_of("step_completed");
@@ -654,13 +664,16 @@ fn replay_names_a_completion_without_a_required_field() {
     let i = case
         .events
         .iter()
-        .position(|e| matches!(&e.body, EventBody::DataRecorded { step, .. } if &**step == "periksa_perekaman"))
+        .position(|e| matches!(&e.body, EventBody::StepCompleted { step, .. } if &**step == "periksa_perekaman"))
         .unwrap();
-    if let EventBody::DataRecorded { data, .. } = &mut case.events[i].body {
-        data.remove("status_perekaman");
+    if let EventBody::StepCompleted { data, .. } = &mut case.events[i].body {
+        assert!(
+            data.remove("status_perekaman").is_some(),
+            "recorded with it"
+        );
     }
     let divergence = verify(&sop, &case.events).unwrap_err();
-    assert_eq!(divergence.seq, case.events[i].seq + 1);
+    assert_eq!(divergence.seq, case.events[i].seq);
     assert!(
         divergence.reason.contains("status_perekaman"),
         "{divergence}"
@@ -754,4 +767,155 @@ fn refusals_read_as_plain_sentences_naming_step_field_and_outcome() {
             assert!(!text.contains(debug), "Rust debug text in {text:?}");
         }
     }
+}
+
+#[test]
+fn a_command_is_one_event_holding_its_facts_in_order() {
+    let sop = ktp_el();
+    let case = run_ktp_el_case(&sop, false, false).unwrap();
+    let shape: Vec<Vec<&str>> = case
+        .events
+        .iter()
+        .map(|e| e.facts().map(|f| f.kind()).collect())
+        .collect();
+    let entered = ["branch_taken", "step_entered"];
+    let then = |first: &'static str, rest: &[&'static str]| {
+        let mut v = vec![first];
+        v.extend_from_slice(rest);
+        v
+    };
+    assert_eq!(
+        shape,
+        [
+            vec!["case_started", "step_entered"],
+            then("step_completed", &entered),
+            then("step_completed", &entered),
+            vec!["queue_number_assigned"],
+            then(
+                "queue_called",
+                &["step_completed", "branch_taken", "step_entered"]
+            ),
+            then(
+                "step_completed",
+                &["branch_taken", "step_entered", "adapter_requested"]
+            ),
+            then(
+                "adapter_completed",
+                &["step_completed", "branch_taken", "step_entered"]
+            ),
+            then("step_completed", &entered),
+            then(
+                "step_completed",
+                &["branch_taken", "step_entered", "case_completed"]
+            ),
+        ]
+    );
+    assert!(case.events.iter().all(|e| e.v == 2));
+    // The documents and data of a completion ride in it.
+    assert!(matches!(
+        &case.events[1].body,
+        EventBody::StepCompleted { documents, .. } if documents.len() == 1
+    ));
+    assert!(matches!(
+        &case.events[5].body,
+        EventBody::StepCompleted { data, .. } if data["status_perekaman"] == "PRINT_READY_RECORD"
+    ));
+    // The stored JSON reads back as the same event.
+    for event in &case.events {
+        let text = serde_json::to_string(event).unwrap();
+        let back: sopflow_engine::case::Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(&back, event, "{text}");
+    }
+}
+
+#[test]
+fn a_v1_history_still_folds_and_verifies_and_a_v2_event_continues_it() {
+    let sop = ktp_el();
+    let v2 = run_ktp_el_case(&sop, false, false).unwrap();
+    // The same case in format v1: one fact per event, numbered in turn, the data and
+    // documents of a completion in their own events before it, labels and guard text
+    // copied in.
+    let mut v1: Vec<sopflow_engine::case::Event> = Vec::new();
+    for event in &v2.events {
+        for fact in event.facts() {
+            let mut parts = Vec::new();
+            match fact.clone() {
+                EventBody::StepCompleted {
+                    step,
+                    outcome,
+                    missing_documents,
+                    documents,
+                    data,
+                } => {
+                    if !documents.is_empty() {
+                        parts.push(EventBody::DocumentsRecorded {
+                            step: step.clone(),
+                            documents,
+                        });
+                    }
+                    if !data.is_empty() {
+                        parts.push(EventBody::DataRecorded {
+                            step: step.clone(),
+                            data,
+                        });
+                    }
+                    parts.push(EventBody::StepCompleted {
+                        step,
+                        outcome,
+                        missing_documents,
+                        documents: Vec::new(),
+                        data: Default::default(),
+                    });
+                }
+                EventBody::BranchTaken {
+                    from,
+                    to,
+                    branch,
+                    mut evaluations,
+                    ..
+                } => {
+                    let i = sop.step_index(&from).unwrap();
+                    let branches = &sop.compiled(i).branches;
+                    for e in &mut evaluations {
+                        e.guard = branches[e.branch].guard.as_ref().unwrap().source.clone();
+                    }
+                    parts.push(EventBody::BranchTaken {
+                        from,
+                        to,
+                        branch,
+                        label: branches[branch].label.clone(),
+                        evaluations,
+                    });
+                }
+                other => parts.push(other),
+            }
+            for body in parts {
+                let mut e = event.clone();
+                e.v = 1;
+                e.seq = v1.len() as u64 + 1;
+                e.body = body;
+                e.then.clear();
+                v1.push(e);
+            }
+        }
+    }
+    assert_eq!(v1.len(), 31, "a straight case was 31 events in v1");
+    let folded = CaseState::replay(&v1).unwrap();
+    let verified = verify(&sop, &v1).unwrap();
+    assert_eq!(folded, verified);
+    let live = v2.state();
+    assert_eq!(folded.status, live.status);
+    assert_eq!(folded.data, live.data);
+    assert_eq!(folded.documents, live.documents);
+    assert_eq!(folded.visits, live.visits);
+    // A tampered v1 guard text is still found.
+    let mut forged = v1.clone();
+    let b = forged
+        .iter_mut()
+        .find(|e| matches!(&e.body, EventBody::BranchTaken { evaluations, .. } if !evaluations.is_empty()))
+        .unwrap();
+    if let EventBody::BranchTaken { evaluations, .. } = &mut b.body {
+        evaluations[0].guard = "true".into();
+    }
+    assert!(verify(&sop, &forged).is_err());
 }

@@ -252,7 +252,8 @@ fn a_problem_condition_that_fails_is_an_incident_and_resolving_it_asks_again() {
     assert!(
         case.events
             .iter()
-            .filter(|e| matches!(e.body, EventBody::IncidentRaised { .. }))
+            .flat_map(|e| e.facts())
+            .filter(|f| matches!(f, EventBody::IncidentRaised { .. }))
             .count()
             == 2
     );

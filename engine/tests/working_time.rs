@@ -85,12 +85,16 @@ fn complete(case: &mut Case<'_>, step: &str, at: OffsetDateTime) {
 
 /// The due time recorded when the case entered `step` (the last time).
 fn due_of(case: &Case<'_>, step: &str) -> Option<OffsetDateTime> {
-    case.events.iter().rev().find_map(|e| match &e.body {
-        EventBody::StepEntered {
-            step: s, due_at, ..
-        } if &**s == step => Some(*due_at),
-        _ => None,
-    })?
+    case.events
+        .iter()
+        .rev()
+        .flat_map(|e| e.facts().rev())
+        .find_map(|f| match f {
+            EventBody::StepEntered {
+                step: s, due_at, ..
+            } if &**s == step => Some(*due_at),
+            _ => None,
+        })?
 }
 
 /// A whole case on the office calendar: every due time exact.
@@ -160,7 +164,8 @@ fn a_budget_is_breached_only_when_its_working_time_has_run_out() {
     let breaches = |case: &Case<'_>| {
         case.events
             .iter()
-            .filter(|e| matches!(e.body, EventBody::TimeBudgetExceeded { .. }))
+            .flat_map(|e| e.facts())
+            .filter(|f| matches!(f, EventBody::TimeBudgetExceeded { .. }))
             .count()
     };
     // Two minutes of clock time have long passed that night, but not of working time.
@@ -219,10 +224,17 @@ fn a_due_time_that_does_not_match_the_calendar_is_found() {
     let mut forged = case.events.clone();
     let entered = forged
         .iter_mut()
-        .find(|e| matches!(&e.body, EventBody::StepEntered { step, .. } if &**step == "proses"))
+        .find(|e| {
+            e.facts()
+                .any(|f| matches!(f, EventBody::StepEntered { step, .. } if &**step == "proses"))
+        })
         .unwrap();
     let seq = entered.seq;
-    if let EventBody::StepEntered { due_at, .. } = &mut entered.body {
+    let fact = entered
+        .facts_mut()
+        .find(|f| matches!(f, EventBody::StepEntered { .. }))
+        .unwrap();
+    if let EventBody::StepEntered { due_at, .. } = fact {
         // As if counted on clock time: 14 × 24 hours.
         *due_at = Some(datetime!(2026-02-23 10:00 +7));
     }

@@ -441,21 +441,35 @@ pub struct HistoryEvent {
     pub at: OffsetDateTime,
     pub user: String,
     pub role: String,
-    /// The event as stored (its stable JSON form).
+    /// The event as stored (its stable JSON form). Event format 2 (`"v": 2`) holds one
+    /// command's facts: the first is the event itself (its `type`), the rest follow in order
+    /// in `then` (e.g. a `step_completed` carrying its `data` and `documents`, then
+    /// `branch_taken`, then the next `step_entered`). Format 1 holds one fact per event.
     #[schema(value_type = Object)]
     pub event: Value,
+    /// The kinds of the event's facts, in order (`type`, then each of `then`).
+    pub facts: Vec<String>,
     pub prev_hash: String,
     pub hash: String,
 }
 
 impl From<sopflow_store::Event> for HistoryEvent {
     fn from(e: sopflow_store::Event) -> Self {
+        let mut facts = vec![e.kind.clone()];
+        if let Some(then) = e.payload.get("then").and_then(Value::as_array) {
+            facts.extend(
+                then.iter()
+                    .filter_map(|f| f.get("type").and_then(Value::as_str))
+                    .map(str::to_owned),
+            );
+        }
         Self {
             seq: e.seq,
             kind: e.kind,
             at: e.recorded_at,
             user: e.user_name,
             role: e.role,
+            facts,
             event: e.payload,
             prev_hash: e.prev_hash,
             hash: e.hash,

@@ -111,9 +111,9 @@ impl<'s> Fitter<'s> {
         // The visit in progress per step: (entered, later visit).
         let mut current: HashMap<usize, (OffsetDateTime, usize)> = HashMap::new();
         let mut requested: Option<(String, OffsetDateTime)> = None;
-        for event in events {
+        for (event, fact) in events.iter().flat_map(|e| e.facts().map(move |f| (e, f))) {
             let step_of = |id: &str| self.sop.step_index(id);
-            match &event.body {
+            match fact {
                 EventBody::StepEntered { step, visit, .. } => {
                     if let Some(i) = step_of(step) {
                         current.insert(i, (event.at, usize::from(*visit > 1)));
@@ -147,10 +147,23 @@ impl<'s> Fitter<'s> {
                         self.adapters.entry(adapter).or_default().push(secs);
                     }
                 }
-                EventBody::StepCompleted { step, outcome, .. } => {
+                EventBody::StepCompleted {
+                    step,
+                    outcome,
+                    documents,
+                    data,
+                    ..
+                } => {
                     let Some(i) = step_of(step) else { continue };
                     let (entered, class) = current.get(&i).copied().unwrap_or((event.at, 0));
                     let visits = &mut self.steps[i][class];
+                    // v2: the data and documents recorded with the completion.
+                    for (field, value) in data {
+                        count_value(&mut visits.data, field, value);
+                    }
+                    for d in documents.iter().filter(|d| d.received) {
+                        *visits.documents.entry(d.doc.clone()).or_default() += 1;
+                    }
                     visits.completed += 1;
                     if let Some(o) = outcome {
                         *visits.outcomes.entry(o.clone()).or_default() += 1;

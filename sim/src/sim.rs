@@ -734,8 +734,8 @@ impl<'m> Sim<'m> {
         let sop = &self.m.sop;
         let case = self.case(slot)?;
         if case.measured {
-            for event in &events {
-                if let EventBody::BranchTaken { from, to, .. } = &event.body
+            for fact in events.iter().flat_map(|e| e.facts()) {
+                if let EventBody::BranchTaken { from, to, .. } = fact
                     && let (Some(f), Some(t)) = (sop.step_index(from), sop.step_index(to))
                 {
                     self.tally.branches[f * steps + t] += 1;

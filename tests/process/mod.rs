@@ -3,6 +3,11 @@
 //! and a small blocking HTTP client for the processes.
 #![allow(dead_code)]
 
+#[path = "../support/facts.rs"]
+mod facts;
+#[allow(unused_imports)]
+pub use facts::facts;
+
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

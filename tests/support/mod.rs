@@ -16,6 +16,10 @@ pub use sopflow_store::testing::Backend;
 
 pub mod peers;
 
+mod facts;
+#[allow(unused_imports)]
+pub use facts::facts;
+
 pub struct Api {
     pub app: Router,
     pub service: Service,

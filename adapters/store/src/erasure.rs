@@ -108,8 +108,8 @@ impl Tx {
                 // Content-addressed: another case that holds the same scan keeps it.
                 sqlx::query(sql!(DB:
                     "DELETE FROM files WHERE sha256 = $1 AND NOT EXISTS (
-                         SELECT 1 FROM events WHERE kind = 'documents_recorded'
-                           AND case_id <> $2 AND " payload_text " LIKE '%' || $1 || '%')"
+                         SELECT 1 FROM events WHERE case_id <> $2
+                           AND " payload_text " LIKE '%' || $1 || '%')"
                 ))
                 .bind(sha256.as_str())
                 .bind(erasure.case_id.as_str())

@@ -69,6 +69,17 @@ impl TestDb {
         }
     }
 
+    /// The SQLite database at `url` that exists already (a copy of a fixture): cleanup leaves
+    /// it to its owner.
+    pub fn existing_sqlite(url: String) -> TestDb {
+        TestDb {
+            backend: Backend::Sqlite,
+            url,
+            _dir: None,
+            pg_schema: None,
+        }
+    }
+
     /// A new connection to this database: a second call is like a second process.
     pub async fn store(&self) -> Store {
         Store::connect(&self.url)

@@ -5,7 +5,7 @@
 //! - `--what cases` (default): `--mode live` starts all N cases, then gives every open case one
 //!   human step per round (N cases open at once); `--mode seq` runs one case to its end, then
 //!   the next. `--persist` serializes the new events of every command to their stored JSON
-//!   (event format v1) and appends them to the case's JSON-lines string, kept in memory: what
+//!   (event format v2) and appends them to the case's JSON-lines string, kept in memory: what
 //!   the service's store saves after every step.
 //! - `--what verify`: records N histories (untimed), then verifies them all (replay with every
 //!   decision re-evaluated, `engine::case::verify`).

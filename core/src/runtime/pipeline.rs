@@ -452,12 +452,16 @@ impl Runtime {
         if !outbox.is_empty() {
             self.queued_since_commit.store(true, Ordering::Release);
         }
-        let data_changed = executed.events.iter().any(|e| {
-            matches!(
-                e.body,
-                EventBody::CaseStarted { .. } | EventBody::DataRecorded { .. }
-            )
-        });
+        // Data comes with the start, a data fact, or (v2) a completion carrying it.
+        let data_changed = executed
+            .events
+            .iter()
+            .flat_map(|e| e.facts())
+            .any(|f| match f {
+                EventBody::CaseStarted { .. } | EventBody::DataRecorded { .. } => true,
+                EventBody::StepCompleted { data, .. } => !data.is_empty(),
+                _ => false,
+            });
         if data_changed && !deployed.searchable.is_empty() {
             let keys = crate::search::keys(&deployed.searchable, &state.data);
             tx.index_case(&job.case_id, &keys).await?;

@@ -49,17 +49,19 @@ fn redact_map(map: &mut Map<String, Value>, personal: &[String], salt: &str) {
 /// and what the stored history holds once personal data is erased.
 pub fn redacted(event: &Event, personal: &[String], salt: &str) -> Event {
     let mut event = event.clone();
-    match &mut event.body {
-        EventBody::CaseStarted { data, .. } | EventBody::DataRecorded { data, .. } => {
-            redact_map(data, personal, salt)
-        }
-        EventBody::AdapterRequested { request, .. } => redact_map(request, personal, salt),
-        EventBody::BranchTaken { evaluations, .. } => {
-            for evaluation in evaluations {
-                redact_map(&mut evaluation.values, personal, salt);
+    for fact in event.facts_mut() {
+        match fact {
+            EventBody::CaseStarted { data, .. }
+            | EventBody::DataRecorded { data, .. }
+            | EventBody::StepCompleted { data, .. } => redact_map(data, personal, salt),
+            EventBody::AdapterRequested { request, .. } => redact_map(request, personal, salt),
+            EventBody::BranchTaken { evaluations, .. } => {
+                for evaluation in evaluations {
+                    redact_map(&mut evaluation.values, personal, salt);
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
     event
 }

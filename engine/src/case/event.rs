@@ -1,6 +1,25 @@
-//! Events: the facts a case's history is made of. Their JSON form is stable and versioned
-//! (`"v": 1`); a case is rebuilt by folding them, and an auditor re-checks every decision
-//! recorded in them.
+//! Events: the facts a case's history is made of. Their JSON form is stable and versioned; a
+//! case is rebuilt by folding them, and an auditor re-checks every decision recorded in them.
+//!
+//! ## Event format v2: one event per command
+//! A *fact* is one [`EventBody`] (step entered, step completed, branch taken...). In format v1
+//! (`"v": 1`) every fact was an event of its own: a step transition was four or five events,
+//! each numbered, hashed, stored and folded. In format v2 (`"v": 2`, written since) an event
+//! is what one command decided, as the ordered facts it made: the first is the event's body
+//! (its `type`, the stored kind), the others follow in `then`, in the order they happened.
+//! So a completion is one event: `step_completed` carrying the data and documents recorded
+//! with it (`data`, `documents`), its outcome and missing documents, then the `branch_taken`
+//! with the guards' results and the values they read, then the next step's `step_entered`
+//! (visit, budget clock, due time), and what entering it did (`adapter_requested`,
+//! `case_completed`, a decision's own completion and branch...). A case opens with one
+//! `case_started` whose `then` holds the first step's entry (and the documents handed in).
+//! What the pinned SOP version holds is not copied into each event: a v2 `branch_taken`
+//! carries no branch label and its guard evaluations no guard text (the auditor reads both
+//! from the SOP, and re-evaluates the guards against it).
+//!
+//! A v1 history stays as it was written and folds, verifies and replays as before: a v1 event
+//! is a v2 event with one fact. The hash chain covers each event's canonical JSON, `then`
+//! included, so a fact cannot be changed, dropped or moved without breaking it.
 
 use std::sync::Arc;
 
@@ -10,8 +29,9 @@ use time::OffsetDateTime;
 
 use super::{CaseVersion, SopVersion};
 
-/// Version of the stored event JSON. Bumped only with a reader for the old form.
-pub const EVENT_FORMAT_VERSION: u32 = 1;
+/// Version of the stored event JSON written now. Bumped only with a reader for the old form:
+/// 1 (one fact per event) is still read, folded and verified.
+pub const EVENT_FORMAT_VERSION: u32 = 2;
 
 /// Who did it: the user and the role they acted in.
 ///
@@ -55,9 +75,11 @@ pub struct DocumentReceipt {
 }
 
 /// One guard evaluated while choosing a branch: its text, its result, and the values it read.
+/// The text is empty in v2 events (it is the pinned SOP's, read from there).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuardEvaluation {
     pub branch: usize,
+    #[serde(default, skip_serializing_if = "is_empty_str")]
     pub guard: Arc<str>,
     pub result: bool,
     pub values: Map<String, Value>,
@@ -78,7 +100,12 @@ impl std::fmt::Display for CalendarPin {
     }
 }
 
-/// A recorded event: its place in the case's history, when, who, and what.
+fn is_empty_str(s: &Arc<str>) -> bool {
+    s.is_empty()
+}
+
+/// A recorded event: its place in the case's history, when, who, and what: its first fact
+/// (`body`) and, in format v2, the facts the same command made after it (`then`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub v: u32,
@@ -88,6 +115,9 @@ pub struct Event {
     pub by: Actor,
     #[serde(flatten)]
     pub body: EventBody,
+    /// The command's further facts, in order (v2; always empty in v1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<EventBody>,
 }
 
 /// What happened. The names an SOP defines (steps, queues, adapters, documents, labels) are
@@ -209,14 +239,22 @@ pub enum EventBody {
         reference: Option<String>,
     },
     /// A step was done. `missing_documents` lists required documents absent at that moment.
+    /// In v2 the documents and data recorded with the completion ride in it (`documents`
+    /// first, then `data`, both applied before the completion is judged); in v1 they were
+    /// `documents_recorded` and `data_recorded` events before it.
     StepCompleted {
         step: Arc<str>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outcome: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         missing_documents: Vec<Arc<str>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        documents: Vec<DocumentReceipt>,
+        #[serde(default, skip_serializing_if = "Map::is_empty")]
+        data: Map<String, Value>,
     },
     /// A branch was chosen, with the guards evaluated (in order) and the values they read.
+    /// The label is the SOP's (absent in v2: read it from the pinned SOP version).
     BranchTaken {
         from: Arc<str>,
         to: Arc<str>,
@@ -275,6 +313,21 @@ impl EventBody {
 }
 
 impl Event {
+    /// The event's facts in order: its body, then the rest of its command's (v2).
+    pub fn facts(&self) -> impl DoubleEndedIterator<Item = &EventBody> {
+        std::iter::once(&self.body).chain(self.then.iter())
+    }
+
+    /// [`facts`](Self::facts), to change in place (masking, redaction).
+    pub fn facts_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut EventBody> {
+        std::iter::once(&mut self.body).chain(self.then.iter_mut())
+    }
+
+    /// Whether one of the event's facts is of kind `kind` (a v2 event holds several).
+    pub fn has(&self, kind: &str) -> bool {
+        self.facts().any(|f| f.kind() == kind)
+    }
+
     /// Canonical JSON: the stable text hashed into the case's chain. Keys are sorted at every
     /// level, whatever map order serde_json was built with, so the same event always gives
     /// the same bytes.

@@ -93,17 +93,19 @@ pub fn execute_in_place(
     })
 }
 
-/// Numbers event bodies after `version` and stamps them with the context's time and actor.
-pub fn stamp(version: CaseVersion, bodies: Vec<EventBody>, ctx: &Context) -> Vec<Event> {
-    bodies
-        .into_iter()
-        .enumerate()
-        .map(|(i, body)| Event {
-            v: EVENT_FORMAT_VERSION,
-            seq: version + 1 + i as CaseVersion,
-            at: ctx.now,
-            by: ctx.actor.clone(),
-            body,
-        })
-        .collect()
+/// The one event (format v2) of a command's facts, numbered after `version` and stamped with
+/// the context's time and actor; none when the command made no fact.
+pub fn stamp(version: CaseVersion, facts: Vec<EventBody>, ctx: &Context) -> Vec<Event> {
+    let mut facts = facts.into_iter();
+    let Some(body) = facts.next() else {
+        return Vec::new();
+    };
+    vec![Event {
+        v: EVENT_FORMAT_VERSION,
+        seq: version + 1,
+        at: ctx.now,
+        by: ctx.actor.clone(),
+        body,
+        then: facts.collect(),
+    }]
 }

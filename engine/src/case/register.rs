@@ -42,6 +42,7 @@ mod tests {
                 sop_content_hash: None,
                 calendar: None,
             },
+            then: Vec::new(),
         };
         CaseState::from_first(&first).expect("a first event")
     }

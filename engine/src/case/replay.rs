@@ -65,7 +65,7 @@ pub fn verify_on(
         seq: 0,
         reason: "empty history".to_owned(),
     })?;
-    let mut state = CaseState::from_first(first)?;
+    let mut state = CaseState::from_first_parts(first.seq, first.at, &first.body)?;
     if let EventBody::CaseStarted {
         sop_id,
         data,
@@ -108,25 +108,70 @@ pub fn verify_on(
     // The step the history must enter next (the start, or a branch's target).
     let mut expected_entry: Option<usize> = Some(sop.start());
     let mut previous_step: Option<usize> = None;
+    // The first event's further facts (v2: the first step's entry), then every other event's,
+    // each fact checked on the case as the facts before it left it.
+    let mut check_facts = |state: &mut CaseState, event: &Event, facts: &[EventBody]| {
+        for fact in facts {
+            if let EventBody::StepCompleted {
+                documents, data, ..
+            } = fact
+            {
+                // Carried by a v2 completion, judged as recorded before it.
+                state.record_inputs(documents, data);
+            }
+            check_fact(
+                sop,
+                calendar,
+                state,
+                event,
+                fact,
+                &mut expected_entry,
+                &mut previous_step,
+            )?;
+            state.apply_fact(event.seq, event.at, fact)?;
+        }
+        Ok::<(), Divergence>(())
+    };
+    check_facts(&mut state, first, &first.then)?;
     for event in iter {
-        check_event(
-            sop,
-            calendar,
-            &state,
-            event,
-            &mut expected_entry,
-            &mut previous_step,
-        )?;
-        state.apply(event)?;
+        if event.seq != state.version + 1 {
+            return Err(Divergence {
+                seq: event.seq,
+                reason: format!(
+                    "{}: expected event {}",
+                    event.body.kind(),
+                    state.version + 1
+                ),
+            });
+        }
+        check_facts(&mut state, event, std::slice::from_ref(&event.body))?;
+        check_facts(&mut state, event, &event.then)?;
+        state.version = event.seq;
     }
     Ok(state)
 }
 
-fn check_event(
+/// Whether guard evaluations re-made against the SOP are the recorded ones. A v2 record holds
+/// no guard text (the SOP's is the one evaluated); a v1 record's text must be the SOP's.
+fn same_evaluations(
+    evaluated: &[super::event::GuardEvaluation],
+    recorded: &[super::event::GuardEvaluation],
+) -> bool {
+    evaluated.len() == recorded.len()
+        && evaluated.iter().zip(recorded).all(|(e, r)| {
+            e.branch == r.branch
+                && e.result == r.result
+                && e.values == r.values
+                && (r.guard.is_empty() || r.guard == e.guard)
+        })
+}
+
+fn check_fact(
     sop: &Sop,
     calendar: &CaseCalendar,
     state: &CaseState,
     event: &Event,
+    fact: &EventBody,
     expected_entry: &mut Option<usize>,
     previous_step: &mut Option<usize>,
 ) -> Result<(), Divergence> {
@@ -138,7 +183,7 @@ fn check_event(
         .current_step
         .as_deref()
         .and_then(|s| sop.step_index(s));
-    match &event.body {
+    match fact {
         EventBody::StepEntered {
             step,
             visit,
@@ -249,7 +294,7 @@ fn check_event(
                     target.map(|t| sop.step(t).id.as_str()).unwrap_or("?")
                 )));
             }
-            if choice.evaluations != *evaluations {
+            if !same_evaluations(&choice.evaluations, evaluations) {
                 return Err(diverge(
                     "recorded guard values differ from a re-evaluation".to_owned(),
                 ));
@@ -290,7 +335,7 @@ fn check_event(
             from: counter,
             ..
         } => {
-            let what = event.body.kind();
+            let what = fact.kind();
             let (call, queue) = open_call(sop, state).ok_or_else(|| {
                 diverge(format!(
                     "{what}: number {number} is not being called at a counter"
@@ -314,7 +359,7 @@ fn check_event(
             }
             if let EventBody::QueueNoShow {
                 no_shows, limit, ..
-            } = &event.body
+            } = fact
             {
                 if *no_shows != state.no_shows + 1 {
                     return Err(diverge(format!(

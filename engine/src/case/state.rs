@@ -188,14 +188,19 @@ pub struct ApplyError {
 }
 
 impl CaseState {
-    /// Builds the state from the first event, which must be `case_started` with seq 1.
+    /// Builds the state from the first event, which must be `case_started` with seq 1 (in
+    /// v2 with the first step's entry after it).
     pub fn from_first(event: &Event) -> Result<Self, ApplyError> {
-        Self::from_first_parts(event.seq, event.at, &event.body)
+        let mut state = Self::from_first_parts(event.seq, event.at, &event.body)?;
+        for fact in &event.then {
+            state.apply_fact(event.seq, event.at, fact)?;
+        }
+        Ok(state)
     }
 
     /// [`from_first`](Self::from_first) on an event's parts: the decider builds its working
     /// state without making an event.
-    pub(crate) fn from_first_parts(
+    pub fn from_first_parts(
         seq: CaseVersion,
         at: OffsetDateTime,
         body: &EventBody,
@@ -262,15 +267,29 @@ impl CaseState {
         Ok(state)
     }
 
-    /// Applies one event. Checks only what keeps the state coherent (sequence, case open);
-    /// whether the event was the right decision is `verify`'s job.
+    /// Applies one event: each of its facts in order. Checks only what keeps the state
+    /// coherent (sequence, case open); whether the event was the right decision is
+    /// `verify`'s job.
     pub fn apply(&mut self, event: &Event) -> Result<(), ApplyError> {
-        self.apply_parts(event.seq, event.at, &event.body)
+        if event.seq != self.version + 1 {
+            return Err(ApplyError {
+                seq: event.seq,
+                kind: event.body.kind(),
+                reason: format!("expected event {}", self.version + 1),
+            });
+        }
+        for fact in event.facts() {
+            self.apply_fact(event.seq, event.at, fact)?;
+        }
+        self.version = event.seq;
+        Ok(())
     }
 
-    /// [`apply`](Self::apply) on an event's parts: the decider keeps its working state in
-    /// step with the events it decides without making (and cloning into) events.
-    pub(crate) fn apply_parts(
+    /// Applies one fact of event `seq` (recorded at `at`), leaving the version to the
+    /// caller: [`apply`](Self::apply) sets it once per event, and the decider keeps its
+    /// working state in step with the facts it decides without making (and cloning into)
+    /// events.
+    pub fn apply_fact(
         &mut self,
         seq: CaseVersion,
         at: OffsetDateTime,
@@ -281,9 +300,6 @@ impl CaseState {
             kind: body.kind(),
             reason,
         };
-        if seq != self.version + 1 {
-            return Err(fail(format!("expected event {}", self.version + 1)));
-        }
         if self.status.is_closed() {
             return Err(fail(format!("case is already {}", self.status.as_str())));
         }
@@ -320,17 +336,9 @@ impl CaseState {
                 });
             }
             EventBody::DocumentsRecorded { documents, .. } => {
-                self.work_begins();
-                for receipt in documents {
-                    self.documents.insert(receipt.clone());
-                }
+                self.record_inputs(documents, &Map::new());
             }
-            EventBody::DataRecorded { data, .. } => {
-                self.work_begins();
-                for (k, v) in data {
-                    self.data.insert(k.clone(), v.clone());
-                }
-            }
+            EventBody::DataRecorded { data, .. } => self.record_inputs(&[], data),
             EventBody::CaseRegistered { number } => {
                 if self.registration_number.is_some() {
                     return Err(fail("the case is already registered".to_owned()));
@@ -379,7 +387,13 @@ impl CaseState {
                 })
             }
             EventBody::AdapterCompleted { .. } => self.pending_request = None,
-            EventBody::StepCompleted { step, outcome, .. } => {
+            EventBody::StepCompleted {
+                step,
+                outcome,
+                documents,
+                data,
+                ..
+            } => {
                 if self.current_step.as_deref() != Some(step) {
                     return Err(fail(match &self.current_step {
                         Some(current) => {
@@ -388,6 +402,7 @@ impl CaseState {
                         None => format!("completes `{step}`, but the case is at no step"),
                     }));
                 }
+                self.record_inputs(documents, data);
                 self.current_completed = true;
                 if let Some(visit) = self.visits.last_mut() {
                     visit.completed_at = Some(at);
@@ -424,8 +439,28 @@ impl CaseState {
                 self.call = None;
             }
         }
-        self.version = seq;
         Ok(())
+    }
+
+    /// Takes in the documents and data recorded at the current step (v1: their own events;
+    /// v2: carried by the completion). Idempotent: recording the same twice changes nothing.
+    pub fn record_inputs(&mut self, documents: &[DocumentReceipt], data: &Map<String, Value>) {
+        if documents.is_empty() && data.is_empty() {
+            return;
+        }
+        self.work_begins();
+        // What is already held is not copied again (replay takes a completion's inputs in
+        // before judging it, then applies the completion).
+        for receipt in documents {
+            if self.documents.get(&receipt.doc) != Some(receipt) {
+                self.documents.insert(receipt.clone());
+            }
+        }
+        for (k, v) in data {
+            if self.data.get(k) != Some(v) {
+                self.data.insert(k.clone(), v.clone());
+            }
+        }
     }
 
     /// Marks the work on a called case as begun: the applicant came.

@@ -396,7 +396,8 @@ impl<'a> Driver<'a> {
     fn evaluations(&self) -> usize {
         self.events
             .iter()
-            .map(|e| match &e.body {
+            .flat_map(|e| e.facts())
+            .map(|f| match f {
                 EventBody::BranchTaken { evaluations, .. } => evaluations.len(),
                 _ => 0,
             })
@@ -406,7 +407,8 @@ impl<'a> Driver<'a> {
     fn incidents(&self) -> usize {
         self.events
             .iter()
-            .filter(|e| matches!(e.body, EventBody::IncidentRaised { .. }))
+            .flat_map(|e| e.facts())
+            .filter(|f| matches!(f, EventBody::IncidentRaised { .. }))
             .count()
     }
 

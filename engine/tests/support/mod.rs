@@ -184,7 +184,8 @@ impl<'a> Case<'a> {
     pub fn path(&self) -> Vec<String> {
         self.events
             .iter()
-            .filter_map(|e| match &e.body {
+            .flat_map(|e| e.facts())
+            .filter_map(|f| match f {
                 sopflow_engine::case::EventBody::StepEntered { step, .. } => Some(step.to_string()),
                 _ => None,
             })
@@ -192,7 +193,11 @@ impl<'a> Case<'a> {
     }
 
     pub fn kinds(&self) -> Vec<&'static str> {
-        self.events.iter().map(|e| e.body.kind()).collect()
+        self.events
+            .iter()
+            .flat_map(|e| e.facts())
+            .map(|f| f.kind())
+            .collect()
     }
 }
 

@@ -187,8 +187,8 @@ async fn already_recorded(
 ) -> Result<bool, Problem> {
     let (_, stored) = state.runtime.history(case_id).await?;
     let events = decode(&stored)?;
-    Ok(events.iter().any(|e| {
-        matches!(&e.body, EventBody::AdapterCompleted { idempotency_key, outcome, .. }
+    Ok(events.iter().flat_map(|e| e.facts()).any(|f| {
+        matches!(f, EventBody::AdapterCompleted { idempotency_key, outcome, .. }
             if *idempotency_key == answer.idempotency_key
                 && outcome.as_deref() == Some(answer.outcome.as_str()))
     }))

@@ -390,6 +390,8 @@ impl Bar {
 pub struct EventLine {
     pub seq: u64,
     pub kind: String,
+    /// The kinds of the facts the event holds after its first (event format v2).
+    pub then: Vec<String>,
     pub at: String,
     pub user: String,
     pub role: String,
@@ -514,14 +516,37 @@ fn note_of(event: &Value) -> Option<String> {
 
 fn event_line(replay: &Replay, seq: u64, offset: UtcOffset) -> Option<EventLine> {
     let e = replay.events.iter().find(|e| e.seq == seq)?;
-    let incident = e.kind.starts_with("incident_") || e.kind == "case_cancelled";
+    // A v2 event holds its command's facts: the incident may be one after its first.
+    let incident_fact = std::iter::once(&e.event)
+        .chain(
+            e.event
+                .get("then")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+        .find(|f| {
+            let kind = f.get("type").and_then(Value::as_str).unwrap_or_default();
+            kind.starts_with("incident_") || kind == "case_cancelled"
+        });
+    let incident = incident_fact.is_some();
+    let then = e
+        .event
+        .get("then")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.get("type").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
     Some(EventLine {
         seq,
         kind: e.kind.clone(),
+        then,
         at: when(e.at, offset),
         user: e.by.user.clone(),
         role: e.by.role.clone(),
-        note: if incident { note_of(&e.event) } else { None },
+        note: incident_fact.and_then(note_of),
         incident,
         findings: replay
             .findings

@@ -130,7 +130,8 @@ pub fn choose_branch_replaying(
             match recorded.get(evaluations.len()) {
                 Some(r)
                     if r.branch == i
-                        && r.guard == guard.source
+                        // v2 records no guard text: the place (branch) names the guard.
+                        && (r.guard.is_empty() || r.guard == guard.source)
                         && guard.reads.iter().all(|n| {
                             data.get(n.as_str()).is_none_or(|v| {
                                 !super::data::is_erased(v) || r.values.get(n.as_str()) == Some(v)

@@ -56,9 +56,10 @@ impl<'a> Decider<'a> {
         }
     }
 
-    /// Records `body` and keeps the working state in step with it.
+    /// Records fact `body` and keeps the working state in step with it. The command's facts
+    /// become one event (see `case::stamp`): the version moves once, when the decision is made.
     fn emit(&mut self, working: &mut CaseState, body: EventBody) {
-        if let Err(e) = working.apply_parts(working.version + 1, self.ctx.now, &body)
+        if let Err(e) = working.apply_fact(working.version + 1, self.ctx.now, &body)
             && self.broken.is_none()
         {
             self.broken = Some(e);
@@ -292,11 +293,13 @@ impl<'a> Decider<'a> {
             };
             self.emit(working, body);
         }
-        self.record_inputs(working, current, data, documents);
+        // The documents and data ride in the completion (event format v2).
         let body = EventBody::StepCompleted {
             step: self.sop.step_id(current).clone(),
             outcome: outcome.map(str::to_owned),
             missing_documents: missing.clone(),
+            documents: documents.to_vec(),
+            data: data.clone(),
         };
         self.emit(working, body);
         self.route(working, current, outcome, Some(missing));
@@ -400,11 +403,12 @@ impl<'a> Decider<'a> {
             reference,
         };
         self.emit(working, body);
-        self.record_inputs(working, current, data, &[]);
         let body = EventBody::StepCompleted {
             step: self.sop.step_id(current).clone(),
             outcome: outcome.map(str::to_owned),
             missing_documents: Vec::new(),
+            documents: Vec::new(),
+            data: data.clone(),
         };
         self.emit(working, body);
         self.route(working, current, outcome, None);
@@ -492,12 +496,17 @@ impl<'a> Decider<'a> {
             Ok(choice) => {
                 let compiled = &self.sop.compiled(from).branches[choice.branch];
                 let to = compiled.to;
+                // The label and the guards' text are the pinned SOP's: not copied (v2).
+                let mut evaluations = choice.evaluations;
+                for evaluation in &mut evaluations {
+                    evaluation.guard = Arc::default();
+                }
                 let body = EventBody::BranchTaken {
                     from: self.sop.step_id(from).clone(),
                     to: self.sop.step_id(to).clone(),
                     branch: choice.branch,
-                    label: compiled.label.clone(),
-                    evaluations: choice.evaluations,
+                    label: None,
+                    evaluations,
                 };
                 self.emit(working, body);
                 self.enter(working, to, Some(from));
@@ -532,6 +541,8 @@ impl<'a> Decider<'a> {
                     step: self.sop.step_id(to).clone(),
                     outcome: None,
                     missing_documents: Vec::new(),
+                    documents: Vec::new(),
+                    data: Map::new(),
                 };
                 self.emit(working, body);
                 // Validation forbids cycles of decisions, so this recursion ends.
@@ -785,6 +796,8 @@ steps:
                     .clone(),
                 outcome: None,
                 missing_documents: Vec::new(),
+                documents: Vec::new(),
+                data: Map::new(),
             },
         );
         match d.finish() {

@@ -90,5 +90,10 @@ pub(crate) fn decide_in_place(
     }
     let mut d = Decider::new(sop, ctx);
     d.on_case(state, command)?;
-    d.finish()
+    let decision = d.finish()?;
+    if !decision.events.is_empty() {
+        // The command's facts are one event.
+        state.version += 1;
+    }
+    Ok(decision)
 }

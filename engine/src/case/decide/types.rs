@@ -147,7 +147,8 @@ impl Context {
     }
 }
 
-/// New events (bodies; the caller numbers and stamps them) and the effects to carry out.
+/// The command's facts, in order (the caller stamps them as one event: `case::stamp`), and
+/// the effects to carry out.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Decision {
     pub events: Vec<EventBody>,

@@ -73,6 +73,8 @@ impl Decider<'_> {
             step: self.sop.step_id(current).clone(),
             outcome: None,
             missing_documents: missing.clone(),
+            documents: Vec::new(),
+            data: serde_json::Map::new(),
         };
         self.emit(working, body);
         self.route(working, current, None, Some(missing));
