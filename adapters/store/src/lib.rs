@@ -130,6 +130,6 @@ pub use supervision::OpenAtStep;
 pub use survey::{NewSurveyResponse, SurveyTotals};
 pub use types::{
     CallKind, CaseFilter, CaseProjection, CaseRecord, Counter, Event, Membership, NewCall,
-    NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, SearchKey,
-    ServicePoint, SopVersion, StoredResponse, User,
+    NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, QueuePlace,
+    SearchKey, ServicePoint, SopVersion, StoredResponse, User,
 };

@@ -1,133 +1,288 @@
-//! The SQLite group-commit writer: SQLite has one writer, so commands queue to one task that
-//! runs the waiting ones in one transaction and commits once (one fsync for many commands).
+//! The group committer: commands queue to it, and it runs the waiting ones in one transaction
+//! and commits once (one flush to disk for many commands), each command under a savepoint
+//! where it may fail after writing, so that it is undone alone and every command gets its own
+//! answer, given only after the commit.
+//!
+//! - SQLite has one writer: one committer, on a thread of its own.
+//! - PostgreSQL: [`PG_COMMITTERS`] committers per process, each on a pooled connection, take
+//!   turns at the queue; while one commits, another runs its batch. Every command runs under
+//!   a savepoint (a failed statement aborts a PostgreSQL transaction). The batch's log leaves
+//!   are added at its end, so the log's size row, which serialises every appending
+//!   transaction, is held only for the last statements and the commit, and never while a
+//!   batch waits for a case row. After its first command a batch waits at most
+//!   [`PG_LATER_LOCK_WAIT_MS`] for a lock another transaction holds: it never keeps the
+//!   locks of its earlier commands long behind another process, and two batches that wait for
+//!   each other part at once. Such a command is undone alone and runs again first in the
+//!   committer's next batch, where it waits as a transaction of its own would. A conflict with
+//!   another process stays what it was: the case row is locked (`FOR UPDATE`) before the
+//!   command is decided and the append checks the version, so the loser gets the conflict.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use sopflow_store::Savepoint;
-use tokio::sync::{mpsc, oneshot};
+use sopflow_store::{Savepoint, Tx};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::pipeline::Job;
 use super::{Outcome, Runtime, RuntimeError};
 
-/// Most commands committed together. Enough to amortise one fsync over a burst of clients,
-/// small enough that no command waits long behind others.
+/// Most commands committed together on SQLite. Enough to amortise one fsync over a burst of
+/// clients, small enough that no command waits long behind others.
 const MAX_BATCH: usize = 64;
 
-/// A job waiting for the group committer, with where to send its outcome.
+/// Committers per process on PostgreSQL: one runs its batch while another commits. Half the
+/// pool (`MAX_CONNECTIONS`, 8): reads outside transactions keep the rest.
+pub(super) const PG_COMMITTERS: usize = 4;
+
+/// Most commands per batch on PostgreSQL. Each command there is a few round trips to the
+/// server, on one connection: more would make the first commands wait for the last.
+const PG_MAX_BATCH: usize = 16;
+
+/// How long a command after a batch's first waits for a lock held by another transaction
+/// before it is undone and run again in the next batch. About one commit of another batch.
+pub(super) const PG_LATER_LOCK_WAIT_MS: u32 = 20;
+
+/// How many times a command is run again after waiting too long for a lock before it is
+/// answered "busy, retry".
+const MAX_RERUNS: u8 = 3;
+
+/// A job waiting for the group committer, with where to send its outcome (`None`: a call
+/// with nobody waiting).
 pub(super) struct Batched {
     pub(super) job: Job,
-    pub(super) reply: oneshot::Sender<Result<Outcome, RuntimeError>>,
+    pub(super) reply: oneshot::Sender<Result<Option<Outcome>, RuntimeError>>,
 }
 
-/// Starts the group committer on a thread of its own, with a runtime of its own, so that
-/// between its statements it never waits for a shared worker behind request tasks (every
-/// command waits for the writer). On the 2-core bench machine this alone made no measurable
-/// difference; the benchmarks ran with it. It ends when the last sender is dropped.
+/// How a backend's batches run.
+#[derive(Clone, Copy)]
+struct Policy {
+    max_batch: usize,
+    /// Every command under a savepoint (PostgreSQL), else only those that may fail after
+    /// writing (SQLite: one writer, nothing else can get in the way of a command).
+    always_guarded: bool,
+    /// Lock waits of the commands after a batch's first (PostgreSQL).
+    later_lock_wait_ms: Option<u32>,
+}
+
+const SQLITE: Policy = Policy {
+    max_batch: MAX_BATCH,
+    always_guarded: false,
+    later_lock_wait_ms: None,
+};
+
+const POSTGRES: Policy = Policy {
+    max_batch: PG_MAX_BATCH,
+    always_guarded: true,
+    later_lock_wait_ms: Some(PG_LATER_LOCK_WAIT_MS),
+};
+
+type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Batched>>>;
+
+/// Starts the group committer(s). SQLite's runs on a thread of its own, with a runtime of
+/// its own, so that between its statements it never waits for a shared worker behind request
+/// tasks (every command waits for the writer). PostgreSQL's are tasks of the caller's tokio
+/// runtime (its connections belong to that runtime's reactor). They end when the last sender
+/// is dropped.
 pub(super) fn spawn(runtime: Runtime) -> mpsc::UnboundedSender<Batched> {
     let (sender, receiver) = mpsc::unbounded_channel();
-    let started = std::thread::Builder::new()
-        .name("sopflow-writer".into())
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(group_commit(runtime, receiver)),
-                Err(e) => tracing::error!(error = %e, "cannot start the writer's runtime"),
-            }
-        });
-    if let Err(e) = started {
-        tracing::error!(error = %e, "cannot start the writer thread");
+    let queue: Queue = Arc::new(Mutex::new(receiver));
+    if runtime.store.backend() == "sqlite" {
+        let started = std::thread::Builder::new()
+            .name("sopflow-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(group_commit(runtime, SQLITE, queue)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the writer's runtime"),
+                }
+            });
+        if let Err(e) = started {
+            tracing::error!(error = %e, "cannot start the writer thread");
+        }
+    } else {
+        for _ in 0..PG_COMMITTERS {
+            tokio::spawn(group_commit(runtime.clone(), POSTGRES, queue.clone()));
+        }
     }
     sender
 }
 
-/// The SQLite writer: takes the commands waiting, runs them inside one transaction (a
-/// refused command has written nothing, or is rolled back alone to its savepoint), commits
-/// once, and only then answers them all. One fsync for many commands, and every answer still
+/// A job of a batch, with how many times it was run again.
+struct Pending {
+    batched: Batched,
+    reruns: u8,
+}
+
+/// One committer: takes the commands waiting (first those it must run again), runs them
+/// inside one transaction, commits once, and only then answers them all. Every answer still
 /// means durable.
-async fn group_commit(runtime: Runtime, mut receiver: mpsc::UnboundedReceiver<Batched>) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+async fn group_commit(runtime: Runtime, policy: Policy, queue: Queue) {
+    let mut again: VecDeque<Pending> = VecDeque::new();
+    loop {
+        let mut batch: Vec<Pending> = Vec::with_capacity(policy.max_batch);
+        while batch.len() < policy.max_batch
+            && let Some(p) = again.pop_front()
+        {
+            batch.push(p);
+        }
+        {
+            let mut receiver = queue.lock().await;
+            if batch.is_empty() {
+                match receiver.recv().await {
+                    Some(first) => batch.push(Pending {
+                        batched: first,
+                        reruns: 0,
+                    }),
+                    None => return,
+                }
+            }
+            while batch.len() < policy.max_batch {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(Pending {
+                        batched: next,
+                        reruns: 0,
+                    }),
+                    Err(_) => break,
+                }
             }
         }
         metrics::histogram!("sopflow_commit_batch_size").record(batch.len() as f64);
-        let mut tx = match runtime.store.begin().await {
-            Ok(tx) => tx,
-            Err(e) => {
-                let message = format!("cannot begin a transaction: {e}");
-                for b in batch {
-                    let _ = b.reply.send(Err(RuntimeError::Busy(message.clone())));
+        again.extend(run_batch(&runtime, policy, batch).await);
+    }
+}
+
+/// Runs one batch and answers its commands; returns those to run again (they waited too
+/// long for a lock another transaction holds, and were undone).
+async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Vec<Pending> {
+    let mut tx = match runtime.store.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let message = format!("cannot begin a transaction: {e}");
+            for p in batch {
+                let _ = p
+                    .batched
+                    .reply
+                    .send(Err(RuntimeError::Busy(message.clone())));
+            }
+            return Vec::new();
+        }
+    };
+    tx.defer_leaves();
+    let count = batch.len();
+    let mut done = Vec::with_capacity(count);
+    let mut again = Vec::new();
+    let mut broken = None;
+    // Whether the savepoint of the command before is still open (PostgreSQL: always after
+    // the first command), and whether that command succeeded.
+    let mut open_savepoint: Option<bool> = None;
+    for (i, p) in batch.into_iter().enumerate() {
+        let Batched { job, reply } = p.batched;
+        if broken.is_some() {
+            done.push((reply, Err(RuntimeError::Busy("the batch failed".into()))));
+            continue;
+        }
+        // A command is rolled back alone to its savepoint when it fails after writing. On
+        // SQLite only a command that answers an Idempotency-Key (a retry of the same key
+        // earlier in the batch) or stores files before deciding can fail after a write in
+        // the normal course; for the others the savepoint's statements are saved, and a
+        // failure after a write (a broken database, a history written around the store)
+        // fails the batch, whose commands are all answered "busy, retry".
+        let guarded = policy.always_guarded || job.idempotency.is_some() || !job.files.is_empty();
+        if guarded {
+            let set = match open_savepoint.take() {
+                // PostgreSQL: the savepoint of the command before is closed and this one's set
+                // in one round trip; from the second command on, lock waits are bounded.
+                Some(succeeded) => {
+                    let bound = policy.later_lock_wait_ms.filter(|_| i == 1);
+                    tx.next_command(succeeded, bound).await
                 }
-                continue;
-            }
-        };
-        let mut done = Vec::with_capacity(batch.len());
-        let mut broken = None;
-        for b in batch {
-            if broken.is_some() {
-                done.push((b.reply, Err(RuntimeError::Busy("the batch failed".into()))));
-                continue;
-            }
-            // A command is rolled back alone to its savepoint when it fails after writing.
-            // Only a command that answers an Idempotency-Key (a retry of the same key earlier
-            // in the batch) or stores files before deciding can fail after a write in the
-            // normal course; for the others the savepoint's two statements are saved, and a
-            // failure after a write (a broken database, a history written around the store)
-            // fails the batch, whose commands are all answered "busy, retry".
-            let guarded = b.job.idempotency.is_some() || !b.job.files.is_empty();
-            if guarded && let Err(e) = tx.savepoint(Savepoint::Set).await {
+                None => tx.savepoint(Savepoint::Set).await,
+            };
+            if let Err(e) = set {
                 broken = Some(e.to_string());
-                done.push((b.reply, Err(RuntimeError::Busy("the batch failed".into()))));
+                done.push((reply, Err(RuntimeError::Busy("the batch failed".into()))));
                 continue;
             }
-            let mut wrote = false;
-            let outcome = runtime.execute(&mut tx, &b.job, &mut wrote).await;
-            if guarded {
-                let closing = if outcome.is_ok() {
-                    Savepoint::Release
-                } else {
-                    Savepoint::RollBack
-                };
-                let mut closed = tx.savepoint(closing).await;
-                if closing == Savepoint::RollBack && closed.is_ok() {
-                    closed = tx.savepoint(Savepoint::Release).await;
-                }
+        }
+        let mut wrote = false;
+        let outcome = runtime.execute(&mut tx, &job, &mut wrote).await;
+        if guarded {
+            if policy.always_guarded && i + 1 < count {
+                // Closed by the next command's `next_command`, in the same round trip.
+                open_savepoint = Some(outcome.is_ok());
+            } else {
+                let closed = close_savepoint(&mut tx, outcome.is_ok()).await;
                 if let Err(e) = closed {
                     broken = Some(e.to_string());
                 }
-            } else if let Err(e) = &outcome
-                && wrote
-            {
-                broken = Some(format!("a command failed after writing: {e}"));
             }
-            done.push((b.reply, outcome));
+        } else if let Err(e) = &outcome
+            && wrote
+        {
+            broken = Some(format!("a command failed after writing: {e}"));
         }
-        let committed = match broken {
-            Some(reason) => {
-                let _ = tx.rollback().await;
-                Err(reason)
+        match outcome {
+            Err(RuntimeError::Store(e)) if e.is_lock_wait() && p.reruns < MAX_RERUNS => {
+                again.push(Pending {
+                    batched: Batched { job, reply },
+                    reruns: p.reruns + 1,
+                });
             }
-            None => tx.commit().await.map_err(|e| e.to_string()),
-        };
-        runtime.committed();
-        for (reply, outcome) in done {
-            let answer = match (&committed, outcome) {
-                (Ok(()), Ok(outcome)) => {
-                    runtime.cache.put(Arc::clone(&outcome.case.state));
-                    Ok(outcome)
-                }
-                (Ok(()), Err(e)) => Err(e),
-                (Err(reason), _) => {
-                    tracing::error!(%reason, "group commit failed; the batch was rolled back");
-                    Err(RuntimeError::Busy(format!("the commit failed: {reason}")))
-                }
-            };
-            let _ = reply.send(answer);
+            outcome => done.push((reply, outcome)),
         }
     }
+    if broken.is_none()
+        && let Some(succeeded) = open_savepoint
+        && !succeeded
+    {
+        // The last command failed: undo it before the commit.
+        if let Err(e) = tx.savepoint(Savepoint::RollBack).await {
+            broken = Some(e.to_string());
+        }
+    }
+    let committed = match broken {
+        Some(reason) => {
+            let _ = tx.rollback().await;
+            Err(reason)
+        }
+        None => tx.commit().await.map_err(|e| e.to_string()),
+    };
+    runtime.committed();
+    if committed.is_err() {
+        // Nothing of the batch is stored: the commands to run again are answered too.
+        for p in again.drain(..) {
+            done.push((
+                p.batched.reply,
+                Err(RuntimeError::Busy("the batch failed".into())),
+            ));
+        }
+    }
+    for (reply, outcome) in done {
+        let answer = match (&committed, outcome) {
+            (Ok(()), Ok(outcome)) => {
+                if let Some(outcome) = &outcome {
+                    runtime.cache.put(Arc::clone(&outcome.case.state));
+                }
+                Ok(outcome)
+            }
+            (Ok(()), Err(e)) => Err(e),
+            (Err(reason), _) => {
+                tracing::error!(%reason, "group commit failed; the batch was rolled back");
+                Err(RuntimeError::Busy(format!("the commit failed: {reason}")))
+            }
+        };
+        let _ = reply.send(answer);
+    }
+    again
+}
+
+/// Ends a command's savepoint: released, or rolled back to and released.
+async fn close_savepoint(tx: &mut Tx, succeeded: bool) -> Result<(), sopflow_store::Error> {
+    if succeeded {
+        return tx.savepoint(Savepoint::Release).await;
+    }
+    tx.savepoint(Savepoint::RollBack).await?;
+    tx.savepoint(Savepoint::Release).await
 }
