@@ -286,3 +286,258 @@ async fn close_savepoint(tx: &mut Tx, succeeded: bool) -> Result<(), sopflow_sto
     tx.savepoint(Savepoint::RollBack).await?;
     tx.savepoint(Savepoint::Release).await
 }
+
+#[cfg(test)]
+mod tests {
+    //! Batches run by hand (as the committer runs them, without its timing): one command that
+    //! conflicts is undone alone and the others commit, each answered; on PostgreSQL a later
+    //! command that waits for a case another process holds runs again in the next batch and,
+    //! when that process moved the case meanwhile, gets the conflict it would have got alone.
+
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::{Map, json};
+    use sopflow_engine::case::{Command, DocumentReceipt};
+    use sopflow_store::Store;
+    use sopflow_store::testing::{Backend, TestDb};
+    use time::{OffsetDateTime, UtcOffset};
+    use tokio::sync::oneshot;
+
+    use super::{Batched, POSTGRES, Pending, Policy, SQLITE, run_batch};
+    use crate::auth::User;
+    use crate::calendars::Calendars;
+    use crate::offices::{DEFAULT_POINT, Offices};
+    use crate::registry::Registry;
+    use crate::runtime::{CommandRequest, Outcome, Runtime, RuntimeError};
+
+    const KTP_EL: &str = include_str!("../../../sop-definitions/ktp-el.yaml");
+
+    type Answer = oneshot::Receiver<Result<Option<Outcome>, RuntimeError>>;
+
+    async fn runtime_on(store: Store, defs: &std::path::Path) -> Runtime {
+        let registry = Registry::default();
+        assert!(registry.sync_dir(&store, defs).await.is_empty());
+        let offices = Offices::start(&store, &[], "Asia/Jakarta", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        Runtime::new(
+            store,
+            registry,
+            UtcOffset::from_hms(7, 0, 0).unwrap(),
+            offices,
+            Calendars::default(),
+        )
+    }
+
+    fn petugas() -> User {
+        User::new("siti", "petugas_antrian", Vec::new(), DEFAULT_POINT)
+    }
+
+    /// A case opened and handed in: at the file check, version 4 or so.
+    async fn case_at_check(runtime: &Runtime, i: usize) -> (String, u64) {
+        let siti = petugas();
+        let data = json!({
+            "nik": format!("13129901019{i:05}"),
+            "nama_lengkap": format!("Pemohon Uji {i}"),
+            "alasan": "baru",
+        });
+        let start = CommandRequest::start(
+            "ktp-el",
+            data.as_object().cloned().unwrap(),
+            Vec::new(),
+            siti.actor(),
+            OffsetDateTime::now_utc(),
+        )
+        .by(&siti);
+        let case_id = runtime.run(start).await.unwrap().case.state.case_id.clone();
+        let hand_in = Command::CompleteStep {
+            step: "serahkan_berkas".into(),
+            data: Map::new(),
+            documents: vec![DocumentReceipt {
+                doc: "fotokopi_kk".into(),
+                number: None,
+                received: true,
+                sha256: None,
+            }],
+            outcome: None,
+        };
+        let done = runtime
+            .run(
+                CommandRequest::on_case(&case_id, hand_in, siti.actor(), OffsetDateTime::now_utc())
+                    .by(&siti),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            done.case.state.current_step.as_deref(),
+            Some("verifikasi_berkas")
+        );
+        (case_id, done.case.state.version)
+    }
+
+    /// The file check of `case_id`, if it is at `expected` (any version with `None`).
+    async fn check(runtime: &Runtime, case_id: &str, expected: Option<u64>) -> (Pending, Answer) {
+        let siti = petugas();
+        let verify = Command::CompleteStep {
+            step: "verifikasi_berkas".into(),
+            data: Map::new(),
+            documents: Vec::new(),
+            outcome: None,
+        };
+        let request =
+            CommandRequest::on_case(case_id, verify, siti.actor(), OffsetDateTime::now_utc())
+                .by(&siti)
+                .expected_version(expected);
+        let job = runtime.job(request).await.unwrap();
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            batched: Batched { job, reply },
+            reruns: 0,
+        };
+        (pending, answer)
+    }
+
+    async fn step_of(runtime: &Runtime, case_id: &str) -> Option<String> {
+        runtime
+            .store
+            .case(case_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .current_step
+    }
+
+    /// Every event has its leaf, and only those: the log's size is the sum of the versions.
+    async fn log_covers(runtime: &Runtime, cases: &[&str]) {
+        let mut events = 0;
+        for case_id in cases {
+            events += runtime.store.case(case_id).await.unwrap().unwrap().version;
+        }
+        assert_eq!(runtime.store.log_size().await.unwrap(), events);
+    }
+
+    async fn one_conflict_in_a_batch_leaves_the_others(db: &TestDb, policy: Policy) {
+        let defs = tempfile::tempdir().unwrap();
+        std::fs::write(defs.path().join("ktp-el.yaml"), KTP_EL).unwrap();
+        let runtime = runtime_on(db.store().await, defs.path()).await;
+        let (a, va) = case_at_check(&runtime, 1).await;
+        let (b, vb) = case_at_check(&runtime, 2).await;
+        let (c, _) = case_at_check(&runtime, 3).await;
+        let (ja, answer_a) = check(&runtime, &a, Some(va)).await;
+        // A stale screen: B is not at the version the client saw.
+        let (jb, answer_b) = check(&runtime, &b, Some(vb - 1)).await;
+        let (jc, answer_c) = check(&runtime, &c, None).await;
+        let again = run_batch(&runtime, policy, vec![ja, jb, jc]).await;
+        assert!(again.is_empty());
+        let a_done = answer_a.await.unwrap().unwrap().unwrap();
+        assert_eq!(
+            a_done.case.state.current_step.as_deref(),
+            Some("tunggu_antrian")
+        );
+        match answer_b.await.unwrap() {
+            Err(RuntimeError::Conflict {
+                current_version, ..
+            }) => assert_eq!(current_version, vb),
+            other => panic!("expected the conflict, got {other:?}"),
+        }
+        let c_done = answer_c.await.unwrap().unwrap().unwrap();
+        assert_eq!(
+            c_done.case.state.current_step.as_deref(),
+            Some("tunggu_antrian")
+        );
+        assert_eq!(
+            step_of(&runtime, &a).await.as_deref(),
+            Some("tunggu_antrian")
+        );
+        assert_eq!(
+            step_of(&runtime, &b).await.as_deref(),
+            Some("verifikasi_berkas")
+        );
+        assert_eq!(
+            step_of(&runtime, &c).await.as_deref(),
+            Some("tunggu_antrian")
+        );
+        // The conflicting command's last in a batch too: undone before the commit.
+        let (jb, answer_b) = check(&runtime, &b, Some(vb - 1)).await;
+        let (jb2, answer_b2) = check(&runtime, &b, Some(vb)).await;
+        let (jb3, answer_b3) = check(&runtime, &b, Some(vb)).await;
+        let again = run_batch(&runtime, policy, vec![jb, jb2, jb3]).await;
+        assert!(again.is_empty());
+        assert!(matches!(
+            answer_b.await.unwrap(),
+            Err(RuntimeError::Conflict { .. })
+        ));
+        assert!(answer_b2.await.unwrap().unwrap().is_some());
+        // The same check again: the case has moved on.
+        assert!(matches!(
+            answer_b3.await.unwrap(),
+            Err(RuntimeError::Conflict { .. })
+        ));
+        log_covers(&runtime, &[&a, &b, &c]).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_batch_with_a_conflict() {
+        let db = TestDb::new(Backend::Sqlite).await.unwrap();
+        one_conflict_in_a_batch_leaves_the_others(&db, SQLITE).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn postgres_batch_with_a_conflict() {
+        let Some(db) = TestDb::new(Backend::Postgres).await else {
+            return;
+        };
+        one_conflict_in_a_batch_leaves_the_others(&db, POSTGRES).await;
+        db.cleanup().await;
+    }
+
+    /// Another process holds case B while a batch runs [A, B, C]: A and C commit without
+    /// waiting for it, B is undone and handed back to run again. That process then moves B
+    /// on: B's command, run again, gets the conflict, as it would have alone.
+    #[tokio::test]
+    async fn postgres_later_command_behind_another_process() {
+        let Some(db) = TestDb::new(Backend::Postgres).await else {
+            return;
+        };
+        let defs = tempfile::tempdir().unwrap();
+        std::fs::write(defs.path().join("ktp-el.yaml"), KTP_EL).unwrap();
+        let one = runtime_on(db.store().await, defs.path()).await;
+        let other = runtime_on(db.store().await, defs.path()).await;
+        let (a, _) = case_at_check(&one, 1).await;
+        let (b, vb) = case_at_check(&one, 2).await;
+        let (c, _) = case_at_check(&one, 3).await;
+
+        let mut held = other.store.begin().await.unwrap();
+        assert!(held.case(&b).await.unwrap().is_some());
+        let (ja, answer_a) = check(&one, &a, None).await;
+        let (jb, mut answer_b) = check(&one, &b, Some(vb)).await;
+        let (jc, answer_c) = check(&one, &c, None).await;
+        let again = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            run_batch(&one, POSTGRES, vec![ja, jb, jc]),
+        )
+        .await
+        .expect("the batch does not wait for the other process");
+        assert_eq!(again.len(), 1, "B is handed back to run again");
+        assert_eq!(again[0].reruns, 1);
+        assert!(answer_a.await.unwrap().unwrap().is_some());
+        assert!(answer_c.await.unwrap().unwrap().is_some());
+        assert!(answer_b.try_recv().is_err(), "B is not answered yet");
+        held.rollback().await.unwrap();
+
+        // The other process checks B first.
+        let (jo, answer_o) = check(&other, &b, Some(vb)).await;
+        assert!(run_batch(&other, POSTGRES, vec![jo]).await.is_empty());
+        assert!(answer_o.await.unwrap().unwrap().is_some());
+        assert!(run_batch(&one, POSTGRES, again).await.is_empty());
+        match answer_b.await.unwrap() {
+            Err(RuntimeError::Conflict {
+                current_version, ..
+            }) => assert!(current_version > vb),
+            other => panic!("expected the conflict, got {other:?}"),
+        }
+        log_covers(&one, &[&a, &b, &c]).await;
+        db.cleanup().await;
+    }
+}
