@@ -77,6 +77,8 @@ pub struct DbTx<DB: Database> {
     pub(crate) pending_leaves: Option<Vec<NewLeaf>>,
     /// How many of them were pending when the savepoint was set.
     pub(crate) leaves_at_savepoint: usize,
+    /// Whether lock waits are bounded (see [`crate::Tx::bound_lock_waits`]).
+    pub(crate) waits_bounded: bool,
     /// Begun and not yet ended: dropping it then rolls back.
     open: bool,
 }
@@ -144,6 +146,7 @@ impl<DB: Dialect> Backend<DB> {
             schema: self.schema.clone(),
             pending_leaves: None,
             leaves_at_savepoint: 0,
+            waits_bounded: false,
             // Set before it begins: a cancelled BEGIN is rolled back too.
             open: true,
         };

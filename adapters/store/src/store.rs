@@ -149,9 +149,10 @@ impl Tx {
             sql.push_str("ROLLBACK TO SAVEPOINT sopflow_command; ");
         }
         sql.push_str("RELEASE SAVEPOINT sopflow_command; ");
-        if let (Some(millis), Tx::Postgres(_)) = (bound_waits, &*self) {
+        if let (Some(millis), Tx::Postgres(t)) = (bound_waits, &mut *self) {
             // SET takes no parameters; the value is a number formatted here.
             sql.push_str(&format!("SET LOCAL lock_timeout = {millis}; "));
+            t.waits_bounded = true;
         }
         sql.push_str("SAVEPOINT sopflow_command");
         on_backend!(Tx, self, |t| {
@@ -190,6 +191,7 @@ impl Tx {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(&mut *t.conn)
                 .await?;
+            t.waits_bounded = true;
         }
         Ok(())
     }
@@ -199,6 +201,15 @@ impl Tx {
     pub async fn commit(mut self) -> Result<()> {
         let pending = on_backend!(Tx, &mut self, |t| t.pending_leaves.take());
         if let Some(leaves) = pending {
+            // The log's size row is held by a transaction that is committing: wait for it
+            // however long that takes, never give up the whole batch.
+            if let Tx::Postgres(t) = &mut self
+                && t.waits_bounded
+            {
+                sqlx::raw_sql("SET LOCAL lock_timeout = 0")
+                    .execute(&mut *t.conn)
+                    .await?;
+            }
             self.add_leaves(&leaves).await?;
         }
         on_backend!(Tx, self, |t| t.commit().await)

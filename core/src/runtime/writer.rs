@@ -209,14 +209,20 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
         let mut wrote = false;
         let outcome = runtime.execute(&mut tx, &job, &mut wrote).await;
         if guarded {
-            if policy.always_guarded && i + 1 < count {
+            let closed = if !policy.always_guarded {
+                close_savepoint(&mut tx, outcome.is_ok()).await
+            } else if i + 1 < count {
                 // Closed by the next command's `next_command`, in the same round trip.
                 open_savepoint = Some(outcome.is_ok());
+                Ok(())
+            } else if outcome.is_err() {
+                // The last one: undone before the commit (which ends a savepoint kept).
+                tx.savepoint(Savepoint::RollBack).await
             } else {
-                let closed = close_savepoint(&mut tx, outcome.is_ok()).await;
-                if let Err(e) = closed {
-                    broken = Some(e.to_string());
-                }
+                Ok(())
+            };
+            if let Err(e) = closed {
+                broken = Some(e.to_string());
             }
         } else if let Err(e) = &outcome
             && wrote
@@ -231,15 +237,6 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
                 });
             }
             outcome => done.push((reply, outcome)),
-        }
-    }
-    if broken.is_none()
-        && let Some(succeeded) = open_savepoint
-        && !succeeded
-    {
-        // The last command failed: undo it before the commit.
-        if let Err(e) = tx.savepoint(Savepoint::RollBack).await {
-            broken = Some(e.to_string());
         }
     }
     let committed = match broken {
