@@ -127,29 +127,36 @@ async fn group_commit(runtime: Runtime, policy: Policy, queue: Queue) {
         {
             batch.push(p);
         }
-        {
+        if batch.is_empty() {
             let mut receiver = queue.lock().await;
-            if batch.is_empty() {
-                match receiver.recv().await {
-                    Some(first) => batch.push(Pending {
-                        batched: first,
-                        reruns: 0,
-                    }),
-                    None => return,
-                }
+            match receiver.recv().await {
+                Some(first) => batch.push(Pending {
+                    batched: first,
+                    reruns: 0,
+                }),
+                None => return,
             }
-            while batch.len() < policy.max_batch {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(Pending {
-                        batched: next,
-                        reruns: 0,
-                    }),
-                    Err(_) => break,
-                }
-            }
+            fill(&mut receiver, &mut batch, policy.max_batch);
+        } else if let Ok(mut receiver) = queue.try_lock() {
+            // With commands to run again, never wait for the queue: an idle committer holds
+            // it while it waits for a new command, which may never come while these wait.
+            fill(&mut receiver, &mut batch, policy.max_batch);
         }
         metrics::histogram!("sopflow_commit_batch_size").record(batch.len() as f64);
         again.extend(run_batch(&runtime, policy, batch).await);
+    }
+}
+
+/// Adds the commands waiting in the queue to `batch`, up to `max`, without waiting.
+fn fill(receiver: &mut mpsc::UnboundedReceiver<Batched>, batch: &mut Vec<Pending>, max: usize) {
+    while batch.len() < max {
+        match receiver.try_recv() {
+            Ok(next) => batch.push(Pending {
+                batched: next,
+                reruns: 0,
+            }),
+            Err(_) => break,
+        }
     }
 }
 
@@ -236,6 +243,12 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
                     reruns: p.reruns + 1,
                 });
             }
+            Err(RuntimeError::Store(e)) if e.is_lock_wait() => done.push((
+                reply,
+                Err(RuntimeError::Busy(format!(
+                    "the case is held by another transaction: {e}"
+                ))),
+            )),
             outcome => done.push((reply, outcome)),
         }
     }
@@ -300,7 +313,7 @@ mod tests {
     use time::{OffsetDateTime, UtcOffset};
     use tokio::sync::oneshot;
 
-    use super::{Batched, POSTGRES, Pending, Policy, SQLITE, run_batch};
+    use super::{Batched, POSTGRES, Pending, Policy, SQLITE, group_commit, run_batch};
     use crate::auth::User;
     use crate::calendars::Calendars;
     use crate::offices::{DEFAULT_POINT, Offices};
@@ -535,6 +548,47 @@ mod tests {
             other => panic!("expected the conflict, got {other:?}"),
         }
         log_covers(&one, &[&a, &b, &c]).await;
+        db.cleanup().await;
+    }
+
+    /// A committer with a command to run again does not wait for the queue, which an idle
+    /// committer holds while it waits for a new command (none comes while the clients wait
+    /// for their answers).
+    #[tokio::test]
+    async fn postgres_command_run_again_is_not_stuck_behind_an_idle_committer() {
+        let Some(db) = TestDb::new(Backend::Postgres).await else {
+            return;
+        };
+        let defs = tempfile::tempdir().unwrap();
+        std::fs::write(defs.path().join("ktp-el.yaml"), KTP_EL).unwrap();
+        let one = runtime_on(db.store().await, defs.path()).await;
+        let other = runtime_on(db.store().await, defs.path()).await;
+        let (a, _) = case_at_check(&one, 1).await;
+        let (b, _) = case_at_check(&one, 2).await;
+        let mut held = other.store.begin().await.unwrap();
+        assert!(held.case(&b).await.unwrap().is_some());
+
+        // Both in the queue before the committers start: the first takes them together.
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let (ja, answer_a) = check(&one, &a, None).await;
+        let (jb, answer_b) = check(&one, &b, None).await;
+        sender.send(ja.batched).unwrap();
+        sender.send(jb.batched).unwrap();
+        let queue = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..2 {
+            tokio::spawn(group_commit(one.clone(), POSTGRES, queue.clone()));
+        }
+        let wait = std::time::Duration::from_secs(10);
+        let a_done = tokio::time::timeout(wait, answer_a).await.unwrap();
+        assert!(a_done.unwrap().unwrap().is_some());
+        // B was handed back; the other process lets the case go.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        held.rollback().await.unwrap();
+        let b_done = tokio::time::timeout(wait, answer_b)
+            .await
+            .expect("the command run again is answered");
+        assert!(b_done.unwrap().unwrap().is_some());
+        drop(sender);
         db.cleanup().await;
     }
 }
