@@ -77,7 +77,7 @@ pub struct DbTx<DB: Database> {
     pub(crate) pending_leaves: Option<Vec<NewLeaf>>,
     /// How many of them were pending when the savepoint was set.
     pub(crate) leaves_at_savepoint: usize,
-    /// Whether lock waits are bounded (see [`crate::Tx::bound_lock_waits`]).
+    /// Whether lock waits are bounded (see [`crate::Tx::next_command`]).
     pub(crate) waits_bounded: bool,
     /// Begun and not yet ended: dropping it then rolls back.
     open: bool,

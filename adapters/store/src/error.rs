@@ -41,7 +41,7 @@ impl Error {
     }
 
     /// Whether a statement gave up waiting for a lock another transaction holds
-    /// (PostgreSQL's `lock_timeout`, see [`crate::Tx::bound_lock_waits`]) or was chosen to
+    /// (PostgreSQL's `lock_timeout`, see [`crate::Tx::next_command`]) or was chosen to
     /// break a deadlock: the same command may go through once that transaction has ended.
     pub fn is_lock_wait(&self) -> bool {
         // 55P03 lock_not_available, 40P01 deadlock_detected.

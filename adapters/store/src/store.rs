@@ -140,9 +140,13 @@ impl Tx {
 
     /// Between two commands of a batch, in one round trip: ends the savepoint of the one
     /// that ran (released if it `succeeded`, else rolled back to: a failed statement no
-    /// longer aborts the transaction), optionally bounds lock waits from now on (see
-    /// [`Tx::bound_lock_waits`]; outside the savepoint, so that it holds for the rest of the
-    /// transaction), and sets the next one's.
+    /// longer aborts the transaction), and sets the next one's. With `bound_waits`
+    /// (PostgreSQL), from then on a statement that waits longer than that many milliseconds
+    /// for a lock another transaction holds fails ([`Error::is_lock_wait`]): set outside the
+    /// savepoint, so that it holds for the rest of the transaction. A batch bounds the waits
+    /// of its later commands so that it never waits long holding the locks of earlier ones,
+    /// and two batches that each wait for the other part at once instead of at the deadlock
+    /// detector's second. SQLite has one writer: nothing to wait for.
     pub async fn next_command(&mut self, succeeded: bool, bound_waits: Option<u32>) -> Result<()> {
         let mut sql = String::new();
         if !succeeded {
@@ -177,23 +181,6 @@ impl Tx {
         on_backend!(Tx, self, |t| {
             t.pending_leaves.get_or_insert_with(Vec::new);
         })
-    }
-
-    /// PostgreSQL: from now on, a statement of this transaction that waits longer than
-    /// `millis` for a lock fails (see [`Error::is_lock_wait`]); a batch bounds the waits of
-    /// its later commands so that it never waits long holding the locks of earlier ones (and
-    /// two batches that each wait for the other stop at once instead of at the deadlock
-    /// detector's second). SQLite has one writer: nothing to wait for.
-    pub async fn bound_lock_waits(&mut self, millis: u32) -> Result<()> {
-        if let Tx::Postgres(t) = self {
-            // SET takes no parameters; the value is a number formatted here.
-            let sql = format!("SET LOCAL lock_timeout = {millis}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(&mut *t.conn)
-                .await?;
-            t.waits_bounded = true;
-        }
-        Ok(())
     }
 
     /// Commits (adding the deferred leaves first); when this returns `Ok`, the transaction
