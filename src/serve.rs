@@ -104,6 +104,14 @@ pub async fn build(config: &Config) -> Result<Service, ServeError> {
     }
     let mut runtime = Runtime::new(store, registry, offset, offices, calendars);
     runtime.no_shows_before_cancel = config.counters.no_shows_before_cancel;
+    // Cases that waited in a queue before the projection said so: calls must find them.
+    let placed = runtime
+        .project_queue_places()
+        .await
+        .map_err(|e| ServeError::Queues(e.to_string()))?;
+    if placed > 0 {
+        tracing::info!(placed, "waiting cases given their queue place");
+    }
     // Calls made by other processes on the same database reach this one's streams.
     tokio::spawn(calls::relay(runtime.store.clone(), runtime.calls.clone()));
     let default_point = runtime.offices.default_id().to_owned();
@@ -339,6 +347,8 @@ pub enum ServeError {
     Key(String),
     #[error("the first admin's password: {0}")]
     Random(String),
+    #[error("the waiting cases' queue places: {0}")]
+    Queues(String),
 }
 
 #[cfg(test)]

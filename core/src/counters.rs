@@ -114,8 +114,9 @@ pub async fn point(runtime: &Runtime, id: &str) -> Result<Arc<ServicePoint>, Que
 }
 
 /// Calls the next waiting case of `at.queue` at the service point (the oldest number of the
-/// day first) for `user`; `None` when nobody is waiting. Another operator calling the same
-/// case first is not an error: the next case is taken.
+/// day first) for `user`; `None` when nobody is waiting. The case is taken in the command's
+/// transaction by one claiming statement, so operators calling at once, in one process or
+/// several, take different cases.
 pub async fn call_next(
     runtime: &Runtime,
     user: &User,
@@ -126,25 +127,41 @@ pub async fn call_next(
     if let Some(counter) = at.counter {
         known_counter(&point, counter)?;
     }
-    let queue = at.queue;
-    for (_, case_id, _) in waiting(runtime, &point, queue).await? {
-        // Another call of this process is taking that one: take the next.
-        let Some(_reserved) = runtime.reserve_call(&case_id) else {
+    let sop_ids = calling_sops(runtime, user, &point.id, at.queue).await?;
+    Ok(runtime
+        .call_next(user, &point.id, at.queue, at.counter, sop_ids, now)
+        .await?)
+}
+
+/// The SOPs whose queue `queue` `user` calls at service point `point` (in any version).
+async fn calling_sops(
+    runtime: &Runtime,
+    user: &User,
+    point: &str,
+    queue: &str,
+) -> Result<Vec<String>, QueryError> {
+    let roles: Vec<&str> = user.roles_at(point).collect();
+    let mut sops: Vec<String> = Vec::new();
+    for v in runtime.store.all_sop_versions().await? {
+        let version = v.version;
+        let Some(d) = runtime
+            .registry
+            .get(&runtime.store, &v.sop_id, version)
+            .await?
+        else {
             continue;
         };
-        let command = Command::CallFromQueue {
-            queue: queue.to_owned(),
-            counter: at.counter.map(str::to_owned),
-        };
-        let request = CommandRequest::on_case(case_id, command, user.actor(), now).by(user);
-        match runtime.run(request).await {
-            Ok(outcome) => return Ok(Some(outcome)),
-            // Another operator called this one first: take the next.
-            Err(RuntimeError::Command { .. } | RuntimeError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
+        let calls = d
+            .sop
+            .document()
+            .queues
+            .iter()
+            .any(|q| q.id == queue && q.called_by.iter().any(|r| roles.contains(&r.as_str())));
+        if calls && !sops.contains(&d.sop_id) {
+            sops.push(d.sop_id.clone());
         }
     }
-    Ok(None)
+    Ok(sops)
 }
 
 /// Refuses a counter that `point` does not have.

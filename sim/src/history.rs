@@ -9,9 +9,9 @@
 //! the office's own store: the cases would mix with real ones.
 
 use sopflow_engine::case::chain::{self, GENESIS, sha256_hex};
-use sopflow_engine::case::{CaseState, Event};
+use sopflow_engine::case::{CaseState, CaseStatus, Event, QueueNumber};
 use sopflow_engine::sop::Sop;
-use sopflow_store::{CaseProjection, NewEvent, Store};
+use sopflow_store::{CaseProjection, NewEvent, QueuePlace, Store};
 use time::OffsetDateTime;
 
 use crate::SimError;
@@ -34,6 +34,24 @@ pub async fn deploy(
 
 /// The store's `due_at` of a case: the earlier of its running clock and its total budget,
 /// when not yet exceeded (what the time-budget ticker looks at).
+/// Where a case waits in a queue, as the service projects it (sopflow-core's `queue_place`:
+/// an open queue step not yet called, by when it entered, then number).
+fn queue_place(sop: &Sop, state: &CaseState) -> Option<QueuePlace> {
+    if state.status != CaseStatus::Open || state.current_completed {
+        return None;
+    }
+    let queue = sop
+        .step(sop.step_index(state.current_step.as_deref()?)?)
+        .queue
+        .clone()?;
+    let number: QueueNumber = state.queue_number.as_deref()?.parse().ok()?;
+    Some(QueuePlace {
+        queue,
+        entered_at: state.visits.last()?.entered_at,
+        sequence: i64::from(number.sequence),
+    })
+}
+
 fn next_due(state: &CaseState) -> Option<OffsetDateTime> {
     if state.status.is_closed() {
         return None;
@@ -106,6 +124,7 @@ pub async fn write(
                 due_at: next_due(state),
                 overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,
                 updated_at: at,
+                queue: queue_place(sop, state),
             };
             tx.put_case_salt(case_id, &salt).await?;
             let head = stored[0].hash.clone();

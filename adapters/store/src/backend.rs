@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::log::NewLeaf;
 
 /// A connected backend: `Backend<Sqlite>` or `Backend<Postgres>`. Cheap to clone.
 pub struct Backend<DB: Database> {
@@ -71,6 +72,13 @@ pub struct DbTx<DB: Database> {
     pub(crate) committed: Option<Pool<DB>>,
     /// The backend's schema (see [`Backend::schema`]).
     pub(crate) schema: Arc<str>,
+    /// A batch's appended leaves, added to the log together just before it commits (see
+    /// [`crate::Tx::defer_leaves`]); `None`: each append adds its own.
+    pub(crate) pending_leaves: Option<Vec<NewLeaf>>,
+    /// How many of them were pending when the savepoint was set.
+    pub(crate) leaves_at_savepoint: usize,
+    /// Whether lock waits are bounded (see [`crate::Tx::next_command`]).
+    pub(crate) waits_bounded: bool,
     /// Begun and not yet ended: dropping it then rolls back.
     open: bool,
 }
@@ -136,6 +144,9 @@ impl<DB: Dialect> Backend<DB> {
             conn,
             committed: DB::FAILED_STATEMENT_ABORTS_TX.then(|| self.read.clone()),
             schema: self.schema.clone(),
+            pending_leaves: None,
+            leaves_at_savepoint: 0,
+            waits_bounded: false,
             // Set before it begins: a cancelled BEGIN is rolled back too.
             open: true,
         };

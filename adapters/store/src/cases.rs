@@ -10,7 +10,7 @@ use crate::log::NewLeaf;
 use crate::store::{Store, Tx, on_backend};
 use crate::timestamp::{Ts, lease_end};
 use crate::types::{
-    CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, Page, SearchKey,
+    CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, Page, QueuePlace, SearchKey,
 };
 
 /// Events per multi-row `INSERT`: 9 parameters each, well under SQLite's (32,766) and
@@ -149,6 +149,58 @@ impl Store {
         });
         cases.sort_by(|a, b| (a.due_at, &a.case_id).cmp(&(b.due_at, &b.case_id)));
         Ok(cases)
+    }
+
+    /// Open cases at one of `current_steps` without a queue place, by case_id, a page at a
+    /// time (`after`: the last case_id of the page before): the ones to project
+    /// ([`Store::set_queue_place`]) when the projection did not have it yet.
+    pub async fn cases_without_queue_place(
+        &self,
+        current_steps: &[String],
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CaseRecord>> {
+        let steps = json_list(Some(&current_steps.to_vec()))?;
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " case_columns " FROM cases
+                 WHERE status = 'open' AND queue_id IS NULL
+                   AND current_step IN " json_array("$1") "
+                   AND ($2 IS NULL OR case_id > $2)
+                 ORDER BY case_id
+                 LIMIT $3"
+            ))
+            .bind(steps.as_deref())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
+    /// Sets where case `case_id` waits in a queue, if it is still at `version` (for cases
+    /// stored before the projection had it); returns whether it was.
+    pub async fn set_queue_place(
+        &self,
+        case_id: &str,
+        version: i64,
+        place: Option<&QueuePlace>,
+    ) -> Result<bool> {
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query(
+                "UPDATE cases SET queue_id = $3, queue_entered_at = $4, queue_sequence = $5
+                 WHERE case_id = $1 AND version = $2",
+            )
+            .bind(case_id)
+            .bind(version)
+            .bind(place.map(|q| q.queue.as_str()))
+            .bind(place.map(|q| Ts(q.entered_at)))
+            .bind(place.map(|q| q.sequence))
+            .execute(&s.write)
+            .await?
+            .rows_affected()
+                == 1)
+        })
     }
 
     /// How many cases each SOP has in each status, by sop_id then status (for metrics).
@@ -339,6 +391,7 @@ impl Tx {
         check_append(expected_version, events, projection)?;
         let updated_at = Ts(projection.updated_at);
         let due_at = projection.due_at.map(Ts);
+        let queue = projection.queue.as_ref();
         // The JSON texts the events are stored as (the hash chain covers them).
         let rows = (expected_version + 1..)
             .zip(events)
@@ -348,9 +401,9 @@ impl Tx {
             let create = expected_version == 0;
             let statement = if create {
                 "INSERT INTO cases (case_id, status, current_step, version, head_hash, created_at,
-                                    updated_at, due_at, overdue, sop_id, sop_version,
-                                    service_point)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)
+                                    updated_at, due_at, overdue, queue_id, queue_entered_at,
+                                    queue_sequence, sop_id, sop_version, service_point)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (case_id) DO NOTHING"
             } else {
                 // The version check and the chain check in one conditional update. On
@@ -358,9 +411,10 @@ impl Tx {
                 // version: the loser updates nothing and reports the conflict.
                 "UPDATE cases
                  SET status = $2, current_step = $3, version = $4, head_hash = $5,
-                     updated_at = $6, due_at = $7, overdue = $8,
+                     updated_at = $6, due_at = $7, overdue = $8, queue_id = $9,
+                     queue_entered_at = $10, queue_sequence = $11,
                      timer_claimed_by = NULL, timer_lease_until = NULL
-                 WHERE case_id = $1 AND version = $9 AND head_hash = $10"
+                 WHERE case_id = $1 AND version = $12 AND head_hash = $13"
             };
             let query = sqlx::query(statement)
                 .bind(case_id)
@@ -370,8 +424,11 @@ impl Tx {
                 .bind(projection.head_hash.as_str())
                 .bind(updated_at)
                 .bind(due_at)
-                .bind(projection.overdue);
-            // $9 and $10 (and $11): the SOP version and service point of a new case, or the
+                .bind(projection.overdue)
+                .bind(queue.map(|q| q.queue.as_str()))
+                .bind(queue.map(|q| Ts(q.entered_at)))
+                .bind(queue.map(|q| q.sequence));
+            // $12 and $13 (and $14): the SOP version and service point of a new case, or the
             // version and head an existing one must be at.
             let query = if create {
                 query
@@ -465,11 +522,16 @@ impl Tx {
             }
         });
         // Last: the leaves lock the log's size until commit (see `log.rs`).
-        let leaves: Vec<NewLeaf> = rows
+        let leaves = rows
             .iter()
-            .map(|(seq, e, _)| NewLeaf::event(case_id, *seq, &e.hash))
-            .collect();
-        self.add_leaves(&leaves).await?;
+            .map(|(seq, e, _)| NewLeaf::event(case_id, *seq, &e.hash));
+        let deferred = on_backend!(Tx, self, |t| t.pending_leaves.as_mut());
+        match deferred {
+            Some(pending) => pending.extend(leaves),
+            None => {
+                self.add_leaves(&leaves.collect::<Vec<_>>()).await?;
+            }
+        }
         Ok(())
     }
 }

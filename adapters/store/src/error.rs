@@ -39,6 +39,15 @@ impl Error {
     pub fn is_closed(&self) -> bool {
         matches!(self, Error::Database(sqlx::Error::PoolClosed))
     }
+
+    /// Whether a statement gave up waiting for a lock another transaction holds
+    /// (PostgreSQL's `lock_timeout`, see [`crate::Tx::next_command`]) or was chosen to
+    /// break a deadlock: the same command may go through once that transaction has ended.
+    pub fn is_lock_wait(&self) -> bool {
+        // 55P03 lock_not_available, 40P01 deadlock_detected.
+        matches!(self, Error::Database(sqlx::Error::Database(db))
+            if matches!(db.code().as_deref(), Some("55P03" | "40P01")))
+    }
 }
 
 /// Whether the database refused a duplicate in a unique index (both backends).

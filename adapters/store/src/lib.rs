@@ -49,11 +49,14 @@
 //!   event's `hash` (the case's head hash for the first one), and the projection's version and
 //!   head hash must be those of the last event; otherwise [`Error::Invalid`].
 //! - **Everything recorded is a leaf.** The transaction that appends events, records an access
-//!   or an erasure adds their leaves to the log as its last write ([`Tx::add_leaves`]): indices
-//!   are gap-free and follow commit order. Events refuse updates except an erasure's
+//!   or an erasure adds their leaves to the log as its last write ([`Tx::add_leaves`]; a batch
+//!   of commands adds all its appends' leaves in [`Tx::commit`], see [`Tx::defer_leaves`]):
+//!   indices are gap-free and follow commit order. Events refuse updates except an erasure's
 //!   replacement of personal values by the salted hashes the chain covers (trigger).
 //! - **Work is claimed once.** Outbox rows and due cases are claimed with a worker id and a
-//!   lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer). A lease that expires
+//!   lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer); the next case waiting
+//!   in a queue is claimed in the transaction of the command that calls it
+//!   ([`Tx::claim_waiting`]). A lease that expires
 //!   (a crashed process) makes the work claimable again; a worker whose lease was taken over
 //!   gets [`Error::LeaseLost`] when it reports.
 //! - **Acknowledged means durable.** SQLite runs in WAL mode with `synchronous=FULL`;
@@ -130,6 +133,6 @@ pub use supervision::OpenAtStep;
 pub use survey::{NewSurveyResponse, SurveyTotals};
 pub use types::{
     CallKind, CaseFilter, CaseProjection, CaseRecord, Counter, Event, Membership, NewCall,
-    NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, SearchKey,
-    ServicePoint, SopVersion, StoredResponse, User,
+    NewEvent, NewOutbox, OutboxItem, OutboxStatus, Page, PointSource, QueueCall, QueuePlace,
+    SearchKey, ServicePoint, SopVersion, StoredResponse, User,
 };

@@ -5,7 +5,13 @@
 //!   for the row lock, then finds the version moved and reports a conflict;
 //! - a creation inserts `ON CONFLICT DO NOTHING`, which waits for a concurrent creator;
 //! - claims choose rows `FOR UPDATE SKIP LOCKED` inside the claiming `UPDATE`, so two
-//!   processes never take the same row;
+//!   processes never take the same row; the next waiting case of a queue is chosen and
+//!   locked the same way by one `SELECT` (`Tx::claim_waiting`), a row whose case was called
+//!   meanwhile no longer matching when it is locked;
+//! - the group committer runs several commands in one transaction, each under a savepoint
+//!   (an error aborts a PostgreSQL transaction: rolling back to the savepoint undoes that
+//!   command alone), and bounds the lock waits of all but the first
+//!   (`Tx::next_command`, [`crate::Error::is_lock_wait`]);
 //! - counters and SOP version numbers are upserts or retried inserts on unique keys.
 
 use std::str::FromStr;

@@ -2,6 +2,7 @@
 
 use time::Date;
 
+use crate::dialect::sql;
 use crate::error::{Error, Result};
 use crate::store::{Store, Tx, on_backend};
 
@@ -48,6 +49,38 @@ impl Tx {
             .bind(queue_key)
             .bind(day.as_str())
             .fetch_one(&mut *t.conn)
+            .await?)
+        })
+    }
+}
+
+impl Tx {
+    /// Takes the next case waiting in `queue` at `service_point` among the cases of
+    /// `sop_ids` (by when it entered the queue, then number: see [`crate::QueuePlace`]) and
+    /// locks it until this transaction ends, in one statement. PostgreSQL skips the cases
+    /// other transactions hold (another process calling, or a command on that case), so two
+    /// calls at once take two cases and neither waits; a case called meanwhile no longer
+    /// matches when its row is locked and the next one is taken. SQLite has one writer: a
+    /// call made earlier in the same transaction has already taken its case out of the queue.
+    pub async fn claim_waiting(
+        &mut self,
+        service_point: &str,
+        queue: &str,
+        sop_ids: &[String],
+    ) -> Result<Option<String>> {
+        let sop_ids = serde_json::to_string(sop_ids).map_err(|e| Error::Invalid(e.to_string()))?;
+        on_backend!(Tx, self, |t| {
+            Ok(sqlx::query_scalar(sql!(DB:
+                "SELECT case_id FROM cases
+                 WHERE service_point = $1 AND queue_id = $2 AND status = 'open'
+                   AND sop_id IN " json_array("$3") "
+                 ORDER BY queue_entered_at, queue_sequence, case_id
+                 LIMIT 1" skip_locked
+            ))
+            .bind(service_point)
+            .bind(queue)
+            .bind(sop_ids.as_str())
+            .fetch_optional(&mut *t.conn)
             .await?)
         })
     }

@@ -119,7 +119,7 @@ impl Store {
 impl Tx {
     /// Sets, releases or rolls back to the transaction's one savepoint. Group commit runs
     /// several commands in one transaction, each between a set and a release, so that one
-    /// failing command is rolled back alone.
+    /// failing command is rolled back alone (its deferred leaves with it).
     pub async fn savepoint(&mut self, action: Savepoint) -> Result<()> {
         let sql = match action {
             Savepoint::Set => "SAVEPOINT sopflow_command",
@@ -128,12 +128,77 @@ impl Tx {
         };
         on_backend!(Tx, self, |t| {
             sqlx::query(sql).execute(&mut *t.conn).await?;
+            let pending = t.pending_leaves.as_mut();
+            match (action, pending) {
+                (Savepoint::Set, Some(p)) => t.leaves_at_savepoint = p.len(),
+                (Savepoint::RollBack, Some(p)) => p.truncate(t.leaves_at_savepoint),
+                _ => {}
+            }
             Ok(())
         })
     }
 
-    /// Commits; when this returns `Ok`, the transaction is durable.
-    pub async fn commit(self) -> Result<()> {
+    /// Between two commands of a batch, in one round trip: ends the savepoint of the one
+    /// that ran (released if it `succeeded`, else rolled back to: a failed statement no
+    /// longer aborts the transaction), and sets the next one's. With `bound_waits`
+    /// (PostgreSQL), from then on a statement that waits longer than that many milliseconds
+    /// for a lock another transaction holds fails ([`Error::is_lock_wait`]): set outside the
+    /// savepoint, so that it holds for the rest of the transaction. A batch bounds the waits
+    /// of its later commands so that it never waits long holding the locks of earlier ones,
+    /// and two batches that each wait for the other part at once instead of at the deadlock
+    /// detector's second. SQLite has one writer: nothing to wait for.
+    pub async fn next_command(&mut self, succeeded: bool, bound_waits: Option<u32>) -> Result<()> {
+        let mut sql = String::new();
+        if !succeeded {
+            sql.push_str("ROLLBACK TO SAVEPOINT sopflow_command; ");
+        }
+        sql.push_str("RELEASE SAVEPOINT sopflow_command; ");
+        if let (Some(millis), Tx::Postgres(t)) = (bound_waits, &mut *self) {
+            // SET takes no parameters; the value is a number formatted here.
+            sql.push_str(&format!("SET LOCAL lock_timeout = {millis}; "));
+            t.waits_bounded = true;
+        }
+        sql.push_str("SAVEPOINT sopflow_command");
+        on_backend!(Tx, self, |t| {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *t.conn)
+                .await?;
+            if let Some(p) = t.pending_leaves.as_mut() {
+                if !succeeded {
+                    p.truncate(t.leaves_at_savepoint);
+                }
+                t.leaves_at_savepoint = p.len();
+            }
+            Ok(())
+        })
+    }
+
+    /// From now on, the leaves of appended events are kept and added to the log together
+    /// just before [`Tx::commit`]: the log's size row, which every appending transaction
+    /// locks until it commits, is then locked once per batch and only for its last
+    /// statements, never while the batch waits for a case another transaction holds.
+    pub fn defer_leaves(&mut self) {
+        on_backend!(Tx, self, |t| {
+            t.pending_leaves.get_or_insert_with(Vec::new);
+        })
+    }
+
+    /// Commits (adding the deferred leaves first); when this returns `Ok`, the transaction
+    /// is durable.
+    pub async fn commit(mut self) -> Result<()> {
+        let pending = on_backend!(Tx, &mut self, |t| t.pending_leaves.take());
+        if let Some(leaves) = pending {
+            // The log's size row is held by a transaction that is committing: wait for it
+            // however long that takes, never give up the whole batch.
+            if let Tx::Postgres(t) = &mut self
+                && t.waits_bounded
+            {
+                sqlx::raw_sql("SET LOCAL lock_timeout = 0")
+                    .execute(&mut *t.conn)
+                    .await?;
+            }
+            self.add_leaves(&leaves).await?;
+        }
         on_backend!(Tx, self, |t| t.commit().await)
     }
 

@@ -72,6 +72,18 @@ pub struct CaseProjection {
     pub updated_at: OffsetDateTime,
     /// Where the case was opened. Only used when the case is created: a case stays there.
     pub service_point: String,
+    /// The queue the case waits in now, if any (see [`crate::Tx::claim_waiting`]).
+    pub queue: Option<QueuePlace>,
+}
+
+/// Where a case waits in a queue: the order calls take waiting cases in is by when they
+/// entered it, then by number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuePlace {
+    pub queue: String,
+    pub entered_at: OffsetDateTime,
+    /// The sequence of its queue number (`7` for `A-007`).
+    pub sequence: i64,
 }
 
 /// A case as listed: its projection.

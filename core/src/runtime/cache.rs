@@ -1,7 +1,7 @@
 //! What the runtime keeps in memory: the latest state of recently used cases (so a command
-//! need not fold the whole history again), and the cases a queue call is taking right now.
+//! need not fold the whole history again).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use sopflow_engine::case::CaseState;
@@ -36,42 +36,5 @@ impl StateCache {
             states.clear();
         }
         states.insert(state.case_id.clone(), state);
-    }
-}
-
-/// Cases a queue call of this process is calling right now (see `Runtime::reserve_call`).
-#[derive(Clone, Default)]
-pub(super) struct Calling {
-    cases: Arc<Mutex<HashSet<String>>>,
-}
-
-impl Calling {
-    pub(super) fn reserve(&self, case_id: &str) -> Option<CallReservation> {
-        let mut cases = self.cases.lock().unwrap_or_else(|p| p.into_inner());
-        cases.insert(case_id.to_owned()).then(|| CallReservation {
-            calling: self.clone(),
-            case_id: case_id.to_owned(),
-        })
-    }
-}
-
-/// A case reserved by `Runtime::reserve_call`, released when dropped.
-pub struct CallReservation {
-    calling: Calling,
-    case_id: String,
-}
-
-impl std::fmt::Debug for CallReservation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallReservation")
-            .field("case_id", &self.case_id)
-            .finish()
-    }
-}
-
-impl Drop for CallReservation {
-    fn drop(&mut self) {
-        let mut cases = self.calling.cases.lock().unwrap_or_else(|p| p.into_inner());
-        cases.remove(&self.case_id);
     }
 }

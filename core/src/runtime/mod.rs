@@ -10,8 +10,8 @@
 //! HTTP.
 //!
 //! - [`pipeline`](self): the command inside a transaction (`pipeline.rs`);
-//! - the SQLite group-commit writer (`writer.rs`);
-//! - the state cache and queue-call reservations (`cache.rs`);
+//! - the group committer (`writer.rs`);
+//! - the state cache (`cache.rs`);
 //! - what a command may carry ([`limits`]).
 
 mod cache;
@@ -28,8 +28,7 @@ use sopflow_store::Store;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::{Notify, mpsc, oneshot};
 
-pub use cache::CallReservation;
-use cache::{Calling, StateCache};
+use cache::StateCache;
 use writer::Batched;
 
 use crate::access::Sight;
@@ -271,8 +270,8 @@ pub struct Runtime {
     /// The service points' calendars and those cases are pinned to.
     pub calendars: Calendars,
     cache: StateCache,
-    calling: Calling,
-    /// SQLite only: commands go to one writer that commits them in batches.
+    /// Commands go to the group committer, which commits them in batches (see `writer.rs`);
+    /// `None` in the committer's own copy.
     batcher: Option<mpsc::UnboundedSender<Batched>>,
     /// Woken after a commit that queued adapter requests: the dispatcher need not poll.
     pub outbox_queued: Arc<Notify>,
@@ -281,8 +280,8 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime; on SQLite it starts the group committer (call inside a tokio runtime),
-    /// which runs commands on a copy of it: what they need is set here.
+    /// A runtime; it starts the group committer (call inside a tokio runtime), which runs
+    /// commands on a copy of it: what they need is set here.
     pub fn new(
         store: Store,
         registry: Registry,
@@ -299,24 +298,12 @@ impl Runtime {
             no_shows_before_cancel: crate::config::CounterConfig::default().no_shows_before_cancel,
             calendars,
             cache: StateCache::default(),
-            calling: Calling::default(),
             batcher: None,
             outbox_queued: Arc::new(Notify::new()),
             queued_since_commit: Arc::new(AtomicBool::new(false)),
         };
-        if runtime.store.backend() == "sqlite" {
-            runtime.batcher = Some(writer::spawn(runtime.clone()));
-        }
+        runtime.batcher = Some(writer::spawn(runtime.clone()));
         runtime
-    }
-
-    /// Marks a waiting case as being called by this process, or `None` when another call of
-    /// this process is calling it. Concurrent calls then take different cases instead of all
-    /// racing for the oldest one, where every losing try costs a trip through the writer
-    /// (measured: call-next p50 of 290 ms at 32 operators). Other processes still race, and
-    /// the loser takes the next case, as before.
-    pub fn reserve_call(&self, case_id: &str) -> Option<CallReservation> {
-        self.calling.reserve(case_id)
     }
 
     async fn deployed(&self, sop_id: &str, version: u32) -> Result<Arc<Deployed>, RuntimeError> {
@@ -448,33 +435,99 @@ impl Runtime {
         Ok((loaded, events))
     }
 
-    /// Runs one command: in a transaction of its own, or through the group committer. A
-    /// request whose Idempotency-Key already has an outcome gets that outcome again.
+    /// Runs one command through the group committer. A request whose Idempotency-Key
+    /// already has an outcome gets that outcome again.
     pub async fn run(&self, mut request: CommandRequest) -> Result<Outcome, RuntimeError> {
         limits::check(&mut request.order)?;
         if let Some(outcome) = self.replayed(&request).await? {
             return Ok(outcome);
         }
         let job = self.job(request).await?;
-        let outcome = if let Some(batcher) = &self.batcher {
-            let (reply, answer) = oneshot::channel();
-            batcher
-                .send(Batched { job, reply })
-                .map_err(|_| RuntimeError::Busy("the writer has stopped".into()))?;
-            answer
-                .await
-                .unwrap_or_else(|_| Err(RuntimeError::Busy("the writer has stopped".into())))?
-        } else {
-            let mut tx = self.store.begin().await?;
-            let outcome = self.execute(&mut tx, &job, &mut false).await?;
-            tx.commit().await?;
-            self.committed();
-            self.cache.put(outcome.case.state.clone());
-            outcome
-        };
+        self.submit(job)
+            .await?
+            .ok_or_else(|| RuntimeError::Corrupt("a command on a case came back without it".into()))
+    }
+
+    /// Calls the next case waiting in `queue` at service point `point` (among the cases of
+    /// `sop_ids`, the SOPs whose queue `user` calls there) to `counter`, for `user`; `None`
+    /// when nobody is waiting. The case is taken in the command's transaction, by one
+    /// claiming statement: two calls at once, in this process or another, take two cases.
+    /// Whether the case may be called is still the engine's decision (`CallFromQueue`).
+    pub async fn call_next(
+        &self,
+        user: &User,
+        point: &str,
+        queue: &str,
+        counter: Option<&str>,
+        sop_ids: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Outcome>, RuntimeError> {
+        let job = self.call_job(user, point, queue, counter, sop_ids, now);
+        self.submit(job).await
+    }
+
+    /// Hands a job to the group committer and waits for its commit.
+    async fn submit(&self, job: pipeline::Job) -> Result<Option<Outcome>, RuntimeError> {
+        let (reply, answer) = oneshot::channel();
+        self.batcher
+            .as_ref()
+            .ok_or_else(|| RuntimeError::Busy("the writer has stopped".into()))?
+            .send(Batched { job, reply })
+            .map_err(|_| RuntimeError::Busy("the writer has stopped".into()))?;
+        let outcome = answer
+            .await
+            .unwrap_or_else(|_| Err(RuntimeError::Busy("the writer has stopped".into())))?;
         // Committed: the boards may show the calls now.
-        self.calls.publish(&outcome.calls);
+        if let Some(outcome) = &outcome {
+            self.calls.publish(&outcome.calls);
+        }
         Ok(outcome)
+    }
+
+    /// Gives the cases waiting in a queue whose projection has no queue place (stored before
+    /// it had one: migration 0012) theirs, so that calls find them; returns how many. Run at
+    /// the service's start; a case that moved meanwhile got its place from its command.
+    pub async fn project_queue_places(&self) -> Result<u64, RuntimeError> {
+        let mut steps: Vec<String> = Vec::new();
+        for v in self.store.all_sop_versions().await? {
+            let Some(d) = self.registry.get(&self.store, &v.sop_id, v.version).await? else {
+                continue;
+            };
+            for idx in 0..d.sop.step_count() {
+                let step = d.sop.step(idx);
+                if step.queue.is_some() && !steps.contains(&step.id) {
+                    steps.push(step.id.clone());
+                }
+            }
+        }
+        if steps.is_empty() {
+            return Ok(0);
+        }
+        let mut placed = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .cases_without_queue_place(&steps, after.as_deref(), 500)
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(placed);
+            };
+            after = Some(last.case_id.clone());
+            for record in page {
+                let version = record.version;
+                let case_id = record.case_id.clone();
+                let loaded = self.load_listed(record).await?;
+                if let Some(place) = pipeline::queue_place(&loaded.deployed.sop, &loaded.state)
+                    && self
+                        .store
+                        .set_queue_place(&case_id, version, Some(&place))
+                        .await?
+                {
+                    placed += 1;
+                }
+            }
+        }
     }
 
     /// After a commit: wakes the dispatcher if adapter requests were queued.

@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 use sopflow_engine::case::chain::{self, GENESIS};
 use sopflow_engine::case::{
-    Actor, CaseCalendar, CaseState, Command, CommandError, Context, Effect, EventBody, execute,
+    Actor, CaseCalendar, CaseState, CaseStatus, Command, CommandError, Context, Effect, EventBody,
+    execute,
 };
 use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Tx};
 use time::OffsetDateTime;
@@ -40,10 +41,18 @@ enum Target {
     New(Arc<Deployed>, Arc<ServicePoint>),
     /// The case `case_id`, as stored.
     Existing,
+    /// The next case waiting in `queue` at `point` among the cases of `sop_ids`, taken in
+    /// the transaction (see [`Tx::claim_waiting`]); `case_id` is empty.
+    Waiting {
+        point: String,
+        queue: String,
+        sop_ids: Vec<String>,
+    },
 }
 
 /// The case a job works on, as read in its transaction.
 struct Opened {
+    case_id: String,
     deployed: Arc<Deployed>,
     /// State and head hash; `None` for a new case.
     current: Option<(Arc<CaseState>, String)>,
@@ -156,6 +165,37 @@ impl Runtime {
         })
     }
 
+    /// A call of the next case waiting in `queue` at `point` (among the cases of `sop_ids`)
+    /// by `user`: the case is chosen in the command's transaction.
+    pub(super) fn call_job(
+        &self,
+        user: &User,
+        point: &str,
+        queue: &str,
+        counter: Option<&str>,
+        sop_ids: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Job {
+        Job {
+            case_id: String::new(),
+            target: Target::Waiting {
+                point: point.to_owned(),
+                queue: queue.to_owned(),
+                sop_ids,
+            },
+            user: Some(user.clone()),
+            expected_version: None,
+            command: Command::CallFromQueue {
+                queue: queue.to_owned(),
+                counter: counter.map(str::to_owned),
+            },
+            files: Vec::new(),
+            actor: user.actor(),
+            now,
+            idempotency: None,
+        }
+    }
+
     /// The service point `id`; `PointNotFound` when there is none.
     pub(crate) async fn point(&self, id: &str) -> Result<Arc<ServicePoint>, RuntimeError> {
         self.offices
@@ -219,22 +259,25 @@ impl Runtime {
         }
     }
 
-    /// The body of one command inside `tx`: load, decide, append, remember the outcome.
-    /// `wrote` is set before the command's first write: an error after it may leave part of
-    /// the command in `tx`, an error before it leaves nothing.
+    /// The body of one command inside `tx`: load, decide, append, remember the outcome;
+    /// `None` for a call with nobody waiting. `wrote` is set before the command's first
+    /// write: an error after it may leave part of the command in `tx`, an error before it
+    /// leaves nothing.
     pub(super) async fn execute(
         &self,
         tx: &mut Tx,
         job: &Job,
         wrote: &mut bool,
-    ) -> Result<Outcome, RuntimeError> {
+    ) -> Result<Option<Outcome>, RuntimeError> {
         if !job.files.is_empty() {
             *wrote = true;
             for (sha256, bytes) in &job.files {
                 tx.put_file(sha256, bytes).await?;
             }
         }
-        let opened = self.open(tx, job).await?;
+        let Some(opened) = self.open(tx, job).await? else {
+            return Ok(None);
+        };
         let created = opened.current.is_none();
         let (state, calls) = self.commit_command(tx, job, &opened, wrote).await?;
         let outcome = Outcome {
@@ -250,29 +293,42 @@ impl Runtime {
         };
         *wrote |= job.idempotency.is_some();
         self.remember_outcome(tx, job, &outcome).await?;
-        Ok(outcome)
+        Ok(Some(outcome))
     }
 
-    /// Reads and locks the job's case in `tx` (a new case needs nothing read).
-    async fn open(&self, tx: &mut Tx, job: &Job) -> Result<Opened, RuntimeError> {
+    /// Reads and locks the job's case in `tx` (a new case needs nothing read); `None` for a
+    /// call with nobody waiting.
+    async fn open(&self, tx: &mut Tx, job: &Job) -> Result<Option<Opened>, RuntimeError> {
+        let case_id = match &job.target {
+            Target::Waiting {
+                point,
+                queue,
+                sop_ids,
+            } => match tx.claim_waiting(point, queue, sop_ids).await? {
+                Some(case_id) => case_id,
+                None => return Ok(None),
+            },
+            _ => job.case_id.clone(),
+        };
         if let Target::New(deployed, point) = &job.target {
             let calendar = self
                 .calendars
                 .for_new_case(point.calendar.as_deref())
                 .map_err(|e| RuntimeError::Invalid(format!("service point `{}`: {e}", point.id)))?;
-            return Ok(Opened {
+            return Ok(Some(Opened {
+                case_id,
                 deployed: deployed.clone(),
                 current: None,
                 salt: new_salt(),
                 point: point.clone(),
                 actor: job.actor.clone(),
                 calendar,
-            });
+            }));
         }
         let (record, salt) = tx
-            .case_and_salt(&job.case_id)
+            .case_and_salt(&case_id)
             .await?
-            .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
+            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.clone()))?;
         let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
         let point = self.point(&self.point_of(&record)).await?;
         // A person acts in one of their roles at the case's service point; one who may not
@@ -280,15 +336,15 @@ impl Runtime {
         let actor = match &job.user {
             Some(user) => {
                 let role = crate::access::acting_role(user, &deployed, &point.id, &job.command)
-                    .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?;
+                    .ok_or_else(|| RuntimeError::CaseNotFound(case_id.clone()))?;
                 user.actor_as(&role)
             }
             None => job.actor.clone(),
         };
-        let state = match self.cache.get(&job.case_id, record.version) {
+        let state = match self.cache.get(&case_id, record.version) {
             Some(s) => s,
             None => {
-                let events = decode(&tx.events(&job.case_id).await?)?;
+                let events = decode(&tx.events(&case_id).await?)?;
                 Arc::new(
                     CaseState::replay(&events).map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
                 )
@@ -308,16 +364,17 @@ impl Runtime {
             .await
             .map_err(|e| match e {
                 crate::calendars::CalendarsError::Store(e) => RuntimeError::from(e),
-                other => RuntimeError::Corrupt(format!("case {}: {other}", job.case_id)),
+                other => RuntimeError::Corrupt(format!("case {case_id}: {other}")),
             })?;
-        Ok(Opened {
+        Ok(Some(Opened {
+            case_id,
             deployed,
             current: Some((state, record.head_hash)),
             salt: salt.unwrap_or_default(),
             point,
             actor,
             calendar,
-        })
+        }))
     }
 
     /// Decides, draws queue numbers, chains and appends, inside `tx`.
@@ -432,11 +489,12 @@ impl Runtime {
             overdue: state.overdue_recorded(),
             updated_at: now,
             service_point: point.id.clone(),
+            queue: queue_place(sop, state),
         };
         let expected = current.map_or(0, |s| i64::try_from(s.version).unwrap_or(i64::MAX));
         *wrote = true;
         if current.is_none() {
-            tx.put_case_salt(&job.case_id, &opened.salt).await?;
+            tx.put_case_salt(&opened.case_id, &opened.salt).await?;
             // The calendar the case is pinned to, kept by its hash (once: the same hash is
             // the same text), so replay has it after the file changed.
             if let Some(pin) = opened.calendar.pin() {
@@ -447,7 +505,7 @@ impl Runtime {
         if let Some(references) = &references {
             tx.put_case_references(references).await?;
         }
-        tx.append(&job.case_id, expected, &new_events, &projection, &outbox)
+        tx.append(&opened.case_id, expected, &new_events, &projection, &outbox)
             .await?;
         if !outbox.is_empty() {
             self.queued_since_commit.store(true, Ordering::Release);
@@ -464,9 +522,10 @@ impl Runtime {
             });
         if data_changed && !deployed.searchable.is_empty() {
             let keys = crate::search::keys(&deployed.searchable, &state.data);
-            tx.index_case(&job.case_id, &keys).await?;
+            tx.index_case(&opened.case_id, &keys).await?;
         }
-        let calls = crate::calls::calls_in(&executed.events, &job.case_id, &deployed.sop_id, point);
+        let calls =
+            crate::calls::calls_in(&executed.events, &opened.case_id, &deployed.sop_id, point);
         for (row, call) in &calls {
             tx.record_call(row).await?;
             let notice = self
@@ -523,7 +582,7 @@ impl Runtime {
             return Ok(());
         };
         let record = StoredOutcome {
-            case_id: job.case_id.clone(),
+            case_id: outcome.case.state.case_id.clone(),
             version: outcome.case.state.version,
             created: Some(outcome.created),
             at: Some(outcome.at),
@@ -555,4 +614,23 @@ fn new_salt() -> String {
     // getrandom fails only without an OS entropy source; a fixed salt then still chains.
     let _ = getrandom::fill(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where a case waits in a queue: at an open queue step not yet called, with its number (the
+/// cases [`crate::counters`] lists as waiting, and the order it calls them in).
+pub(crate) fn queue_place(
+    sop: &sopflow_engine::sop::Sop,
+    state: &CaseState,
+) -> Option<sopflow_store::QueuePlace> {
+    if state.status != CaseStatus::Open || state.current_completed {
+        return None;
+    }
+    let step = sop.step(sop.step_index(state.current_step.as_deref()?)?);
+    let queue = step.queue.clone()?;
+    let (entered_at, number) = crate::queue::call_order(state)?;
+    Some(sopflow_store::QueuePlace {
+        queue,
+        entered_at,
+        sequence: i64::from(number.sequence),
+    })
 }

@@ -98,6 +98,7 @@ pub fn projection(
         overdue: false,
         updated_at: T0,
         service_point: POINT.into(),
+        queue: None,
     }
 }
 
