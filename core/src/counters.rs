@@ -142,15 +142,7 @@ async fn calling_sops(
 ) -> Result<Vec<String>, QueryError> {
     let roles: Vec<&str> = user.roles_at(point).collect();
     let mut sops: Vec<String> = Vec::new();
-    for v in runtime.store.all_sop_versions().await? {
-        let version = v.version;
-        let Some(d) = runtime
-            .registry
-            .get(&runtime.store, &v.sop_id, version)
-            .await?
-        else {
-            continue;
-        };
+    for d in runtime.registry.all(&runtime.store).await? {
         let calls = d
             .sop
             .document()

@@ -489,10 +489,7 @@ impl Runtime {
     /// the service's start; a case that moved meanwhile got its place from its command.
     pub async fn project_queue_places(&self) -> Result<u64, RuntimeError> {
         let mut steps: Vec<String> = Vec::new();
-        for v in self.store.all_sop_versions().await? {
-            let Some(d) = self.registry.get(&self.store, &v.sop_id, v.version).await? else {
-                continue;
-            };
+        for d in self.registry.all(&self.store).await? {
             for idx in 0..d.sop.step_count() {
                 let step = d.sop.step(idx);
                 if step.queue.is_some() && !steps.contains(&step.id) {
