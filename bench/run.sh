@@ -256,7 +256,7 @@ for rep in $(seq 1 "$REPS"); do
         wanted "$group $label" || continue
         echo "-- [$rep/$REPS] $label" >&2
         tv="$OUT/time.$$.txt"
-        if [ "$group" = service ] || [ "$group" = raw ]; then
+        if [ "$group" = service ] || [ "$group" = raw ] || [ "$group" = scale ]; then
             # The driver reports the server's own peak RSS; time -v would measure the driver.
             rss_kb=""
             # A run the driver calls unclean (errors, missing cases) is still recorded, marked.

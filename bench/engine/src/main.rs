@@ -286,18 +286,35 @@ fn rhai_baseline(sop: &Sop, n: usize) -> anyhow::Result<Figures> {
         let mut keep = Keep::default();
         driver.whole_case(i, &mut keep)?;
         let mut evals = Vec::new();
-        for event in keep.0.iter().flatten() {
-            if let EventBody::BranchTaken { evaluations, .. } = &event.body {
+        // Every branch taken, among each event's facts (v2 holds several per event).
+        for fact in keep.0.iter().flatten().flat_map(|e| e.facts()) {
+            if let EventBody::BranchTaken {
+                from, evaluations, ..
+            } = fact
+            {
+                let branches = sop.step_index(from).map(|i| &sop.compiled(i).branches);
                 for e in evaluations {
-                    let guard = match sources.iter().position(|s| **s == *e.guard) {
+                    // v2 records no guard text: the pinned SOP's branch holds it.
+                    let text: String = if e.guard.is_empty() {
+                        branches
+                            .and_then(|b| b.get(e.branch))
+                            .and_then(|b| b.guard.as_ref())
+                            .map(|g| g.source.to_string())
+                            .with_context(|| {
+                                format!("no guard at branch {} of `{from}`", e.branch)
+                            })?
+                    } else {
+                        e.guard.to_string()
+                    };
+                    let guard = match sources.iter().position(|s| *s == text) {
                         Some(g) => g,
                         None => {
                             asts.push(
                                 engine
-                                    .compile_expression(&e.guard)
-                                    .with_context(|| format!("guard `{}`", e.guard))?,
+                                    .compile_expression(&text)
+                                    .with_context(|| format!("guard `{text}`"))?,
                             );
-                            sources.push(e.guard.to_string());
+                            sources.push(text);
                             sources.len() - 1
                         }
                     };
