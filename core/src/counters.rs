@@ -14,7 +14,8 @@ use tokio::sync::broadcast;
 use crate::auth::User;
 use crate::calls::Published;
 use crate::offices::ServicePoint;
-use crate::queries::{QueryError, open_cases_at, steps_where};
+use crate::queries::{QueryError, open_cases_at, steps_in};
+use crate::registry::Deployed;
 use crate::runtime::{CommandRequest, Outcome, Runtime, RuntimeError};
 
 /// Where a call is made: at which service point (`None`: the caller's), from which queue, to
@@ -203,13 +204,13 @@ pub async fn act_on_call(
 /// SOP).
 async fn waiting(
     runtime: &Runtime,
+    versions: &[Arc<Deployed>],
     point: &ServicePoint,
     queue: &str,
 ) -> Result<Vec<(String, String, String)>, QueryError> {
-    let steps = steps_where(runtime, |d, idx| {
+    let steps = steps_in(versions, |d, idx| {
         d.sop.step(idx).queue.as_deref() == Some(queue)
-    })
-    .await?;
+    });
     let rows = open_cases_at(runtime, &steps, Some(vec![point.id.clone()])).await?;
     let mut waiting = Vec::new();
     for row in rows {
@@ -298,7 +299,8 @@ pub async fn public_board(
     let point = point(runtime, id).await?;
     // Every queue of every SOP version, once per (SOP, queue).
     let mut queues: BTreeMap<(String, String), QueueState> = BTreeMap::new();
-    for d in runtime.registry.all(&runtime.store).await? {
+    let versions = runtime.registry.all(&runtime.store).await?;
+    for d in &versions {
         let used = (0..d.sop.step_count()).filter_map(|idx| {
             let step = d.sop.step(idx);
             (step.kind == StepKind::Queue).then_some(step.queue.clone()?)
@@ -320,7 +322,7 @@ pub async fn public_board(
     }
     let mut out = Vec::with_capacity(queues.len());
     for ((sop_id, queue), mut state) in queues {
-        state.waiting = waiting(runtime, &point, &queue)
+        state.waiting = waiting(runtime, &versions, &point, &queue)
             .await?
             .into_iter()
             // Two SOPs may name a queue alike: each keeps its own cases.

@@ -367,15 +367,26 @@ pub(crate) async fn steps_where(
     runtime: &Runtime,
     matches: impl Fn(&Deployed, usize) -> bool,
 ) -> Result<Vec<(String, u32, String)>, RuntimeError> {
+    Ok(steps_in(
+        &runtime.registry.all(&runtime.store).await?,
+        matches,
+    ))
+}
+
+/// [`steps_where`] among `versions` (a caller that already listed them).
+pub(crate) fn steps_in(
+    versions: &[Arc<Deployed>],
+    matches: impl Fn(&Deployed, usize) -> bool,
+) -> Vec<(String, u32, String)> {
     let mut out = Vec::new();
-    for d in runtime.registry.all(&runtime.store).await? {
+    for d in versions {
         for idx in 0..d.sop.step_count() {
-            if matches(&d, idx) {
+            if matches(d, idx) {
                 out.push((d.sop_id.clone(), d.version, d.sop.step(idx).id.clone()));
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// A role's inbox, one page of it: the most urgent open cases at the steps the role acts on,
