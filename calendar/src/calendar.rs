@@ -107,6 +107,9 @@ pub struct Calendar {
     last_dated: Option<Date>,
     /// Whether the week has any hours at all.
     week_opens: bool,
+    /// Open every second: every weekday all day, no dated entry. Working time is then
+    /// clock time, computed without walking the days.
+    continuous: bool,
     canonical: String,
     hash: String,
 }
@@ -126,6 +129,8 @@ impl Calendar {
             .copied()
             .max(open.keys().next_back().copied());
         let week_opens = week.iter().any(|h| !h.is_closed());
+        let all_day = Hours::all_day();
+        let continuous = week.iter().all(|h| *h == all_day) && closed.is_empty() && open.is_empty();
         let canonical = canonical::write(name.as_deref(), zone, &week, &closed, &open);
         let hash = canonical::sha256_hex(canonical.as_bytes());
         Self {
@@ -136,6 +141,7 @@ impl Calendar {
             open,
             last_dated,
             week_opens,
+            continuous,
             canonical,
             hash,
         }
@@ -309,6 +315,9 @@ impl Calendar {
         let mut remaining = Duration::try_from(budget).map_err(|_| CalendarError::OutOfRange)?;
         if remaining.is_zero() {
             return Ok(t);
+        }
+        if self.continuous {
+            return t.checked_add(remaining).ok_or(CalendarError::OutOfRange);
         }
         let (mut date, _) = self.split(t);
         loop {

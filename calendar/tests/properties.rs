@@ -253,6 +253,26 @@ proptest! {
         prop_assert_eq!(cal.due(t, Span::Days(n)).unwrap(), t + Duration::days(i64::from(n)));
     }
 
+    /// An always-open calendar computes working time as clock time without walking the days;
+    /// the same hours with a dated entry (which turns that shortcut off) give the same dues.
+    #[test]
+    fn the_continuous_shortcut_agrees_with_the_walk(
+        zone in prop::sample::select(Zone::ALL.to_vec()), t in instant(),
+        seconds in 0u64..2_000_000, nanos in 0u32..1_000_000_000,
+    ) {
+        let mut text = format!("zone = \"{}\"\n[hours]\n", zone.name());
+        for day in DAYS {
+            let _ = writeln!(text, "{day} = [\"00:00-24:00\"]");
+        }
+        let continuous = Calendar::parse("continuous.toml", &text).unwrap();
+        text.push_str("[[open]]\ndate = 2030-01-01\nname = \"Buka\"\nhours = [\"00:00-24:00\"]\n");
+        let walked = Calendar::parse("walked.toml", &text).unwrap();
+        let budget = StdDuration::new(seconds, nanos);
+        let due = continuous.due(t, Span::Working(budget)).unwrap();
+        prop_assert_eq!(due, walked.due(t, Span::Working(budget)).unwrap());
+        prop_assert_eq!(due, t + budget);
+    }
+
     /// The canonical form loads back to the same calendar; the order entries are written in
     /// does not change the hash, a changed second of an hour does.
     #[test]

@@ -2,7 +2,7 @@
 //! budgets resolved to the step whose clock they run on.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use super::duration::BudgetRule;
 use super::model::{PrintLayout, SopDocument, Step, StepKind};
@@ -63,8 +63,9 @@ pub struct Sop {
     document_conditions: Vec<Option<CompiledGuard>>,
     case_validator: jsonschema::Validator,
     field_validators: Option<FieldValidators>,
-    /// Results of document conditions by the values they read (see `condition_memo`).
-    condition_memo: Mutex<HashMap<(usize, String), bool>>,
+    /// Results of document conditions by the values they read, per document (see
+    /// [`Sop::remembered_condition`]).
+    condition_memo: Vec<RwLock<Vec<Remembered>>>,
     case_fields: Vec<String>,
     personal_fields: Vec<String>,
     /// Document ids, by index into [`SopDocument::documents`], shared by the events.
@@ -74,6 +75,18 @@ pub struct Sop {
     /// case it starts (`case_started.sop_content_hash`).
     content_hash: String,
 }
+
+/// One remembered result of a document condition: the values of the fields it reads (in
+/// the order of [`CompiledGuard::reads`]; `None`: absent), and what it gave on them.
+#[derive(Debug)]
+struct Remembered {
+    values: Box<[Option<serde_json::Value>]>,
+    result: bool,
+}
+
+/// Results remembered per document condition. The values are those of a few enumerated
+/// fields in practice; the bound keeps odd SOPs from growing it (and a lookup is a scan).
+const REMEMBERED_PER_CONDITION: usize = 32;
 
 /// The case schema field by field, when it constrains fields only one by one (an object
 /// schema of `properties`, `required` and a boolean `additionalProperties`, without
@@ -158,6 +171,9 @@ impl Sop {
             .map(str::to_owned)
             .collect();
         let field_validators = FieldValidators::new(&document.case_schema);
+        let condition_memo = (0..document.documents.len())
+            .map(|_| RwLock::default())
+            .collect();
         let document_ids = document
             .documents
             .iter()
@@ -171,7 +187,7 @@ impl Sop {
             document_conditions,
             case_validator,
             field_validators,
-            condition_memo: Mutex::new(HashMap::new()),
+            condition_memo,
             case_fields,
             personal_fields,
             document_ids,
@@ -265,22 +281,39 @@ impl Sop {
         self.field_validators.as_ref()
     }
 
-    /// The remembered result of document condition `doc` on the values `key` stands for.
-    /// A condition is a pure expression of the case fields it reads (no clock, no random
-    /// source in the guard engine), so its result on the same values is the same.
-    pub(crate) fn remembered_condition(&self, doc: usize, key: &str) -> Option<bool> {
-        let memo = self.condition_memo.lock().ok()?;
-        memo.get(&(doc, key.to_owned())).copied()
+    /// The remembered result of document condition `doc` on the values `value` gives for
+    /// the fields the condition reads. A condition is a pure expression of the case fields
+    /// it reads (no clock, no random source in the guard engine), so its result on the
+    /// same values is the same. Values are compared as they are: no key is built.
+    pub(crate) fn remembered_condition<'v>(
+        &self,
+        doc: usize,
+        reads: &[String],
+        value: impl Fn(&str) -> Option<&'v serde_json::Value>,
+    ) -> Option<bool> {
+        let memo = self.condition_memo.get(doc)?.read().ok()?;
+        memo.iter()
+            .find(|r| {
+                r.values
+                    .iter()
+                    .zip(reads)
+                    .all(|(held, name)| held.as_ref() == value(name))
+            })
+            .map(|r| r.result)
     }
 
-    /// Remembers a document condition's result, up to a bound (the values are those of a
-    /// few enumerated fields in practice; the bound keeps odd SOPs from growing it).
-    pub(crate) fn remember_condition(&self, doc: usize, key: String, result: bool) {
-        const BOUND: usize = 4096;
-        if let Ok(mut memo) = self.condition_memo.lock()
-            && memo.len() < BOUND
+    /// Remembers a document condition's result on `values` (see
+    /// [`remembered_condition`](Self::remembered_condition)), up to a bound.
+    pub(crate) fn remember_condition(
+        &self,
+        doc: usize,
+        values: Box<[Option<serde_json::Value>]>,
+        result: bool,
+    ) {
+        if let Some(Ok(mut memo)) = self.condition_memo.get(doc).map(RwLock::write)
+            && memo.len() < REMEMBERED_PER_CONDITION
         {
-            memo.insert((doc, key), result);
+            memo.push(Remembered { values, result });
         }
     }
 

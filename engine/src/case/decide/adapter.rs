@@ -20,11 +20,13 @@ pub fn adapter_call(
     let def = sop.step(step);
     let compiled = sop.compiled(step);
     let data = &state.data;
-    let request: Map<String, Value> = def
-        .request
-        .iter()
-        .filter_map(|f| data.get(f).map(|v| (f.clone(), v.clone())))
-        .collect();
+    // Inserted one by one: collecting into a map sorts a buffer first, dear for a few.
+    let mut request = Map::new();
+    for f in &def.request {
+        if let Some(v) = data.get(f) {
+            request.insert(f.clone(), v.clone());
+        }
+    }
     let printout = compiled.printout.as_ref().map(|p| {
         let mut missing = Vec::new();
         let lines = p

@@ -175,20 +175,19 @@ pub fn choose_branch_replaying(
 /// The values a guard read, as recorded: what `rhai::serde::from_dynamic` gives, without the
 /// deserializer for the common scalars.
 fn read_values(guard: &CompiledGuard, scope: &Scope) -> Map<String, Value> {
-    guard
-        .reads
-        .iter()
-        .map(|name| {
-            let value = match scope.get(name) {
-                None => Value::Null,
-                Some(d) if d.is_unit() => Value::Null,
-                Some(d) => match (d.as_bool(), d.as_immutable_string_ref()) {
-                    (Ok(b), _) => Value::Bool(b),
-                    (_, Ok(s)) => Value::String(s.to_string()),
-                    _ => rhai::serde::from_dynamic::<Value>(d).unwrap_or(Value::Null),
-                },
-            };
-            (name.clone(), value)
-        })
-        .collect()
+    // Inserted one by one: collecting into a map sorts a buffer first, dear for a few.
+    let mut values = Map::new();
+    for name in &guard.reads {
+        let value = match scope.get(name) {
+            None => Value::Null,
+            Some(d) if d.is_unit() => Value::Null,
+            Some(d) => match (d.as_bool(), d.as_immutable_string_ref()) {
+                (Ok(b), _) => Value::Bool(b),
+                (_, Ok(s)) => Value::String(s.to_string()),
+                _ => rhai::serde::from_dynamic::<Value>(d).unwrap_or(Value::Null),
+            },
+        };
+        values.insert(name.clone(), value);
+    }
+    values
 }

@@ -1,7 +1,5 @@
 //! Case data against the SOP's case schema: a whole check, or a command's changes alone.
 
-use std::borrow::Cow;
-
 use serde_json::{Map, Value};
 
 use super::types::{CommandError, DataError};
@@ -76,35 +74,52 @@ pub fn check_data_erased(sop: &Sop, data: &Map<String, Value>) -> Result<(), Com
     }
 }
 
-/// The case data after `changes`: borrowed when there are none.
-pub(super) fn merged<'d>(
-    current: &'d Map<String, Value>,
-    changes: &Map<String, Value>,
-) -> Cow<'d, Map<String, Value>> {
-    if changes.is_empty() {
-        return Cow::Borrowed(current);
-    }
-    let mut merged = current.clone();
-    merged.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Cow::Owned(merged)
+/// Read access to case data by field name: a case's data, or a command's changes over it
+/// (read through, never copied: most commands are checked without the whole data).
+pub trait CaseFields {
+    fn field(&self, name: &str) -> Option<&Value>;
 }
 
-/// Validates `merged`, the case data `current` with `changes` set over it. `current` passed
+impl CaseFields for Map<String, Value> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+/// The case data after a command's `changes`, seen through: a change wins over `base`.
+#[derive(Clone, Copy)]
+pub(super) struct Changed<'a> {
+    pub changes: &'a Map<String, Value>,
+    pub base: &'a Map<String, Value>,
+}
+
+impl CaseFields for Changed<'_> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        self.changes.get(name).or_else(|| self.base.get(name))
+    }
+}
+
+impl Changed<'_> {
+    /// The whole data, copied: for the rare check that needs it as one object.
+    fn to_map(self) -> Map<String, Value> {
+        let mut merged = self.base.clone();
+        merged.extend(self.changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        merged
+    }
+}
+
+/// Validates `after`, a case's data with a command's changes set over it. The data passed
 /// this check when it was recorded (at the start and at every change), so when the case
 /// schema constrains fields one by one only the changed fields are checked; a failure is
 /// reported by the whole check, so the errors are exactly those of [`check_data`].
-pub(super) fn check_changes(
-    sop: &Sop,
-    changes: &Map<String, Value>,
-    merged: &Map<String, Value>,
-) -> Result<(), CommandError> {
-    if changes.is_empty() {
+pub(super) fn check_changes(sop: &Sop, after: Changed<'_>) -> Result<(), CommandError> {
+    if after.changes.is_empty() {
         return Ok(());
     }
     if let Some(fields) = sop.field_validators()
-        && changes.iter().all(|(k, v)| fields.is_valid(k, v))
+        && after.changes.iter().all(|(k, v)| fields.is_valid(k, v))
     {
         return Ok(());
     }
-    check_data(sop, merged)
+    check_data(sop, &after.to_map())
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::adapter::adapter_call;
 use super::branch::choose_branch_knowing;
-use super::data::{check_changes, check_data, merged};
+use super::data::{CaseFields, Changed, check_changes, check_data};
 use super::scope::missing_documents;
 use super::types::{Command, CommandError, Context, Decision, Effect};
 use crate::case::SopVersion;
@@ -256,9 +256,12 @@ impl<'a> Decider<'a> {
         }
         check_documents_known(self.sop, current, documents)?;
         check_outcome(&step.id, &step.outcomes, outcome)?;
-        let merged = merged(&working.data, data);
-        check_changes(self.sop, data, &merged)?;
-        check_required(self.sop, current, &merged)?;
+        let after = Changed {
+            changes: data,
+            base: &working.data,
+        };
+        check_changes(self.sop, after)?;
+        check_required(self.sop, current, &after)?;
 
         // Documents are judged on what the case holds after this step's receipts.
         let docs_after = if documents.is_empty() {
@@ -270,7 +273,7 @@ impl<'a> Decider<'a> {
             }
             Cow::Owned(docs)
         };
-        let missing = match missing_documents(self.sop, current, &merged, &docs_after) {
+        let missing = match missing_documents(self.sop, current, &after, &docs_after) {
             Ok(m) => m,
             Err(e) => {
                 self.record_inputs(working, current, data, documents);
@@ -393,9 +396,12 @@ impl<'a> Decider<'a> {
                 fields: not_allowed,
             });
         }
-        let merged = merged(&working.data, data);
-        check_changes(self.sop, data, &merged)?;
-        check_required(self.sop, current, &merged)?;
+        let after = Changed {
+            changes: data,
+            base: &working.data,
+        };
+        check_changes(self.sop, after)?;
+        check_required(self.sop, current, &after)?;
         let body = EventBody::AdapterCompleted {
             step: pending.step.clone(),
             idempotency_key: pending.idempotency_key.clone(),
@@ -628,16 +634,16 @@ fn internal(e: ApplyError) -> CommandError {
 
 /// The fields step `step` requires, all holding a value in `data` (the case data as the
 /// completion leaves it). Also used by replay to re-check a recorded completion.
-pub(crate) fn check_required(
+pub(crate) fn check_required<D: CaseFields + ?Sized>(
     sop: &Sop,
     step: StepIdx,
-    data: &Map<String, Value>,
+    data: &D,
 ) -> Result<(), CommandError> {
     let missing: Vec<String> = sop
         .step(step)
         .requires
         .iter()
-        .filter(|f| data.get(*f).is_none_or(Value::is_null))
+        .filter(|f| data.field(f).is_none_or(Value::is_null))
         .cloned()
         .collect();
     if missing.is_empty() {

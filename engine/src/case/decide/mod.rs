@@ -20,7 +20,7 @@ mod types;
 
 pub use adapter::{adapter_call, pending_call};
 pub use branch::{BranchChoice, choose_branch, choose_branch_replaying};
-pub use data::{check_data, check_data_erased, is_erased};
+pub use data::{CaseFields, check_data, check_data_erased, is_erased};
 pub use decider::open_call;
 pub(crate) use decider::{budget_clock, check_required, total_due};
 pub use scope::{DocumentCheck, DocumentState, document_checklist, missing_documents};

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Map as RhaiMap, Scope};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::data::CaseFields;
 use crate::case::state::Documents;
 use crate::guard::{self, CompiledGuard, GuardError};
 use crate::sop::{Sop, StepIdx};
@@ -23,10 +24,10 @@ fn to_dynamic(value: &Value) -> Dynamic {
 
 /// The scope guards see: the case fields and engine names in `names` (the ones the guards
 /// at hand read; absent fields as `()`).
-pub(super) fn guard_scope<'n>(
+pub(super) fn guard_scope<'n, D: CaseFields + ?Sized>(
     sop: &Sop,
     names: impl IntoIterator<Item = &'n str>,
-    data: &Map<String, Value>,
+    data: &D,
     documents: Option<(&Documents, &[Arc<str>])>,
     outcome: Option<&str>,
 ) -> Scope<'static> {
@@ -52,7 +53,7 @@ pub(super) fn guard_scope<'n>(
             ("outcome", Some(_)) => outcome
                 .map(|o| Dynamic::from(o.to_owned()))
                 .unwrap_or(Dynamic::UNIT),
-            _ => data.get(name).map(to_dynamic).unwrap_or(Dynamic::UNIT),
+            _ => data.field(name).map(to_dynamic).unwrap_or(Dynamic::UNIT),
         };
         scope.push_dynamic(name, value);
     }
@@ -77,59 +78,53 @@ pub(super) fn scope_names<'g>(
     }
 }
 
-/// The values a document condition reads, as one key for remembering its result; `None`
-/// when it is not to be remembered: it reads a personal field (kept out of any cache) or
-/// has an interpolated string (its names are not all known).
-fn condition_key(
-    sop: &Sop,
-    condition: &CompiledGuard,
-    data: &Map<String, Value>,
-) -> Option<String> {
-    if condition.source.contains('`') {
-        return None;
-    }
-    let mut key = String::new();
-    for name in &condition.reads {
-        if sop.personal_fields().contains(name) {
-            return None;
-        }
-        match data.get(name) {
-            Some(value) => key.push_str(&value.to_string()),
-            None => key.push('-'),
-        }
-        key.push('\u{1f}');
-    }
-    Some(key)
+/// Whether a document condition's result may be remembered by the values it reads: not
+/// when it reads a personal field (kept out of any cache) or has an interpolated string
+/// (its names are not all known).
+fn rememberable(sop: &Sop, condition: &CompiledGuard) -> bool {
+    !condition.source.contains('`')
+        && condition
+            .reads
+            .iter()
+            .all(|name| !sop.personal_fields().contains(name))
 }
 
 /// Whether document `doc` (an index into the SOP's documents) is required for case data
 /// `data`: always, or as its `required_when` says (remembered by the values it reads).
-fn document_required(sop: &Sop, doc: usize, data: &Map<String, Value>) -> Result<bool, GuardError> {
+fn document_required<D: CaseFields + ?Sized>(
+    sop: &Sop,
+    doc: usize,
+    data: &D,
+) -> Result<bool, GuardError> {
     let Some(condition) = sop.document_condition(doc) else {
         return Ok(true);
     };
-    let key = condition_key(sop, condition, data);
-    if let Some(result) = key
-        .as_deref()
-        .and_then(|k| sop.remembered_condition(doc, k))
+    let remember = rememberable(sop, condition);
+    if remember
+        && let Some(result) = sop.remembered_condition(doc, &condition.reads, |n| data.field(n))
     {
         return Ok(result);
     }
     let names = scope_names(sop, condition, false);
     let mut scope = guard_scope(sop, names, data, None, None);
     let result = guard::shared().eval(condition, &mut scope)?;
-    if let Some(key) = key {
-        sop.remember_condition(doc, key, result);
+    if remember {
+        let values = condition
+            .reads
+            .iter()
+            .map(|n| data.field(n).cloned())
+            .collect();
+        sop.remember_condition(doc, values, result);
     }
     Ok(result)
 }
 
 /// The required documents of `step` that the case does not hold, in the step's order: what
 /// makes `documents_complete` false.
-pub fn missing_documents(
+pub fn missing_documents<D: CaseFields + ?Sized>(
     sop: &Sop,
     step: StepIdx,
-    data: &Map<String, Value>,
+    data: &D,
     held: &Documents,
 ) -> Result<Vec<Arc<str>>, GuardError> {
     let mut missing = Vec::new();
@@ -178,10 +173,10 @@ impl DocumentCheck {
 
 /// The documents of `step`, in its order, each as [`DocumentCheck`] says: the checklist a
 /// clerk works from, and the rule [`missing_documents`] applies.
-pub fn document_checklist(
+pub fn document_checklist<D: CaseFields + ?Sized>(
     sop: &Sop,
     step: StepIdx,
-    data: &Map<String, Value>,
+    data: &D,
     held: &Documents,
 ) -> Result<Vec<DocumentCheck>, GuardError> {
     sop.compiled(step)
