@@ -2,6 +2,8 @@
 //! budgets resolved to the step whose clock they run on.
 
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState;
 use std::sync::{Arc, RwLock};
 
 use super::duration::BudgetRule;
@@ -58,14 +60,17 @@ pub struct CompiledPrintout {
 pub struct Sop {
     document: SopDocument,
     steps: Vec<CompiledStep>,
-    index: HashMap<String, StepIdx>,
+    /// Step ids to indices, looked up on every command (a fast hash: the keys are the
+    /// SOP's own).
+    index: HashMap<String, StepIdx, RandomState>,
     start: StepIdx,
     document_conditions: Vec<Option<CompiledGuard>>,
     case_validator: jsonschema::Validator,
     field_validators: Option<FieldValidators>,
-    /// Results of document conditions by the values they read, per document (see
-    /// [`Sop::remembered_condition`]).
-    condition_memo: Vec<RwLock<Vec<Remembered>>>,
+    /// Results of document conditions by the values they read, per document.
+    condition_memo: Vec<GuardMemo>,
+    /// Results of branch guards by the values they read, per step and branch.
+    branch_memo: Vec<Vec<GuardMemo>>,
     case_fields: Vec<String>,
     personal_fields: Vec<String>,
     /// Document ids, by index into [`SopDocument::documents`], shared by the events.
@@ -76,17 +81,42 @@ pub struct Sop {
     content_hash: String,
 }
 
-/// One remembered result of a document condition: the values of the fields it reads (in
-/// the order of [`CompiledGuard::reads`]; `None`: absent), and what it gave on them.
-#[derive(Debug)]
-struct Remembered {
-    values: Box<[Option<serde_json::Value>]>,
-    result: bool,
+/// The results of one guard remembered by the values it read. A guard is a pure expression
+/// of the names it reads (no clock, no random source in the guard engine), so its result
+/// on the same values is the same: a hit spares the scope and the evaluation. Values are
+/// compared as they are (no key is built); an absent value is `null`, as guards see it.
+#[derive(Debug, Default)]
+pub(crate) struct GuardMemo {
+    entries: RwLock<Vec<(Box<[serde_json::Value]>, bool)>>,
 }
 
-/// Results remembered per document condition. The values are those of a few enumerated
-/// fields in practice; the bound keeps odd SOPs from growing it (and a lookup is a scan).
-const REMEMBERED_PER_CONDITION: usize = 32;
+/// Results remembered per guard. The values are those of a few enumerated fields in
+/// practice; the bound keeps odd SOPs from growing it (and a lookup is a scan).
+const REMEMBERED_PER_GUARD: usize = 32;
+
+impl GuardMemo {
+    /// The result remembered for the values `value(i)` gives for the guard's `n` reads.
+    pub(crate) fn recall<'v>(
+        &self,
+        n: usize,
+        value: impl Fn(usize) -> &'v serde_json::Value,
+    ) -> Option<bool> {
+        let entries = self.entries.read().ok()?;
+        entries
+            .iter()
+            .find(|(values, _)| values.len() == n && (0..n).all(|i| values[i] == *value(i)))
+            .map(|(_, result)| *result)
+    }
+
+    /// Remembers `result` for `values`, up to the bound.
+    pub(crate) fn remember(&self, values: Box<[serde_json::Value]>, result: bool) {
+        if let Ok(mut entries) = self.entries.write()
+            && entries.len() < REMEMBERED_PER_GUARD
+        {
+            entries.push((values, result));
+        }
+    }
+}
 
 /// The case schema field by field, when it constrains fields only one by one (an object
 /// schema of `properties`, `required` and a boolean `additionalProperties`, without
@@ -94,7 +124,7 @@ const REMEMBERED_PER_CONDITION: usize = 32;
 /// schema accepts, and a command's changes are checked without the whole case data.
 #[derive(Debug)]
 pub struct FieldValidators {
-    fields: HashMap<String, jsonschema::Validator>,
+    fields: HashMap<String, jsonschema::Validator, RandomState>,
     /// Whether fields not in `properties` are allowed (`additionalProperties` not false).
     others_allowed: bool,
 }
@@ -118,7 +148,7 @@ impl FieldValidators {
             None => &serde_json::Map::new(),
             Some(_) => return None,
         };
-        let mut fields = HashMap::new();
+        let mut fields = HashMap::default();
         for (name, sub) in properties {
             // A reference points into the whole schema: not checkable alone.
             if has_reference(sub) {
@@ -153,7 +183,7 @@ impl Sop {
         case_validator: jsonschema::Validator,
         warnings: Vec<super::Diagnostic>,
     ) -> Self {
-        let index: HashMap<String, StepIdx> = document
+        let index: HashMap<String, StepIdx, RandomState> = document
             .steps
             .iter()
             .enumerate()
@@ -172,7 +202,11 @@ impl Sop {
             .collect();
         let field_validators = FieldValidators::new(&document.case_schema);
         let condition_memo = (0..document.documents.len())
-            .map(|_| RwLock::default())
+            .map(|_| GuardMemo::default())
+            .collect();
+        let branch_memo = steps
+            .iter()
+            .map(|s| s.branches.iter().map(|_| GuardMemo::default()).collect())
             .collect();
         let document_ids = document
             .documents
@@ -188,6 +222,7 @@ impl Sop {
             case_validator,
             field_validators,
             condition_memo,
+            branch_memo,
             case_fields,
             personal_fields,
             document_ids,
@@ -281,40 +316,14 @@ impl Sop {
         self.field_validators.as_ref()
     }
 
-    /// The remembered result of document condition `doc` on the values `value` gives for
-    /// the fields the condition reads. A condition is a pure expression of the case fields
-    /// it reads (no clock, no random source in the guard engine), so its result on the
-    /// same values is the same. Values are compared as they are: no key is built.
-    pub(crate) fn remembered_condition<'v>(
-        &self,
-        doc: usize,
-        reads: &[String],
-        value: impl Fn(&str) -> Option<&'v serde_json::Value>,
-    ) -> Option<bool> {
-        let memo = self.condition_memo.get(doc)?.read().ok()?;
-        memo.iter()
-            .find(|r| {
-                r.values
-                    .iter()
-                    .zip(reads)
-                    .all(|(held, name)| held.as_ref() == value(name))
-            })
-            .map(|r| r.result)
+    /// The remembered results of document condition `doc`.
+    pub(crate) fn condition_memo(&self, doc: usize) -> Option<&GuardMemo> {
+        self.condition_memo.get(doc)
     }
 
-    /// Remembers a document condition's result on `values` (see
-    /// [`remembered_condition`](Self::remembered_condition)), up to a bound.
-    pub(crate) fn remember_condition(
-        &self,
-        doc: usize,
-        values: Box<[Option<serde_json::Value>]>,
-        result: bool,
-    ) {
-        if let Some(Ok(mut memo)) = self.condition_memo.get(doc).map(RwLock::write)
-            && memo.len() < REMEMBERED_PER_CONDITION
-        {
-            memo.push(Remembered { values, result });
-        }
+    /// The remembered results of the guard of branch `branch` of step `step`.
+    pub(crate) fn branch_memo(&self, step: StepIdx, branch: usize) -> Option<&GuardMemo> {
+        self.branch_memo.get(step).and_then(|b| b.get(branch))
     }
 
     /// Warnings of the deploy-time checks: the SOP runs, but something in it deserves a look

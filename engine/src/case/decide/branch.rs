@@ -6,7 +6,8 @@ use std::sync::Arc;
 use rhai::Scope;
 use serde_json::{Map, Value};
 
-use super::scope::{guard_scope, missing_documents, scope_names};
+use super::data::CaseFields;
+use super::scope::{NULL, guard_scope, missing_documents, rememberable, scope_names};
 use crate::case::event::GuardEvaluation;
 use crate::case::state::Documents;
 use crate::guard::{self, CompiledGuard, GuardError};
@@ -49,11 +50,8 @@ pub(super) fn choose_branch_knowing(
             Some(m) => m,
             None => missing_documents(sop, step, data, documents)?,
         };
-        let names = branches
-            .iter()
-            .filter_map(|b| b.guard.as_ref())
-            .flat_map(|g| scope_names(sop, g, true));
-        let mut scope = guard_scope(sop, names, data, Some((documents, &missing)), outcome);
+        // Built at the first guard whose result is not remembered.
+        let mut scope: Option<Scope> = None;
         let engine = guard::shared();
         for (i, branch) in branches.iter().enumerate() {
             let Some(guard) = &branch.guard else {
@@ -62,12 +60,43 @@ pub(super) fn choose_branch_knowing(
                     evaluations,
                 });
             };
-            let result = engine.eval(guard, &mut scope)?;
+            let memo = sop
+                .branch_memo(step, i)
+                .filter(|_| rememberable(sop, guard));
+            let inputs = memo.and_then(|_| inputs(guard, data, &missing, outcome));
+            let remembered = memo
+                .zip(inputs.as_ref())
+                .and_then(|(m, v)| m.recall(v.len(), |i| &v[i]));
+            let (result, values) = match (remembered, inputs) {
+                (Some(result), Some(inputs)) => (result, recorded(guard, inputs)),
+                (_, inputs) => {
+                    let scope = scope.get_or_insert_with(|| {
+                        let names = branches
+                            .iter()
+                            .filter_map(|b| b.guard.as_ref())
+                            .flat_map(|g| scope_names(sop, g, true));
+                        guard_scope(sop, names, data, Some((documents, &missing)), outcome)
+                    });
+                    let result = engine.eval(guard, scope)?;
+                    let values = read_values(guard, scope);
+                    // Remembered only when a hit would record exactly what was read.
+                    if let (Some(memo), Some(inputs)) = (memo, inputs)
+                        && guard
+                            .reads
+                            .iter()
+                            .zip(&inputs)
+                            .all(|(name, v)| values.get(name) == Some(v))
+                    {
+                        memo.remember(inputs.into_boxed_slice(), result);
+                    }
+                    (result, values)
+                }
+            };
             evaluations.push(GuardEvaluation {
                 branch: i,
                 guard: guard.source.clone(),
                 result,
-                values: read_values(guard, &scope),
+                values,
             });
             if result {
                 return Ok(BranchChoice {
@@ -172,6 +201,35 @@ pub fn choose_branch_replaying(
     })
 }
 
+/// The values `guard` reads, as its evaluation sees them (absent: `null`), to look its
+/// result up by; `None` when it reads the documents' map or list (not remembered).
+fn inputs<D: CaseFields + ?Sized>(
+    guard: &CompiledGuard,
+    data: &D,
+    missing: &[Arc<str>],
+    outcome: Option<&str>,
+) -> Option<Vec<Value>> {
+    guard
+        .reads
+        .iter()
+        .map(|name| match name.as_str() {
+            "documents" | "missing_documents" => None,
+            "documents_complete" => Some(Value::Bool(missing.is_empty())),
+            "outcome" => Some(outcome.map_or(Value::Null, |o| Value::String(o.to_owned()))),
+            field => Some(data.field(field).unwrap_or(&NULL).clone()),
+        })
+        .collect()
+}
+
+/// The values recorded for a remembered evaluation: those it was remembered by.
+fn recorded(guard: &CompiledGuard, inputs: Vec<Value>) -> Map<String, Value> {
+    let mut values = Map::new();
+    for (name, value) in guard.reads.iter().zip(inputs) {
+        values.insert(name.clone(), value);
+    }
+    values
+}
+
 /// The values a guard read, as recorded: what `rhai::serde::from_dynamic` gives, without the
 /// deserializer for the common scalars.
 fn read_values(guard: &CompiledGuard, scope: &Scope) -> Map<String, Value> {
@@ -190,4 +248,92 @@ fn read_values(guard: &CompiledGuard, scope: &Scope) -> Map<String, Value> {
         values.insert(name.clone(), value);
     }
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One step with three exits: a guard on a plain field, one on a personal field, the
+    /// default.
+    const SOP: &str = r#"
+schema_version: 1
+id: uji
+header:
+  government: G
+  unit: U
+  number: "1"
+  title: Uji
+  dates: {}
+  approver: { title: Kepala, name: K }
+actors: [{ id: petugas, name: Petugas }]
+case_schema:
+  type: object
+  properties:
+    status: { type: string }
+    nomor: { type: string, x-personal: true }
+start: periksa
+steps:
+  - id: periksa
+    row: 1
+    kind: task
+    name: Periksa
+    actor: petugas
+    next:
+      - { to: a, when: status == "baik" }
+      - { to: b, when: nomor == "1312990101900001" }
+      - { to: c }
+  - { id: a, row: 2, kind: end, name: A, actor: petugas }
+  - { id: b, row: 2, kind: end, name: B, actor: petugas }
+  - { id: c, row: 2, kind: end, name: C, actor: petugas }
+"#;
+
+    fn data(pairs: &[(&str, &str)]) -> Map<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+            .collect()
+    }
+
+    #[test]
+    fn a_remembered_guard_decides_and_records_as_an_evaluated_one() {
+        let sop = crate::sop::load(SOP).expect("the SOP loads");
+        let step = sop.step_index("periksa").expect("a step");
+        let none = Documents::default();
+        let choose = |d: &Map<String, Value>| {
+            choose_branch(&sop, step, d, &none, None).expect("the guards decide")
+        };
+        let memo = |branch: usize, value: &str| {
+            let v = Value::String(value.to_owned());
+            sop.branch_memo(step, branch)
+                .and_then(|m| m.recall(1, |_| &v))
+        };
+
+        let good = data(&[("status", "baik")]);
+        let first = choose(&good);
+        assert_eq!(first.branch, 0);
+        assert_eq!(
+            memo(0, "baik"),
+            Some(true),
+            "remembered after the evaluation"
+        );
+        assert_eq!(choose(&good), first, "a hit decides and records the same");
+
+        let other = data(&[("status", "rusak"), ("nomor", "1312990101900001")]);
+        let second = choose(&other);
+        assert_eq!(second.branch, 1);
+        assert_eq!(memo(0, "rusak"), Some(false));
+        assert_eq!(
+            memo(1, "1312990101900001"),
+            None,
+            "a guard reading a personal field is never remembered"
+        );
+        assert_eq!(choose(&other), second);
+        assert_eq!(choose(&data(&[])).branch, 2, "absent: neither guard holds");
+        assert_eq!(
+            choose(&good).branch,
+            0,
+            "other values do not leak into a hit"
+        );
+    }
 }

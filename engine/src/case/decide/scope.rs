@@ -78,12 +78,15 @@ pub(super) fn scope_names<'g>(
     }
 }
 
-/// Whether a document condition's result may be remembered by the values it reads: not
-/// when it reads a personal field (kept out of any cache) or has an interpolated string
-/// (its names are not all known).
-fn rememberable(sop: &Sop, condition: &CompiledGuard) -> bool {
-    !condition.source.contains('`')
-        && condition
+/// What a guard sees of an absent field.
+pub(super) static NULL: Value = Value::Null;
+
+/// Whether a guard's result may be remembered by the values it reads: not when it reads a
+/// personal field (kept out of any cache) or has an interpolated string (its names are not
+/// all known).
+pub(super) fn rememberable(sop: &Sop, guard: &CompiledGuard) -> bool {
+    !guard.source.contains('`')
+        && guard
             .reads
             .iter()
             .all(|name| !sop.personal_fields().contains(name))
@@ -99,22 +102,19 @@ fn document_required<D: CaseFields + ?Sized>(
     let Some(condition) = sop.document_condition(doc) else {
         return Ok(true);
     };
-    let remember = rememberable(sop, condition);
-    if remember
-        && let Some(result) = sop.remembered_condition(doc, &condition.reads, |n| data.field(n))
-    {
+    let memo = sop
+        .condition_memo(doc)
+        .filter(|_| rememberable(sop, condition));
+    let reads = &condition.reads;
+    let value = |i: usize| data.field(&reads[i]).unwrap_or(&NULL);
+    if let Some(result) = memo.and_then(|m| m.recall(reads.len(), value)) {
         return Ok(result);
     }
     let names = scope_names(sop, condition, false);
     let mut scope = guard_scope(sop, names, data, None, None);
     let result = guard::shared().eval(condition, &mut scope)?;
-    if remember {
-        let values = condition
-            .reads
-            .iter()
-            .map(|n| data.field(n).cloned())
-            .collect();
-        sop.remember_condition(doc, values, result);
+    if let Some(memo) = memo {
+        memo.remember((0..reads.len()).map(|i| value(i).clone()).collect(), result);
     }
     Ok(result)
 }
