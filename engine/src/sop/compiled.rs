@@ -67,10 +67,11 @@ pub struct Sop {
     document_conditions: Vec<Option<CompiledGuard>>,
     case_validator: jsonschema::Validator,
     field_validators: Option<FieldValidators>,
-    /// Results of document conditions by the values they read, per document.
-    condition_memo: Vec<GuardMemo>,
-    /// Results of branch guards by the values they read, per step and branch.
-    branch_memo: Vec<Vec<GuardMemo>>,
+    /// Results of document conditions by the values they read, per document (`None`: no
+    /// condition, or one not to remember, see [`GuardMemo::fits`]).
+    condition_memo: Vec<Option<GuardMemo>>,
+    /// Results of branch guards by the values they read, per step and branch (likewise).
+    branch_memo: Vec<Vec<Option<GuardMemo>>>,
     case_fields: Vec<String>,
     personal_fields: Vec<String>,
     /// Document ids, by index into [`SopDocument::documents`], shared by the events.
@@ -95,6 +96,19 @@ pub(crate) struct GuardMemo {
 const REMEMBERED_PER_GUARD: usize = 32;
 
 impl GuardMemo {
+    /// Whether `guard`'s results may be remembered by the values it reads: not when it reads
+    /// a personal field (kept out of any cache) or has an interpolated string (its names
+    /// are not all known).
+    fn fits(guard: &CompiledGuard, personal: &[String]) -> bool {
+        !guard.source.contains('`') && guard.reads.iter().all(|n| !personal.contains(n))
+    }
+
+    fn for_guard(guard: Option<&CompiledGuard>, personal: &[String]) -> Option<Self> {
+        guard
+            .filter(|g| Self::fits(g, personal))
+            .map(|_| Self::default())
+    }
+
     /// The result remembered for the values `value(i)` gives for the guard's `n` reads.
     pub(crate) fn recall<'v>(
         &self,
@@ -195,18 +209,24 @@ impl Sop {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let personal_fields = document
+        let personal_fields: Vec<String> = document
             .personal_fields()
             .into_iter()
             .map(str::to_owned)
             .collect();
         let field_validators = FieldValidators::new(&document.case_schema);
-        let condition_memo = (0..document.documents.len())
-            .map(|_| GuardMemo::default())
+        let condition_memo = document_conditions
+            .iter()
+            .map(|c| GuardMemo::for_guard(c.as_ref(), &personal_fields))
             .collect();
         let branch_memo = steps
             .iter()
-            .map(|s| s.branches.iter().map(|_| GuardMemo::default()).collect())
+            .map(|s| {
+                s.branches
+                    .iter()
+                    .map(|b| GuardMemo::for_guard(b.guard.as_ref(), &personal_fields))
+                    .collect()
+            })
             .collect();
         let document_ids = document
             .documents
@@ -318,12 +338,15 @@ impl Sop {
 
     /// The remembered results of document condition `doc`.
     pub(crate) fn condition_memo(&self, doc: usize) -> Option<&GuardMemo> {
-        self.condition_memo.get(doc)
+        self.condition_memo.get(doc).and_then(Option::as_ref)
     }
 
     /// The remembered results of the guard of branch `branch` of step `step`.
     pub(crate) fn branch_memo(&self, step: StepIdx, branch: usize) -> Option<&GuardMemo> {
-        self.branch_memo.get(step).and_then(|b| b.get(branch))
+        self.branch_memo
+            .get(step)
+            .and_then(|b| b.get(branch))
+            .and_then(Option::as_ref)
     }
 
     /// Warnings of the deploy-time checks: the SOP runs, but something in it deserves a look

@@ -7,7 +7,7 @@ use rhai::Scope;
 use serde_json::{Map, Value};
 
 use super::data::CaseFields;
-use super::scope::{NULL, guard_scope, missing_documents, rememberable, scope_names};
+use super::scope::{NULL, guard_scope, missing_documents, scope_names};
 use crate::case::event::GuardEvaluation;
 use crate::case::state::Documents;
 use crate::guard::{self, CompiledGuard, GuardError};
@@ -60,9 +60,7 @@ pub(super) fn choose_branch_knowing(
                     evaluations,
                 });
             };
-            let memo = sop
-                .branch_memo(step, i)
-                .filter(|_| rememberable(sop, guard));
+            let memo = sop.branch_memo(step, i);
             let inputs = memo.and_then(|_| inputs(guard, data, &missing, outcome));
             let remembered = memo
                 .zip(inputs.as_ref())

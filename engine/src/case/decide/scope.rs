@@ -81,17 +81,6 @@ pub(super) fn scope_names<'g>(
 /// What a guard sees of an absent field.
 pub(super) static NULL: Value = Value::Null;
 
-/// Whether a guard's result may be remembered by the values it reads: not when it reads a
-/// personal field (kept out of any cache) or has an interpolated string (its names are not
-/// all known).
-pub(super) fn rememberable(sop: &Sop, guard: &CompiledGuard) -> bool {
-    !guard.source.contains('`')
-        && guard
-            .reads
-            .iter()
-            .all(|name| !sop.personal_fields().contains(name))
-}
-
 /// Whether document `doc` (an index into the SOP's documents) is required for case data
 /// `data`: always, or as its `required_when` says (remembered by the values it reads).
 fn document_required<D: CaseFields + ?Sized>(
@@ -102,9 +91,7 @@ fn document_required<D: CaseFields + ?Sized>(
     let Some(condition) = sop.document_condition(doc) else {
         return Ok(true);
     };
-    let memo = sop
-        .condition_memo(doc)
-        .filter(|_| rememberable(sop, condition));
+    let memo = sop.condition_memo(doc);
     let reads = &condition.reads;
     let value = |i: usize| data.field(&reads[i]).unwrap_or(&NULL);
     if let Some(result) = memo.and_then(|m| m.recall(reads.len(), value)) {
