@@ -536,20 +536,20 @@ async fn check_history(
     }
 
     // The head: the projection must end where the chain ends.
-    if let Some(last) = stored.last() {
-        if record.version != last.seq || record.head_hash != last.hash {
-            findings.push(finding(
-                Some(last.seq),
-                Check::Head,
-                format!(
-                    "the case records head event {} ({}), its last stored event is {} ({})",
-                    record.version,
-                    short(&record.head_hash),
-                    last.seq,
-                    short(&last.hash)
-                ),
-            ));
-        }
+    if let Some(last) = stored.last()
+        && (record.version != last.seq || record.head_hash != last.hash)
+    {
+        findings.push(finding(
+            Some(last.seq),
+            Check::Head,
+            format!(
+                "the case records head event {} ({}), its last stored event is {} ({})",
+                record.version,
+                short(&record.head_hash),
+                last.seq,
+                short(&last.hash)
+            ),
+        ));
     }
 
     // The decisions, re-evaluated against the pinned SOP version with the due times on the
