@@ -179,7 +179,7 @@ fn assert_all_there(rt: &tokio::runtime::Runtime, url: &str, acked_before: &[(St
             let record = store.case(case).await.unwrap();
             let record = record.unwrap_or_else(|| panic!("case {case} is not in the backup"));
             assert!(
-                record.version >= *version as i64,
+                record.version >= *version,
                 "case {case}: acknowledged at {version}, the backup has {}",
                 record.version
             );

@@ -296,7 +296,7 @@ async fn rewrite(api: &Api, case: &str, edit: impl Fn(&mut Event), leaves: bool)
         )
         .await;
         if leaves {
-            let leaf = leaf_hash(event_leaf(case, event.seq as i64, &hash).as_bytes());
+            let leaf = leaf_hash(event_leaf(case, event.seq, &hash).as_bytes());
             let hex: String = leaf.iter().map(|b| format!("{b:02x}")).collect();
             let literal = match api.db.backend {
                 Backend::Sqlite => format!("X'{hex}'"),

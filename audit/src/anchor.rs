@@ -106,12 +106,7 @@ pub async fn make_anchor(store: &Store, now: OffsetDateTime) -> Result<Anchor, A
     let mut walk = CaseWalk::new(None);
     while let Some(record) = walk.next(store).await? {
         heads.push(AnchorHead {
-            seq: u64::try_from(record.version).map_err(|_| {
-                AuditError::Corrupt(format!(
-                    "case {}: version {}",
-                    record.case_id, record.version
-                ))
-            })?,
+            seq: record.version,
             case_id: record.case_id,
             head: record.head_hash,
         });

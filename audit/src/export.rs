@@ -142,7 +142,7 @@ impl Exporter {
                         mask_json(&mut event, &personal);
                     }
                     ExportEvent {
-                        seq: u64::try_from(s.seq).unwrap_or(0),
+                        seq: s.seq,
                         at: rfc3339(s.recorded_at),
                         user: s.user_name.clone(),
                         role: s.role.clone(),

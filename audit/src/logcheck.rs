@@ -259,7 +259,7 @@ async fn unbacked(
                     }
                     Finding::case(
                         &case,
-                        leaf.seq.and_then(|s| u64::try_from(s).ok()),
+                        leaf.seq,
                         Check::Log,
                         format!(
                             "the event is missing, and the case with it: the log recorded it at \
@@ -294,7 +294,7 @@ async fn unbacked(
                 }
                 Finding::case(
                     &case_id,
-                    u64::try_from(seq).ok(),
+                    Some(seq),
                     Check::Log,
                     "the event is not in the log: it was written around the store".into(),
                 )

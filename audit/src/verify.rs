@@ -536,21 +536,20 @@ async fn check_history(
     }
 
     // The head: the projection must end where the chain ends.
-    if let Some(last) = stored.last() {
-        let last_seq = u64::try_from(last.seq).unwrap_or(0);
-        if record.version != last.seq || record.head_hash != last.hash {
-            findings.push(finding(
-                Some(last_seq),
-                Check::Head,
-                format!(
-                    "the case records head event {} ({}), its last stored event is {} ({})",
-                    record.version,
-                    short(&record.head_hash),
-                    last.seq,
-                    short(&last.hash)
-                ),
-            ));
-        }
+    if let Some(last) = stored.last()
+        && (record.version != last.seq || record.head_hash != last.hash)
+    {
+        findings.push(finding(
+            Some(last.seq),
+            Check::Head,
+            format!(
+                "the case records head event {} ({}), its last stored event is {} ({})",
+                record.version,
+                short(&record.head_hash),
+                last.seq,
+                short(&last.hash)
+            ),
+        ));
     }
 
     // The decisions, re-evaluated against the pinned SOP version with the due times on the
@@ -621,7 +620,7 @@ async fn check_leaves(
     stored: &[sopflow_store::Event],
     findings: &mut Vec<Finding>,
 ) -> Result<(), AuditError> {
-    let mut leaves: BTreeMap<i64, sopflow_store::Leaf> = store
+    let mut leaves: BTreeMap<u64, sopflow_store::Leaf> = store
         .case_leaves(case_id)
         .await?
         .into_iter()
@@ -629,7 +628,7 @@ async fn check_leaves(
         .filter_map(|l| Some((l.seq?, l)))
         .collect();
     for row in stored {
-        let seq = u64::try_from(row.seq).ok();
+        let seq = Some(row.seq);
         match leaves.remove(&row.seq) {
             None => findings.push(Finding::case(
                 case_id,
@@ -657,7 +656,7 @@ async fn check_leaves(
     for (seq, leaf) in leaves {
         findings.push(Finding::case(
             case_id,
-            u64::try_from(seq).ok(),
+            Some(seq),
             Check::Log,
             format!(
                 "the event is missing: the log recorded it at leaf {}",
@@ -876,7 +875,7 @@ fn holds_personal_value(event: &Event, personal: &[String]) -> bool {
 fn decode_rows(stored: &[sopflow_store::Event]) -> Result<Vec<Event>, (u64, String)> {
     let mut events = Vec::with_capacity(stored.len());
     for row in stored {
-        let seq = u64::try_from(row.seq).unwrap_or(0);
+        let seq = row.seq;
         let event: Event = serde_json::from_value(row.payload.clone())
             .map_err(|e| (seq, format!("the stored JSON is not an event: {e}")))?;
         if event.seq != seq {

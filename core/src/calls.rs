@@ -152,7 +152,7 @@ pub fn calls_in(
             counter: counter.map(str::to_owned),
             kind,
             case_id: case_id.to_owned(),
-            seq: i64::try_from(event.seq).unwrap_or(i64::MAX),
+            seq: event.seq,
             at: event.at,
             // The staff member whose command made the call (not a citizen: staff names only).
             called_by: Some(event.by.user.to_string()),

@@ -403,7 +403,7 @@ pub struct CaseSummary {
     pub service_point: Option<String>,
     pub status: String,
     pub current_step: Option<String>,
-    pub version: i64,
+    pub version: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -434,7 +434,7 @@ impl From<sopflow_store::CaseRecord> for CaseSummary {
 /// One event of a history.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryEvent {
-    pub seq: i64,
+    pub seq: u64,
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(with = "time::serde::rfc3339")]

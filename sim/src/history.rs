@@ -119,7 +119,7 @@ pub async fn write(
                     .unwrap_or_else(|| "kantor".to_owned()),
                 status: state.status.as_str().to_owned(),
                 current_step: state.current_step.as_deref().map(str::to_owned),
-                version: i64::try_from(state.version).unwrap_or(i64::MAX),
+                version: state.version,
                 head_hash: head.to_owned(),
                 due_at: next_due(state),
                 overdue: state.clock.as_ref().is_some_and(|c| c.exceeded) || state.total_exceeded,

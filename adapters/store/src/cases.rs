@@ -43,7 +43,8 @@ impl Store {
     }
 
     /// The events after `seq` (exclusive), by seq.
-    pub async fn events_since(&self, case_id: &str, seq: i64) -> Result<Vec<Event>> {
+    pub async fn events_since(&self, case_id: &str, seq: u64) -> Result<Vec<Event>> {
+        let seq = crate::seq::bound(seq)?;
         on_backend!(Store, self, |s| {
             Ok(sqlx::query_as(sql!(DB:
                 "SELECT " event_columns " FROM events WHERE case_id = $1 AND seq > $2 ORDER BY seq"
@@ -183,9 +184,10 @@ impl Store {
     pub async fn set_queue_place(
         &self,
         case_id: &str,
-        version: i64,
+        version: u64,
         place: Option<&QueuePlace>,
     ) -> Result<bool> {
+        let version = crate::seq::bound(version)?;
         on_backend!(Store, self, |s| {
             Ok(sqlx::query(
                 "UPDATE cases SET queue_id = $3, queue_entered_at = $4, queue_sequence = $5
@@ -383,11 +385,14 @@ impl Tx {
     pub async fn append(
         &mut self,
         case_id: &str,
-        expected_version: i64,
+        expected_version: u64,
         events: &[NewEvent],
         projection: &CaseProjection,
         outbox: &[NewOutbox],
     ) -> Result<()> {
+        // First: once the versions fit the database, no seq computed below overflows.
+        let version = crate::seq::bound(projection.version)?;
+        let expected = crate::seq::bound(expected_version)?;
         check_append(expected_version, events, projection)?;
         let updated_at = Ts(projection.updated_at);
         let due_at = projection.due_at.map(Ts);
@@ -395,7 +400,7 @@ impl Tx {
         // The JSON texts the events are stored as (the hash chain covers them).
         let rows = (expected_version + 1..)
             .zip(events)
-            .map(|(seq, e)| Ok((seq, e, payload_text(&e.payload)?)))
+            .map(|(seq, e)| Ok((seq, crate::seq::bound(seq)?, e, payload_text(&e.payload)?)))
             .collect::<Result<Vec<_>>>()?;
         on_backend!(Tx, self, |t| {
             let create = expected_version == 0;
@@ -420,7 +425,7 @@ impl Tx {
                 .bind(case_id)
                 .bind(projection.status.as_str())
                 .bind(projection.current_step.as_deref())
-                .bind(projection.version)
+                .bind(version)
                 .bind(projection.head_hash.as_str())
                 .bind(updated_at)
                 .bind(due_at)
@@ -436,9 +441,7 @@ impl Tx {
                     .bind(i64::from(projection.sop_version))
                     .bind(projection.service_point.as_str())
             } else {
-                query
-                    .bind(expected_version)
-                    .bind(events[0].prev_hash.as_str())
+                query.bind(expected).bind(events[0].prev_hash.as_str())
             };
             let written = query.execute(&mut *t.conn).await?;
             if written.rows_affected() == 0 {
@@ -451,9 +454,9 @@ impl Tx {
                         .await?;
                 return Err(match current {
                     None => Error::NotFound(format!("case {case_id}")),
-                    Some((version, _)) if version != expected_version => Error::Conflict {
+                    Some((current, _)) if current != expected => Error::Conflict {
                         case_id: case_id.to_owned(),
-                        current_version: version,
+                        current_version: crate::seq::read(current)?,
                     },
                     Some(_) => Error::Invalid(format!(
                         "the first event does not chain to the head of case {case_id}"
@@ -467,7 +470,7 @@ impl Tx {
                     "INSERT INTO events (case_id, seq, kind, recorded_at, user_name, role,
                                          payload, prev_hash, hash) ",
                 );
-                insert.push_values(chunk, |mut row, (seq, e, payload)| {
+                insert.push_values(chunk, |mut row, (_, seq, e, payload)| {
                     row.push_bind(case_id)
                         .push_bind(*seq)
                         .push_bind(e.kind.as_str())
@@ -493,7 +496,7 @@ impl Tx {
                         };
                         return Err(Error::Conflict {
                             case_id: case_id.to_owned(),
-                            current_version: last.unwrap_or(0),
+                            current_version: crate::seq::read(last.unwrap_or(0))?,
                         });
                     }
                     other => other?,
@@ -511,7 +514,7 @@ impl Tx {
                      WHERE outbox.status = 'incident'",
                 )
                 .bind(case_id)
-                .bind(projection.version)
+                .bind(version)
                 .bind(o.idempotency_key.as_str())
                 .bind(o.adapter.as_str())
                 .bind(Json(&o.payload))
@@ -524,7 +527,7 @@ impl Tx {
         // Last: the leaves lock the log's size until commit (see `log.rs`).
         let leaves = rows
             .iter()
-            .map(|(seq, e, _)| NewLeaf::event(case_id, *seq, &e.hash));
+            .map(|(seq, _, e, _)| NewLeaf::event(case_id, *seq, &e.hash));
         let deferred = on_backend!(Tx, self, |t| t.pending_leaves.as_mut());
         match deferred {
             Some(pending) => pending.extend(leaves),
@@ -537,31 +540,26 @@ impl Tx {
 }
 
 /// The checks that need no database: the batch must chain and end where the projection says.
+/// Called with versions that fit the database (see [`crate::seq::bound`]).
 fn check_append(
-    expected_version: i64,
+    expected_version: u64,
     events: &[NewEvent],
     projection: &CaseProjection,
 ) -> Result<()> {
     let Some(last) = events.last() else {
         return Err(Error::Invalid("an append needs at least one event".into()));
     };
-    if expected_version < 0 {
-        return Err(Error::Invalid(format!(
-            "expected version {expected_version} is negative"
-        )));
-    }
-    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let count = u64::try_from(events.len()).unwrap_or(u64::MAX);
     if expected_version.checked_add(count) != Some(projection.version) {
         return Err(Error::Invalid(format!(
             "projection version {} is not expected version {expected_version} + {count} events",
             projection.version
         )));
     }
-    for (i, pair) in events.windows(2).enumerate() {
+    for (seq, pair) in (expected_version + 2..).zip(events.windows(2)) {
         if pair[1].prev_hash != pair[0].hash {
             return Err(Error::Invalid(format!(
-                "event {} does not chain to the event before it",
-                expected_version + 2 + i as i64
+                "event {seq} does not chain to the event before it"
             )));
         }
     }

@@ -29,7 +29,7 @@ pub struct NewErasure {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Redaction {
     /// (seq, the event's JSON with its personal values replaced by their salted hashes).
-    pub events: Vec<(i64, serde_json::Value)>,
+    pub events: Vec<(u64, serde_json::Value)>,
     /// (outbox id, its payload redacted the same way).
     pub outbox: Vec<(i64, serde_json::Value)>,
     /// The SHA-256 of the case's uploaded scans: deleted unless another case holds them too.
@@ -76,7 +76,7 @@ impl Tx {
                 let updated = sqlx::query(statement)
                     .bind(text)
                     .bind(erasure.case_id.as_str())
-                    .bind(*seq)
+                    .bind(crate::seq::bound(*seq)?)
                     .execute(&mut *t.conn)
                     .await?;
                 if updated.rows_affected() != 1 {

@@ -8,7 +8,7 @@ pub enum Error {
     #[error("case {case_id} has moved on: its current version is {current_version}")]
     Conflict {
         case_id: String,
-        current_version: i64,
+        current_version: u64,
     },
     #[error("not found: {0}")]
     NotFound(String),

@@ -107,6 +107,7 @@ mod offices;
 mod outbox;
 mod postgres;
 mod queues;
+mod seq;
 mod sop_versions;
 mod sqlite;
 mod store;

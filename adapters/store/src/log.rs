@@ -73,13 +73,13 @@ impl LeafKind {
 pub struct NewLeaf {
     pub kind: LeafKind,
     pub case_id: Option<String>,
-    pub seq: Option<i64>,
+    pub seq: Option<u64>,
     pub ref_id: Option<i64>,
     pub leaf_hash: Hash,
 }
 
 impl NewLeaf {
-    pub fn event(case_id: &str, seq: i64, event_hash: &str) -> Self {
+    pub fn event(case_id: &str, seq: u64, event_hash: &str) -> Self {
         Self {
             kind: LeafKind::Event,
             case_id: Some(case_id.to_owned()),
@@ -96,7 +96,7 @@ pub struct Leaf {
     pub idx: i64,
     pub kind: LeafKind,
     pub case_id: Option<String>,
-    pub seq: Option<i64>,
+    pub seq: Option<u64>,
     pub ref_id: Option<i64>,
     pub leaf_hash: Hash,
 }
@@ -119,7 +119,7 @@ impl TryFrom<LeafRow> for Leaf {
             idx: row.idx,
             kind: LeafKind::parse(&row.kind)?,
             case_id: row.case_id,
-            seq: row.seq,
+            seq: row.seq.map(crate::seq::read).transpose()?,
             ref_id: row.ref_id,
             leaf_hash: hash_of(&row.leaf_hash, "leaf", row.idx)?,
         })
@@ -141,7 +141,7 @@ pub fn leaf_hash(leaf: &[u8]) -> Hash {
 }
 
 /// The text of an event's leaf.
-pub fn event_leaf(case_id: &str, seq: i64, event_hash: &str) -> String {
+pub fn event_leaf(case_id: &str, seq: u64, event_hash: &str) -> String {
     json!(["event", case_id, seq, event_hash]).to_string()
 }
 
@@ -230,7 +230,7 @@ pub enum Unbacked {
     /// A leaf whose event, access row or erasure is gone.
     Leaf(Leaf),
     /// An event with no leaf.
-    Event { case_id: String, seq: i64 },
+    Event { case_id: String, seq: u64 },
     /// An access row with no leaf.
     Access(i64),
     /// An erasure with no leaf.
@@ -246,6 +246,10 @@ impl Tx {
         }
         let n =
             i64::try_from(leaves.len()).map_err(|_| Error::Invalid("too many leaves".into()))?;
+        let seqs = leaves
+            .iter()
+            .map(|leaf| leaf.seq.map(crate::seq::bound).transpose())
+            .collect::<Result<Vec<_>>>()?;
         on_backend!(Tx, self, |t| {
             let size: i64 = sqlx::query_scalar(
                 "UPDATE log_size SET size = size + $1 WHERE id = 1 RETURNING size",
@@ -255,16 +259,17 @@ impl Tx {
             .await?;
             let first = size - n;
             // 6 parameters a leaf: 500 a statement stays under both backends' limits.
-            for (chunk_no, chunk) in leaves.chunks(500).enumerate() {
+            for (chunk_no, (chunk, seqs)) in leaves.chunks(500).zip(seqs.chunks(500)).enumerate() {
                 let base = first + (chunk_no * 500) as i64;
                 let mut insert = QueryBuilder::<DB>::new(
                     "INSERT INTO log_leaves (idx, kind, case_id, seq, ref_id, leaf_hash) ",
                 );
-                insert.push_values(chunk.iter().zip(base..), |mut row, (leaf, idx)| {
+                let rows = chunk.iter().zip(seqs).zip(base..);
+                insert.push_values(rows, |mut row, ((leaf, seq), idx)| {
                     row.push_bind(idx)
                         .push_bind(leaf.kind.as_str())
                         .push_bind(leaf.case_id.as_deref())
-                        .push_bind(leaf.seq)
+                        .push_bind(*seq)
                         .push_bind(leaf.ref_id)
                         .push_bind(leaf.leaf_hash.to_vec());
                 });
@@ -512,11 +517,10 @@ impl Store {
         for row in leaves {
             out.push(Unbacked::Leaf(Leaf::try_from(row)?));
         }
-        out.extend(
-            events
-                .into_iter()
-                .map(|(case_id, seq)| Unbacked::Event { case_id, seq }),
-        );
+        for (case_id, seq) in events {
+            let seq = crate::seq::read(seq)?;
+            out.push(Unbacked::Event { case_id, seq });
+        }
         out.extend(accesses.into_iter().map(Unbacked::Access));
         out.extend(erasures.into_iter().map(Unbacked::Erasure));
         Ok(out)
@@ -563,8 +567,8 @@ impl Store {
         }
         let mut leaves: Vec<NewLeaf> = events
             .iter()
-            .map(|(case_id, seq, hash)| NewLeaf::event(case_id, *seq, hash))
-            .collect();
+            .map(|(case_id, seq, hash)| Ok(NewLeaf::event(case_id, crate::seq::read(*seq)?, hash)))
+            .collect::<Result<_>>()?;
         leaves.extend(accesses.iter().map(access_new_leaf));
         tx.add_leaves(&leaves).await?;
         tx.commit().await

@@ -143,6 +143,7 @@ impl Store {
 impl Tx {
     /// Records a call, in the transaction of the command whose events make it.
     pub async fn record_call(&mut self, call: &NewCall) -> Result<i64> {
+        let seq = crate::seq::bound(call.seq)?;
         on_backend!(Tx, self, |t| {
             Ok(sqlx::query_scalar(
                 "INSERT INTO queue_calls (service_point, sop_id, queue, number, counter, kind,
@@ -157,7 +158,7 @@ impl Tx {
             .bind(call.counter.as_deref())
             .bind(call.kind.as_str())
             .bind(call.case_id.as_str())
-            .bind(call.seq)
+            .bind(seq)
             .bind(Ts(call.at))
             .bind(call.called_by.as_deref())
             .fetch_one(&mut *t.conn)

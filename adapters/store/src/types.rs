@@ -40,7 +40,8 @@ pub struct NewEvent {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Event {
     pub case_id: String,
-    pub seq: i64,
+    #[sqlx(try_from = "i64")]
+    pub seq: u64,
     pub kind: String,
     #[sqlx(try_from = "Ts")]
     pub recorded_at: OffsetDateTime,
@@ -61,7 +62,7 @@ pub struct CaseProjection {
     pub status: String,
     pub current_step: Option<String>,
     /// The last event's seq.
-    pub version: i64,
+    pub version: u64,
     /// The last event's hash.
     pub head_hash: String,
     /// When the ticker must next look at the case (the current step's budget end); `None`
@@ -95,7 +96,8 @@ pub struct CaseRecord {
     pub sop_version: u32,
     pub status: String,
     pub current_step: Option<String>,
-    pub version: i64,
+    #[sqlx(try_from = "i64")]
+    pub version: u64,
     pub head_hash: String,
     #[sqlx(try_from = "Ts")]
     pub created_at: OffsetDateTime,
@@ -229,7 +231,8 @@ pub struct OutboxItem {
     pub id: i64,
     pub case_id: String,
     /// The last event of the append that queued it.
-    pub seq: i64,
+    #[sqlx(try_from = "i64")]
+    pub seq: u64,
     pub idempotency_key: String,
     pub adapter: String,
     #[sqlx(json)]
@@ -426,7 +429,7 @@ pub struct NewCall {
     pub kind: CallKind,
     pub case_id: String,
     /// The case event that records it.
-    pub seq: i64,
+    pub seq: u64,
     pub at: OffsetDateTime,
     /// The user who made the call (staff); `None` for one made by no user.
     pub called_by: Option<String>,
@@ -443,7 +446,8 @@ pub struct QueueCall {
     pub counter: Option<String>,
     pub kind: CallKind,
     pub case_id: String,
-    pub seq: i64,
+    #[sqlx(try_from = "i64")]
+    pub seq: u64,
     #[sqlx(try_from = "Ts")]
     pub at: OffsetDateTime,
     /// Who made the call; `None` for calls recorded before migration 0010.

@@ -307,7 +307,7 @@ async fn bad_appends_are_refused_and_write_nothing(db: &TestDb) {
     let v = deploy(&store, SOP).await;
     let head = create_case(&store, v, "c1", 2, &[]).await;
 
-    let attempt = |case_id: &'static str, expected: i64, evs: Vec<_>, p: CaseProjection| {
+    let attempt = |case_id: &'static str, expected: u64, evs: Vec<_>, p: CaseProjection| {
         let store = store.clone();
         async move {
             let mut tx = store.begin().await.unwrap();
@@ -374,6 +374,21 @@ async fn bad_appends_are_refused_and_write_nothing(db: &TestDb) {
     );
     let err = attempt("c1", 2, vec![], p).await;
     assert!(matches!(err, Err(Error::Invalid(_))), "no events: {err:?}");
+
+    // SQL has no unsigned 64-bit integer: a version beyond i64::MAX is refused, not wrapped.
+    let evs = events("c1", 2, &head, 1, "huge");
+    let mut p = projection(v, 2, &evs, None);
+    p.version = u64::MAX;
+    let err = attempt("c1", u64::MAX - 1, evs, p).await;
+    assert!(
+        matches!(err, Err(Error::Invalid(_))),
+        "version beyond the database: {err:?}"
+    );
+    let err = store.events_since("c1", u64::MAX).await;
+    assert!(
+        matches!(err, Err(Error::Invalid(_))),
+        "seq beyond the database: {err:?}"
+    );
 
     let evs = events("c2", 0, "", 1, "unknown-sop");
     let err = attempt("c2", 0, evs.clone(), projection(99, 0, &evs, None)).await;
@@ -1271,7 +1286,7 @@ async fn a_long_append_spans_several_statements(db: &TestDb) {
     let all = store.events("c1").await.unwrap();
     assert_eq!(
         all.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        (1..=1_202).collect::<Vec<i64>>()
+        (1..=1_202).collect::<Vec<u64>>()
     );
     for pair in all.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash, "stored chained");
@@ -1539,7 +1554,7 @@ async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &Test
     let store = db.store().await;
     let v = deploy(&store, SOP).await;
     let head = create_case(&store, v, "c1", 1, &[]).await;
-    let call = |seq: i64, counter: Option<&str>, kind: CallKind, t: i64| NewCall {
+    let call = |seq: u64, counter: Option<&str>, kind: CallKind, t: i64| NewCall {
         service_point: POINT.into(),
         sop_id: SOP.into(),
         queue: "cetak".into(),
@@ -1576,8 +1591,7 @@ async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &Test
         (None, CallKind::Call, 40),
         (Some("loket_2"), CallKind::NoShow, 50),
     ];
-    for (i, (counter, kind, t)) in made.iter().enumerate() {
-        let seq = i as i64 + 2;
+    for (seq, (counter, kind, t)) in (2..).zip(&made) {
         let evs = events("c1", seq - 1, &head, 1, "call");
         let mut tx = store.begin().await.unwrap();
         tx.append(

@@ -17,11 +17,11 @@ pub(super) struct StateCache {
 }
 
 impl StateCache {
-    pub(super) fn get(&self, case_id: &str, version: i64) -> Option<Arc<CaseState>> {
+    pub(super) fn get(&self, case_id: &str, version: u64) -> Option<Arc<CaseState>> {
         let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         states
             .get(case_id)
-            .filter(|s| i64::try_from(s.version).ok() == Some(version))
+            .filter(|s| s.version == version)
             .cloned()
     }
 

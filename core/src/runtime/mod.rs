@@ -86,7 +86,7 @@ impl From<sopflow_store::Error> for RuntimeError {
             sopflow_store::Error::Conflict {
                 current_version, ..
             } => RuntimeError::Conflict {
-                current_version: u64::try_from(current_version).unwrap_or(0),
+                current_version,
                 current_step: None,
             },
             sopflow_store::Error::Busy(m) => RuntimeError::Busy(m),
@@ -322,7 +322,7 @@ impl Runtime {
     pub async fn state_at(
         &self,
         case_id: &str,
-        version: i64,
+        version: u64,
     ) -> Result<Arc<CaseState>, RuntimeError> {
         match self.cache.get(case_id, version) {
             Some(state) => Ok(state),

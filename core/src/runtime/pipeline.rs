@@ -483,7 +483,7 @@ impl Runtime {
             sop_version: deployed.version,
             status: state.status.as_str().to_owned(),
             current_step: state.current_step.as_deref().map(str::to_owned),
-            version: i64::try_from(state.version).unwrap_or(i64::MAX),
+            version: state.version,
             head_hash: prev,
             due_at: state.next_due(),
             overdue: state.overdue_recorded(),
@@ -491,7 +491,7 @@ impl Runtime {
             service_point: point.id.clone(),
             queue: queue_place(sop, state),
         };
-        let expected = current.map_or(0, |s| i64::try_from(s.version).unwrap_or(i64::MAX));
+        let expected = current.map_or(0, |s| s.version);
         *wrote = true;
         if current.is_none() {
             tx.put_case_salt(&opened.case_id, &opened.salt).await?;

@@ -423,7 +423,8 @@ mod tests {
         for case_id in cases {
             events += runtime.store.case(case_id).await.unwrap().unwrap().version;
         }
-        assert_eq!(runtime.store.log_size().await.unwrap(), events);
+        let size = runtime.store.log_size().await.unwrap();
+        assert_eq!(u64::try_from(size).unwrap(), events);
     }
 
     async fn one_conflict_in_a_batch_leaves_the_others(db: &TestDb, policy: Policy) {

@@ -61,11 +61,11 @@ pub async fn deploy(store: &Store, sop: &str) -> u32 {
 }
 
 /// `n` chained events after seq `after`, the first chaining to `prev`. `tag` marks the writer.
-pub fn events(case_id: &str, after: i64, prev: &str, n: usize, tag: &str) -> Vec<NewEvent> {
+pub fn events(case_id: &str, after: u64, prev: &str, n: usize, tag: &str) -> Vec<NewEvent> {
     let mut prev = prev.to_owned();
-    (1..=n as i64)
-        .map(|i| {
-            let seq = after + i;
+    (after + 1..)
+        .take(n)
+        .map(|seq| {
             let hash = format!("{case_id}/{seq}/{tag}");
             NewEvent {
                 kind: format!("step_recorded_{seq}"),
@@ -83,7 +83,7 @@ pub fn events(case_id: &str, after: i64, prev: &str, n: usize, tag: &str) -> Vec
 /// The projection after `events`, appended at `expected_version`.
 pub fn projection(
     sop_version: u32,
-    expected_version: i64,
+    expected_version: u64,
     events: &[NewEvent],
     step: Option<&str>,
 ) -> CaseProjection {
@@ -92,7 +92,7 @@ pub fn projection(
         sop_version,
         status: "open".into(),
         current_step: step.map(str::to_owned),
-        version: expected_version + events.len() as i64,
+        version: expected_version + u64::try_from(events.len()).expect("event count"),
         head_hash: events.last().expect("events").hash.clone(),
         due_at: None,
         overdue: false,
