@@ -98,6 +98,7 @@ mod audit;
 mod backend;
 mod calendars;
 mod cases;
+mod codec;
 mod dialect;
 mod erasure;
 mod error;
@@ -120,6 +121,7 @@ mod users;
 pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use calendars::StoredCalendar;
+pub use codec::GENESIS;
 pub use erasure::{NewErasure, Redaction};
 pub use error::{Error, Result};
 pub use front_office::{
