@@ -204,28 +204,35 @@ print(json.dumps({"engine": "pgbench", "clients": 1, "script": "one single-row I
     "latency_avg_ms": float(lat.group(1)) if lat else None}))
 PY
 }
-# Adds the history size as stored (events rows per KTP-el case) to the driver's JSON line.
+# Adds the history size as stored (events rows per KTP-el case) to the driver's JSON line:
+# events, payload bytes, row bytes (the stored columns' lengths), and the bytes the events
+# table and its indexes take on disk (SQLite's dbstat; PostgreSQL's total relation size).
 with_history() {
-    local line="$1" events payload dbbytes
+    local line="$1"
     echo "$line" | python3 -c '
 import json, sys
 d = json.loads(sys.stdin.readline())
-ev, pay, db = (float(x) if x not in ("", "None") else None for x in sys.argv[1:4])
+ev, pay, db, table = (float(x) if x not in ("", "None") else None for x in sys.argv[1:5])
 d["history_db_events_per_case"] = round(ev, 2) if ev is not None else None
 d["history_db_payload_bytes_per_case"] = round(pay) if pay is not None else None
 d["history_db_row_bytes_per_case"] = round(db) if db is not None else None
-print(json.dumps(d))' "${2:-}" "${3:-}" "${4:-}"
+d["history_db_table_bytes_per_case"] = round(table) if table is not None else None
+print(json.dumps(d))' "${2:-}" "${3:-}" "${4:-}" "${5:-}"
 }
 service_sqlite() {
     rm -rf "$SQLITE_DIR" && mkdir -p "$SQLITE_DIR"
     local db="$SQLITE_DIR/sopflow.db" line rc=0
     line=$("$LOAD" --sopflow "$SOPFLOW" --database "sqlite://$db" --definitions "$DEFS" \
         --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-sqlite.log" "$@") || rc=$?
-    # Sum of the columns of each event row, per case.
+    # Sum of the stored columns of each event row, per case (migration 0013's layout: payload
+    # and hash as bytes, prev_hash only where it does not chain; seq 8 bytes, codec 1).
     local q="SELECT count(*)*1.0/count(DISTINCT case_id), sum(length(payload))*1.0/count(DISTINCT case_id),
-             sum(length(payload)+length(prev_hash)+length(hash)+length(kind)+length(user_name)+length(role)+length(recorded_at)+length(case_id)+8)*1.0/count(DISTINCT case_id) FROM events"
+             sum(length(payload)+coalesce(length(prev_hash),0)+length(hash)+length(kind)+length(user_name)+length(role)+length(recorded_at)+length(case_id)+8+1)*1.0/count(DISTINCT case_id) FROM events"
+    # What the events table and its indexes take on disk: their pages (dbstat), per case.
+    local pages="SELECT sum(pgsize)*1.0/(SELECT count(DISTINCT case_id) FROM events) FROM dbstat
+                 WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = 'events')"
     local r
-    r=$(sqlite3 -separator ' ' "$db" "$q")
+    r="$(sqlite3 -separator ' ' "$db" "$q") $(sqlite3 "$db" "$pages")"
     # shellcheck disable=SC2086
     with_history "$line" $r
     return "$rc"
@@ -242,7 +249,8 @@ service_pg() {
         --clients "$CLIENTS" --cases "$LOAD_CASES" --server-log "$OUT/serve-postgres.log") || rc=$?
     local r
     r=$(psql -tA -F ' ' "$PG_BASE/$PG_DB" -c "SELECT count(*)*1.0/count(DISTINCT case_id),
-        sum(octet_length(payload::text))*1.0/count(DISTINCT case_id),
+        sum(octet_length(payload))*1.0/count(DISTINCT case_id),
+        pg_total_relation_size('events')*1.0/count(DISTINCT case_id),
         pg_total_relation_size('events')*1.0/count(DISTINCT case_id) FROM events")
     # shellcheck disable=SC2086
     with_history "$line" $r

@@ -18,7 +18,7 @@ use sopflow_audit::verify::{Check, Finding, VerifyOptions, verify_store};
 use sopflow_engine::case::Event;
 use sopflow_engine::case::chain::event_hash;
 use sopflow_store::testing::Backend;
-use support::{Api, api_tests};
+use support::{Api, api_tests, bytes_literal, hash_literal, plain_payload_set};
 
 api_tests!(
     every_tampering_is_found_with_its_case_event_and_reason,
@@ -160,8 +160,8 @@ async fn set_payload(api: &Api, case: &str, seq: u64, event: &Event) {
     sql(
         api,
         format!(
-            "UPDATE events SET payload = {}, user_name = {}, role = {} WHERE case_id = {} AND seq = {seq}",
-            quote(&payload),
+            "UPDATE events SET {}, user_name = {}, role = {} WHERE case_id = {} AND seq = {seq}",
+            plain_payload_set(api.db.backend, &payload),
             quote(&event.by.user),
             quote(&event.by.role),
             quote(case)
@@ -184,8 +184,8 @@ async fn rehash(api: &Api, case: &str, head: bool) {
             api,
             format!(
                 "UPDATE events SET prev_hash = {}, hash = {} WHERE case_id = {} AND seq = {}",
-                quote(&prev),
-                quote(&hash),
+                hash_literal(api.db.backend, &prev),
+                hash_literal(api.db.backend, &hash),
                 quote(case),
                 event.seq
             ),
@@ -228,17 +228,17 @@ async fn insert_event(api: &Api, case: &str, event: &Event, prev_hash: &str) {
     sql(
         api,
         format!(
-            "INSERT INTO events (case_id, seq, recorded_at, kind, user_name, role, payload, prev_hash, hash) \
-             VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO events (case_id, seq, recorded_at, kind, user_name, role, codec, payload, prev_hash, hash) \
+             VALUES ({}, {}, {}, {}, {}, {}, 0, {}, {}, {})",
             quote(case),
             event.seq,
             quote(&at),
             quote(event.body.kind()),
             quote(&event.by.user),
             quote(&event.by.role),
-            quote(&serde_json::to_string(event).unwrap()),
-            quote(prev_hash),
-            quote(&hash)
+            bytes_literal(api.db.backend, serde_json::to_string(event).unwrap().as_bytes()),
+            hash_literal(api.db.backend, prev_hash),
+            hash_literal(api.db.backend, &hash)
         ),
     )
     .await;

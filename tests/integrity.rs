@@ -21,7 +21,7 @@ use sopflow_engine::case::Event;
 use sopflow_engine::case::chain::{GENESIS, event_hash};
 use sopflow_store::log::{event_leaf, leaf_hash};
 use sopflow_store::testing::Backend;
-use support::{Api, api_tests};
+use support::{Api, api_tests, hash_literal, plain_payload_set};
 
 api_tests!(
     signed_checkpoints_cover_the_log_and_prove_a_case_to_whoever_has_the_public_key,
@@ -284,12 +284,12 @@ async fn rewrite(api: &Api, case: &str, edit: impl Fn(&mut Event), leaves: bool)
         sql(
             api,
             format!(
-                "UPDATE events SET payload = {}, user_name = {}, prev_hash = {}, hash = {} \
+                "UPDATE events SET {}, user_name = {}, prev_hash = {}, hash = {} \
                  WHERE case_id = {} AND seq = {}",
-                quote(&serde_json::to_string(&event).unwrap()),
+                plain_payload_set(api.db.backend, &serde_json::to_string(&event).unwrap()),
                 quote(&event.by.user),
-                quote(&prev),
-                quote(&hash),
+                hash_literal(api.db.backend, &prev),
+                hash_literal(api.db.backend, &hash),
                 quote(case),
                 event.seq
             ),
@@ -1040,4 +1040,11 @@ async fn erasure_removes_personal_data_and_everything_still_verifies(api: &Api) 
         "retention"
     );
     assert!(store.erasure_of(&open).await.unwrap().is_none());
+}
+
+/// The store leaves a first event's prev_hash unstored when it is the genesis hash: the same
+/// one the chain starts from.
+#[test]
+fn the_store_s_genesis_hash_is_the_chain_s() {
+    assert_eq!(sopflow_store::GENESIS, GENESIS);
 }

@@ -356,3 +356,32 @@ macro_rules! api_tests {
 }
 #[allow(unused_imports)]
 pub(crate) use api_tests;
+
+// ---- the attacker's literals: event rows as the store keeps them (see the store's codec) ----
+
+/// `bytes` as an SQL literal of the backend's blob type.
+pub fn bytes_literal(backend: Backend, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    match backend {
+        Backend::Sqlite => format!("X'{hex}'"),
+        Backend::Postgres => format!("'\\x{hex}'::bytea"),
+    }
+}
+
+/// A hash (64 hex digits) as an event row stores it: its 32 bytes.
+pub fn hash_literal(backend: Backend, hex: &str) -> String {
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("a hex hash"))
+        .collect();
+    bytes_literal(backend, &bytes)
+}
+
+/// `codec = 0, payload = ...`: a JSON text as an event row stores it uncompressed (codec 0,
+/// which rows from before compression hold and the store reads as well).
+pub fn plain_payload_set(backend: Backend, json: &str) -> String {
+    format!(
+        "codec = 0, payload = {}",
+        bytes_literal(backend, json.as_bytes())
+    )
+}

@@ -4,7 +4,8 @@ use sqlx::types::Json;
 use sqlx::{FromRow, QueryBuilder};
 use time::{Duration, OffsetDateTime};
 
-use crate::dialect::{Dialect as _, sql};
+use crate::codec;
+use crate::dialect::sql;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::log::NewLeaf;
 use crate::store::{Store, Tx, on_backend};
@@ -13,9 +14,59 @@ use crate::types::{
     CaseFilter, CaseProjection, CaseRecord, Event, NewEvent, NewOutbox, Page, QueuePlace, SearchKey,
 };
 
-/// Events per multi-row `INSERT`: 9 parameters each, well under SQLite's (32,766) and
+/// Events per multi-row `INSERT`: 10 parameters each, well under SQLite's (32,766) and
 /// PostgreSQL's (65,535) limits on parameters per statement.
 const EVENTS_PER_INSERT: usize = 500;
+
+/// An event row as stored (see `codec.rs`): what [`Event`] is read from.
+#[derive(FromRow)]
+pub(crate) struct EventRow {
+    case_id: String,
+    seq: i64,
+    kind: String,
+    recorded_at: Ts,
+    user_name: String,
+    role: String,
+    codec: i16,
+    payload: Vec<u8>,
+    /// The stored one where there is one, else the previous row's hash; `None` for a first
+    /// row without one: the genesis hash.
+    prev_hash: Option<Vec<u8>>,
+    hash: Vec<u8>,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = Error;
+
+    fn try_from(row: EventRow) -> Result<Event> {
+        let text = codec::decode(row.codec, &row.payload)?;
+        let payload = serde_json::from_str(&text).map_err(|e| {
+            Error::Invalid(format!(
+                "the payload of event {} of case {}: {e}",
+                row.seq, row.case_id
+            ))
+        })?;
+        Ok(Event {
+            payload,
+            prev_hash: match row.prev_hash {
+                Some(bytes) => codec::hash_hex(&bytes),
+                None => codec::GENESIS.to_owned(),
+            },
+            hash: codec::hash_hex(&row.hash),
+            recorded_at: row.recorded_at.into(),
+            case_id: row.case_id,
+            seq: crate::seq::read(row.seq)?,
+            kind: row.kind,
+            user_name: row.user_name,
+            role: row.role,
+        })
+    }
+}
+
+/// Stored event rows as events.
+pub(crate) fn events_of(rows: Vec<EventRow>) -> Result<Vec<Event>> {
+    rows.into_iter().map(Event::try_from).collect()
+}
 
 /// What [`Tx::case_and_salt`] reads: the case row and, beside it, its salt.
 #[derive(FromRow)]
@@ -45,15 +96,17 @@ impl Store {
     /// The events after `seq` (exclusive), by seq.
     pub async fn events_since(&self, case_id: &str, seq: u64) -> Result<Vec<Event>> {
         let seq = crate::seq::bound(seq)?;
-        on_backend!(Store, self, |s| {
-            Ok(sqlx::query_as(sql!(DB:
-                "SELECT " event_columns " FROM events WHERE case_id = $1 AND seq > $2 ORDER BY seq"
+        let rows: Vec<EventRow> = on_backend!(Store, self, |s| {
+            sqlx::query_as(sql!(DB:
+                "SELECT " event_columns " FROM events e WHERE e.case_id = $1 AND e.seq > $2
+                 ORDER BY e.seq"
             ))
             .bind(case_id)
             .bind(seq)
             .fetch_all(&s.read)
-            .await?)
-        })
+            .await?
+        });
+        events_of(rows)
     }
 
     /// Cases matching every given filter, by case_id, one page at a time: pass the last
@@ -274,14 +327,15 @@ impl Tx {
 
     /// All events of a case, by seq, as this transaction sees them.
     pub async fn events(&mut self, case_id: &str) -> Result<Vec<Event>> {
-        on_backend!(Tx, self, |t| {
-            Ok(sqlx::query_as(sql!(DB:
-                "SELECT " event_columns " FROM events WHERE case_id = $1 ORDER BY seq"
+        let rows: Vec<EventRow> = on_backend!(Tx, self, |t| {
+            sqlx::query_as(sql!(DB:
+                "SELECT " event_columns " FROM events e WHERE e.case_id = $1 ORDER BY e.seq"
             ))
             .bind(case_id)
             .fetch_all(&mut *t.conn)
-            .await?)
-        })
+            .await?
+        });
+        events_of(rows)
     }
 
     /// [`Tx::case`] and [`Tx::case_salt`] in one statement: what a command on a case reads.
@@ -397,10 +451,30 @@ impl Tx {
         let updated_at = Ts(projection.updated_at);
         let due_at = projection.due_at.map(Ts);
         let queue = projection.queue.as_ref();
-        // The JSON texts the events are stored as (the hash chain covers them).
+        // The events as stored (`codec.rs`): the JSON text (the hash chain covers it)
+        // compressed, the hashes as bytes. A prev_hash is stored only where it is not the hash
+        // before it: within the batch it is (checked above), and the first event's is the
+        // case's head (the update below checks it) or, for a new case, the genesis hash.
         let rows = (expected_version + 1..)
             .zip(events)
-            .map(|(seq, e)| Ok((seq, crate::seq::bound(seq)?, e, payload_text(&e.payload)?)))
+            .enumerate()
+            .map(|(i, (seq, e))| {
+                let (codec, payload) = codec::encode(&payload_text(&e.payload)?)?;
+                let prev_hash = match i == 0 && expected_version == 0 {
+                    true if e.prev_hash != codec::GENESIS => Some(codec::hash_bytes(&e.prev_hash)?),
+                    _ => None,
+                };
+                let hash = codec::hash_bytes(&e.hash)?;
+                Ok(StoredEvent {
+                    seq,
+                    bound: crate::seq::bound(seq)?,
+                    event: e,
+                    codec,
+                    payload,
+                    prev_hash,
+                    hash,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         on_backend!(Tx, self, |t| {
             let create = expected_version == 0;
@@ -468,19 +542,19 @@ impl Tx {
             for chunk in rows.chunks(EVENTS_PER_INSERT) {
                 let mut insert = QueryBuilder::<DB>::new(
                     "INSERT INTO events (case_id, seq, kind, recorded_at, user_name, role,
-                                         payload, prev_hash, hash) ",
+                                         codec, payload, prev_hash, hash) ",
                 );
-                insert.push_values(chunk, |mut row, (_, seq, e, payload)| {
+                insert.push_values(chunk, |mut row, r| {
                     row.push_bind(case_id)
-                        .push_bind(*seq)
-                        .push_bind(e.kind.as_str())
-                        .push_bind(Ts(e.recorded_at))
-                        .push_bind(e.user_name.as_str())
-                        .push_bind(e.role.as_str())
-                        .push_bind(payload.as_str())
-                        .push_unseparated(DB::JSON_TEXT)
-                        .push_bind(e.prev_hash.as_str())
-                        .push_bind(e.hash.as_str());
+                        .push_bind(r.bound)
+                        .push_bind(r.event.kind.as_str())
+                        .push_bind(Ts(r.event.recorded_at))
+                        .push_bind(r.event.user_name.as_str())
+                        .push_bind(r.event.role.as_str())
+                        .push_bind(r.codec)
+                        .push_bind(r.payload.as_slice())
+                        .push_bind(r.prev_hash.as_deref())
+                        .push_bind(r.hash.as_slice());
                 });
                 match insert.build().execute(&mut *t.conn).await {
                     // Events beyond the projection's version: someone wrote them around the
@@ -527,7 +601,7 @@ impl Tx {
         // Last: the leaves lock the log's size until commit (see `log.rs`).
         let leaves = rows
             .iter()
-            .map(|(seq, _, e, _)| NewLeaf::event(case_id, *seq, &e.hash));
+            .map(|r| NewLeaf::event(case_id, r.seq, &r.event.hash));
         let deferred = on_backend!(Tx, self, |t| t.pending_leaves.as_mut());
         match deferred {
             Some(pending) => pending.extend(leaves),
@@ -537,6 +611,18 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// An event as its row is written.
+struct StoredEvent<'a> {
+    seq: u64,
+    /// `seq` as the database holds it.
+    bound: i64,
+    event: &'a NewEvent,
+    codec: i16,
+    payload: Vec<u8>,
+    prev_hash: Option<Vec<u8>>,
+    hash: Vec<u8>,
 }
 
 /// The checks that need no database: the batch must chain and end where the projection says.

@@ -1,5 +1,5 @@
 //! What differs between the two backends' SQL, in one place: the [`Dialect`] trait (how a
-//! transaction begins, what a failed statement does to it, how a JSON text is bound) and the
+//! transaction begins, what a failed statement does to it) and the
 //! fragments that [`sql!`] splices into a statement written once (row locks, claims that skip
 //! locked rows, a JSON array as rows).
 
@@ -15,8 +15,6 @@ pub trait Dialect: Database {
     /// Whether a failed statement aborts its whole transaction (PostgreSQL), so that what
     /// follows it must read the committed state outside; else only the statement is undone.
     const FAILED_STATEMENT_ABORTS_TX: bool;
-    /// What follows a bound JSON text so that the column keeps that exact text.
-    const JSON_TEXT: &'static str;
 }
 
 /// One statement in both dialects' texts, built at compile time by [`sql!`].
@@ -81,14 +79,6 @@ macro_rules! fragment {
         concat!("(SELECT jsonb_array_elements_text(", $p, "::jsonb))")
     };
 
-    // An event's stored JSON as text, to search in.
-    (sqlite payload_text) => {
-        "payload"
-    };
-    (postgres payload_text) => {
-        "payload::text"
-    };
-
     // A character no id contains, to join ids into one key (the inbox's step keys).
     (sqlite unit_separator) => {
         "char(31)"
@@ -101,8 +91,14 @@ macro_rules! fragment {
         "case_id, sop_id, sop_version, status, current_step, version, head_hash, created_at, \
          updated_at, due_at, overdue, service_point"
     };
+    // Of `events e` (see `cases::EventRow`). A row stores no prev_hash where it is the hash
+    // of the row before it (migration 0013): it is read from there, by the primary key.
     ($d:ident event_columns) => {
-        "case_id, seq, kind, recorded_at, user_name, role, payload, prev_hash, hash"
+        "e.case_id, e.seq, e.kind, e.recorded_at, e.user_name, e.role, e.codec, e.payload, \
+         COALESCE(e.prev_hash, (SELECT p.hash FROM events p \
+                                WHERE p.case_id = e.case_id AND p.seq < e.seq \
+                                ORDER BY p.seq DESC LIMIT 1)) AS prev_hash, \
+         e.hash"
     };
     ($d:ident outbox_columns) => {
         "id, case_id, seq, idempotency_key, adapter, payload, status, attempts, next_attempt_at, \

@@ -7,7 +7,7 @@
 
 use time::OffsetDateTime;
 
-use crate::dialect::{Dialect as _, sql};
+use crate::codec;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::log::{Erasure, erasure_new_leaf};
 use crate::store::{Store, Tx, on_backend};
@@ -68,17 +68,17 @@ impl Tx {
             for (seq, payload) in &redaction.events {
                 let text = serde_json::to_string(payload)
                     .map_err(|e| Error::Invalid(format!("payload: {e}")))?;
-                let statement = if DB::JSON_TEXT.is_empty() {
-                    "UPDATE events SET payload = $1 WHERE case_id = $2 AND seq = $3"
-                } else {
-                    "UPDATE events SET payload = $1::json WHERE case_id = $2 AND seq = $3"
-                };
-                let updated = sqlx::query(statement)
-                    .bind(text)
-                    .bind(erasure.case_id.as_str())
-                    .bind(crate::seq::bound(*seq)?)
-                    .execute(&mut *t.conn)
-                    .await?;
+                // Written as new rows are, whichever codec wrote the row.
+                let (codec, bytes) = codec::encode(&text)?;
+                let updated = sqlx::query(
+                    "UPDATE events SET codec = $1, payload = $2 WHERE case_id = $3 AND seq = $4",
+                )
+                .bind(codec)
+                .bind(bytes)
+                .bind(erasure.case_id.as_str())
+                .bind(crate::seq::bound(*seq)?)
+                .execute(&mut *t.conn)
+                .await?;
                 if updated.rows_affected() != 1 {
                     return Err(Error::NotFound(format!(
                         "event {seq} of case {}",
@@ -104,23 +104,60 @@ impl Tx {
                     .execute(&mut *t.conn)
                     .await?;
             }
-            for sha256 in &redaction.files {
-                // Content-addressed: another case that holds the same scan keeps it.
-                sqlx::query(sql!(DB:
-                    "DELETE FROM files WHERE sha256 = $1 AND NOT EXISTS (
-                         SELECT 1 FROM events WHERE case_id <> $2
-                           AND " payload_text " LIKE '%' || $1 || '%')"
-                ))
-                .bind(sha256.as_str())
-                .bind(erasure.case_id.as_str())
-                .execute(&mut *t.conn)
-                .await?;
-            }
             record
+        });
+        // Content-addressed: another case whose events name the same scan keeps it. The
+        // payloads are compressed, so the search is here, over every other case's events
+        // once (an erasure with scans is rare; its cost grows with the store).
+        let shared = self
+            .files_named_elsewhere(&erasure.case_id, &redaction.files)
+            .await?;
+        on_backend!(Tx, self, |t| {
+            for sha256 in redaction.files.iter().filter(|f| !shared.contains(*f)) {
+                sqlx::query("DELETE FROM files WHERE sha256 = $1")
+                    .bind(sha256.as_str())
+                    .execute(&mut *t.conn)
+                    .await?;
+            }
         });
         // Last: the leaf locks the log's size until commit.
         self.add_leaves(&[erasure_new_leaf(&record)]).await?;
         Ok(record)
+    }
+}
+
+impl Tx {
+    /// Which of `files` (SHA-256 hex) the events of a case other than `case_id` name.
+    async fn files_named_elsewhere(
+        &mut self,
+        case_id: &str,
+        files: &[String],
+    ) -> Result<Vec<String>> {
+        use futures::TryStreamExt as _;
+
+        let mut named = Vec::new();
+        if files.is_empty() {
+            return Ok(named);
+        }
+        on_backend!(Tx, self, |t| {
+            let mut rows = sqlx::query_as::<_, (i16, Vec<u8>)>(
+                "SELECT codec, payload FROM events WHERE case_id <> $1",
+            )
+            .bind(case_id)
+            .fetch(&mut *t.conn);
+            while let Some((codec, payload)) = rows.try_next().await? {
+                let text = codec::decode(codec, &payload)?;
+                for f in files {
+                    if !named.contains(f) && text.contains(f.as_str()) {
+                        named.push(f.clone());
+                    }
+                }
+                if named.len() == files.len() {
+                    break;
+                }
+            }
+        });
+        Ok(named)
     }
 }
 

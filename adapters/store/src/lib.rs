@@ -14,7 +14,7 @@
 //! | `sop_versions` | (sop_id, version), unique (sop_id, content_hash) | every deployed SOP text; immutable (an update is refused by a trigger, a delete by the cases' foreign key) |
 //! | `sop_releases` | id | which version new cases start on, decided over time: deployments and an admin's choices, each with who, why and from when (an instant or a local date); append-only (triggers) |
 //! | `cases` | case_id | a projection of each case for listing and for the timer: status, current step, `version` (= last event's seq), head hash, `due_at`, `overdue`, the timer lease. The truth is the events. |
-//! | `events` | (case_id, seq) | the append-only, hash-chained log (`prev_hash`, `hash`, who, when, kind, JSON payload). Updates and deletes are refused by a trigger. |
+//! | `events` | (case_id, seq) | the append-only, hash-chained log (`hash` as 32 bytes, `prev_hash` only where it is not the previous row's hash, who, when, kind, the JSON payload in the row's `codec`: zstd with the format's dictionary, or plain; see `codec.rs`). Updates and deletes are refused by a trigger. |
 //! | `case_salts` | case_id | the per-case salt of the personal-data hashes in the events; apart from the events so that retention can erase it |
 //! | `files` | sha256 | uploaded document scans, content-addressed (personal data, outside the chain) |
 //! | `outbox` | id, unique idempotency_key | effects to deliver: `pending` → `claimed` (worker + lease) → `done`, or `failed` (retried at `next_attempt_at`), or `incident` (given up; a human retries) |
@@ -98,6 +98,7 @@ mod audit;
 mod backend;
 mod calendars;
 mod cases;
+mod codec;
 mod dialect;
 mod erasure;
 mod error;
@@ -121,6 +122,7 @@ mod users;
 pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use calendars::StoredCalendar;
+pub use codec::GENESIS;
 pub use erasure::{NewErasure, Redaction};
 pub use error::{Error, Result};
 pub use front_office::{

@@ -534,40 +534,46 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        let (events, accesses): (Vec<(String, i64, String)>, Vec<AuditAccess>) =
-            on_backend!(Tx, &mut tx, |t| {
-                // Locked, and read again: another process may have adopted them meanwhile.
-                // A log emptied while checkpoints remain is not refilled: verify reports it.
-                let size: i64 = sqlx::query_scalar(
-                    sql!(DB: "SELECT size FROM log_size WHERE id = 1" for_update),
-                )
-                .fetch_one(&mut *t.conn)
-                .await?;
-                let signed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_checkpoints")
+        /// Events as (case, seq, hash as stored), and access rows.
+        type Found = (Vec<(String, i64, Vec<u8>)>, Vec<AuditAccess>);
+        let (events, accesses): Found = on_backend!(Tx, &mut tx, |t| {
+            // Locked, and read again: another process may have adopted them meanwhile.
+            // A log emptied while checkpoints remain is not refilled: verify reports it.
+            let size: i64 =
+                sqlx::query_scalar(sql!(DB: "SELECT size FROM log_size WHERE id = 1" for_update))
                     .fetch_one(&mut *t.conn)
                     .await?;
-                if size > 0 || signed > 0 {
-                    return Ok(());
-                }
-                let events = sqlx::query_as(
-                    "SELECT case_id, seq, hash FROM events ORDER BY recorded_at, case_id, seq",
-                )
-                .fetch_all(&mut *t.conn)
+            let signed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_checkpoints")
+                .fetch_one(&mut *t.conn)
                 .await?;
-                let accesses = sqlx::query_as(
-                    "SELECT id, at, user_name, role, action, scope, revealed, reason
+            if size > 0 || signed > 0 {
+                return Ok(());
+            }
+            let events = sqlx::query_as(
+                "SELECT case_id, seq, hash FROM events ORDER BY recorded_at, case_id, seq",
+            )
+            .fetch_all(&mut *t.conn)
+            .await?;
+            let accesses = sqlx::query_as(
+                "SELECT id, at, user_name, role, action, scope, revealed, reason
                      FROM audit_access ORDER BY id",
-                )
-                .fetch_all(&mut *t.conn)
-                .await?;
-                (events, accesses)
-            });
+            )
+            .fetch_all(&mut *t.conn)
+            .await?;
+            (events, accesses)
+        });
         if events.is_empty() && accesses.is_empty() {
             return Ok(());
         }
         let mut leaves: Vec<NewLeaf> = events
             .iter()
-            .map(|(case_id, seq, hash)| Ok(NewLeaf::event(case_id, crate::seq::read(*seq)?, hash)))
+            .map(|(case_id, seq, hash)| {
+                Ok(NewLeaf::event(
+                    case_id,
+                    crate::seq::read(*seq)?,
+                    &crate::codec::hash_hex(hash),
+                ))
+            })
             .collect::<Result<_>>()?;
         leaves.extend(accesses.iter().map(access_new_leaf));
         tx.add_leaves(&leaves).await?;

@@ -37,9 +37,6 @@ impl Dialect for Postgres {
     const BEGIN: Option<&'static str> = None;
     // After an error the transaction refuses every statement until it ends.
     const FAILED_STATEMENT_ABORTS_TX: bool = true;
-    // A JSON column keeps the exact text it is given (the hash chain covers it); a bound text
-    // must be cast to it.
-    const JSON_TEXT: &'static str = "::json";
 }
 
 impl Backend<Postgres> {

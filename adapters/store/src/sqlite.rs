@@ -35,8 +35,6 @@ impl Dialect for Sqlite {
     const BEGIN: Option<&'static str> = Some("BEGIN IMMEDIATE");
     // A failed statement is undone alone; the transaction reads on.
     const FAILED_STATEMENT_ABORTS_TX: bool = false;
-    // A TEXT column: the bound text is kept as it is.
-    const JSON_TEXT: &'static str = "";
 }
 
 impl Backend<Sqlite> {

@@ -13,13 +13,13 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::json;
-use sopflow_store::testing::TestDb;
+use sopflow_store::testing::{Backend, TestDb};
 use sopflow_store::{
     CallKind, CaseFilter, CaseProjection, Counter, Effective, Error, Membership, NewCall,
     NewRelease, Notified, OutboxStatus, Page, PointSource, SearchKey, ServicePoint, Store,
     StoredResponse,
 };
-use support::{POINT, SOP, T0, at, create_case, deploy, events, outbox, projection};
+use support::{POINT, SOP, T0, at, create_case, deploy, events, hash_of, outbox, projection};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
@@ -445,7 +445,7 @@ async fn racing_appends_one_wins_the_rest_conflict(db: &TestDb) {
     assert!(
         stored[1..]
             .iter()
-            .all(|e| e.hash.ends_with(&format!("/{winner}")))
+            .all(|e| e.hash == hash_of("c1", e.seq, winner))
     );
     let case = stores[1].case("c1").await.unwrap().unwrap();
     assert_eq!(
@@ -1306,7 +1306,9 @@ async fn a_long_append_spans_several_statements(db: &TestDb) {
 
 /// What the store writes is what databases written by earlier builds hold, and it reads those:
 /// times as the fixed-width UTC text on SQLite (an instant on PostgreSQL, which compares the
-/// same literals as `TIMESTAMPTZ`), an event's payload as the exact JSON text it was hashed as.
+/// same literals as `TIMESTAMPTZ`). An event's payload reads back as the exact JSON text it
+/// was hashed as: written compressed (codec 1), smaller than that text; a row in codec 0 (as
+/// migration 0013 moved the older ones) is that text's bytes.
 async fn stored_times_and_json_keep_their_format(db: &TestDb) {
     let store = db.store().await;
     db.raw_execute(
@@ -1333,24 +1335,83 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
 
     let v = deploy(&store, SOP).await;
     let head = create_case(&store, v, "c1", 1, &[]).await;
-    let evs = events("c1", 1, &head, 1, "fmt");
+    let mut evs = events("c1", 1, &head, 1, "fmt");
+    // Of the size and shape a command's event has.
+    evs[0].payload = json!({
+        "at": "2025-01-31T08:00:00.5Z", "by": {"role": "petugas", "user": "ani"}, "seq": 2,
+        "step": "periksa", "type": "step_completed", "v": 2,
+        "then": [
+            {"branch": 0, "evaluations": [], "from": "periksa", "to": "cetak", "type": "branch_taken"},
+            {"budget_step": "cetak", "due_at": "2025-01-31T09:00:00.5Z", "step": "cetak",
+             "type": "step_entered", "visit": 1}
+        ]
+    });
     let mut tx = store.begin().await.unwrap();
     tx.append("c1", 1, &evs, &projection(v, 1, &evs, None), &[])
         .await
         .unwrap();
     tx.commit().await.unwrap();
     let text = serde_json::to_string(&evs[0].payload).unwrap();
+    let hash = &evs[0].hash;
     let sql = format!(
         "UPDATE cases SET overdue = overdue WHERE EXISTS (
              SELECT 1 FROM events WHERE case_id = 'c1' AND seq = 2
-             AND CAST(payload AS TEXT) = '{text}')"
+             AND codec = 1 AND length(payload) < {} AND length(hash) = 32
+             AND prev_hash IS NULL AND hash = {})",
+        text.len(),
+        bytes_literal(db, &hex_bytes(hash))
     );
     let found = db
         .raw_execute(Box::leak(sql.into_boxed_str()))
         .await
         .unwrap();
-    assert_eq!(found, 1, "the stored payload is the text {text}");
-    assert_eq!(store.events("c1").await.unwrap()[1].payload, evs[0].payload);
+    assert_eq!(
+        found, 1,
+        "the stored payload is compressed, the hash its bytes"
+    );
+    let read = store.events("c1").await.unwrap();
+    assert_eq!(read[1].payload, evs[0].payload);
+    assert_eq!(serde_json::to_string(&read[1].payload).unwrap(), text);
+    assert_eq!((&read[1].prev_hash, &read[1].hash), (&head, hash));
+
+    // A row as an older build stored it: the JSON text, uncompressed, with its prev_hash.
+    let plain = r#"{"seq":3,"tag":"plain","v":1}"#;
+    let (prev, hash) = (hash_of("c1", 2, "elsewhere"), hash_of("c1", 3, "plain"));
+    let sql = format!(
+        "INSERT INTO events (case_id, seq, recorded_at, kind, user_name, role, codec, payload,
+                             prev_hash, hash)
+         VALUES ('c1', 3, '2025-01-31T08:00:00.123456Z', 'plain', 'ani', 'petugas', 0, {}, {}, {})",
+        bytes_literal(db, plain.as_bytes()),
+        bytes_literal(db, &hex_bytes(&prev)),
+        bytes_literal(db, &hex_bytes(&hash))
+    );
+    db.raw_execute(Box::leak(sql.into_boxed_str()))
+        .await
+        .unwrap();
+    let read = store.events("c1").await.unwrap();
+    assert_eq!(serde_json::to_string(&read[2].payload).unwrap(), plain);
+    assert_eq!((&read[2].prev_hash, &read[2].hash), (&prev, &hash));
+    assert_eq!(
+        read[2].recorded_at,
+        datetime!(2025-01-31 08:00:00.123456 UTC)
+    );
+}
+
+/// The bytes of a hex text.
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// `bytes` as an SQL literal of the backend's blob type.
+fn bytes_literal(db: &TestDb, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    match db.backend {
+        Backend::Sqlite => format!("X'{hex}'"),
+        Backend::Postgres => format!("'\\x{hex}'::bytea"),
+    }
 }
 
 fn point(id: &str, counters: &[&str], source: PointSource, now: OffsetDateTime) -> ServicePoint {

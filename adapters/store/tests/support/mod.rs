@@ -1,6 +1,7 @@
 //! The harness (fresh databases come from `sopflow_store::testing`) and small builders.
 
 use serde_json::json;
+use sha2::{Digest as _, Sha256};
 pub use sopflow_store::testing::{Backend, TestDb};
 use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Store};
 use time::macros::datetime;
@@ -60,13 +61,26 @@ pub async fn deploy(store: &Store, sop: &str) -> u32 {
     version
 }
 
-/// `n` chained events after seq `after`, the first chaining to `prev`. `tag` marks the writer.
+/// The hash the builders give event `seq` of `case_id` written by `tag` (64 hex digits, as
+/// the store keeps hashes): the SHA-256 of that name.
+pub fn hash_of(case_id: &str, seq: u64, tag: &str) -> String {
+    Sha256::digest(format!("{case_id}/{seq}/{tag}"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `n` chained events after seq `after`, the first chaining to `prev` (`""`: the genesis
+/// hash). `tag` marks the writer.
 pub fn events(case_id: &str, after: u64, prev: &str, n: usize, tag: &str) -> Vec<NewEvent> {
-    let mut prev = prev.to_owned();
+    let mut prev = match prev {
+        "" => sopflow_store::GENESIS.to_owned(),
+        prev => prev.to_owned(),
+    };
     (after + 1..)
         .take(n)
         .map(|seq| {
-            let hash = format!("{case_id}/{seq}/{tag}");
+            let hash = hash_of(case_id, seq, tag);
             NewEvent {
                 kind: format!("step_recorded_{seq}"),
                 recorded_at: T0,
