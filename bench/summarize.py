@@ -86,13 +86,14 @@ out.append("")
 # ---- service ----
 svc = labels("service")
 out += ["## Service (`sopflow serve`, release, durability on) and the physical references", "",
-        "| configuration | runs | completions/s | cases/s | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | 409s | server peak RSS MiB | server CPU ms/request | events/case | event payload bytes/case | stored bytes/case |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "| configuration | runs | completions/s | cases/s | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | 409s | server peak RSS MiB | server CPU ms/request | events/case | event payload bytes/case | stored bytes/case | events table on disk bytes/case |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for l in svc:
     out.append(f"| {l} | {len(rows[l])} | {fmt(med(l,'completions_per_s'))} | {fmt(med(l,'cases_per_s'),1)} | {fmt(med(l,'requests_per_s'))} | "
                f"{fmt(med(l,'latency.p50_ms'),1)} | {fmt(med(l,'latency.p90_ms'),1)} | {fmt(med(l,'latency.p99_ms'),1)} | {fmt(med(l,'latency.max_ms'),1)} | "
                f"{fmt(max(r.get('errors', 0) for r in rows[l]))} | {fmt(med(l,'conflicts_409'))} | {fmt(med(l,'server_peak_rss_mib'),1)} | {fmt(med(l,'server_cpu_ms_per_request'),2)} | "
-               f"{fmt(med(l,'history_db_events_per_case'),1)} | {fmt(med(l,'history_db_payload_bytes_per_case'))} | {fmt(med(l,'history_db_row_bytes_per_case'))} |")
+               f"{fmt(med(l,'history_db_events_per_case'),1)} | {fmt(med(l,'history_db_payload_bytes_per_case'))} | {fmt(med(l,'history_db_row_bytes_per_case'))} | "
+               f"{fmt(med(l,'history_db_table_bytes_per_case'))} |")
 for l in labels("raw"):
     out.append(f"| {l} | {len(rows[l])} | {fmt(med(l,'commits_per_s'))} commits/s | | | | | | | | | | | | | |")
 out.append("")
