@@ -42,7 +42,7 @@ pub fn default_memberships(role: &str, default_point: &str) -> Vec<Membership> {
 pub fn new_token() -> Result<(String, String), getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = hex::encode(bytes);
     let hash = sha256_hex(token.as_bytes());
     Ok((token, hash))
 }

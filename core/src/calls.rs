@@ -78,7 +78,7 @@ impl Default for CallHub {
         let _ = getrandom::fill(&mut bytes);
         Self {
             sender,
-            origin: bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            origin: hex::encode(bytes),
         }
     }
 }

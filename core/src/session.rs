@@ -162,5 +162,5 @@ pub fn desk_value(point: &str, counter: &str) -> String {
 fn hex_random(bytes: usize) -> Result<String, SessionError> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| SessionError::Random(e.to_string()))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(buf))
 }

@@ -111,7 +111,7 @@ pub async fn answer(
 fn random_id() -> Result<String, RuntimeError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| RuntimeError::Busy(format!("randomness: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(bytes))
 }
 
 /// `YYYY-MM-DD`, as the store keeps days.

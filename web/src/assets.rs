@@ -59,7 +59,7 @@ const FILES: &[Asset] = &[
 /// The short content hash of a file: the first 16 hex digits of its SHA-256.
 fn hash(bytes: &[u8]) -> String {
     let digest = sha2::Sha256::digest(bytes);
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..8])
 }
 
 fn hashes() -> &'static [String] {

@@ -154,12 +154,7 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 /// HMAC-SHA256(secret, `timestamp + "." + body`).
 pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
     let tag = mac(secret, timestamp, body).finalize().into_bytes();
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256=");
-    for b in tag.iter() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("sha256={}", hex::encode(tag))
 }
 
 /// Checks a [`SIGNATURE_HEADER`] value in constant time (for the side that receives the webhook,

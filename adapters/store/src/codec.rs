@@ -100,32 +100,18 @@ fn decompress(bytes: &[u8]) -> Result<Vec<u8>> {
 
 /// A hash as stored: its 32 bytes, from the lowercase hex the rest of sopflow uses.
 pub(crate) fn hash_bytes(hex: &str) -> Result<Vec<u8>> {
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
+    // Lowercase only: the hex read back must be the hex written.
     let bad = || Error::Invalid(format!("hash {hex:?} is not 64 lowercase hex digits"));
-    if hex.len() != 64 {
+    if hex.len() != 64 || hex.bytes().any(|c| c.is_ascii_uppercase()) {
         return Err(bad());
     }
-    hex.as_bytes()
-        .chunks(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(bad)
+    ::hex::decode(hex).map_err(|_| bad())
 }
 
 /// A stored hash as lowercase hex. Any length is shown as it is: a damaged row reads, and
 /// verification reports it.
 pub(crate) fn hash_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    hex
+    ::hex::encode(bytes)
 }
 
 #[cfg(test)]

@@ -610,7 +610,7 @@ mod tests {
     #[test]
     fn a_leaf_hash_is_sha256_of_zero_and_the_leaf() {
         // RFC 6962's reference vectors: the empty leaf, and the leaf 0x00.
-        let hex = |h: Hash| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let hex = |h: Hash| hex::encode(h);
         assert_eq!(
             hex(leaf_hash(b"")),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"

@@ -613,7 +613,7 @@ fn new_salt() -> String {
     let mut bytes = [0u8; 16];
     // getrandom fails only without an OS entropy source; a fixed salt then still chains.
     let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Where a case waits in a queue: at an open queue step not yet called, with its number (the

@@ -19,13 +19,9 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// The key that marks an erased (or hashed) personal value in an event's JSON.
 pub const PERSONAL_MARK: &str = "$personal";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 of `text`, as lowercase hex.
 pub fn sha256_hex(text: &[u8]) -> String {
-    hex(&Sha256::digest(text))
+    hex::encode(Sha256::digest(text))
 }
 
 /// The salted hash that stands for a personal value.
@@ -73,7 +69,7 @@ pub fn event_hash(prev_hash: &str, event: &Event, personal: &[String], salt: &st
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
     hasher.update(canonical.as_bytes());
-    hex(&hasher.finalize())
+    hex::encode(hasher.finalize())
 }
 
 /// Where a stored chain breaks.
