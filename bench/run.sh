@@ -173,9 +173,10 @@ CONFIGS+=(
     "service|service postgres c=$CLIENTS|service_pg"
 )
 # Scale with work: the SQLite service's load on a store already holding N finished cases,
-# filled in process through the service's own pipeline (`sopflow-load --stored N`), beside
-# the same load on an empty store. Opt-in, e.g. SCALE="10000 100000 1000000": a million
-# cases take about a quarter of an hour to fill and several GB of disk.
+# filled in process through the service's own pipeline (`sopflow-load --stored N`: each case
+# one `Runtime::run_sequence`, many cases per transaction), beside the same load on an empty
+# store. Opt-in, e.g. SCALE="10000 100000 1000000": a million cases take about ten minutes to
+# fill and several GB of disk.
 for n in ${SCALE:-}; do
     CONFIGS+=("scale|scale sqlite stored=$n c=$CLIENTS|service_sqlite --stored $n")
 done

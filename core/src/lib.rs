@@ -56,4 +56,4 @@ pub mod supervision;
 pub mod survey;
 pub mod ticker;
 
-pub use runtime::{CommandRequest, LoadedCase, Outcome, Runtime, RuntimeError};
+pub use runtime::{CommandRequest, FollowUp, LoadedCase, Outcome, Runtime, RuntimeError};

@@ -2,9 +2,10 @@
 //! so that the load runs against a store that already holds a year of an office's work.
 //!
 //! The cases go through the service's own start-up (`sopflow::serve::build`: the same store,
-//! registry and runtime `sopflow serve` runs) and its command pipeline (`Runtime::run`, the
-//! path every REST handler takes), in process: no HTTP, many commands per transaction (the
-//! SQLite group commit; one transaction per command on PostgreSQL). Their times are spread
+//! registry and runtime `sopflow serve` runs) and its command pipeline, in process, no HTTP:
+//! each case whole as one sequence (`Runtime::run_sequence`: every command decided as a
+//! REST handler's would be, the case's events stored in one append), many cases per
+//! transaction (the group commit). Their times are spread
 //! over the working days of the year before the load, a few hundred cases a day, so
 //! registration and queue numbers are drawn per day as an office draws them.
 
@@ -17,7 +18,7 @@ use anyhow::{Context, bail};
 use serde_json::{Map, Value, json};
 use sopflow::serve::{self, Config};
 use sopflow_core::auth::User;
-use sopflow_core::runtime::{CommandRequest, Runtime};
+use sopflow_core::runtime::{CommandRequest, FollowUp, Runtime};
 use sopflow_engine::case::{Command, DocumentReceipt};
 use sopflow_store::{Effective, Membership, NewRelease};
 use time::{Duration, OffsetDateTime};
@@ -167,7 +168,8 @@ fn received(doc: &str) -> DocumentReceipt {
 }
 
 /// Case `i` of the mix from its opening to the hand-over, each command a minute after the
-/// one before, each checked to land where the SOP says.
+/// one before, as one sequence: decided command by command as the service decides them, and
+/// stored in one append.
 async fn one_case(
     runtime: &Runtime,
     staff: &Staff,
@@ -189,92 +191,57 @@ async fn one_case(
     );
     let start = CommandRequest::start("ktp-el", data, documents, staff.petugas.actor(), opened)
         .by(&staff.petugas);
-    let outcome = runtime.run(start).await?;
-    let case = outcome.case.state.case_id.clone();
     let step = |name: &str, data: Value, documents: Vec<DocumentReceipt>| Command::CompleteStep {
         step: name.to_owned(),
         data: object(data),
         documents,
         outcome: None,
     };
-    let mut steps: Vec<(&User, Command, &str)> = Vec::new();
+    // A command for a step the case is not at is refused, and the sequence with it: the
+    // sequence going through is the check that each lands where the SOP says.
+    let mut steps: Vec<(&User, Command)> = Vec::new();
     if incomplete_once(i) {
-        steps.push((
-            &staff.petugas,
-            step("serahkan_berkas", json!({}), vec![]),
-            "verifikasi_berkas",
-        ));
-        steps.push((
-            &staff.petugas,
-            step("verifikasi_berkas", json!({}), vec![]),
-            "serahkan_berkas",
-        ));
-        steps.push((
-            &staff.petugas,
-            step("serahkan_berkas", json!({}), vec![received("fotokopi_kk")]),
-            "verifikasi_berkas",
-        ));
+        steps.push((&staff.petugas, step("serahkan_berkas", json!({}), vec![])));
+        steps.push((&staff.petugas, step("verifikasi_berkas", json!({}), vec![])));
+        let kk = vec![received("fotokopi_kk")];
+        steps.push((&staff.petugas, step("serahkan_berkas", json!({}), kk)));
     } else {
-        steps.push((
-            &staff.petugas,
-            step("serahkan_berkas", json!({}), vec![]),
-            "verifikasi_berkas",
-        ));
+        steps.push((&staff.petugas, step("serahkan_berkas", json!({}), vec![])));
     }
-    steps.push((
-        &staff.petugas,
-        step("verifikasi_berkas", json!({}), vec![]),
-        "tunggu_antrian",
-    ));
+    steps.push((&staff.petugas, step("verifikasi_berkas", json!({}), vec![])));
     let call = Command::CallFromQueue {
         queue: "cetak_ktp".into(),
         counter: None,
     };
-    steps.push((&staff.operator, call, "periksa_perekaman"));
+    steps.push((&staff.operator, call));
     if duplicate_once(i) {
         let dup = json!({ "status_perekaman": "DUPLICATE_RECORD", "masalah_nik": false });
-        steps.push((
-            &staff.operator,
-            step("periksa_perekaman", dup, vec![]),
-            "konsultasi_adb",
-        ));
+        steps.push((&staff.operator, step("periksa_perekaman", dup, vec![])));
         let answer = Command::CompleteStep {
             step: "konsultasi_adb".into(),
             data: Map::new(),
             documents: Vec::new(),
             outcome: Some("resolved".into()),
         };
-        steps.push((&staff.adb, answer, "periksa_perekaman"));
+        steps.push((&staff.adb, answer));
     }
     let ready = json!({ "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": false });
-    steps.push((
-        &staff.operator,
-        step("periksa_perekaman", ready, vec![]),
-        "cetak_ktp",
-    ));
-    steps.push((
-        &staff.operator,
-        step("cetak_ktp", json!({}), vec![]),
-        "validasi_ktp",
-    ));
-    steps.push((
-        &staff.petugas,
-        step("validasi_ktp", json!({}), vec![received("ktp_el_tercetak")]),
-        "terima_ktp",
-    ));
-    steps.push((&staff.petugas, step("terima_ktp", json!({}), vec![]), ""));
-    for (user, command, expect) in steps {
-        let request = CommandRequest::on_case(case.clone(), command, user.actor(), tick()).by(user);
-        let state = runtime.run(request).await?.case.state;
-        let now_at = state.current_step.as_deref().unwrap_or("");
-        // The last step closes the case: no step after it.
-        let closed_as_expected = expect.is_empty() && state.status.is_closed();
-        if now_at != expect && !closed_as_expected {
-            bail!(
-                "expected step `{expect}`, the case is at `{now_at}` ({:?})",
-                state.status
-            );
-        }
+    steps.push((&staff.operator, step("periksa_perekaman", ready, vec![])));
+    steps.push((&staff.operator, step("cetak_ktp", json!({}), vec![])));
+    let printed = vec![received("ktp_el_tercetak")];
+    steps.push((&staff.petugas, step("validasi_ktp", json!({}), printed)));
+    steps.push((&staff.petugas, step("terima_ktp", json!({}), vec![])));
+    let then = steps
+        .into_iter()
+        .map(|(user, command)| FollowUp::new(command, user.actor(), tick()).by(user))
+        .collect();
+    let state = runtime.run_sequence(start, then).await?.case.state;
+    if !state.status.is_closed() {
+        bail!(
+            "expected the case closed, it is at `{}` ({:?})",
+            state.current_step.as_deref().unwrap_or(""),
+            state.status
+        );
     }
     Ok(())
 }

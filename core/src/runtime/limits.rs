@@ -32,7 +32,7 @@ pub(super) fn check(order: &mut Order) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-fn check_command(command: &mut Command) -> Result<(), RuntimeError> {
+pub(super) fn check_command(command: &mut Command) -> Result<(), RuntimeError> {
     match command {
         Command::Start {
             data, documents, ..

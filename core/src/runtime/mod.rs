@@ -231,6 +231,35 @@ impl CommandRequest {
     }
 }
 
+/// A command after the first of [`Runtime::run_sequence`], on the same case.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub command: Command,
+    /// Who records it; for a person (see [`FollowUp::by`]) the role is chosen as for a
+    /// command of its own.
+    pub actor: Actor,
+    pub user: Option<User>,
+    pub now: OffsetDateTime,
+}
+
+impl FollowUp {
+    pub fn new(command: Command, actor: Actor, now: OffsetDateTime) -> Self {
+        Self {
+            command,
+            actor,
+            user: None,
+            now,
+        }
+    }
+
+    /// Given by `user` (see [`CommandRequest::by`]).
+    pub fn by(mut self, user: &User) -> Self {
+        self.actor = user.actor();
+        self.user = Some(user.clone());
+        self
+    }
+}
+
 /// A case as loaded: its SOP version, its state and where it was opened.
 #[derive(Debug, Clone)]
 pub struct LoadedCase {
@@ -443,6 +472,34 @@ impl Runtime {
             return Ok(outcome);
         }
         let job = self.job(request).await?;
+        self.submit(job)
+            .await?
+            .ok_or_else(|| RuntimeError::Corrupt("a command on a case came back without it".into()))
+    }
+
+    /// Runs `first` and then each of `then` on the same case, one after another in one
+    /// transaction, and stores all their events as one append: how a backfill writes whole
+    /// cases (the benchmark fills a store with a year of them so). Each command is checked
+    /// and decided as [`Runtime::run`] would (limits, who may, the SOP's rules, queue and
+    /// registration numbers); the first refusal undoes them all and is the answer. The
+    /// outcome is the case after the last.
+    pub async fn run_sequence(
+        &self,
+        mut first: CommandRequest,
+        mut then: Vec<FollowUp>,
+    ) -> Result<Outcome, RuntimeError> {
+        if first.idempotency.is_some() {
+            // Its record would answer a retry of the first command with the last's outcome.
+            return Err(RuntimeError::Invalid(
+                "a sequence of commands takes no Idempotency-Key".into(),
+            ));
+        }
+        limits::check(&mut first.order)?;
+        for follow in &mut then {
+            limits::check_command(&mut follow.command)?;
+        }
+        let mut job = self.job(first).await?;
+        job.then = then;
         self.submit(job)
             .await?
             .ok_or_else(|| RuntimeError::Corrupt("a command on a case came back without it".into()))

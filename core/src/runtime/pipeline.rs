@@ -8,14 +8,15 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 use sopflow_engine::case::chain::{self, GENESIS};
 use sopflow_engine::case::{
-    Actor, CaseCalendar, CaseState, CaseStatus, Command, CommandError, Context, Effect, EventBody,
-    execute,
+    Actor, CaseCalendar, CaseState, CaseStatus, Command, CommandError, Context, Effect, Event,
+    EventBody, execute,
 };
 use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Tx};
 use time::OffsetDateTime;
 
 use super::{
-    CommandRequest, Idempotency, LoadedCase, Order, Outcome, Runtime, RuntimeError, Upload, decode,
+    CommandRequest, FollowUp, Idempotency, LoadedCase, Order, Outcome, Runtime, RuntimeError,
+    Upload, decode,
 };
 use crate::auth::User;
 use crate::calls::Call;
@@ -34,6 +35,31 @@ pub(super) struct Job {
     actor: Actor,
     now: OffsetDateTime,
     pub(super) idempotency: Option<Idempotency>,
+    /// The commands after `command` on the same case (see [`Runtime::run_sequence`]).
+    pub(super) then: Vec<FollowUp>,
+}
+
+impl Job {
+    /// The time of the job's last command.
+    fn last_now(&self) -> OffsetDateTime {
+        self.then.last().map_or(self.now, |t| t.now)
+    }
+}
+
+/// One command of a job, as it is decided: by whom, when.
+struct Step<'a> {
+    command: &'a Command,
+    actor: Actor,
+    now: OffsetDateTime,
+}
+
+/// What a job's commands made, to be stored in one append.
+#[derive(Default)]
+struct Decided {
+    events: Vec<Event>,
+    outbox: Vec<NewOutbox>,
+    /// A new case's registration and tracking code.
+    references: Option<sopflow_store::CaseReferences>,
 }
 
 enum Target {
@@ -162,6 +188,7 @@ impl Runtime {
             actor,
             now,
             idempotency,
+            then: Vec::new(),
         })
     }
 
@@ -193,6 +220,7 @@ impl Runtime {
             actor: user.actor(),
             now,
             idempotency: None,
+            then: Vec::new(),
         }
     }
 
@@ -287,7 +315,7 @@ impl Runtime {
                 service_point: Arc::from(opened.point.id.as_str()),
             },
             created,
-            at: job.now,
+            at: job.last_now(),
             replayed: false,
             calls,
         };
@@ -377,7 +405,9 @@ impl Runtime {
         }))
     }
 
-    /// Decides, draws queue numbers, chains and appends, inside `tx`.
+    /// Decides the job's command (and, for a sequence, the commands after it, each on the
+    /// case the one before left), draws queue numbers, chains and appends, inside `tx`: one
+    /// append for all the job's events.
     async fn commit_command(
         &self,
         tx: &mut Tx,
@@ -385,14 +415,70 @@ impl Runtime {
         opened: &Opened,
         wrote: &mut bool,
     ) -> Result<(CaseState, Vec<Call>), RuntimeError> {
+        let current = opened.current.as_ref().map(|(s, _)| s.as_ref());
+        let mut decided = Decided::default();
+        let first = Step {
+            command: &job.command,
+            actor: opened.actor.clone(),
+            now: job.now,
+        };
+        let mut state = self
+            .decide_step(tx, opened, current, first, &mut decided, wrote)
+            .await?;
+        for then in &job.then {
+            // Each follows as a command of its own on the case would: as whom the person
+            // acts there is decided by this command.
+            let actor = match &then.user {
+                Some(user) => {
+                    let role = crate::access::acting_role(
+                        user,
+                        &opened.deployed,
+                        &opened.point.id,
+                        &then.command,
+                    )
+                    .ok_or_else(|| RuntimeError::CaseNotFound(opened.case_id.clone()))?;
+                    user.actor_as(&role)
+                }
+                None => then.actor.clone(),
+            };
+            let step = Step {
+                command: &then.command,
+                actor,
+                now: then.now,
+            };
+            state = self
+                .decide_step(tx, opened, Some(&state), step, &mut decided, wrote)
+                .await?;
+        }
+        if decided.events.is_empty() {
+            // Nothing happened (a tick with nothing due): nothing to store.
+            return Ok((state, Vec::new()));
+        }
+        let calls = self
+            .store_decided(tx, opened, &state, decided, job.last_now(), wrote)
+            .await?;
+        Ok((state, calls))
+    }
+
+    /// Decides one command on `current` (none: a new case) and gathers what it made into
+    /// `decided`: its events, the queue numbers it draws (inside `tx`), its adapter requests,
+    /// a new case's registration. Returns the case after it.
+    async fn decide_step(
+        &self,
+        tx: &mut Tx,
+        opened: &Opened,
+        current: Option<&CaseState>,
+        step: Step<'_>,
+        decided: &mut Decided,
+        wrote: &mut bool,
+    ) -> Result<CaseState, RuntimeError> {
         let deployed = &opened.deployed;
         let sop = &deployed.sop;
         let point = &opened.point;
-        let current = opened.current.as_ref().map(|(s, _)| s.as_ref());
-        let now = job.now;
+        let now = step.now;
         let ctx = Context {
             now,
-            actor: opened.actor.clone(),
+            actor: step.actor,
             calendar: opened.calendar.clone(),
         };
         let refuse = |error: CommandError| RuntimeError::Command {
@@ -400,7 +486,7 @@ impl Runtime {
             current_version: current.map_or(0, |s| s.version),
             current_step: current.and_then(|s| s.current_step.as_deref().map(str::to_owned)),
         };
-        let mut executed = execute(sop, current, &job.command, &ctx).map_err(refuse)?;
+        let mut executed = execute(sop, current, step.command, &ctx).map_err(refuse)?;
         let mut effects = std::mem::take(&mut executed.effects);
         let mut index = 0;
         while index < effects.len() {
@@ -431,7 +517,7 @@ impl Runtime {
             index += 1;
         }
         // A new case gets its registration number (an event of its history) and tracking code.
-        let references = if current.is_none() {
+        if current.is_none() {
             *wrote = true;
             let (event, references) = crate::registration::register_new_case(
                 tx,
@@ -441,21 +527,44 @@ impl Runtime {
             )
             .await?;
             executed.events.push(event);
-            Some(references)
-        } else {
-            None
-        };
-        if executed.events.is_empty() {
-            // Nothing happened (a tick with nothing due): nothing to store.
-            return Ok((executed.state, Vec::new()));
+            decided.references = Some(references);
         }
+        for effect in &effects {
+            // The engine's call is the payload (case, step, request, printout...).
+            if let Effect::CallAdapter(call) = effect {
+                decided.outbox.push(crate::outbox::row(call, now)?);
+            }
+        }
+        decided.events.append(&mut executed.events);
+        Ok(executed.state)
+    }
+
+    /// Chains and appends what was decided on the opened case, now at `state`; records its
+    /// references, search keys and calls.
+    async fn store_decided(
+        &self,
+        tx: &mut Tx,
+        opened: &Opened,
+        state: &CaseState,
+        decided: Decided,
+        now: OffsetDateTime,
+        wrote: &mut bool,
+    ) -> Result<Vec<Call>, RuntimeError> {
+        let deployed = &opened.deployed;
+        let sop = &deployed.sop;
+        let point = &opened.point;
+        let Decided {
+            events,
+            outbox,
+            references,
+        } = decided;
         let personal = sop.personal_fields();
         let mut prev = opened
             .current
             .as_ref()
             .map_or_else(|| GENESIS.to_owned(), |(_, head)| head.clone());
-        let mut new_events = Vec::with_capacity(executed.events.len());
-        for event in &executed.events {
+        let mut new_events = Vec::with_capacity(events.len());
+        for event in &events {
             let hash = chain::event_hash(&prev, event, personal, &opened.salt);
             new_events.push(NewEvent {
                 kind: event.body.kind().to_owned(),
@@ -469,15 +578,6 @@ impl Runtime {
             });
             prev = hash;
         }
-        let outbox = effects
-            .iter()
-            .filter_map(|e| match e {
-                // The engine's call is the payload (case, step, request, printout...).
-                Effect::CallAdapter(call) => Some(crate::outbox::row(call, now)),
-                _ => None,
-            })
-            .collect::<Result<Vec<NewOutbox>, RuntimeError>>()?;
-        let state = &executed.state;
         let projection = CaseProjection {
             sop_id: deployed.sop_id.clone(),
             sop_version: deployed.version,
@@ -491,9 +591,9 @@ impl Runtime {
             service_point: point.id.clone(),
             queue: queue_place(sop, state),
         };
-        let expected = current.map_or(0, |s| s.version);
+        let expected = opened.current.as_ref().map_or(0, |(s, _)| s.version);
         *wrote = true;
-        if current.is_none() {
+        if opened.current.is_none() {
             tx.put_case_salt(&opened.case_id, &opened.salt).await?;
             // The calendar the case is pinned to, kept by its hash (once: the same hash is
             // the same text), so replay has it after the file changed.
@@ -511,21 +611,16 @@ impl Runtime {
             self.queued_since_commit.store(true, Ordering::Release);
         }
         // Data comes with the start, a data fact, or (v2) a completion carrying it.
-        let data_changed = executed
-            .events
-            .iter()
-            .flat_map(|e| e.facts())
-            .any(|f| match f {
-                EventBody::CaseStarted { .. } | EventBody::DataRecorded { .. } => true,
-                EventBody::StepCompleted { data, .. } => !data.is_empty(),
-                _ => false,
-            });
+        let data_changed = events.iter().flat_map(|e| e.facts()).any(|f| match f {
+            EventBody::CaseStarted { .. } | EventBody::DataRecorded { .. } => true,
+            EventBody::StepCompleted { data, .. } => !data.is_empty(),
+            _ => false,
+        });
         if data_changed && !deployed.searchable.is_empty() {
             let keys = crate::search::keys(&deployed.searchable, &state.data);
             tx.index_case(&opened.case_id, &keys).await?;
         }
-        let calls =
-            crate::calls::calls_in(&executed.events, &opened.case_id, &deployed.sop_id, point);
+        let calls = crate::calls::calls_in(&events, &opened.case_id, &deployed.sop_id, point);
         for (row, call) in &calls {
             tx.record_call(row).await?;
             let notice = self
@@ -534,9 +629,8 @@ impl Runtime {
                 .map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
             tx.notify(crate::calls::CHANNEL, &notice).await?;
         }
-        crate::metrics::record_events(state, &executed.events);
-        let calls = calls.into_iter().map(|(_, call)| call).collect();
-        Ok((executed.state, calls))
+        crate::metrics::record_events(state, &events);
+        Ok(calls.into_iter().map(|(_, call)| call).collect())
     }
 
     /// The outcome already given to this request's Idempotency-Key, if any.

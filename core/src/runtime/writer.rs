@@ -193,10 +193,14 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
         // A command is rolled back alone to its savepoint when it fails after writing. On
         // SQLite only a command that answers an Idempotency-Key (a retry of the same key
         // earlier in the batch) or stores files before deciding can fail after a write in
-        // the normal course; for the others the savepoint's statements are saved, and a
+        // the normal course (and a sequence, whose later command may be refused after the
+        // first drew numbers); for the others the savepoint's statements are saved, and a
         // failure after a write (a broken database, a history written around the store)
         // fails the batch, whose commands are all answered "busy, retry".
-        let guarded = policy.always_guarded || job.idempotency.is_some() || !job.files.is_empty();
+        let guarded = policy.always_guarded
+            || job.idempotency.is_some()
+            || !job.files.is_empty()
+            || !job.then.is_empty();
         if guarded {
             let set = match open_savepoint.take() {
                 // PostgreSQL: the savepoint of the command before is closed and this one's set
