@@ -441,6 +441,13 @@ async fn every_endpoint_refuses_the_wrong_roles(api: &Api) {
             EVERYONE,
             &[],
         ),
+        (
+            Method::POST,
+            "/cases/lookup".into(),
+            Some(json!({ "registration_number": "KTP-EL-19990101-0001" })),
+            EVERYONE,
+            &[],
+        ),
         (Method::GET, format!("/cases/{case}"), None, KTP_EL, not_ktp),
         (
             Method::GET,
@@ -1281,6 +1288,39 @@ async fn a_case_is_seen_only_by_those_who_work_it(api: &Api) {
         unknown.text
     );
     assert!(unknown.text.contains("x-searchable"), "{}", unknown.text);
+
+    // ... or by the registration number on their receipt, as typed (lower case, spaces), by
+    // those who see the case; to the others it does not exist.
+    let lookup = async |token: &str, body: Value| api.post("/cases/lookup", token, body).await;
+    let shown = api.get(&format!("/cases/{ktp}"), &s.petugas).await;
+    let number = shown.body["registration_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(number.starts_with("KTP-EL-"), "{}", shown.text);
+    let typed = json!({ "registration_number": format!("  {}  ", number.to_lowercase()) });
+    let found = lookup(&s.petugas, typed.clone()).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert_eq!(found.body["case_id"], ktp.as_str());
+    assert_eq!(found.body["data"]["nik"], nik);
+    for token in [&pindah_officer, &display] {
+        let hidden = lookup(token, typed.clone()).await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.text);
+        assert!(!hidden.text.contains(ktp.as_str()), "{}", hidden.text);
+    }
+    let unknown = lookup(
+        &s.petugas,
+        json!({ "registration_number": "KTP-EL-19990101-0001" }),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+    let malformed = lookup(&s.petugas, json!({ "number": number })).await;
+    assert_eq!(
+        malformed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        malformed.text
+    );
     // Data recorded later is found too.
     let r = complete(
         api,

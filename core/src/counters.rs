@@ -39,20 +39,47 @@ pub enum CallAction {
     Transfer { to: String },
 }
 
-/// The roles that call `queue` in any SOP version, and whether any SOP has such a queue.
-async fn callers_of(runtime: &Runtime, queue: &str) -> Result<Vec<String>, QueryError> {
-    let mut roles = Vec::new();
-    let mut exists = false;
-    for d in runtime.registry.all(&runtime.store).await? {
-        for q in d.sop.document().queues.iter().filter(|q| q.id == queue) {
-            exists = true;
-            roles.extend(q.called_by.iter().cloned());
+/// Who calls `queue`: for each SOP version that has it, the SOP and the roles that call it
+/// there. `NotFound` when no SOP has such a queue.
+struct QueueCallers(Vec<(String, Vec<String>)>);
+
+impl QueueCallers {
+    async fn of(runtime: &Runtime, queue: &str) -> Result<Self, QueryError> {
+        let mut callers = Vec::new();
+        for d in runtime.registry.all(&runtime.store).await? {
+            for q in d.sop.document().queues.iter().filter(|q| q.id == queue) {
+                callers.push((d.sop_id.clone(), q.called_by.clone()));
+            }
         }
+        if callers.is_empty() {
+            return Err(QueryError::NotFound(format!("no queue `{queue}`")));
+        }
+        Ok(Self(callers))
     }
-    if !exists {
-        return Err(QueryError::NotFound(format!("no queue `{queue}`")));
+
+    /// The roles that call it in any SOP version.
+    fn roles(&self) -> Vec<&str> {
+        let mut roles: Vec<&str> = Vec::new();
+        for role in self.0.iter().flat_map(|(_, r)| r) {
+            if !roles.contains(&role.as_str()) {
+                roles.push(role);
+            }
+        }
+        roles
     }
-    Ok(roles)
+
+    /// The SOPs whose queue `user` calls at service point `point` (in any version).
+    fn sops_of(&self, user: &User, point: &str) -> Vec<String> {
+        let roles: Vec<&str> = user.roles_at(point).collect();
+        let mut sops: Vec<String> = Vec::new();
+        for (sop_id, called_by) in &self.0 {
+            let calls = called_by.iter().any(|r| roles.contains(&r.as_str()));
+            if calls && !sops.contains(sop_id) {
+                sops.push(sop_id.clone());
+            }
+        }
+        sops
+    }
 }
 
 /// The service point `user` calls `queue` at: the one named, if they call it there; else the
@@ -61,8 +88,9 @@ async fn calling_point(
     runtime: &Runtime,
     user: &User,
     at: &CallAt<'_>,
+    callers: &QueueCallers,
 ) -> Result<Arc<ServicePoint>, QueryError> {
-    let callers = callers_of(runtime, at.queue).await?;
+    let callers = callers.roles();
     let refuse = |where_: &str| {
         QueryError::Forbidden(format!(
             "{} may not call queue `{}` {where_} (roles that may: {})",
@@ -73,7 +101,7 @@ async fn calling_point(
     };
     if let Some(id) = at.service_point {
         let point = point(runtime, id).await?;
-        if !user.roles_at(id).any(|r| callers.iter().any(|c| c == r)) {
+        if !user.roles_at(id).any(|r| callers.contains(&r)) {
             return Err(refuse(&format!("at `{id}`")));
         }
         return Ok(point);
@@ -82,7 +110,7 @@ async fn calling_point(
     for m in user
         .memberships
         .iter()
-        .filter(|m| callers.contains(&m.role))
+        .filter(|m| callers.contains(&m.role.as_str()))
     {
         let id = if m.service_point == Membership::EVERYWHERE {
             runtime.offices.default_id()
@@ -124,37 +152,15 @@ pub async fn call_next(
     at: CallAt<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<Outcome>, QueryError> {
-    let point = calling_point(runtime, user, &at).await?;
+    let callers = QueueCallers::of(runtime, at.queue).await?;
+    let point = calling_point(runtime, user, &at, &callers).await?;
     if let Some(counter) = at.counter {
         known_counter(&point, counter)?;
     }
-    let sop_ids = calling_sops(runtime, user, &point.id, at.queue).await?;
+    let sop_ids = callers.sops_of(user, &point.id);
     Ok(runtime
         .call_next(user, &point.id, at.queue, at.counter, sop_ids, now)
         .await?)
-}
-
-/// The SOPs whose queue `queue` `user` calls at service point `point` (in any version).
-async fn calling_sops(
-    runtime: &Runtime,
-    user: &User,
-    point: &str,
-    queue: &str,
-) -> Result<Vec<String>, QueryError> {
-    let roles: Vec<&str> = user.roles_at(point).collect();
-    let mut sops: Vec<String> = Vec::new();
-    for d in runtime.registry.all(&runtime.store).await? {
-        let calls = d
-            .sop
-            .document()
-            .queues
-            .iter()
-            .any(|q| q.id == queue && q.called_by.iter().any(|r| roles.contains(&r.as_str())));
-        if calls && !sops.contains(&d.sop_id) {
-            sops.push(d.sop_id.clone());
-        }
-    }
-    Ok(sops)
 }
 
 /// Refuses a counter that `point` does not have.

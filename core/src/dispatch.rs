@@ -153,12 +153,7 @@ impl Dispatcher {
             }
         };
         let state = &loaded.state;
-        let waiting = state.pending_request.as_ref().is_some_and(|p| {
-            p.idempotency_key == item.idempotency_key
-                && state.current_step.as_deref() == Some(&*p.step)
-                && !state.current_completed
-        });
-        if !waiting || state.status.is_closed() {
+        if !outbox::awaits(state, &item.idempotency_key) {
             return Attempt::Settled("the case no longer waits for this request");
         }
         let Some(def) = loaded

@@ -3,11 +3,22 @@
 //! pipeline with the event that asks for the delivery and read back by the dispatcher and by
 //! the faces that show incidents. One typed payload for all of them.
 
+use sopflow_engine::case::CaseState;
 use sopflow_engine::case::decide::AdapterCall;
 use sopflow_store::{NewOutbox, OutboxItem};
 use time::OffsetDateTime;
 
 use crate::runtime::RuntimeError;
+
+/// Whether `state` still waits for the adapter request `key`: an open case at the request's
+/// step, not yet completed there. A request it no longer waits for is settled unsent.
+pub(crate) fn awaits(state: &CaseState, key: &str) -> bool {
+    !state.status.is_closed()
+        && !state.current_completed
+        && state.pending_request.as_ref().is_some_and(|p| {
+            p.idempotency_key == key && state.current_step.as_deref() == Some(&*p.step)
+        })
+}
 
 /// The row that queues `call`, due at `now`.
 pub(crate) fn row(call: &AdapterCall, now: OffsetDateTime) -> Result<NewOutbox, RuntimeError> {

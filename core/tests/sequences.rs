@@ -220,6 +220,31 @@ async fn a_sequence_stores_what_the_commands_one_by_one_store(db: &TestDb) {
         .filter(|f| matches!(f, EventBody::QueueCalled { .. }))
         .count();
     assert_eq!(calls, 1);
+    // The printer's request: queued by the command that asked (and settled unsent by the
+    // dispatcher, which finds the case moved on); a sequence that moved past it itself
+    // queues nothing for it.
+    let queued = runtime.store.outbox_for_case(&first_id).await.unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert!(
+        runtime
+            .store
+            .outbox_for_case(&second_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // One that stops where the case waits for the printer queues its request.
+    let (start, mut then) = whole_case(6, opened);
+    then.truncate(4);
+    let waiting = runtime.run_sequence(start, then).await.unwrap();
+    let state = &waiting.case.state;
+    assert_eq!(state.current_step.as_deref(), Some("cetak_ktp"));
+    let queued = runtime.store.outbox_for_case(&state.case_id).await.unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(
+        Some(queued[0].idempotency_key.as_str()),
+        state.pending_request.as_ref().map(|p| &*p.idempotency_key)
+    );
     assert_eq!(found_by_nik(&runtime, 1).await, vec![first_id]);
     assert_eq!(found_by_nik(&runtime, 2).await, vec![second_id]);
     runtime.store.close().await;

@@ -178,6 +178,9 @@ pub struct CaseView {
     /// Sequence number of its last event: send it back as `expected_version`.
     pub version: u64,
     pub current_step: Option<CurrentStep>,
+    /// The number the office gave it (on the applicant's receipt; `POST /cases/lookup`
+    /// finds the case by it).
+    pub registration_number: Option<String>,
     pub queue_number: Option<String>,
     /// The call of its number to a counter, while the applicant is expected there (recall,
     /// no-show and transfer act on it).
@@ -274,6 +277,7 @@ impl CaseView {
             status: state.status.as_str().to_owned(),
             version: state.version,
             current_step,
+            registration_number: state.registration_number.clone(),
             queue_number: state.queue_number.clone(),
             call: sopflow_engine::case::open_call(sop, state).map(|(c, _)| CallState {
                 queue: c.queue.to_string(),
@@ -392,6 +396,15 @@ pub struct CaseSearch {
     /// The `next` of the previous page.
     #[serde(default)]
     pub after: Option<String>,
+}
+
+/// `POST /cases/lookup`: a registration number to find a case by.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLookup {
+    /// The number the office gave the case (on the applicant's receipt, e.g.
+    /// `KTP-EL-20261202-0001`); case and surrounding spaces do not matter.
+    pub registration_number: String,
 }
 
 /// A case in a listing.

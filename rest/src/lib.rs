@@ -63,6 +63,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/sops/{id}/versions/{version}", get(sops::get_sop_version))
         .route("/cases", get(cases::list_cases).post(cases::start_case))
         .route("/cases/search", post(cases::search_cases))
+        .route("/cases/lookup", post(cases::lookup_case))
         .route("/cases/{id}", get(cases::get_case))
         .route("/cases/{id}/history", get(cases::history))
         .route(

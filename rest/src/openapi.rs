@@ -23,6 +23,7 @@ use crate::{dto, problem};
         cases::start_case,
         cases::list_cases,
         cases::search_cases,
+        cases::lookup_case,
         cases::get_case,
         cases::history,
         cases::complete_step,

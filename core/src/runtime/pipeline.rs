@@ -450,6 +450,13 @@ impl Runtime {
                 .decide_step(tx, opened, Some(&state), step, &mut decided, wrote)
                 .await?;
         }
+        if !job.then.is_empty() {
+            // A request the sequence itself moved past is one the dispatcher would settle
+            // unsent (the case no longer waits for it): only those still awaited are queued.
+            decided
+                .outbox
+                .retain(|row| crate::outbox::awaits(&state, &row.idempotency_key));
+        }
         if decided.events.is_empty() {
             // Nothing happened (a tick with nothing due): nothing to store.
             return Ok((state, Vec::new()));

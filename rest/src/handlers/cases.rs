@@ -133,6 +133,27 @@ pub async fn search_cases(
     Ok(Json(dto::CasePage::new(rows, next)))
 }
 
+/// The case with a registration number (the one on the applicant's receipt, as typed: case
+/// and surrounding spaces do not matter), shown as `GET /cases/{id}` shows it; 404 for a case
+/// the caller may not see, as for an unknown number. The number travels in the body, never
+/// in the URL.
+#[utoipa::path(post, path = "/cases/lookup", security(("bearer" = [])), request_body = dto::CaseLookup,
+    responses((status = 200, body = CaseView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn lookup_case(
+    State(state): State<AppState>,
+    user: Caller,
+    body: JsonBody<dto::CaseLookup>,
+) -> Result<Json<CaseView>, Problem> {
+    let request = body.parse()?.value;
+    let found =
+        queries::find_by_registration(&state.runtime, &user, &request.registration_number).await?;
+    let Some(case_id) = found else {
+        return Err(Problem::not_found("no case with this registration number"));
+    };
+    let (loaded, sight) = state.runtime.load_for(&user, &case_id).await?;
+    Ok(Json(CaseView::of(&loaded, now()).seen(sight, &loaded)))
+}
+
 /// One case, if the caller may see it (else 404, as for an unknown case); personal data
 /// masked unless the caller works the case.
 #[utoipa::path(get, path = "/cases/{id}", security(("bearer" = [])), responses((status = 200, body = CaseView), (status = 404, body = Problem)))]
