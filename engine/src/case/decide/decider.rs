@@ -40,7 +40,12 @@ impl<'a> Decider<'a> {
         Self {
             sop,
             ctx,
-            out: Decision::default(),
+            // Room for a command's usual facts at once (a completion routed on to a step
+            // that does something on entry makes four or five), not grown one by one.
+            out: Decision {
+                events: Vec::with_capacity(6),
+                effects: Vec::new(),
+            },
             broken: None,
             no_due_time: None,
         }
