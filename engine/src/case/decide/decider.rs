@@ -612,7 +612,7 @@ impl<'a> Decider<'a> {
     fn request_adapter(&mut self, working: &mut CaseState, step: StepIdx) {
         let visit = working.visits.last().map(|v| v.visit).unwrap_or(1);
         // Deterministic: the same case, step and visit always give the same key.
-        let key = format!("{}:{}:{}", working.case_id, self.sop.step(step).id, visit);
+        let key = idempotency_key(&working.case_id, &self.sop.step(step).id, visit);
         match adapter_call(self.sop, step, working, key) {
             Ok(call) => {
                 let body = EventBody::AdapterRequested {
@@ -627,6 +627,31 @@ impl<'a> Decider<'a> {
             Err(e) => self.raise(working, step, e.to_string()),
         }
     }
+}
+
+/// `case:step:visit`, the key of a request (as `format!` writes it, without its machinery:
+/// one request per service step entered).
+fn idempotency_key(case_id: &str, step: &str, visit: u32) -> String {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut rest = visit;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut key = String::with_capacity(case_id.len() + step.len() + 2 + digits.len() - at);
+    key.push_str(case_id);
+    key.push(':');
+    key.push_str(step);
+    key.push(':');
+    for &d in &digits[at..] {
+        key.push(char::from(d));
+    }
+    key
 }
 
 /// An event that did not fit the decider's own state, as the error it is: the event kind
@@ -777,6 +802,16 @@ steps:
   - { id: periksa, row: 2, kind: task, name: Periksa, actor: petugas, next: selesai }
   - { id: selesai, row: 2, kind: end, name: Selesai, actor: petugas }
 "#;
+
+    #[test]
+    fn an_idempotency_key_is_case_step_and_visit() {
+        for visit in [0, 1, 9, 10, 12_345, u32::MAX] {
+            assert_eq!(
+                idempotency_key("case-7", "cetak", visit),
+                format!("case-7:cetak:{visit}")
+            );
+        }
+    }
 
     #[test]
     fn a_decider_that_contradicts_itself_is_an_internal_error_not_a_conflict() {
