@@ -145,7 +145,9 @@ mod tests {
     #[test]
     fn the_field_by_field_check_agrees_with_the_whole_schema() {
         let sop = crate::sop::load(KTP_EL).expect("the SOP loads");
-        let fields = sop.field_validators().expect("KTP-el's schema is field by field");
+        let fields = sop
+            .field_validators()
+            .expect("KTP-el's schema is field by field");
         let cases = [
             json!({"nik": "3201000000000001", "alasan": "baru"}),
             json!({"nik": "3201000000000001", "alasan": "baru", "nama_lengkap": "A"}),

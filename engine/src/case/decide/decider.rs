@@ -1,7 +1,6 @@
 //! The decider: one command at a time, checked first, then its events emitted and applied
 //! to the working state as they are decided.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -10,7 +9,7 @@ use time::OffsetDateTime;
 use super::adapter::adapter_call;
 use super::branch::choose_branch_knowing;
 use super::data::{CaseFields, Changed, check_changes, check_data};
-use super::scope::missing_documents;
+use super::scope::missing_documents_after;
 use super::types::{Command, CommandError, Context, Decision, Effect};
 use crate::case::SopVersion;
 use crate::case::calendar::{CaseCalendar, describe};
@@ -269,23 +268,16 @@ impl<'a> Decider<'a> {
         check_required(self.sop, current, &after)?;
 
         // Documents are judged on what the case holds after this step's receipts.
-        let docs_after = if documents.is_empty() {
-            Cow::Borrowed(&working.documents)
-        } else {
-            let mut docs = working.documents.clone();
-            for r in documents {
-                docs.insert(r.clone());
-            }
-            Cow::Owned(docs)
-        };
-        let missing = match missing_documents(self.sop, current, &after, &docs_after) {
-            Ok(m) => m,
-            Err(e) => {
-                self.record_inputs(working, current, data, documents);
-                self.raise(working, current, e.to_string());
-                return Ok(());
-            }
-        };
+        let missing =
+            match missing_documents_after(self.sop, current, &after, &working.documents, documents)
+            {
+                Ok(m) => m,
+                Err(e) => {
+                    self.record_inputs(working, current, data, documents);
+                    self.raise(working, current, e.to_string());
+                    return Ok(());
+                }
+            };
         if step.missing_documents == MissingDocuments::Block && !missing.is_empty() {
             return Err(CommandError::MissingDocuments {
                 missing: missing.iter().map(|m| m.to_string()).collect(),
