@@ -63,12 +63,16 @@ impl<'a> Decider<'a> {
     /// Records fact `body` and keeps the working state in step with it. The command's facts
     /// become one event (see `case::stamp`): the version moves once, when the decision is made.
     fn emit(&mut self, working: &mut CaseState, body: EventBody) {
-        if let Err(e) = working.apply_fact(working.version + 1, self.ctx.now, &body)
+        // Pushed first and applied from where it lies: the body is moved once.
+        self.out.events.push(body);
+        let Some(body) = self.out.events.last() else {
+            return;
+        };
+        if let Err(e) = working.apply_fact(working.version + 1, self.ctx.now, body)
             && self.broken.is_none()
         {
             self.broken = Some(e);
         }
-        self.out.events.push(body);
     }
 
     pub(super) fn start(
