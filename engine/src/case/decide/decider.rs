@@ -232,7 +232,11 @@ impl<'a> Decider<'a> {
             })?;
         // A role that may never record this step is refused whatever the case's position.
         self.check_role(requested)?;
-        let current = self.current(working)?;
+        // The step the case is at is most often the one named: no second lookup then.
+        let current = match &working.current_step {
+            Some(at) if **at == **self.sop.step_id(requested) => requested,
+            _ => self.current(working)?,
+        };
         if requested != current || working.current_completed {
             return Err(CommandError::WrongStep {
                 requested: step_id.to_owned(),
@@ -374,15 +378,15 @@ impl<'a> Decider<'a> {
         reference: Option<String>,
         data: &Map<String, Value>,
     ) -> Result<(), CommandError> {
-        let Some(pending) = working
+        if working
             .pending_request
-            .clone()
-            .filter(|p| p.idempotency_key == key)
-        else {
+            .as_ref()
+            .is_none_or(|p| p.idempotency_key != key)
+        {
             return Err(CommandError::UnknownRequest {
                 key: key.to_owned(),
             });
-        };
+        }
         let current = self.current(working)?;
         let step = self.sop.step(current);
         check_outcome(&step.id, &step.outcomes, outcome)?;
@@ -403,9 +407,16 @@ impl<'a> Decider<'a> {
         };
         check_changes(self.sop, after)?;
         check_required(self.sop, current, &after)?;
+        // Every check passed: the request is settled, and its completion records it (the
+        // fold clears it again).
+        let Some(pending) = working.pending_request.take() else {
+            return Err(CommandError::UnknownRequest {
+                key: key.to_owned(),
+            });
+        };
         let body = EventBody::AdapterCompleted {
-            step: pending.step.clone(),
-            idempotency_key: pending.idempotency_key.clone(),
+            step: pending.step,
+            idempotency_key: pending.idempotency_key,
             outcome: outcome.map(str::to_owned),
             reference,
         };
