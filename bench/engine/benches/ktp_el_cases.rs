@@ -72,13 +72,28 @@ fn cases(c: &mut Criterion) {
     let engine = rhai::Engine::new();
     let mut evaluations = Vec::new();
     for history in &histories {
-        for event in history {
+        // Every branch taken, among each event's facts (a v2 event holds several).
+        for fact in history.iter().flat_map(|e| e.facts()) {
             if let EventBody::BranchTaken {
-                evaluations: evals, ..
-            } = &event.body
+                from,
+                evaluations: evals,
+                ..
+            } = fact
             {
                 for e in evals {
-                    let ast = engine.compile_expression(&e.guard).expect("guard compiles");
+                    // v2 records no guard text: the pinned SOP's branch holds it.
+                    let text: String = if e.guard.is_empty() {
+                        let step = sop.step_index(from).expect("a recorded step is the SOP's");
+                        sop.compiled(step).branches[e.branch]
+                            .guard
+                            .as_ref()
+                            .expect("an evaluated branch has a guard")
+                            .source
+                            .to_string()
+                    } else {
+                        e.guard.to_string()
+                    };
+                    let ast = engine.compile_expression(&text).expect("guard compiles");
                     let values: Vec<(String, rhai::Dynamic)> = e
                         .values
                         .iter()
@@ -94,6 +109,10 @@ fn cases(c: &mut Criterion) {
             }
         }
     }
+    assert!(
+        !evaluations.is_empty(),
+        "the ten cases evaluate branch guards: a baseline of none measures nothing"
+    );
     group.throughput(Throughput::Elements(10));
     group.bench_function("baseline_bare_rhai_guards_of_ten_cases", |b| {
         b.iter(|| {

@@ -219,13 +219,23 @@ fn live<S: Sink>(
     }
     let mut first = true;
     while !open.is_empty() {
-        let mut still = Vec::with_capacity(open.len());
-        for mut c in open {
-            if driver.step(&mut c, sink)? {
-                still.push(c);
+        // Closed cases leave the list in place: an open case's state is not moved.
+        let mut failed = None;
+        open.retain_mut(|c| {
+            if failed.is_some() {
+                return true;
             }
+            match driver.step(c, sink) {
+                Ok(still_open) => still_open,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
         }
-        open = still;
         if first {
             measure(sink);
             first = false;

@@ -95,17 +95,19 @@ pub fn execute_in_place(
 
 /// The one event (format v2) of a command's facts, numbered after `version` and stamped with
 /// the context's time and actor; none when the command made no fact.
-pub fn stamp(version: CaseVersion, facts: Vec<EventBody>, ctx: &Context) -> Vec<Event> {
-    let mut facts = facts.into_iter();
-    let Some(body) = facts.next() else {
+pub fn stamp(version: CaseVersion, mut facts: Vec<EventBody>, ctx: &Context) -> Vec<Event> {
+    if facts.is_empty() {
         return Vec::new();
-    };
+    }
+    // The first fact is the body; the rest stay in the decision's own vector (a command
+    // makes a handful: shifting them is cheaper than a second vector).
+    let body = facts.remove(0);
     vec![Event {
         v: EVENT_FORMAT_VERSION,
         seq: version + 1,
         at: ctx.now,
         by: ctx.actor.clone(),
         body,
-        then: facts.collect(),
+        then: facts,
     }]
 }

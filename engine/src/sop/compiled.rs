@@ -141,6 +141,8 @@ pub struct FieldValidators {
     fields: HashMap<String, jsonschema::Validator, RandomState>,
     /// Whether fields not in `properties` are allowed (`additionalProperties` not false).
     others_allowed: bool,
+    /// The fields the schema requires (`required`).
+    required: Vec<String>,
 }
 
 impl FieldValidators {
@@ -162,6 +164,14 @@ impl FieldValidators {
             None => &serde_json::Map::new(),
             Some(_) => return None,
         };
+        let required = match schema.get("required") {
+            None => Vec::new(),
+            Some(Value::Array(names)) => names
+                .iter()
+                .map(|n| n.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()?,
+            Some(_) => return None,
+        };
         let mut fields = HashMap::default();
         for (name, sub) in properties {
             // A reference points into the whole schema: not checkable alone.
@@ -177,7 +187,15 @@ impl FieldValidators {
         Some(Self {
             fields,
             others_allowed,
+            required,
         })
+    }
+
+    /// Whether the whole case data `data` fits the schema: every field alone, and every
+    /// required field present (what the schema says, as it constrains fields one by one).
+    pub fn is_valid_whole(&self, data: &serde_json::Map<String, serde_json::Value>) -> bool {
+        self.required.iter().all(|f| data.contains_key(f))
+            && data.iter().all(|(k, v)| self.is_valid(k, v))
     }
 
     /// Whether field `name` may hold `value`.

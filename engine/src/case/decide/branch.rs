@@ -46,6 +46,8 @@ pub(super) fn choose_branch_knowing(
     let needs_scope = branches.iter().any(|b| b.guard.is_some());
     let mut evaluations = Vec::new();
     if needs_scope {
+        // One per guarded branch at most.
+        evaluations.reserve_exact(branches.len());
         let missing = match known_missing {
             Some(m) => m,
             None => missing_documents(sop, step, data, documents)?,
@@ -207,16 +209,17 @@ fn inputs<D: CaseFields + ?Sized>(
     missing: &[Arc<str>],
     outcome: Option<&str>,
 ) -> Option<Vec<Value>> {
-    guard
-        .reads
-        .iter()
-        .map(|name| match name.as_str() {
-            "documents" | "missing_documents" => None,
-            "documents_complete" => Some(Value::Bool(missing.is_empty())),
-            "outcome" => Some(outcome.map_or(Value::Null, |o| Value::String(o.to_owned()))),
-            field => Some(data.field(field).unwrap_or(&NULL).clone()),
-        })
-        .collect()
+    // Sized once (collecting into an `Option` cannot know the length).
+    let mut values = Vec::with_capacity(guard.reads.len());
+    for name in &guard.reads {
+        values.push(match name.as_str() {
+            "documents" | "missing_documents" => return None,
+            "documents_complete" => Value::Bool(missing.is_empty()),
+            "outcome" => outcome.map_or(Value::Null, |o| Value::String(o.to_owned())),
+            field => data.field(field).unwrap_or(&NULL).clone(),
+        });
+    }
+    Some(values)
 }
 
 /// The values recorded for a remembered evaluation: those it was remembered by.

@@ -7,6 +7,14 @@ use crate::sop::Sop;
 
 /// Validates case data against the SOP's case schema, every error with its JSON Pointer.
 pub fn check_data(sop: &Sop, data: &Map<String, Value>) -> Result<(), CommandError> {
+    // Checked field by field when the schema allows it: no copy of the data into a `Value`.
+    // A failure is reported by the whole check, so the errors are the same.
+    if sop
+        .field_validators()
+        .is_some_and(|fields| fields.is_valid_whole(data))
+    {
+        return Ok(());
+    }
     let value = Value::Object(data.clone());
     if sop.case_validator().is_valid(&value) {
         return Ok(());
@@ -122,4 +130,51 @@ pub(super) fn check_changes(sop: &Sop, after: Changed<'_>) -> Result<(), Command
         return Ok(());
     }
     check_data(sop, &after.to_map())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KTP_EL: &str = include_str!("../../../../sop-definitions/ktp-el.yaml");
+
+    /// The field-by-field check of a whole object says what the schema's validator says,
+    /// on data that is right, has a wrong field, lacks a required one, has an unknown one,
+    /// or holds a null.
+    #[test]
+    fn the_field_by_field_check_agrees_with_the_whole_schema() {
+        let sop = crate::sop::load(KTP_EL).expect("the SOP loads");
+        let fields = sop
+            .field_validators()
+            .expect("KTP-el's schema is field by field");
+        let cases = [
+            json!({"nik": "3201000000000001", "alasan": "baru"}),
+            json!({"nik": "3201000000000001", "alasan": "baru", "nama_lengkap": "A"}),
+            json!({"nik": "32010000000000", "alasan": "baru"}),
+            json!({"nik": "3201000000000001", "alasan": "lain"}),
+            json!({"nik": "3201000000000001"}),
+            json!({"alasan": "baru"}),
+            json!({}),
+            json!({"nik": "3201000000000001", "alasan": "baru", "unknown": 1}),
+            json!({"nik": null, "alasan": "baru"}),
+            json!({"nik": "3201000000000001", "alasan": "baru", "masalah_nik": "no"}),
+            json!({"nik": "3201000000000001", "alasan": "hilang", "masalah_nik": false}),
+        ];
+        for case in cases {
+            let Value::Object(map) = &case else {
+                unreachable!()
+            };
+            assert_eq!(
+                fields.is_valid_whole(map),
+                sop.case_validator().is_valid(&case),
+                "{case}"
+            );
+            assert_eq!(
+                check_data(&sop, map).is_ok(),
+                sop.case_validator().is_valid(&case),
+                "{case}"
+            );
+        }
+    }
 }

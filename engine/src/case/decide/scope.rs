@@ -7,6 +7,7 @@ use rhai::{Array, Dynamic, Map as RhaiMap, Scope};
 use serde_json::Value;
 
 use super::data::CaseFields;
+use crate::case::event::DocumentReceipt;
 use crate::case::state::Documents;
 use crate::guard::{self, CompiledGuard, GuardError};
 use crate::sop::{Sop, StepIdx};
@@ -114,10 +115,30 @@ pub fn missing_documents<D: CaseFields + ?Sized>(
     data: &D,
     held: &Documents,
 ) -> Result<Vec<Arc<str>>, GuardError> {
+    missing_documents_after(sop, step, data, held, &[])
+}
+
+/// [`missing_documents`] once `receipts` are taken in over `held` (a later receipt of a
+/// document replaces an earlier one, as in [`Documents::insert`]): a completion is judged on
+/// what it hands in without a copy of the case's documents.
+pub(crate) fn missing_documents_after<D: CaseFields + ?Sized>(
+    sop: &Sop,
+    step: StepIdx,
+    data: &D,
+    held: &Documents,
+    receipts: &[DocumentReceipt],
+) -> Result<Vec<Arc<str>>, GuardError> {
     let mut missing = Vec::new();
     for &doc in &sop.compiled(step).documents {
-        if document_required(sop, doc, data)? && !is_received(sop, doc, held) {
-            missing.push(sop.document_id(doc).clone());
+        if document_required(sop, doc, data)? {
+            let id = sop.document_id(doc);
+            let received = match receipts.iter().rev().find(|r| *r.doc == **id) {
+                Some(r) => r.received,
+                None => is_received(sop, doc, held),
+            };
+            if !received {
+                missing.push(id.clone());
+            }
         }
     }
     Ok(missing)
@@ -177,4 +198,67 @@ pub fn document_checklist<D: CaseFields + ?Sized>(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    const KTP_EL: &str = include_str!("../../../../sop-definitions/ktp-el.yaml");
+
+    fn receipt(doc: &str, received: bool) -> DocumentReceipt {
+        DocumentReceipt {
+            doc: doc.to_owned(),
+            number: None,
+            received,
+            sha256: None,
+        }
+    }
+
+    /// Receipts seen over the held documents judge as the held documents with the receipts
+    /// inserted: new, replacing a held one either way, and the last of two for one document.
+    #[test]
+    fn receipts_over_the_held_documents_judge_as_the_documents_after_them() {
+        let sop = crate::sop::load(KTP_EL).expect("the SOP loads");
+        let step = sop.step_index("serahkan_berkas").expect("a step");
+        let kk = "fotokopi_kk";
+        let old = "ktp_lama";
+        let helds: Vec<Vec<DocumentReceipt>> = vec![
+            vec![],
+            vec![receipt(kk, true)],
+            vec![receipt(kk, false), receipt(old, true)],
+        ];
+        let news: Vec<Vec<DocumentReceipt>> = vec![
+            vec![],
+            vec![receipt(kk, true)],
+            vec![receipt(kk, false)],
+            vec![receipt(old, false), receipt(kk, true)],
+            vec![receipt(kk, true), receipt(kk, false)],
+            vec![receipt(kk, false), receipt(kk, true), receipt(old, true)],
+        ];
+        for alasan in ["baru", "rusak"] {
+            let mut data = Map::new();
+            data.insert("alasan".into(), Value::String(alasan.into()));
+            for held in &helds {
+                let mut documents = Documents::default();
+                for r in held {
+                    documents.insert(r.clone());
+                }
+                for new in &news {
+                    let mut after = documents.clone();
+                    for r in new {
+                        after.insert(r.clone());
+                    }
+                    assert_eq!(
+                        missing_documents_after(&sop, step, &data, &documents, new)
+                            .expect("conditions evaluate"),
+                        missing_documents(&sop, step, &data, &after).expect("conditions evaluate"),
+                        "{alasan}: held {held:?}, new {new:?}"
+                    );
+                }
+            }
+        }
+    }
 }
