@@ -40,10 +40,7 @@ async fn migrate_to_0012(db: &TestDb) {
 }
 
 async fn sql(db: &TestDb, text: String) {
-    let text: &'static str = Box::leak(text.into_boxed_str());
-    db.raw_execute(text)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    support::raw_sql(db, text).await;
 }
 
 const GENESIS: &str = sopflow_store::GENESIS;

@@ -19,7 +19,9 @@ use sopflow_store::{
     NewRelease, Notified, OutboxStatus, Page, PointSource, SearchKey, ServicePoint, Store,
     StoredResponse,
 };
-use support::{POINT, SOP, T0, at, create_case, deploy, events, hash_of, outbox, projection};
+use support::{
+    POINT, SOP, T0, at, create_case, deploy, events, hash_of, outbox, projection, raw_sql,
+};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
@@ -1361,10 +1363,7 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
         text.len(),
         bytes_literal(db, &hex_bytes(hash))
     );
-    let found = db
-        .raw_execute(Box::leak(sql.into_boxed_str()))
-        .await
-        .unwrap();
+    let found = raw_sql(db, sql).await;
     assert_eq!(
         found, 1,
         "the stored payload is compressed, the hash its bytes"
@@ -1385,9 +1384,7 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
         bytes_literal(db, &hex_bytes(&prev)),
         bytes_literal(db, &hex_bytes(&hash))
     );
-    db.raw_execute(Box::leak(sql.into_boxed_str()))
-        .await
-        .unwrap();
+    raw_sql(db, sql).await;
     let read = store.events("c1").await.unwrap();
     assert_eq!(serde_json::to_string(&read[2].payload).unwrap(), plain);
     assert_eq!((&read[2].prev_hash, &read[2].hash), (&prev, &hash));

@@ -38,6 +38,16 @@ macro_rules! backend_tests {
     };
 }
 
+/// Runs SQL the test composed (`raw_execute` takes only static text: the test's statements
+/// are few, so each is leaked); returns the rows it changed, and names the statement when it
+/// fails.
+pub async fn raw_sql(db: &TestDb, text: String) -> u64 {
+    let text: &'static str = Box::leak(text.into_boxed_str());
+    db.raw_execute(text)
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
 // ---- builders ----
 
 /// A Monday morning at the office, in UTC.
