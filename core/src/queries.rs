@@ -514,13 +514,25 @@ pub fn checklist(
         .collect())
 }
 
-/// The case with this registration number (as typed), for officers finding a returning
-/// applicant; `None` as well for a case `viewer` may not see (as for an unknown number).
+/// The id of the case with this registration number (as typed), for officers finding a
+/// returning applicant; `None` as well for a case `viewer` may not see (as for an unknown
+/// number).
 pub async fn find_by_registration(
     runtime: &Runtime,
     viewer: &User,
     typed: &str,
 ) -> Result<Option<String>, RuntimeError> {
+    let found = case_by_registration(runtime, viewer, typed).await?;
+    Ok(found.map(|(loaded, _)| loaded.state.case_id.clone()))
+}
+
+/// The case with this registration number (as typed), loaded, and how `viewer` sees it;
+/// `None` as well for a case they may not see (as for an unknown number).
+pub async fn case_by_registration(
+    runtime: &Runtime,
+    viewer: &User,
+    typed: &str,
+) -> Result<Option<(LoadedCase, Sight)>, RuntimeError> {
     let number = crate::registration::normalise_registration_number(typed);
     if number.is_empty() || number.len() > 100 {
         return Ok(None);
@@ -529,7 +541,7 @@ pub async fn find_by_registration(
         return Ok(None);
     };
     match runtime.load_for(viewer, &refs.case_id).await {
-        Ok(_) => Ok(Some(refs.case_id)),
+        Ok(seen) => Ok(Some(seen)),
         Err(RuntimeError::CaseNotFound(_)) => Ok(None),
         Err(e) => Err(e),
     }

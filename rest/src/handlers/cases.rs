@@ -146,11 +146,10 @@ pub async fn lookup_case(
 ) -> Result<Json<CaseView>, Problem> {
     let request = body.parse()?.value;
     let found =
-        queries::find_by_registration(&state.runtime, &user, &request.registration_number).await?;
-    let Some(case_id) = found else {
+        queries::case_by_registration(&state.runtime, &user, &request.registration_number).await?;
+    let Some((loaded, sight)) = found else {
         return Err(Problem::not_found("no case with this registration number"));
     };
-    let (loaded, sight) = state.runtime.load_for(&user, &case_id).await?;
     Ok(Json(CaseView::of(&loaded, now()).seen(sight, &loaded)))
 }
 
