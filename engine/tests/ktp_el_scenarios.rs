@@ -505,6 +505,74 @@ fn a_tampered_decision_is_caught_by_verification() {
     assert!(divergence.reason.contains("branch"), "{divergence}");
 }
 
+/// Every way a recorded guard evaluation can be altered is caught, also when the SOP
+/// remembers the guard's result for the recorded values (replay then confirms a record
+/// without evaluating it: the case below was decided, and verified once, before).
+#[test]
+fn an_altered_guard_record_is_caught_though_its_result_is_remembered() {
+    let sop = ktp_el();
+    let case = run_ktp_el_case(&sop, true, true).unwrap();
+    assert_replays(&case);
+    type Alter = fn(&mut Vec<sopflow_engine::case::GuardEvaluation>) -> bool;
+    let alterations: [(&str, Alter); 5] = [
+        ("the result", |e| {
+            e.first_mut().map(|e| e.result = !e.result).is_some()
+        }),
+        ("a value read", |e| {
+            let Some(v) = e.first_mut().and_then(|e| e.values.values_mut().next()) else {
+                return false;
+            };
+            *v = json!("ALTERED");
+            true
+        }),
+        ("a value dropped", |e| {
+            let Some(e) = e.first_mut() else {
+                return false;
+            };
+            let Some(name) = e.values.keys().next().cloned() else {
+                return false;
+            };
+            e.values.remove(&name).is_some()
+        }),
+        ("the place", |e| {
+            e.first_mut().map(|e| e.branch += 1).is_some()
+        }),
+        ("an evaluation dropped", |e| e.pop().is_some()),
+    ];
+    for (what, alter) in alterations {
+        let mut events = case.events.clone();
+        let altered = events.iter_mut().find_map(|e| {
+            let seq = e.seq;
+            e.facts_mut().find_map(|f| match f {
+                EventBody::BranchTaken { evaluations, .. } => alter(evaluations).then_some(seq),
+                _ => None,
+            })
+        });
+        let seq = altered.expect("the case records guard evaluations");
+        let divergence = verify(&sop, &events).expect_err(what);
+        assert_eq!(divergence.seq, seq, "{what}: {divergence}");
+    }
+    // The data a record says a guard read, altered to a value whose result is remembered
+    // too (the first check found a duplicate): the record no longer reads the case's value.
+    let mut events = case.events.clone();
+    let altered = events.iter_mut().rev().find_map(|e| {
+        let seq = e.seq;
+        e.facts_mut().find_map(|f| match f {
+            EventBody::StepCompleted { data, .. }
+                if data.get("status_perekaman") == Some(&json!("PRINT_READY_RECORD")) =>
+            {
+                data.insert("status_perekaman".into(), json!("DUPLICATE_RECORD"));
+                Some(seq)
+            }
+            _ => None,
+        })
+    });
+    let seq = altered.expect("the second check records the status");
+    let divergence = verify(&sop, &events).expect_err("altered data");
+    assert_eq!(divergence.seq, seq, "{divergence}");
+    assert!(divergence.reason.contains("branch"), "{divergence}");
+}
+
 /// Runs the happy path until the case stands at `step`.
 fn run_until<'a>(sop: &'a sopflow_engine::sop::Sop, step: &str) -> Case<'a> {
     let mut case = Case::new(sop);

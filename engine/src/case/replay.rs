@@ -13,12 +13,13 @@
 //! salted hash (SOPs condition documents on other fields: keep it that way).
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::CaseVersion;
 use super::calendar::{CaseCalendar, describe};
 use super::decide::{
-    budget_clock, check_data_erased, check_required, choose_branch_replaying, missing_documents,
-    open_call, total_due,
+    budget_clock, check_data_erased, check_required, choose_branch_replaying,
+    confirm_recorded_choice, is_idempotency_key, missing_documents, open_call, total_due,
 };
 use super::event::{Event, EventBody};
 use super::state::{ApplyError, CaseState};
@@ -105,9 +106,11 @@ pub fn verify_on(
             )));
         }
     }
-    // The step the history must enter next (the start, or a branch's target).
-    let mut expected_entry: Option<usize> = Some(sop.start());
-    let mut previous_step: Option<usize> = None;
+    let mut route = Route {
+        expected_entry: Some(sop.start()),
+        previous_step: None,
+        cursor: Cursor::default(),
+    };
     // The first event's further facts (v2: the first step's entry), then every other event's,
     // each fact checked on the case as the facts before it left it.
     let mut check_facts = |state: &mut CaseState, event: &Event, facts: &[EventBody]| {
@@ -119,15 +122,7 @@ pub fn verify_on(
                 // Carried by a v2 completion, judged as recorded before it.
                 state.record_inputs(documents, data);
             }
-            check_fact(
-                sop,
-                calendar,
-                state,
-                event,
-                fact,
-                &mut expected_entry,
-                &mut previous_step,
-            )?;
+            check_fact(sop, calendar, state, event, fact, &mut route)?;
             state.apply_fact(event.seq, event.at, fact)?;
         }
         Ok::<(), Divergence>(())
@@ -166,23 +161,56 @@ fn same_evaluations(
         })
 }
 
+/// Where the history must go next.
+struct Route {
+    /// The step it must enter next (the start, or a branch's target), if any.
+    expected_entry: Option<usize>,
+    /// The step entered last.
+    previous_step: Option<usize>,
+    /// The step the case is at.
+    cursor: Cursor,
+}
+
+/// The index of the step the case is at, looked up again only when the case moved (a case
+/// stays at a step for several facts, and the lookup hashes the step id).
+#[derive(Default)]
+struct Cursor {
+    at: Option<(Arc<str>, Option<usize>)>,
+}
+
+impl Cursor {
+    fn current(&mut self, sop: &Sop, state: &CaseState) -> Option<usize> {
+        let step = state.current_step.as_ref()?;
+        match &self.at {
+            Some((id, idx)) if Arc::ptr_eq(id, step) => *idx,
+            _ => {
+                let idx = sop.step_index(step);
+                self.at = Some((step.clone(), idx));
+                idx
+            }
+        }
+    }
+}
+
+/// Checks one recorded fact on the case as the facts before it left it.
 fn check_fact(
     sop: &Sop,
     calendar: &CaseCalendar,
     state: &CaseState,
     event: &Event,
     fact: &EventBody,
-    expected_entry: &mut Option<usize>,
-    previous_step: &mut Option<usize>,
+    route: &mut Route,
 ) -> Result<(), Divergence> {
+    let current = route.cursor.current(sop, state);
+    let Route {
+        expected_entry,
+        previous_step,
+        cursor,
+    } = route;
     let diverge = |reason: String| Divergence {
         seq: event.seq,
         reason,
     };
-    let current = state
-        .current_step
-        .as_deref()
-        .and_then(|s| sop.step_index(s));
     match fact {
         EventBody::StepEntered {
             step,
@@ -225,6 +253,8 @@ fn check_fact(
                 )));
             }
             *previous_step = Some(idx);
+            // The case is at it once the fact is applied (the state holds this very id).
+            cursor.at = Some((step.clone(), Some(idx)));
         }
         EventBody::StepCompleted {
             step,
@@ -276,25 +306,44 @@ fn check_fact(
                     "branches from `{from}`, which is not the completed current step"
                 )));
             }
-            let outcome = state.visits.last().and_then(|v| v.outcome.clone());
-            let choice = choose_branch_replaying(
+            let outcome = state.visits.last().and_then(|v| v.outcome.as_deref());
+            let confirmed = confirm_recorded_choice(
                 sop,
                 idx,
                 &state.data,
                 &state.documents,
-                outcome.as_deref(),
+                outcome,
                 evaluations,
-            )
-            .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
-            let target = sop.compiled(idx).branches.get(choice.branch).map(|b| b.to);
-            if choice.branch != *branch || target.map(|t| sop.step_id(t)) != Some(to) {
+            );
+            // Confirmed: these very evaluations would be made. Else the choice is made again.
+            let choice = match confirmed {
+                Some(_) => None,
+                None => Some(
+                    choose_branch_replaying(
+                        sop,
+                        idx,
+                        &state.data,
+                        &state.documents,
+                        outcome,
+                        evaluations,
+                    )
+                    .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?,
+                ),
+            };
+            let chosen = confirmed
+                .or(choice.as_ref().map(|c| c.branch))
+                .unwrap_or(*branch);
+            let target = sop.compiled(idx).branches.get(chosen).map(|b| b.to);
+            if chosen != *branch || target.map(|t| sop.step_id(t)) != Some(to) {
                 return Err(diverge(format!(
                     "took branch {branch} to `{to}`, the SOP's guards choose branch {} to `{}`",
-                    choice.branch,
+                    chosen,
                     target.map(|t| sop.step(t).id.as_str()).unwrap_or("?")
                 )));
             }
-            if !same_evaluations(&choice.evaluations, evaluations) {
+            if let Some(choice) = choice
+                && !same_evaluations(&choice.evaluations, evaluations)
+            {
                 return Err(diverge(
                     "recorded guard values differ from a re-evaluation".to_owned(),
                 ));
@@ -404,8 +453,7 @@ fn check_fact(
             ..
         } => {
             let visit = state.visits.last().map(|v| v.visit).unwrap_or(0);
-            let expected = format!("{}:{}:{}", state.case_id, step, visit);
-            if *idempotency_key != expected
+            if !is_idempotency_key(idempotency_key, &state.case_id, step, visit)
                 || current.map(|c| sop.kind(c)) != Some(StepKind::Service)
             {
                 return Err(diverge(format!(

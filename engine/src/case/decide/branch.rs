@@ -201,6 +201,67 @@ pub fn choose_branch_replaying(
     })
 }
 
+/// The branch `recorded` says `step` took, when every one of its evaluations is confirmed
+/// without evaluating: each is of the guard at its place, read the values the case holds, and
+/// has the result remembered for them (a guard is pure: the result on the same values is the
+/// same). Then [`choose_branch`] would make exactly these evaluations and choose this branch.
+/// `None` when any is not confirmed so: the caller makes the choice again in full (which
+/// then also tells what differs). Replay's common case, without a value copied.
+pub fn confirm_recorded_choice(
+    sop: &Sop,
+    step: StepIdx,
+    data: &Map<String, Value>,
+    documents: &Documents,
+    outcome: Option<&str>,
+    recorded: &[GuardEvaluation],
+) -> Option<usize> {
+    let mut missing: Option<Vec<Arc<str>>> = None;
+    let mut evaluations = recorded.iter();
+    for (i, branch) in sop.compiled(step).branches.iter().enumerate() {
+        let Some(guard) = &branch.guard else {
+            return evaluations.next().is_none().then_some(i);
+        };
+        let memo = sop.branch_memo(step, i)?;
+        let r = evaluations.next()?;
+        if r.branch != i
+            || !(r.guard.is_empty() || r.guard == guard.source)
+            || r.values.len() != guard.reads.len()
+        {
+            return None;
+        }
+        for name in &guard.reads {
+            let value = r.values.get(name)?;
+            let holds = match name.as_str() {
+                "documents" | "missing_documents" => return None,
+                "documents_complete" => {
+                    let missing = match &missing {
+                        Some(m) => m,
+                        None => missing.insert(missing_documents(sop, step, data, documents).ok()?),
+                    };
+                    value.as_bool() == Some(missing.is_empty())
+                }
+                "outcome" => match outcome {
+                    Some(o) => value.as_str() == Some(o),
+                    None => value.is_null(),
+                },
+                field => data.field(field).unwrap_or(&NULL) == value,
+            };
+            if !holds {
+                return None;
+            }
+        }
+        let reads = &guard.reads;
+        let result = memo.recall(reads.len(), |j| r.values.get(&reads[j]).unwrap_or(&NULL))?;
+        if result != r.result {
+            return None;
+        }
+        if result {
+            return evaluations.next().is_none().then_some(i);
+        }
+    }
+    None
+}
+
 /// The values `guard` reads, as its evaluation sees them (absent: `null`), to look its
 /// result up by; `None` when it reads the documents' map or list (not remembered).
 fn inputs<D: CaseFields + ?Sized>(

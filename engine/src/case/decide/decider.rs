@@ -646,17 +646,7 @@ impl<'a> Decider<'a> {
 /// `case:step:visit`, the key of a request (as `format!` writes it, without its machinery:
 /// one request per service step entered).
 fn idempotency_key(case_id: &str, step: &str, visit: u32) -> String {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut rest = visit;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
+    let (digits, at) = decimal(visit);
     let mut key = String::with_capacity(case_id.len() + step.len() + 2 + digits.len() - at);
     key.push_str(case_id);
     key.push(':');
@@ -666,6 +656,33 @@ fn idempotency_key(case_id: &str, step: &str, visit: u32) -> String {
         key.push(char::from(d));
     }
     key
+}
+
+/// Whether `key` is the request key of visit `visit` of `step` (replay checks every
+/// recorded key; comparing in place spares it a string per request).
+pub(crate) fn is_idempotency_key(key: &str, case_id: &str, step: &str, visit: u32) -> bool {
+    let (digits, at) = decimal(visit);
+    key.strip_prefix(case_id)
+        .and_then(|k| k.strip_prefix(':'))
+        .and_then(|k| k.strip_prefix(step))
+        .and_then(|k| k.strip_prefix(':'))
+        .is_some_and(|k| k.as_bytes() == &digits[at..])
+}
+
+/// The decimal digits of `n`: they are `digits[at..]`.
+fn decimal(n: u32) -> ([u8; 10], usize) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    (digits, at)
 }
 
 /// An event that did not fit the decider's own state, as the error it is: the event kind
@@ -824,6 +841,22 @@ steps:
                 idempotency_key("case-7", "cetak", visit),
                 format!("case-7:cetak:{visit}")
             );
+            assert!(is_idempotency_key(
+                &format!("case-7:cetak:{visit}"),
+                "case-7",
+                "cetak",
+                visit
+            ));
+        }
+        for other in [
+            "case-7:cetak:01",
+            "case-7:cetak:1 ",
+            "case-7:cetak",
+            "case-7:ceta:1",
+            "case-70:cetak:1",
+            "case-7:cetak:11",
+        ] {
+            assert!(!is_idempotency_key(other, "case-7", "cetak", 1), "{other}");
         }
     }
 

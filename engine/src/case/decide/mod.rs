@@ -19,10 +19,10 @@ mod scope;
 mod types;
 
 pub use adapter::{adapter_call, pending_call};
-pub use branch::{BranchChoice, choose_branch, choose_branch_replaying};
+pub use branch::{BranchChoice, choose_branch, choose_branch_replaying, confirm_recorded_choice};
 pub use data::{CaseFields, check_data, check_data_erased, is_erased};
 pub use decider::open_call;
-pub(crate) use decider::{budget_clock, check_required, total_due};
+pub(crate) use decider::{budget_clock, check_required, is_idempotency_key, total_due};
 pub use scope::{DocumentCheck, DocumentState, document_checklist, missing_documents};
 pub use types::{
     AdapterCall, Command, CommandError, Context, DataError, Decision, Effect, PrintLine, Printout,
