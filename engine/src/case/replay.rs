@@ -110,6 +110,7 @@ pub fn verify_on(
         expected_entry: Some(sop.start()),
         previous_step: None,
         cursor: Cursor::default(),
+        entered: vec![0; sop.step_count()],
     };
     // The first event's further facts (v2: the first step's entry), then every other event's,
     // each fact checked on the case as the facts before it left it.
@@ -123,7 +124,7 @@ pub fn verify_on(
                 state.record_inputs(documents, data);
             }
             check_fact(sop, calendar, state, event, fact, &mut route)?;
-            state.apply_fact(event.seq, event.at, fact)?;
+            state.apply_fact_inputs_taken(event.seq, event.at, fact)?;
         }
         Ok::<(), Divergence>(())
     };
@@ -169,6 +170,9 @@ struct Route {
     previous_step: Option<usize>,
     /// The step the case is at.
     cursor: Cursor,
+    /// How many times each step (by index) was entered: [`CaseState::next_visit`] without
+    /// a walk over the visits.
+    entered: Vec<u32>,
 }
 
 /// The index of the step the case is at, looked up again only when the case moved (a case
@@ -206,6 +210,7 @@ fn check_fact(
         expected_entry,
         previous_step,
         cursor,
+        entered,
     } = route;
     let diverge = |reason: String| Divergence {
         seq: event.seq,
@@ -230,10 +235,10 @@ fn check_fact(
                 )));
             }
             *expected_entry = None;
-            if *visit != state.next_visit(step) {
+            let next_visit = entered[idx] + 1;
+            if *visit != next_visit {
                 return Err(diverge(format!(
-                    "visit {visit} of `{step}`, expected {}",
-                    state.next_visit(step)
+                    "visit {visit} of `{step}`, expected {next_visit}"
                 )));
             }
             let expected = budget_clock(
@@ -255,6 +260,7 @@ fn check_fact(
             *previous_step = Some(idx);
             // The case is at it once the fact is applied (the state holds this very id).
             cursor.at = Some((step.clone(), Some(idx)));
+            entered[idx] = next_visit;
         }
         EventBody::StepCompleted {
             step,

@@ -300,6 +300,28 @@ impl CaseState {
         at: OffsetDateTime,
         body: &EventBody,
     ) -> Result<(), ApplyError> {
+        self.apply_fact_taking(seq, at, body, true)
+    }
+
+    /// [`apply_fact`](Self::apply_fact) of a completion whose documents and data the case
+    /// already took in ([`record_inputs`](Self::record_inputs), as replay does to judge it):
+    /// they are not compared again.
+    pub(crate) fn apply_fact_inputs_taken(
+        &mut self,
+        seq: CaseVersion,
+        at: OffsetDateTime,
+        body: &EventBody,
+    ) -> Result<(), ApplyError> {
+        self.apply_fact_taking(seq, at, body, false)
+    }
+
+    fn apply_fact_taking(
+        &mut self,
+        seq: CaseVersion,
+        at: OffsetDateTime,
+        body: &EventBody,
+        take_inputs: bool,
+    ) -> Result<(), ApplyError> {
         let fail = |reason: String| ApplyError {
             seq,
             kind: body.kind(),
@@ -407,7 +429,9 @@ impl CaseState {
                         None => format!("completes `{step}`, but the case is at no step"),
                     }));
                 }
-                self.record_inputs(documents, data);
+                if take_inputs {
+                    self.record_inputs(documents, data);
+                }
                 self.current_completed = true;
                 if let Some(visit) = self.visits.last_mut() {
                     visit.completed_at = Some(at);
