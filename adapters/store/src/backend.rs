@@ -2,6 +2,7 @@
 //! Each backend's `connect` (`sqlite.rs`, `postgres.rs`) decides which pools and connections
 //! these hold; the statements are in the `Store`/`Tx` methods (see `store.rs`).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::log::NewLeaf;
+use crate::types::CaseRecord;
 
 /// A connected backend: `Backend<Sqlite>` or `Backend<Postgres>`. Cheap to clone.
 pub struct Backend<DB: Database> {
@@ -79,6 +81,9 @@ pub struct DbTx<DB: Database> {
     pub(crate) leaves_at_savepoint: usize,
     /// Whether lock waits are bounded (see [`crate::Tx::next_command`]).
     pub(crate) waits_bounded: bool,
+    /// Case rows and salts read ahead for a batch, by case id (see
+    /// [`crate::Tx::read_ahead`]): each answers its case's first read, once.
+    pub(crate) read_ahead: HashMap<String, (CaseRecord, Option<String>)>,
     /// Begun and not yet ended: dropping it then rolls back.
     open: bool,
 }
@@ -147,6 +152,7 @@ impl<DB: Dialect> Backend<DB> {
             pending_leaves: None,
             leaves_at_savepoint: 0,
             waits_bounded: false,
+            read_ahead: HashMap::new(),
             // Set before it begins: a cancelled BEGIN is rolled back too.
             open: true,
         };

@@ -338,11 +338,43 @@ impl Tx {
         events_of(rows)
     }
 
+    /// Reads the rows and salts of `case_ids` in one statement, ahead of the commands of a
+    /// batch that will read them one by one: [`Tx::case_and_salt`] then answers each case's
+    /// first read from here (each statement is a round trip to the connection's thread).
+    /// Only where the dialect allows it ([`crate::dialect::Dialect::READS_AHEAD`]: SQLite's
+    /// one writer, where nothing but this transaction's own appends changes a row, and an
+    /// append drops its case's row read ahead); elsewhere it reads nothing.
+    pub async fn read_ahead(&mut self, case_ids: &[&str]) -> Result<()> {
+        let ids = serde_json::to_string(case_ids).map_err(|e| Error::Invalid(e.to_string()))?;
+        on_backend!(Tx, self, |t| {
+            if !<DB as crate::dialect::Dialect>::READS_AHEAD {
+                return Ok(());
+            }
+            let rows: Vec<CaseAndSalt> = sqlx::query_as(sql!(DB:
+                "SELECT " case_columns ",
+                        (SELECT s.salt FROM case_salts s WHERE s.case_id = cases.case_id) AS salt
+                 FROM cases WHERE case_id IN " json_array("$1")
+            ))
+            .bind(ids)
+            .fetch_all(&mut *t.conn)
+            .await?;
+            for row in rows {
+                t.read_ahead
+                    .insert(row.case.case_id.clone(), (row.case, row.salt));
+            }
+            Ok(())
+        })
+    }
+
     /// [`Tx::case`] and [`Tx::case_salt`] in one statement: what a command on a case reads.
     pub async fn case_and_salt(
         &mut self,
         case_id: &str,
     ) -> Result<Option<(CaseRecord, Option<String>)>> {
+        // Read ahead and not appended to since: as the statement below would read it.
+        if let Some(row) = on_backend!(Tx, self, |t| t.read_ahead.remove(case_id)) {
+            return Ok(Some(row));
+        }
         let row: Option<CaseAndSalt> = on_backend!(Tx, self, |t| {
             sqlx::query_as(sql!(DB:
                 "SELECT " case_columns ", (SELECT salt FROM case_salts WHERE case_id = $1) AS salt
@@ -444,6 +476,8 @@ impl Tx {
         projection: &CaseProjection,
         outbox: &[NewOutbox],
     ) -> Result<()> {
+        // The row read ahead no longer is the case's.
+        on_backend!(Tx, self, |t| t.read_ahead.remove(case_id));
         // First: once the versions fit the database, no seq computed below overflows.
         let version = crate::seq::bound(projection.version)?;
         let expected = crate::seq::bound(expected_version)?;

@@ -15,6 +15,10 @@ pub trait Dialect: Database {
     /// Whether a failed statement aborts its whole transaction (PostgreSQL), so that what
     /// follows it must read the committed state outside; else only the statement is undone.
     const FAILED_STATEMENT_ABORTS_TX: bool;
+    /// Whether the case rows of a batch may be read ahead of its commands (see
+    /// [`crate::Tx::read_ahead`]): where one writer holds the database, so that only the
+    /// batch's own appends change them; not where a command's read locks its row.
+    const READS_AHEAD: bool;
 }
 
 /// One statement in both dialects' texts, built at compile time by [`sql!`].

@@ -37,6 +37,8 @@ impl Dialect for Postgres {
     const BEGIN: Option<&'static str> = None;
     // After an error the transaction refuses every statement until it ends.
     const FAILED_STATEMENT_ABORTS_TX: bool = true;
+    // A command's read locks its row (`FOR UPDATE`): a read ahead would not.
+    const READS_AHEAD: bool = false;
 }
 
 impl Backend<Postgres> {

@@ -35,6 +35,7 @@ impl Dialect for Sqlite {
     const BEGIN: Option<&'static str> = Some("BEGIN IMMEDIATE");
     // A failed statement is undone alone; the transaction reads on.
     const FAILED_STATEMENT_ABORTS_TX: bool = false;
+    const READS_AHEAD: bool = true;
 }
 
 impl Backend<Sqlite> {

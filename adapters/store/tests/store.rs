@@ -47,6 +47,7 @@ backend_tests!(
     times_are_utc_microseconds_and_sort_right,
     salts_and_files_commit_with_the_case,
     a_long_append_spans_several_statements,
+    a_batch_reads_its_cases_ahead_as_each_command_would,
     stored_times_and_json_keep_their_format,
     service_points_are_kept_with_their_counters,
     users_hold_roles_at_service_points,
@@ -1270,6 +1271,53 @@ async fn salts_and_files_commit_with_the_case(db: &TestDb) {
     tx.put_case_salt("orphan", "ffff").await.unwrap();
     assert!(tx.commit().await.is_err());
     assert_eq!(store.case_salt("orphan").await.unwrap(), None);
+}
+
+/// A batch's cases read ahead in one statement answer each command's read as its own read
+/// would: with the salt, none for a case that does not exist, and never a row the batch has
+/// appended to since (read again: the new version). (On PostgreSQL nothing is read ahead.)
+async fn a_batch_reads_its_cases_ahead_as_each_command_would(db: &TestDb) {
+    let store = db.store().await;
+    let v = deploy(&store, SOP).await;
+    let mut heads = Vec::new();
+    for case_id in ["c1", "c2"] {
+        let evs = events(case_id, 0, "", 1, "create");
+        let mut tx = store.begin().await.unwrap();
+        tx.put_case_salt(case_id, &format!("salt-of-{case_id}"))
+            .await
+            .unwrap();
+        tx.append(case_id, 0, &evs, &projection(v, 0, &evs, Some("s1")), &[])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        heads.push(evs[0].hash.clone());
+    }
+    let read = |row: Option<(sopflow_store::CaseRecord, Option<String>)>| {
+        row.map(|(r, salt)| (r.case_id, r.version, r.head_hash, salt))
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.read_ahead(&["c1", "c2", "nobody"]).await.unwrap();
+    // c1 moves on before its command reads it.
+    let more = events("c1", 1, &heads[0], 2, "next");
+    tx.append("c1", 1, &more, &projection(v, 1, &more, Some("s2")), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        read(tx.case_and_salt("c1").await.unwrap()),
+        Some((
+            "c1".into(),
+            3,
+            more[1].hash.clone(),
+            Some("salt-of-c1".into())
+        ))
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            read(tx.case_and_salt("c2").await.unwrap()),
+            Some(("c2".into(), 1, heads[1].clone(), Some("salt-of-c2".into())))
+        );
+    }
+    assert_eq!(read(tx.case_and_salt("nobody").await.unwrap()), None);
 }
 
 /// Events go in with multi-row statements of a bounded size: a command with more events than

@@ -40,6 +40,12 @@ pub(super) struct Job {
 }
 
 impl Job {
+    /// The stored case the job works on, if it names one (not a new case, nor the next
+    /// waiting in a queue).
+    pub(super) fn existing_case(&self) -> Option<&str> {
+        matches!(self.target, Target::Existing).then_some(self.case_id.as_str())
+    }
+
     /// The time of the job's last command.
     fn last_now(&self) -> OffsetDateTime {
         self.then.last().map_or(self.now, |t| t.now)

@@ -177,6 +177,7 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
         }
     };
     tx.defer_leaves();
+    read_ahead(&mut tx, &batch).await;
     let count = batch.len();
     let mut done = Vec::with_capacity(count);
     let mut again = Vec::new();
@@ -290,6 +291,25 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
         let _ = reply.send(answer);
     }
     again
+}
+
+/// Reads the cases the batch's commands work on in one statement, where the store allows it
+/// (see [`Tx::read_ahead`]): one round trip instead of one per command.
+async fn read_ahead(tx: &mut Tx, batch: &[Pending]) {
+    let mut ids: Vec<&str> = batch
+        .iter()
+        .filter_map(|p| p.batched.job.existing_case())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() < 2 {
+        return;
+    }
+    // Only a shortcut: a command whose case was not read ahead reads it itself, and meets
+    // whatever made this read fail.
+    if let Err(e) = tx.read_ahead(&ids).await {
+        tracing::debug!(error = %e, "the batch's cases were not read ahead");
+    }
 }
 
 /// Ends a command's savepoint: released, or rolled back to and released.
