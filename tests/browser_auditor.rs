@@ -40,6 +40,20 @@ impl Office {
     }
 
     fn complete(&self, role: &str, case: &str, step: &str, body: Value) -> Value {
+        self.complete_unless_at(role, case, step, body, None)
+            .unwrap_or_else(|| panic!("{step} of {case} was completed by someone else"))
+    }
+
+    /// Completes `step`, sent again on a conflict; `None` when the case was found at `then`
+    /// instead (someone else completed the step: the answer is the conflict).
+    fn complete_unless_at(
+        &self,
+        role: &str,
+        case: &str,
+        step: &str,
+        body: Value,
+        then: Option<&str>,
+    ) -> Option<Value> {
         let path = format!("/cases/{case}/steps/{step}/complete");
         // The ticker may record the step's exceeded budget at the same moment: a conflict
         // then, and the command is sent again as a client would.
@@ -49,7 +63,10 @@ impl Office {
             let r = self.server.post(&path, &self.tokens[role], &body);
             if r.status != 409 {
                 assert!(r.status < 300, "{path} as {role}: {} {}", r.status, r.text);
-                return r.body;
+                return Some(r.body);
+            }
+            if then.is_some() && r.body["current_step"].as_str() == then {
+                return None;
             }
             last = r.text;
             std::thread::sleep(Duration::from_millis(100 * attempt));
@@ -116,7 +133,15 @@ fn ktp_el_case(o: &Office) -> String {
         "periksa_perekaman",
         json!({ "data": { "status_perekaman": "PRINT_READY_RECORD", "masalah_nik": false } }),
     );
-    o.complete("operator_cetak", &case, "cetak_ktp", json!({}));
+    // The office's default printer prints the card too: its dispatcher may complete the step
+    // before the operator does, and either leaves the case at the validation.
+    o.complete_unless_at(
+        "operator_cetak",
+        &case,
+        "cetak_ktp",
+        json!({}),
+        Some("validasi_ktp"),
+    );
     case
 }
 
