@@ -110,7 +110,6 @@ pub fn verify_on(
         expected_entry: Some(sop.start()),
         previous_step: None,
         cursor: Cursor::default(),
-        entered: vec![0; sop.step_count()],
     };
     // The first event's further facts (v2: the first step's entry), then every other event's,
     // each fact checked on the case as the facts before it left it.
@@ -170,9 +169,6 @@ struct Route {
     previous_step: Option<usize>,
     /// The step the case is at.
     cursor: Cursor,
-    /// How many times each step (by index) was entered: [`CaseState::next_visit`] without
-    /// a walk over the visits.
-    entered: Vec<u32>,
 }
 
 /// The index of the step the case is at, looked up again only when the case moved (a case
@@ -210,7 +206,6 @@ fn check_fact(
         expected_entry,
         previous_step,
         cursor,
-        entered,
     } = route;
     let diverge = |reason: String| Divergence {
         seq: event.seq,
@@ -235,7 +230,7 @@ fn check_fact(
                 )));
             }
             *expected_entry = None;
-            let next_visit = entered[idx] + 1;
+            let next_visit = state.next_visit(step);
             if *visit != next_visit {
                 return Err(diverge(format!(
                     "visit {visit} of `{step}`, expected {next_visit}"
@@ -260,7 +255,6 @@ fn check_fact(
             *previous_step = Some(idx);
             // The case is at it once the fact is applied (the state holds this very id).
             cursor.at = Some((step.clone(), Some(idx)));
-            entered[idx] = next_visit;
         }
         EventBody::StepCompleted {
             step,
@@ -322,10 +316,10 @@ fn check_fact(
                 evaluations,
             );
             // Confirmed: these very evaluations would be made. Else the choice is made again.
-            let choice = match confirmed {
-                Some(_) => None,
-                None => Some(
-                    choose_branch_replaying(
+            let (chosen, choice) = match confirmed {
+                Some(chosen) => (chosen, None),
+                None => {
+                    let choice = choose_branch_replaying(
                         sop,
                         idx,
                         &state.data,
@@ -333,12 +327,10 @@ fn check_fact(
                         outcome,
                         evaluations,
                     )
-                    .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?,
-                ),
+                    .map_err(|e| diverge(format!("guard no longer evaluates: {e}")))?;
+                    (choice.branch, Some(choice))
+                }
             };
-            let chosen = confirmed
-                .or(choice.as_ref().map(|c| c.branch))
-                .unwrap_or(*branch);
             let target = sop.compiled(idx).branches.get(chosen).map(|b| b.to);
             if chosen != *branch || target.map(|t| sop.step_id(t)) != Some(to) {
                 return Err(diverge(format!(
