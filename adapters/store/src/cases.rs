@@ -18,6 +18,25 @@ use crate::types::{
 /// PostgreSQL's (65,535) limits on parameters per statement.
 const EVENTS_PER_INSERT: usize = 500;
 
+/// The conflict of an append whose events' insert met events already stored beyond the
+/// case row's version (written around the store): at the last one stored, read in the
+/// transaction or, where the failed insert aborted it, from the committed state. A macro: the
+/// body is each backend's (`t`: its transaction).
+macro_rules! events_conflict {
+    ($t:ident, $case_id:expr) => {{
+        let last =
+            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE case_id = $1").bind($case_id);
+        let last: Option<i64> = match &$t.committed {
+            Some(pool) => last.fetch_one(pool).await?,
+            None => last.fetch_one(&mut *$t.conn).await?,
+        };
+        Error::Conflict {
+            case_id: $case_id.to_owned(),
+            current_version: crate::seq::read(last.unwrap_or(0))?,
+        }
+    }};
+}
+
 /// An event row as stored (see `codec.rs`): what [`Event`] is read from.
 #[derive(FromRow)]
 pub(crate) struct EventRow {
@@ -529,7 +548,20 @@ impl Tx {
                      timer_claimed_by = NULL, timer_lease_until = NULL
                  WHERE case_id = $1 AND version = $12 AND head_hash = $13"
             };
-            let query = sqlx::query(statement)
+            // SQLite: the events' insert goes with the row's statement, in the same call, and
+            // inserts only where that statement changed the row (`changes()` is the last
+            // finished statement's count): no more is written than the two calls would write.
+            let one_call = <DB as crate::dialect::Dialect>::APPENDS_IN_ONE_CALL
+                && rows.len() <= EVENTS_PER_INSERT;
+            let case_params = if create { 14 } else { 13 };
+            let text;
+            let query = if one_call {
+                text = one_call_append(statement, case_params, rows.len());
+                sqlx::query(sqlx::AssertSqlSafe(text.as_str()))
+            } else {
+                sqlx::query(statement)
+            };
+            let query = query
                 .bind(case_id)
                 .bind(projection.status.as_str())
                 .bind(projection.current_step.as_deref())
@@ -551,7 +583,37 @@ impl Tx {
             } else {
                 query.bind(expected).bind(events[0].prev_hash.as_str())
             };
-            let written = query.execute(&mut *t.conn).await?;
+            let query = match one_call {
+                true => rows.iter().fold(query, |query, r| {
+                    query
+                        .bind(r.bound)
+                        .bind(r.event.kind.as_str())
+                        .bind(Ts(r.event.recorded_at))
+                        .bind(r.event.user_name.as_str())
+                        .bind(r.event.role.as_str())
+                        .bind(r.codec)
+                        .bind(r.payload.as_slice())
+                        .bind(r.prev_hash.as_deref())
+                        .bind(r.hash.as_slice())
+                }),
+                false => query,
+            };
+            let written = match query.execute(&mut *t.conn).await {
+                Err(err) if one_call && is_unique_violation(&err) => {
+                    return Err(events_conflict!(t, case_id));
+                }
+                written => written?,
+            };
+            if one_call
+                && written.rows_affected() != 0
+                && written.rows_affected() != 1 + rows.len() as u64
+            {
+                return Err(Error::Invalid(format!(
+                    "the append to case {case_id} wrote {} rows, not its row and {} events",
+                    written.rows_affected(),
+                    rows.len()
+                )));
+            }
             if written.rows_affected() == 0 {
                 // What is the case now? A new statement sees what a concurrent append
                 // committed (PostgreSQL: READ COMMITTED; SQLite: nobody else writes meanwhile).
@@ -573,7 +635,7 @@ impl Tx {
             }
             // One statement for the command's events (a command makes a handful): each
             // statement is a round trip to the connection's thread or to the server.
-            for chunk in rows.chunks(EVENTS_PER_INSERT) {
+            for chunk in rows.chunks(EVENTS_PER_INSERT).filter(|_| !one_call) {
                 let mut insert = QueryBuilder::<DB>::new(
                     "INSERT INTO events (case_id, seq, kind, recorded_at, user_name, role,
                                          codec, payload, prev_hash, hash) ",
@@ -595,17 +657,7 @@ impl Tx {
                     // store. A conflict at the last one stored, read in the transaction or,
                     // where the failed insert aborted it, from the committed state.
                     Err(err) if is_unique_violation(&err) => {
-                        let last =
-                            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE case_id = $1")
-                                .bind(case_id);
-                        let last: Option<i64> = match &t.committed {
-                            Some(pool) => last.fetch_one(pool).await?,
-                            None => last.fetch_one(&mut *t.conn).await?,
-                        };
-                        return Err(Error::Conflict {
-                            case_id: case_id.to_owned(),
-                            current_version: crate::seq::read(last.unwrap_or(0))?,
-                        });
+                        return Err(events_conflict!(t, case_id));
                     }
                     other => other?,
                 };
@@ -645,6 +697,42 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// The SQL of an append in one call (SQLite, [`crate::dialect::Dialect::APPENDS_IN_ONE_CALL`]):
+/// the case row's `statement`, whose parameters are `$1..=$case_params`, then the insert of
+/// `events` events, each with 9 parameters numbered on from there (the case id is `$1`), only
+/// if that statement changed the row.
+fn one_call_append(statement: &str, case_params: usize, events: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(statement.len() + 200 + events * 60);
+    sql.push_str(statement);
+    sql.push_str(
+        ";\nINSERT INTO events (case_id, seq, kind, recorded_at, user_name, role, codec, payload,
+                         prev_hash, hash)
+         SELECT column1, column2, column3, column4, column5, column6, column7, column8,
+                column9, column10 FROM (VALUES ",
+    );
+    for i in 0..events {
+        let p = case_params + 9 * i;
+        let sep = if i == 0 { "" } else { ", " };
+        // Writing to a String cannot fail.
+        let _ = write!(
+            sql,
+            "{sep}($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8,
+            p + 9
+        );
+    }
+    sql.push_str(") WHERE changes() = 1");
+    sql
 }
 
 /// An event as its row is written.

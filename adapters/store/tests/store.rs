@@ -359,6 +359,17 @@ async fn bad_appends_are_refused_and_write_nothing(db: &TestDb) {
         "broken chain: {err:?}"
     );
 
+    // Refused in a transaction that goes on (a batch's other commands commit with it): the
+    // refused append wrote none of its events.
+    let mut tx = store.begin().await.unwrap();
+    let evs = events("c1", 2, "not-the-head", 2, "unchained");
+    let err = tx
+        .append("c1", 2, &evs, &projection(v, 2, &evs, None), &[])
+        .await;
+    assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
+    assert_eq!(tx.events("c1").await.unwrap().len(), 2);
+    tx.commit().await.unwrap();
+
     let mut evs = events("c1", 2, &head, 2, "gap");
     evs[1].prev_hash = "elsewhere".into();
     let err = attempt("c1", 2, evs.clone(), projection(v, 2, &evs, None)).await;
