@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::log::NewLeaf;
-use crate::types::CaseRecord;
+use crate::types::{CaseRecord, SearchKey};
 
 /// A connected backend: `Backend<Sqlite>` or `Backend<Postgres>`. Cheap to clone.
 pub struct Backend<DB: Database> {
@@ -74,11 +74,9 @@ pub struct DbTx<DB: Database> {
     pub(crate) committed: Option<Pool<DB>>,
     /// The backend's schema (see [`Backend::schema`]).
     pub(crate) schema: Arc<str>,
-    /// A batch's appended leaves, added to the log together just before it commits (see
-    /// [`crate::Tx::defer_leaves`]); `None`: each append adds its own.
-    pub(crate) pending_leaves: Option<Vec<NewLeaf>>,
-    /// How many of them were pending when the savepoint was set.
-    pub(crate) leaves_at_savepoint: usize,
+    /// A batch's writes left to its commit (see [`crate::Tx::defer_to_commit`]); `None`:
+    /// each is made when it is asked for.
+    pub(crate) deferred: Option<Deferred>,
     /// Whether lock waits are bounded (see [`crate::Tx::next_command`]).
     pub(crate) waits_bounded: bool,
     /// Case rows and salts read ahead for a batch, by case id (see
@@ -86,6 +84,31 @@ pub struct DbTx<DB: Database> {
     pub(crate) read_ahead: HashMap<String, (CaseRecord, Option<String>)>,
     /// Begun and not yet ended: dropping it then rolls back.
     open: bool,
+}
+
+/// A batch's writes that wait for its commit (see [`crate::Tx::defer_to_commit`]), and how
+/// many of each there were when the command's savepoint was set: a command rolled back to it
+/// takes its own back.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    /// The appended events' leaves, in order (see `log.rs`).
+    pub(crate) leaves: Vec<NewLeaf>,
+    /// Search entries by case, in the order they were set: a case's last replace its earlier.
+    pub(crate) search: Vec<(String, Vec<SearchKey>)>,
+    at_savepoint: (usize, usize),
+}
+
+impl Deferred {
+    /// The savepoint is set: what is deferred from now on is the next command's.
+    pub(crate) fn mark(&mut self) {
+        self.at_savepoint = (self.leaves.len(), self.search.len());
+    }
+
+    /// Rolled back to the savepoint: the command's deferred writes are dropped.
+    pub(crate) fn undo(&mut self) {
+        self.leaves.truncate(self.at_savepoint.0);
+        self.search.truncate(self.at_savepoint.1);
+    }
 }
 
 impl<DB: Database> fmt::Debug for DbTx<DB> {
@@ -149,8 +172,7 @@ impl<DB: Dialect> Backend<DB> {
             conn,
             committed: DB::FAILED_STATEMENT_ABORTS_TX.then(|| self.read.clone()),
             schema: self.schema.clone(),
-            pending_leaves: None,
-            leaves_at_savepoint: 0,
+            deferred: None,
             waits_bounded: false,
             read_ahead: HashMap::new(),
             // Set before it begins: a cancelled BEGIN is rolled back too.

@@ -1,7 +1,7 @@
 //! Cases: the projections, the append-only events, the per-case salts and the uploaded files.
 
+use sqlx::FromRow;
 use sqlx::types::Json;
-use sqlx::{FromRow, QueryBuilder};
 use time::{Duration, OffsetDateTime};
 
 use crate::codec;
@@ -17,6 +17,32 @@ use crate::types::{
 /// Events per multi-row `INSERT`: 10 parameters each, well under SQLite's (32,766) and
 /// PostgreSQL's (65,535) limits on parameters per statement.
 const EVENTS_PER_INSERT: usize = 500;
+
+/// Parameters per statement of search entries (see [`Tx::write_search`]).
+const SEARCH_PARAMS: usize = 30_000;
+
+/// An event row's columns, as [`events_insert`] writes them and [`bind_events!`] binds them.
+const EVENT_COLUMNS: &str =
+    "case_id, seq, kind, recorded_at, user_name, role, codec, payload, prev_hash, hash";
+
+/// Binds the 9 parameters after the case id of each of `rows` ([`StoredEvent`]s), in
+/// [`EVENT_COLUMNS`]' order. A macro: each backend's query has its own type.
+macro_rules! bind_events {
+    ($query:expr, $rows:expr) => {
+        $rows.iter().fold($query, |query, r| {
+            query
+                .bind(r.bound)
+                .bind(r.event.kind.as_str())
+                .bind(Ts(r.event.recorded_at))
+                .bind(r.event.user_name.as_str())
+                .bind(r.event.role.as_str())
+                .bind(r.codec)
+                .bind(r.payload.as_slice())
+                .bind(r.prev_hash.as_deref())
+                .bind(r.hash.as_slice())
+        })
+    };
+}
 
 /// The conflict of an append whose events' insert met events already stored beyond the
 /// case row's version (written around the store): at the last one stored, read in the
@@ -452,24 +478,68 @@ impl Tx {
     }
 
     /// Replaces the search entries of a case (its searchable fields, each as the hash of its
-    /// value, see [`crate::SearchKey`]), in the transaction of the command that set them.
+    /// value, see [`crate::SearchKey`]), in the transaction of the command that set them: at
+    /// once, or with the batch's commit (see [`Tx::defer_to_commit`]).
     pub async fn index_case(&mut self, case_id: &str, entries: &[SearchKey]) -> Result<()> {
-        on_backend!(Tx, self, |t| {
-            sqlx::query("DELETE FROM case_search WHERE case_id = $1")
-                .bind(case_id)
-                .execute(&mut *t.conn)
-                .await?;
-            if entries.is_empty() {
-                return Ok(());
+        if let Some(deferred) = on_backend!(Tx, self, |t| t.deferred.as_mut()) {
+            deferred.search.push((case_id.to_owned(), entries.to_vec()));
+            return Ok(());
+        }
+        self.write_search(&[(case_id.to_owned(), entries.to_vec())])
+            .await
+    }
+
+    /// Replaces the search entries of each case of `cases` (a case given twice: its last).
+    /// In one call per chunk of cases where the dialect takes several statements in one.
+    pub(crate) async fn write_search(&mut self, cases: &[(String, Vec<SearchKey>)]) -> Result<()> {
+        // The last entries of each case, in the order the cases were first indexed.
+        let mut latest: Vec<(&str, &[SearchKey])> = Vec::with_capacity(cases.len());
+        for (case_id, entries) in cases {
+            match latest.iter_mut().find(|(c, _)| c == case_id) {
+                Some(found) => found.1 = entries,
+                None => latest.push((case_id, entries)),
             }
-            let mut insert =
-                QueryBuilder::<DB>::new("INSERT INTO case_search (case_id, field, value_hash) ");
-            insert.push_values(entries, |mut row, key| {
-                row.push_bind(case_id)
-                    .push_bind(key.field.as_str())
-                    .push_bind(key.value_hash.as_str());
-            });
-            insert.build().execute(&mut *t.conn).await?;
+        }
+        // Chunks of cases whose parameters (a case id each, three an entry) stay under
+        // SQLite's 32,766. (Lists, not iterators: nothing a closure borrows is held across an
+        // await.)
+        let (mut chunks, mut chunk) = (Vec::new(), SearchChunk::default());
+        for (case_id, entries) in latest {
+            let more = 1 + 3 * entries.len();
+            if chunk.params + more > SEARCH_PARAMS && !chunk.ids.is_empty() {
+                chunks.push(std::mem::take(&mut chunk));
+            }
+            chunk.params += more;
+            chunk.ids.push(case_id);
+            chunk.entries.extend(entries.iter().map(|e| (case_id, e)));
+        }
+        chunks.push(chunk);
+        on_backend!(Tx, self, |t| {
+            let one_call = <DB as crate::dialect::Dialect>::STATEMENTS_IN_ONE_CALL;
+            for SearchChunk { ids, entries, .. } in chunks.iter().filter(|c| !c.ids.is_empty()) {
+                // Each statement, and whether it inserts the entries (after the ids, if the
+                // ids are its parameters too).
+                let statements = match search_sql(ids.len(), entries.len(), one_call) {
+                    (delete, Some(insert)) if one_call => {
+                        vec![(format!("{delete};\n{insert}"), true)]
+                    }
+                    (delete, Some(insert)) => vec![(delete, false), (insert, true)],
+                    (delete, None) => vec![(delete, false)],
+                };
+                for (i, (text, inserts)) in statements.iter().enumerate() {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(text.as_str()));
+                    for id in ids.iter().filter(|_| i == 0) {
+                        query = query.bind(*id);
+                    }
+                    for (case_id, e) in entries.iter().filter(|_| *inserts) {
+                        query = query
+                            .bind(*case_id)
+                            .bind(e.field.as_str())
+                            .bind(e.value_hash.as_str());
+                    }
+                    query.execute(&mut *t.conn).await?;
+                }
+            }
             Ok(())
         })
     }
@@ -551,12 +621,15 @@ impl Tx {
             // SQLite: the events' insert goes with the row's statement, in the same call, and
             // inserts only where that statement changed the row (`changes()` is the last
             // finished statement's count): no more is written than the two calls would write.
-            let one_call = <DB as crate::dialect::Dialect>::APPENDS_IN_ONE_CALL
+            let one_call = <DB as crate::dialect::Dialect>::STATEMENTS_IN_ONE_CALL
                 && rows.len() <= EVENTS_PER_INSERT;
             let case_params = if create { 14 } else { 13 };
             let text;
             let query = if one_call {
-                text = one_call_append(statement, case_params, rows.len());
+                text = format!(
+                    "{statement};\n{}",
+                    events_insert(case_params, rows.len(), true)
+                );
                 sqlx::query(sqlx::AssertSqlSafe(text.as_str()))
             } else {
                 sqlx::query(statement)
@@ -584,18 +657,7 @@ impl Tx {
                 query.bind(expected).bind(events[0].prev_hash.as_str())
             };
             let query = match one_call {
-                true => rows.iter().fold(query, |query, r| {
-                    query
-                        .bind(r.bound)
-                        .bind(r.event.kind.as_str())
-                        .bind(Ts(r.event.recorded_at))
-                        .bind(r.event.user_name.as_str())
-                        .bind(r.event.role.as_str())
-                        .bind(r.codec)
-                        .bind(r.payload.as_slice())
-                        .bind(r.prev_hash.as_deref())
-                        .bind(r.hash.as_slice())
-                }),
+                true => bind_events!(query, &rows),
                 false => query,
             };
             let written = match query.execute(&mut *t.conn).await {
@@ -636,23 +698,10 @@ impl Tx {
             // One statement for the command's events (a command makes a handful): each
             // statement is a round trip to the connection's thread or to the server.
             for chunk in rows.chunks(EVENTS_PER_INSERT).filter(|_| !one_call) {
-                let mut insert = QueryBuilder::<DB>::new(
-                    "INSERT INTO events (case_id, seq, kind, recorded_at, user_name, role,
-                                         codec, payload, prev_hash, hash) ",
-                );
-                insert.push_values(chunk, |mut row, r| {
-                    row.push_bind(case_id)
-                        .push_bind(r.bound)
-                        .push_bind(r.event.kind.as_str())
-                        .push_bind(Ts(r.event.recorded_at))
-                        .push_bind(r.event.user_name.as_str())
-                        .push_bind(r.event.role.as_str())
-                        .push_bind(r.codec)
-                        .push_bind(r.payload.as_slice())
-                        .push_bind(r.prev_hash.as_deref())
-                        .push_bind(r.hash.as_slice());
-                });
-                match insert.build().execute(&mut *t.conn).await {
+                let text = events_insert(1, chunk.len(), false);
+                let insert = sqlx::query(sqlx::AssertSqlSafe(text.as_str())).bind(case_id);
+                let insert = bind_events!(insert, chunk);
+                match insert.execute(&mut *t.conn).await {
                     // Events beyond the projection's version: someone wrote them around the
                     // store. A conflict at the last one stored, read in the transaction or,
                     // where the failed insert aborted it, from the committed state.
@@ -688,9 +737,9 @@ impl Tx {
         let leaves = rows
             .iter()
             .map(|r| NewLeaf::event(case_id, r.seq, &r.event.hash));
-        let deferred = on_backend!(Tx, self, |t| t.pending_leaves.as_mut());
+        let deferred = on_backend!(Tx, self, |t| t.deferred.as_mut());
         match deferred {
-            Some(pending) => pending.extend(leaves),
+            Some(deferred) => deferred.leaves.extend(leaves),
             None => {
                 self.add_leaves(&leaves.collect::<Vec<_>>()).await?;
             }
@@ -699,40 +748,69 @@ impl Tx {
     }
 }
 
-/// The SQL of an append in one call (SQLite, [`crate::dialect::Dialect::APPENDS_IN_ONE_CALL`]):
-/// the case row's `statement`, whose parameters are `$1..=$case_params`, then the insert of
-/// `events` events, each with 9 parameters numbered on from there (the case id is `$1`), only
-/// if that statement changed the row.
-fn one_call_append(statement: &str, case_params: usize, events: usize) -> String {
+/// The insert of `events` event rows: the case id is `$1`, each row's other 9 parameters are
+/// numbered on from `$first` (bound by [`bind_events!`], in [`EVENT_COLUMNS`]' order).
+/// `guarded` (SQLite's append in one call, see [`crate::dialect::Dialect::STATEMENTS_IN_ONE_CALL`]):
+/// the rows are inserted only if the statement before it changed one row (`changes()` is the
+/// last finished statement's count).
+fn events_insert(first: usize, events: usize, guarded: bool) -> String {
     use std::fmt::Write as _;
-    let mut sql = String::with_capacity(statement.len() + 200 + events * 60);
-    sql.push_str(statement);
-    sql.push_str(
-        ";\nINSERT INTO events (case_id, seq, kind, recorded_at, user_name, role, codec, payload,
-                         prev_hash, hash)
-         SELECT column1, column2, column3, column4, column5, column6, column7, column8,
-                column9, column10 FROM (VALUES ",
-    );
+    let mut sql = String::with_capacity(200 + events * 60);
+    // Writing to a String cannot fail.
+    let _ = write!(sql, "INSERT INTO events ({EVENT_COLUMNS}) ");
+    sql.push_str(match guarded {
+        true => {
+            "SELECT column1, column2, column3, column4, column5, column6, column7, column8, \
+             column9, column10 FROM (VALUES "
+        }
+        false => "VALUES ",
+    });
     for i in 0..events {
-        let p = case_params + 9 * i;
+        let p = first + 9 * i;
         let sep = if i == 0 { "" } else { ", " };
-        // Writing to a String cannot fail.
-        let _ = write!(
-            sql,
-            "{sep}($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8,
-            p + 9
-        );
+        let _ = write!(sql, "{sep}($1");
+        for n in p + 1..=p + 9 {
+            let _ = write!(sql, ", ${n}");
+        }
+        sql.push(')');
     }
-    sql.push_str(") WHERE changes() = 1");
+    if guarded {
+        sql.push_str(") WHERE changes() = 1");
+    }
     sql
+}
+
+/// The delete of the search entries of `cases` cases (their ids `$1..=$cases`) and the insert
+/// of `entries` new ones (none if there are none): three parameters an entry, numbered on from
+/// `$cases` if the two go `in_one_call`, else from `$1`.
+fn search_sql(cases: usize, entries: usize, in_one_call: bool) -> (String, Option<String>) {
+    use std::fmt::Write as _;
+    let mut delete = String::from("DELETE FROM case_search WHERE case_id IN (");
+    for i in 1..=cases {
+        let sep = if i == 1 { "" } else { ", " };
+        // Writing to a String cannot fail.
+        let _ = write!(delete, "{sep}${i}");
+    }
+    delete.push(')');
+    if entries == 0 {
+        return (delete, None);
+    }
+    let first = if in_one_call { cases } else { 0 };
+    let mut insert = String::from("INSERT INTO case_search (case_id, field, value_hash) VALUES ");
+    for i in 0..entries {
+        let sep = if i == 0 { "" } else { ", " };
+        let p = first + 3 * i;
+        let _ = write!(insert, "{sep}(${}, ${}, ${})", p + 1, p + 2, p + 3);
+    }
+    (delete, Some(insert))
+}
+
+/// Cases whose search entries are written by the same statements (see [`Tx::write_search`]).
+#[derive(Default)]
+struct SearchChunk<'a> {
+    ids: Vec<&'a str>,
+    entries: Vec<(&'a str, &'a SearchKey)>,
+    params: usize,
 }
 
 /// An event as its row is written.

@@ -19,11 +19,12 @@ pub trait Dialect: Database {
     /// [`crate::Tx::read_ahead`]): where one writer holds the database, so that only the
     /// batch's own appends change them; not where a command's read locks its row.
     const READS_AHEAD: bool;
-    /// Whether an append sends its case row's statement and its events' insert in one call
-    /// (statements separated by `;`, their `$N` parameters numbered across them): SQLite,
-    /// where each call is a round trip to the connection's thread. PostgreSQL's extended
-    /// protocol takes one statement per call.
-    const APPENDS_IN_ONE_CALL: bool;
+    /// Whether several statements go in one call (separated by `;`, their `$N` parameters
+    /// numbered across them), as an append sends its case row's statement and its events'
+    /// insert, and a commit its search entries' delete and insert: SQLite, where each call
+    /// is a round trip to the connection's thread. PostgreSQL's extended protocol takes one
+    /// statement per call.
+    const STATEMENTS_IN_ONE_CALL: bool;
 }
 
 /// One statement in both dialects' texts, built at compile time by [`sql!`].

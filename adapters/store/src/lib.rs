@@ -50,7 +50,7 @@
 //!   head hash must be those of the last event; otherwise [`Error::Invalid`].
 //! - **Everything recorded is a leaf.** The transaction that appends events, records an access
 //!   or an erasure adds their leaves to the log as its last write ([`Tx::add_leaves`]; a batch
-//!   of commands adds all its appends' leaves in [`Tx::commit`], see [`Tx::defer_leaves`]):
+//!   of commands adds all its appends' leaves in [`Tx::commit`], see [`Tx::defer_to_commit`]):
 //!   indices are gap-free and follow commit order. Events refuse updates except an erasure's
 //!   replacement of personal values by the salted hashes the chain covers (trigger).
 //! - **Work is claimed once.** Outbox rows and due cases are claimed with a worker id and a

@@ -39,7 +39,7 @@ impl Dialect for Postgres {
     const FAILED_STATEMENT_ABORTS_TX: bool = true;
     // A command's read locks its row (`FOR UPDATE`): a read ahead would not.
     const READS_AHEAD: bool = false;
-    const APPENDS_IN_ONE_CALL: bool = false;
+    const STATEMENTS_IN_ONE_CALL: bool = false;
 }
 
 impl Backend<Postgres> {

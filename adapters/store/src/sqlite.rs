@@ -36,7 +36,7 @@ impl Dialect for Sqlite {
     // A failed statement is undone alone; the transaction reads on.
     const FAILED_STATEMENT_ABORTS_TX: bool = false;
     const READS_AHEAD: bool = true;
-    const APPENDS_IN_ONE_CALL: bool = true;
+    const STATEMENTS_IN_ONE_CALL: bool = true;
 }
 
 impl Backend<Sqlite> {

@@ -128,10 +128,9 @@ impl Tx {
         };
         on_backend!(Tx, self, |t| {
             sqlx::query(sql).execute(&mut *t.conn).await?;
-            let pending = t.pending_leaves.as_mut();
-            match (action, pending) {
-                (Savepoint::Set, Some(p)) => t.leaves_at_savepoint = p.len(),
-                (Savepoint::RollBack, Some(p)) => p.truncate(t.leaves_at_savepoint),
+            match (action, t.deferred.as_mut()) {
+                (Savepoint::Set, Some(d)) => d.mark(),
+                (Savepoint::RollBack, Some(d)) => d.undo(),
                 _ => {}
             }
             Ok(())
@@ -163,31 +162,34 @@ impl Tx {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(&mut *t.conn)
                 .await?;
-            if let Some(p) = t.pending_leaves.as_mut() {
+            if let Some(d) = t.deferred.as_mut() {
                 if !succeeded {
-                    p.truncate(t.leaves_at_savepoint);
+                    d.undo();
                 }
-                t.leaves_at_savepoint = p.len();
+                d.mark();
             }
             Ok(())
         })
     }
 
-    /// From now on, the leaves of appended events are kept and added to the log together
-    /// just before [`Tx::commit`]: the log's size row, which every appending transaction
-    /// locks until it commits, is then locked once per batch and only for its last
-    /// statements, never while the batch waits for a case another transaction holds.
-    pub fn defer_leaves(&mut self) {
+    /// From now on, two kinds of write wait for [`Tx::commit`], which makes them together:
+    /// the leaves of appended events, added to the log (the log's size row, which every
+    /// appending transaction locks until it commits, is then locked once per batch and only
+    /// for its last statements, never while the batch waits for a case another transaction
+    /// holds); and the cases' search entries (see [`Tx::index_case`]: one delete and one
+    /// insert for the batch, not two statements per command; nothing in the transaction
+    /// reads them).
+    pub fn defer_to_commit(&mut self) {
         on_backend!(Tx, self, |t| {
-            t.pending_leaves.get_or_insert_with(Vec::new);
+            t.deferred.get_or_insert_with(Default::default);
         })
     }
 
-    /// Commits (adding the deferred leaves first); when this returns `Ok`, the transaction
+    /// Commits (making the deferred writes first); when this returns `Ok`, the transaction
     /// is durable.
     pub async fn commit(mut self) -> Result<()> {
-        let pending = on_backend!(Tx, &mut self, |t| t.pending_leaves.take());
-        if let Some(leaves) = pending {
+        let deferred = on_backend!(Tx, &mut self, |t| t.deferred.take());
+        if let Some(deferred) = deferred {
             // The log's size row is held by a transaction that is committing: wait for it
             // however long that takes, never give up the whole batch.
             if let Tx::Postgres(t) = &mut self
@@ -197,7 +199,8 @@ impl Tx {
                     .execute(&mut *t.conn)
                     .await?;
             }
-            self.add_leaves(&leaves).await?;
+            self.write_search(&deferred.search).await?;
+            self.add_leaves(&deferred.leaves).await?;
         }
         on_backend!(Tx, self, |t| t.commit().await)
     }

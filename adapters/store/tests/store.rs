@@ -16,8 +16,8 @@ use serde_json::json;
 use sopflow_store::testing::{Backend, TestDb};
 use sopflow_store::{
     CallKind, CaseFilter, CaseProjection, Counter, Effective, Error, Membership, NewCall,
-    NewRelease, Notified, OutboxStatus, Page, PointSource, SearchKey, ServicePoint, Store,
-    StoredResponse,
+    NewRelease, Notified, OutboxStatus, Page, PointSource, Savepoint, SearchKey, ServicePoint,
+    Store, StoredResponse,
 };
 use support::{
     POINT, SOP, T0, at, create_case, deploy, events, hash_of, outbox, projection, raw_sql,
@@ -1650,6 +1650,46 @@ async fn cases_are_listed_by_service_point_sops_and_search(db: &TestDb) {
     tx.commit().await.unwrap();
     assert_eq!(list(by_nik("1")).await, ["c3"]);
     assert_eq!(list(by_nik("3")).await, ["c1"]);
+
+    // In a batch the entries wait for its commit, made for all its commands at once: a case
+    // indexed twice keeps its last, and a command rolled back to its savepoint takes its own
+    // back.
+    let mut tx = store.begin().await.unwrap();
+    tx.defer_to_commit();
+    tx.savepoint(Savepoint::Set).await.unwrap();
+    tx.index_case("c2", &[key("nik", "4")]).await.unwrap();
+    tx.index_case("c1", &[key("nik", "5")]).await.unwrap();
+    tx.index_case("c2", &[key("nik", "6"), key("no_kk", "7")])
+        .await
+        .unwrap();
+    tx.next_command(true, None).await.unwrap();
+    tx.index_case("c3", &[]).await.unwrap();
+    tx.next_command(false, None).await.unwrap();
+    tx.index_case("c4", &[key("nik", "6")]).await.unwrap();
+    tx.savepoint(Savepoint::Release).await.unwrap();
+    assert_eq!(list(by_nik("3")).await, ["c1"], "not before the commit");
+    tx.commit().await.unwrap();
+    assert!(list(by_nik("2")).await.is_empty());
+    assert!(list(by_nik("3")).await.is_empty());
+    assert!(list(by_nik("4")).await.is_empty(), "replaced in the batch");
+    assert_eq!(list(by_nik("5")).await, ["c1"]);
+    assert_eq!(list(by_nik("6")).await, ["c2", "c4"]);
+    assert_eq!(list(by_nik("1")).await, ["c3"], "its clearing was undone");
+    // More entries than one statement takes (SQLite: 32,766 parameters) go in several.
+    let many: Vec<SearchKey> = (0..6_000).map(|i| key(&format!("f{i}"), "x")).collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.defer_to_commit();
+    tx.index_case("c1", &many).await.unwrap();
+    tx.index_case("c2", &many).await.unwrap();
+    tx.commit().await.unwrap();
+    for field in ["f0", "f5999"] {
+        let filter = CaseFilter {
+            search: Some(key(field, "x")),
+            ..Default::default()
+        };
+        assert_eq!(list(filter).await, ["c1", "c2"]);
+    }
+    assert!(list(by_nik("5")).await.is_empty());
     let record = store.case("c2").await.unwrap().unwrap();
     assert_eq!(record.service_point.as_deref(), Some("mpp"));
 

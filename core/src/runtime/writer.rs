@@ -176,7 +176,7 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
             return Vec::new();
         }
     };
-    tx.defer_leaves();
+    tx.defer_to_commit();
     read_ahead(&mut tx, &batch).await;
     let count = batch.len();
     let mut done = Vec::with_capacity(count);
