@@ -75,11 +75,11 @@ for l in eng:
 out.append("")
 ver = [l for l in labels("engine") if "verify" in l or "rhai-baseline" in l]
 out += ["## Verification and the bare-rhai baseline", "",
-        "| configuration | runs | events/s | guard evaluations/s | cases/s | elapsed s |", "|---|---:|---:|---:|---:|---:|"]
+        "| configuration | runs | events/s | events/s, all cores | guard evaluations/s | cases/s | elapsed s |", "|---|---:|---:|---:|---:|---:|---:|"]
 if not ver:
-    out.append("| engine verify / rhai-baseline | 0 | **to be filled: engine runner absent** | | | |")
+    out.append("| engine verify / rhai-baseline | 0 | **to be filled: engine runner absent** | | | | |")
 for l in ver:
-    out.append(f"| {l} | {len(rows[l])} | {fmt(med(l,'events_per_s'))} | {fmt(med(l,'guard_evals_per_s'))} | "
+    out.append(f"| {l} | {len(rows[l])} | {fmt(med(l,'events_per_s'))} | {fmt(med(l,'events_per_s_all_cores'))} | {fmt(med(l,'guard_evals_per_s'))} | "
                f"{fmt(med(l,'cases_per_s'))} | {fmt(med(l,'elapsed_s'),2)} |")
 out.append("")
 
@@ -178,7 +178,8 @@ target(f"engine ÷ SpiffWorkflow, cases/s ({ENGINE_LIVE} ÷ {SPIFF})", ratio(E, 
 target(f"engine ÷ XState, cases/s ({ENGINE_LIVE} ÷ {XSTATE})", ratio(E, xstate), "≥ 5×", lambda v: v >= 5, "×")
 target("engine ÷ bare rhai guard loop, cases/s", ratio(E, rhai), "≥ 0.5×", lambda v: v >= 0.5, "×")
 target("engine memory per open case (bytes)", med(ENGINE_LIVE, "bytes_per_open_case"), "≤ 2,048", lambda v: v <= 2048)
-target("verification, events/s", med(first("engine verify"), "events_per_s"), "≥ 500,000", lambda v: v >= 500_000)
+target("verification, events/s (one core)", med(first("engine verify"), "events_per_s"), "≥ 500,000", lambda v: v >= 500_000)
+target("verification, events/s (all cores)", med(first("engine verify"), "events_per_s_all_cores"), "≥ 5,000,000", lambda v: v >= 5_000_000)
 if svc_sqlite:
     target("SQLite: completions/s ÷ raw fsync commits/s", ratio(med(svc_sqlite, "completions_per_s"), raw_sqlite), "≥ 1×", lambda v: v >= 1, "×")
     target(f"SQLite: p99 latency ms ({svc_sqlite})", med(svc_sqlite, "latency.p99_ms"), "< 25", lambda v: v < 25)
