@@ -27,6 +27,7 @@ api_tests!(
     replay_shows_a_case_step_by_step_with_personal_data_masked,
     exports_stream_masked_histories_and_record_every_reveal,
     the_report_shows_real_figures_per_sop_version,
+    a_store_walked_page_by_page_judges_each_case_on_its_own_rows,
 );
 
 const NIK: &str = "1312990101900001";
@@ -1284,4 +1285,54 @@ async fn the_report_shows_real_figures_per_sop_version(api: &Api) {
         "{text}"
     );
     assert!(text.contains("ktp-el version 1"), "{text}");
+}
+
+/// `verify` reads the rows of a page of cases at once (events, salts, erasures, outbox rows,
+/// leaves): across more than one page, each case is judged on its own rows and no other's.
+async fn a_store_walked_page_by_page_judges_each_case_on_its_own_rows(api: &Api) {
+    let s = staff(api).await;
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        cases.push(full_case(api, &s).await);
+    }
+    let page = sopflow_audit::PAGE as usize;
+    while cases.len() < page + 10 {
+        cases.push(open_case(api, &s, json!([{ "type": "fotokopi_kk" }])).await);
+    }
+    assert!(
+        library_findings(api, None).await.is_empty(),
+        "clean across pages"
+    );
+    // The walk goes by case id: one tampered case in the first page, one in the second.
+    cases.sort();
+    let (first, last) = (cases[0].clone(), cases[cases.len() - 1].clone());
+    bypass_triggers(api).await;
+    for case in [&first, &last] {
+        let mut forged = events(api, case).await.remove(0).0;
+        forged.by.user = "mallory".into();
+        set_payload(api, case, 1, &forged).await;
+    }
+    let findings = library_findings(api, None).await;
+    has(
+        &findings,
+        &first,
+        1,
+        Check::Chain,
+        "does not match its hash",
+    );
+    has(&findings, &last, 1, Check::Chain, "does not match its hash");
+    let others: Vec<_> = findings
+        .iter()
+        .filter(|f| f.case_id.as_deref() != Some(&first) && f.case_id.as_deref() != Some(&last))
+        .collect();
+    assert!(others.is_empty(), "only the tampered cases: {others:#?}");
+
+    let out = sopflow(&["audit", "verify", "--database", &api.db.url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("verified {} cases", cases.len())),
+        "{stdout}"
+    );
+    cli_has(&stdout, &last, 1, Check::Chain, "does not match its hash");
 }

@@ -36,8 +36,9 @@ use sopflow_engine::sop::{self, Sop};
 use sopflow_store::{CaseFilter, CaseRecord, NewAuditAccess, Page, Store};
 use time::OffsetDateTime;
 
-/// Cases read per store round trip when walking all cases: the walk holds one page of
-/// projections and one case's events at a time, never the whole store.
+/// Cases read per store round trip when walking all cases: a walk holds one page of
+/// projections (and verification the rows of one page of cases) at a time, never the whole
+/// store.
 pub const PAGE: u32 = 200;
 
 /// Longest reason accepted for revealing personal data.
@@ -275,6 +276,23 @@ impl CaseWalk {
             page: Vec::new().into_iter(),
             done: false,
         }
+    }
+
+    /// The rest of the current page, or the next page: `None` once every case was given.
+    pub async fn next_page(
+        &mut self,
+        store: &Store,
+    ) -> Result<Option<Vec<CaseRecord>>, AuditError> {
+        let Some(first) = self.next(store).await? else {
+            return Ok(None);
+        };
+        let mut page = Vec::with_capacity(1 + self.page.len());
+        page.push(first);
+        page.extend(self.page.by_ref());
+        if let Some(last) = page.last() {
+            self.after = Some(last.case_id.clone());
+        }
+        Ok(Some(page))
     }
 
     pub async fn next(&mut self, store: &Store) -> Result<Option<CaseRecord>, AuditError> {

@@ -12,11 +12,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize as _, Serialize};
 use serde_json::{Map, Value};
 use sopflow_engine::case::chain::{PERSONAL_MARK, personal_hash, verify_chain};
 use sopflow_engine::case::{CaseState, Event, EventBody, QueueNumber, verify_on};
-use sopflow_store::{CaseRecord, LeafKind, NewLeaf, OutboxStatus, Store};
+use sopflow_store::{
+    CaseRecord, Erasure, Leaf, LeafKind, NewLeaf, OutboxItem, OutboxStatus, Store,
+};
 use time::{OffsetDateTime, UtcOffset};
 use utoipa::ToSchema;
 
@@ -223,13 +225,15 @@ pub async fn verify_store(
     match &options.case {
         Some(case_id) => {
             if let Some(record) = store.case(case_id).await? {
+                let rows = CaseRows::of_case(store, case_id).await?;
                 let facts = verify_one(
                     store,
                     &mut sops,
                     &record,
+                    &rows,
                     &mut anchored,
-                    options,
                     &mut report,
+                    options,
                 )
                 .await?;
                 numbers.extend(facts.queue_numbers);
@@ -243,19 +247,27 @@ pub async fn verify_store(
                 service_points: options.service_points.clone(),
                 ..sopflow_store::CaseFilter::default()
             });
-            while let Some(record) = walk.next(store).await? {
-                let facts = verify_one(
-                    store,
-                    &mut sops,
-                    &record,
-                    &mut anchored,
-                    options,
-                    &mut report,
-                )
-                .await?;
-                numbers.extend(facts.queue_numbers);
-                progress(&record.case_id);
-                seen.insert(record.case_id);
+            // A page of cases at a time: each kind of row they have is read in one statement
+            // for the page, not one per case.
+            while let Some(page) = walk.next_page(store).await? {
+                let ids: Vec<String> = page.iter().map(|r| r.case_id.clone()).collect();
+                let mut rows = CaseRows::of_cases(store, &ids).await?;
+                for record in page {
+                    let case_rows = rows.remove(&record.case_id).unwrap_or_default();
+                    let facts = verify_one(
+                        store,
+                        &mut sops,
+                        &record,
+                        &case_rows,
+                        &mut anchored,
+                        &mut report,
+                        options,
+                    )
+                    .await?;
+                    numbers.extend(facts.queue_numbers);
+                    progress(&record.case_id);
+                    seen.insert(record.case_id);
+                }
             }
             if options.service_points.is_some() {
                 // Heads of cases elsewhere are not missing, only not walked.
@@ -282,21 +294,19 @@ async fn verify_one(
     store: &Store,
     sops: &mut SopCache,
     record: &CaseRecord,
+    rows: &CaseRows,
     anchored: &mut BTreeMap<String, AnchorHead>,
-    options: &VerifyOptions,
     report: &mut VerifyReport,
+    options: &VerifyOptions,
 ) -> Result<CaseFacts, AuditError> {
-    let stored = store.events(&record.case_id).await?;
-    let salt = store.case_salt(&record.case_id).await?;
     report.cases += 1;
-    report.events += stored.len() as u64;
+    report.events += rows.stored.len() as u64;
     let anchor = anchored.remove(&record.case_id);
     let (findings, facts) = check_case_facts(
         store,
         sops,
         record,
-        &stored,
-        salt.as_deref(),
+        rows.read(),
         anchor.as_ref(),
         options.utc_offset,
     )
@@ -364,6 +374,83 @@ async fn check_queues(
     Ok(())
 }
 
+/// What the checks of one case read from the store besides its record: its event rows and
+/// what is kept beside them. Read for one case, or for a page of cases at once.
+#[derive(Debug, Default)]
+pub(crate) struct CaseRows {
+    stored: Vec<sopflow_store::Event>,
+    salt: Option<String>,
+    erasure: Option<Erasure>,
+    outbox: Vec<OutboxItem>,
+    leaves: Vec<Leaf>,
+}
+
+impl CaseRows {
+    async fn of_case(store: &Store, case_id: &str) -> Result<Self, AuditError> {
+        Ok(Self {
+            stored: store.events(case_id).await?,
+            salt: store.case_salt(case_id).await?,
+            erasure: store.erasure_of(case_id).await?,
+            outbox: store.outbox_for_case(case_id).await?,
+            leaves: store.case_leaves(case_id).await?,
+        })
+    }
+
+    /// The rows of the cases `case_ids`, by case: each kind in one statement for them all.
+    async fn of_cases(
+        store: &Store,
+        case_ids: &[String],
+    ) -> Result<HashMap<String, Self>, AuditError> {
+        let mut rows: HashMap<String, Self> = HashMap::with_capacity(case_ids.len());
+        // Each list comes ordered as the case's own would (events by seq, outbox rows by id,
+        // leaves by index), so pushing in order keeps each case's order.
+        for event in store.events_of_cases(case_ids).await? {
+            rows.entry(event.case_id.clone())
+                .or_default()
+                .stored
+                .push(event);
+        }
+        for (case_id, salt) in store.salts_of_cases(case_ids).await? {
+            rows.entry(case_id).or_default().salt = Some(salt);
+        }
+        for erasure in store.erasures_of_cases(case_ids).await? {
+            let case_id = erasure.case_id.clone();
+            rows.entry(case_id).or_default().erasure = Some(erasure);
+        }
+        for item in store.outbox_of_cases(case_ids).await? {
+            let case_id = item.case_id.clone();
+            rows.entry(case_id).or_default().outbox.push(item);
+        }
+        for leaf in store.leaves_of_cases(case_ids).await? {
+            if let Some(case_id) = leaf.case_id.clone() {
+                rows.entry(case_id).or_default().leaves.push(leaf);
+            }
+        }
+        Ok(rows)
+    }
+
+    fn read(&self) -> CaseRead<'_> {
+        CaseRead {
+            stored: &self.stored,
+            salt: self.salt.as_deref(),
+            erasure: self.erasure.as_ref(),
+            outbox: &self.outbox,
+            leaves: &self.leaves,
+        }
+    }
+}
+
+/// [`CaseRows`] as the checks read them (a caller may hold the events and salt already).
+#[derive(Clone, Copy)]
+pub(crate) struct CaseRead<'a> {
+    stored: &'a [sopflow_store::Event],
+    /// `None` when the case has none (erased, or removed).
+    salt: Option<&'a str>,
+    erasure: Option<&'a Erasure>,
+    outbox: &'a [OutboxItem],
+    leaves: &'a [Leaf],
+}
+
 /// All checks of one case. `Err` only when the store fails; mismatches are findings. `salt`
 /// is `None` when the case has none (erased, or removed).
 pub async fn check_case(
@@ -375,31 +462,38 @@ pub async fn check_case(
     anchor: Option<&AnchorHead>,
 ) -> Result<Vec<Finding>, AuditError> {
     let offset = VerifyOptions::default().utc_offset;
-    Ok(
-        check_case_facts(store, sops, record, stored, salt, anchor, offset)
-            .await?
-            .0,
-    )
+    let case_id = record.case_id.as_str();
+    let erasure = store.erasure_of(case_id).await?;
+    let outbox = store.outbox_for_case(case_id).await?;
+    let leaves = store.case_leaves(case_id).await?;
+    let read = CaseRead {
+        stored,
+        salt,
+        erasure: erasure.as_ref(),
+        outbox: &outbox,
+        leaves: &leaves,
+    };
+    Ok(check_case_facts(store, sops, record, read, anchor, offset)
+        .await?
+        .0)
 }
 
 pub(crate) async fn check_case_facts(
     store: &Store,
     sops: &mut SopCache,
     record: &CaseRecord,
-    stored: &[sopflow_store::Event],
-    salt: Option<&str>,
+    read: CaseRead<'_>,
     anchor: Option<&AnchorHead>,
     utc_offset: UtcOffset,
 ) -> Result<(Vec<Finding>, CaseFacts), AuditError> {
     let case_id = record.case_id.as_str();
     let mut facts = CaseFacts::default();
-    let mut findings =
-        check_history(store, sops, record, stored, salt, utc_offset, &mut facts).await?;
+    let mut findings = check_history(store, sops, record, read, utc_offset, &mut facts).await?;
     // What the log recorded of this case, and the anchor's head: neither needs the history
     // to decode.
-    check_leaves(store, case_id, stored, &mut findings).await?;
+    check_leaves(case_id, read.stored, read.leaves, &mut findings);
     if let Some(head) = anchor {
-        check_anchor(case_id, stored, head, &mut findings);
+        check_anchor(case_id, read.stored, head, &mut findings);
     }
     Ok((findings, facts))
 }
@@ -410,12 +504,12 @@ async fn check_history(
     store: &Store,
     sops: &mut SopCache,
     record: &CaseRecord,
-    stored: &[sopflow_store::Event],
-    salt: Option<&str>,
+    read: CaseRead<'_>,
     utc_offset: UtcOffset,
     facts: &mut CaseFacts,
 ) -> Result<Vec<Finding>, AuditError> {
     let case_id = record.case_id.as_str();
+    let CaseRead { stored, salt, .. } = read;
     let finding =
         |seq: Option<u64>, check: Check, reason: String| Finding::case(case_id, seq, check, reason);
     let mut findings = Vec::new();
@@ -494,9 +588,9 @@ async fn check_history(
 
     // Erasure: a case without its salt must have a recorded erasure, and an erased case
     // must hold no personal value any more.
-    let erasure = store.erasure_of(case_id).await?;
+    let erasure = read.erasure;
     facts.erased = erasure.is_some();
-    match (&erasure, salt) {
+    match (erasure, salt) {
         (None, None) => findings.push(finding(
             None,
             Check::Erasure,
@@ -577,12 +671,11 @@ async fn check_history(
     }
 
     // The outbox: each row is what an event asked for; a request still awaited has its row.
-    let outbox = store.outbox_for_case(case_id).await?;
     check_outbox(
         case_id,
         &events,
         state.as_ref(),
-        &outbox,
+        read.outbox,
         personal,
         salt,
         &mut findings,
@@ -613,17 +706,16 @@ async fn check_history(
     Ok(findings)
 }
 
-/// Each stored event against the leaf the log recorded for it.
-async fn check_leaves(
-    store: &Store,
+/// Each stored event against the leaf the log recorded for it (`leaves`: those naming the
+/// case).
+fn check_leaves(
     case_id: &str,
     stored: &[sopflow_store::Event],
+    leaves: &[Leaf],
     findings: &mut Vec<Finding>,
-) -> Result<(), AuditError> {
-    let mut leaves: BTreeMap<u64, sopflow_store::Leaf> = store
-        .case_leaves(case_id)
-        .await?
-        .into_iter()
+) {
+    let mut leaves: BTreeMap<u64, &Leaf> = leaves
+        .iter()
         .filter(|l| l.kind == LeafKind::Event)
         .filter_map(|l| Some((l.seq?, l)))
         .collect();
@@ -664,7 +756,6 @@ async fn check_leaves(
             ),
         ));
     }
-    Ok(())
 }
 
 fn check_anchor(
@@ -876,7 +967,7 @@ fn decode_rows(stored: &[sopflow_store::Event]) -> Result<Vec<Event>, (u64, Stri
     let mut events = Vec::with_capacity(stored.len());
     for row in stored {
         let seq = row.seq;
-        let event: Event = serde_json::from_value(row.payload.clone())
+        let event = Event::deserialize(&row.payload)
             .map_err(|e| (seq, format!("the stored JSON is not an event: {e}")))?;
         if event.seq != seq {
             return Err((

@@ -8,6 +8,7 @@
 use time::OffsetDateTime;
 
 use crate::codec;
+use crate::dialect::sql;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::log::{Erasure, erasure_new_leaf};
 use crate::store::{Store, Tx, on_backend};
@@ -171,6 +172,20 @@ impl Store {
             )
             .bind(after_id)
             .bind(i64::from(limit))
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
+    /// The erasures of those of the cases `case_ids` that were erased, in one statement.
+    pub async fn erasures_of_cases(&self, case_ids: &[String]) -> Result<Vec<Erasure>> {
+        let ids = crate::cases::ids_json(case_ids)?;
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT id, case_id, at, user_name, role, source, reason, events FROM erasures
+                 WHERE case_id IN " json_array("$1")
+            ))
+            .bind(&ids)
             .fetch_all(&s.read)
             .await?)
         })

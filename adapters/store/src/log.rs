@@ -328,6 +328,21 @@ impl Store {
         rows.into_iter().map(Leaf::try_from).collect()
     }
 
+    /// The leaves that name any of the cases `case_ids`, by index, in one statement.
+    pub async fn leaves_of_cases(&self, case_ids: &[String]) -> Result<Vec<Leaf>> {
+        let ids = crate::cases::ids_json(case_ids)?;
+        let rows: Vec<LeafRow> = on_backend!(Store, self, |s| {
+            sqlx::query_as(sql!(DB:
+                "SELECT idx, kind, case_id, seq, ref_id, leaf_hash FROM log_leaves
+                 WHERE case_id IN " json_array("$1") " ORDER BY idx"
+            ))
+            .bind(&ids)
+            .fetch_all(&s.read)
+            .await?
+        });
+        rows.into_iter().map(Leaf::try_from).collect()
+    }
+
     /// The hashes of the leaves at `indices` (those that exist).
     pub async fn leaf_hashes(&self, indices: &[i64]) -> Result<Vec<(i64, Hash)>> {
         let mut found = Vec::with_capacity(indices.len());

@@ -156,6 +156,20 @@ impl Store {
         }
     }
 
+    /// The outbox rows of the cases `case_ids`, by id, in one statement.
+    pub async fn outbox_of_cases(&self, case_ids: &[String]) -> Result<Vec<OutboxItem>> {
+        let ids = crate::cases::ids_json(case_ids)?;
+        on_backend!(Store, self, |s| {
+            Ok(sqlx::query_as(sql!(DB:
+                "SELECT " outbox_columns " FROM outbox WHERE case_id IN " json_array("$1") "
+                 ORDER BY id"
+            ))
+            .bind(&ids)
+            .fetch_all(&s.read)
+            .await?)
+        })
+    }
+
     /// The outbox rows of one case, by id.
     pub async fn outbox_for_case(&self, case_id: &str) -> Result<Vec<OutboxItem>> {
         on_backend!(Store, self, |s| {

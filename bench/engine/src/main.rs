@@ -266,9 +266,10 @@ fn verify_histories(sop: &Sop, n: usize) -> anyhow::Result<Figures> {
             .enumerate()
             .map(|(t, chunk)| scope.spawn(move || verify_all(sop, chunk, t * per_thread)))
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().map_err(|_| anyhow::anyhow!("a verifier panicked"))?)
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a verifier panicked"))?
+        })
     })?;
     let elapsed_all = started.elapsed().as_secs_f64();
     let mut f = Figures::new();
