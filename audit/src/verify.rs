@@ -248,10 +248,16 @@ pub async fn verify_store(
                 ..sopflow_store::CaseFilter::default()
             });
             // A page of cases at a time: each kind of row they have is read in one statement
-            // for the page, not one per case.
-            while let Some(page) = walk.next_page(store).await? {
-                let ids: Vec<String> = page.iter().map(|r| r.case_id.clone()).collect();
-                let mut rows = CaseRows::of_cases(store, &ids).await?;
+            // for the page, not one per case; and the next page's rows are read and decoded
+            // (on another worker) while this page is checked.
+            let mut next = walk.next_page(store).await?.map(|p| read_page(store, p));
+            while let Some(reading) = next {
+                let (page, mut rows) = match reading.await {
+                    Ok(read) => read?,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => return Err(AuditError::Corrupt(format!("reading cases: {e}"))),
+                };
+                next = walk.next_page(store).await?.map(|p| read_page(store, p));
                 for record in page {
                     let case_rows = rows.remove(&record.case_id).unwrap_or_default();
                     let facts = verify_one(
@@ -288,6 +294,18 @@ pub async fn verify_store(
         ));
     }
     Ok(report)
+}
+
+/// The page's records and their rows, read by a task of its own.
+type PageRead = Result<(Vec<CaseRecord>, HashMap<String, CaseRows>), AuditError>;
+
+fn read_page(store: &Store, page: Vec<CaseRecord>) -> tokio::task::JoinHandle<PageRead> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let ids: Vec<String> = page.iter().map(|r| r.case_id.clone()).collect();
+        let rows = CaseRows::of_cases(&store, &ids).await?;
+        Ok((page, rows))
+    })
 }
 
 async fn verify_one(
