@@ -106,6 +106,14 @@ if svc:
                        f"{fmt(med(l, f'latency_by_kind.{k}.p99_ms'),1)} | {fmt(med(l, f'latency_by_kind.{k}.max_ms'),1)} |")
     out.append("")
 
+    out += ["The auditor's `sopflow audit verify` over the whole store once the load is done "
+            "(the stored cases and the loaded ones: rows, chain, log leaves, replay):", "",
+            "| configuration | cases | events | seconds | events/s |", "|---|---:|---:|---:|---:|"]
+    for l in svc:
+        out.append(f"| {l} | {fmt(med(l,'audit_verify.cases'))} | {fmt(med(l,'audit_verify.events'))} | "
+                   f"{fmt(med(l,'audit_verify.elapsed_s'),2)} | {fmt(med(l,'audit_verify.events_per_s'))} |")
+    out.append("")
+
 # ---- the web pages under the load (runs with the driver's "web" figures) ----
 web = [l for l in svc if any(isinstance(r.get("web"), dict) for r in rows[l])]
 if web:

@@ -899,6 +899,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     drop(server);
+    let audit = audit_verify(&args)?;
 
     let expected: u64 = (0..args.cases).map(completions_of).sum();
     let mut by_kind: HashMap<Kind, Vec<u32>> = HashMap::new();
@@ -940,6 +941,7 @@ async fn main() -> anyhow::Result<()> {
         "conflicts_409": total.conflicts,
         "empty_calls": total.empty_calls,
         "server_peak_rss_mib": peak_rss,
+        "audit_verify": audit,
         // CPU the server and this driver used during the load: what a request costs, and how
         // much of the 2 cores the driver took from the server.
         "server_cpu_s": server_cpu.map(|c| round(c, 2)),
@@ -992,4 +994,40 @@ mod tests {
         assert_eq!(percentile(&[7], 99.0), 7);
         assert_eq!(percentile(&[], 50.0), 0);
     }
+}
+
+/// The auditor's `sopflow audit verify` over the whole store once the load is done (the
+/// stored cases and the loaded ones): its wall time and events per second. A finding fails
+/// the run: the load must leave a store that verifies.
+fn audit_verify(args: &Args) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    let out = Command::new(&args.sopflow)
+        .args(["audit", "verify", "--database", &args.database])
+        .output()
+        .context("run `sopflow audit verify`")?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "`sopflow audit verify` failed after the load: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // "verified N cases, M events: ok"
+    let counts: Vec<u64> = stdout
+        .lines()
+        .find(|l| l.starts_with("verified "))
+        .context("`sopflow audit verify` printed no summary")?
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [cases, events] = counts[..] else {
+        bail!("`sopflow audit verify`'s summary is not `verified N cases, M events`: {stdout}");
+    };
+    Ok(json!({
+        "elapsed_s": round(elapsed, 3),
+        "cases": cases,
+        "events": events,
+        "events_per_s": round(events as f64 / elapsed, 1),
+    }))
 }
