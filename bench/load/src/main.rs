@@ -969,33 +969,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_mix_gives_the_expected_share_of_loops() {
-        let n = 1000;
-        assert_eq!((0..n).filter(|i| incomplete_once(*i)).count(), 200);
-        assert_eq!((0..n).filter(|i| duplicate_once(*i)).count(), 100);
-        assert!((0..n).all(|i| !(incomplete_once(i) && duplicate_once(i))));
-        // 7 completions straight through, 9 with one loop: 7 + 0.2 * 2 + 0.1 * 2 on average.
-        let total: u64 = (0..n).map(completions_of).sum();
-        assert_eq!(total, 7600);
-        assert_eq!(nik_of(42).len(), 16);
-    }
-
-    #[test]
-    fn percentiles_take_the_nearest_rank() {
-        let v: Vec<u32> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50.0), 50);
-        assert_eq!(percentile(&v, 99.0), 99);
-        assert_eq!(percentile(&v, 100.0), 100);
-        assert_eq!(percentile(&[7], 99.0), 7);
-        assert_eq!(percentile(&[], 50.0), 0);
-    }
-}
-
 /// The auditor's `sopflow audit verify` over the whole store once the load is done (the
 /// stored cases and the loaded ones): its wall time and events per second. A finding fails
 /// the run: the load must leave a store that verifies.
@@ -1030,4 +1003,31 @@ fn audit_verify(args: &Args) -> anyhow::Result<Value> {
         "events": events,
         "events_per_s": round(events as f64 / elapsed, 1),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_gives_the_expected_share_of_loops() {
+        let n = 1000;
+        assert_eq!((0..n).filter(|i| incomplete_once(*i)).count(), 200);
+        assert_eq!((0..n).filter(|i| duplicate_once(*i)).count(), 100);
+        assert!((0..n).all(|i| !(incomplete_once(i) && duplicate_once(i))));
+        // 7 completions straight through, 9 with one loop: 7 + 0.2 * 2 + 0.1 * 2 on average.
+        let total: u64 = (0..n).map(completions_of).sum();
+        assert_eq!(total, 7600);
+        assert_eq!(nik_of(42).len(), 16);
+    }
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let v: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50.0), 50);
+        assert_eq!(percentile(&v, 99.0), 99);
+        assert_eq!(percentile(&v, 100.0), 100);
+        assert_eq!(percentile(&[7], 99.0), 7);
+        assert_eq!(percentile(&[], 50.0), 0);
+    }
 }
