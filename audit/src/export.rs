@@ -1,10 +1,13 @@
 //! Exports of case histories for a time range (the cases started in it), as JSON Lines (one
 //! case per line, with its events) or CSV (one event per row), produced a chunk at a time so
-//! that the HTTP answer and the CLI stream them. Personal values are masked unless revealed.
+//! that the HTTP answer and the CLI stream them (the events of a page of cases are read at
+//! once). Personal values are masked unless revealed.
+
+use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use sopflow_store::Store;
+use sopflow_store::{CaseRecord, Store};
 use time::OffsetDateTime;
 
 use super::{AuditError, CaseWalk, Personal, SopCache, mask_json};
@@ -89,6 +92,9 @@ pub struct Exporter {
     store: Store,
     request: ExportRequest,
     walk: CaseWalk,
+    /// The cases of the page read last, with their events (read for the page at once), in
+    /// the walk's order.
+    pending: VecDeque<(CaseRecord, Vec<sopflow_store::Event>)>,
     sops: SopCache,
     header_sent: bool,
 }
@@ -105,6 +111,7 @@ impl Exporter {
             store,
             request,
             walk,
+            pending: VecDeque::new(),
             sops: SopCache::default(),
             header_sent: false,
         })
@@ -118,83 +125,111 @@ impl Exporter {
                 return Ok(Some(CSV_HEADER.to_owned()));
             }
         }
-        while let Some(record) = self.walk.next(&self.store).await? {
-            if record.created_at < self.request.from || record.created_at >= self.request.to {
-                continue;
+        let Some((record, stored)) = self.next_case().await? else {
+            return Ok(None);
+        };
+        // Exported as stored, even a history that no longer verifies: that is for
+        // `audit verify` to say, and the export is the evidence.
+        let personal = match self
+            .sops
+            .get(&self.store, &record.sop_id, record.sop_version)
+            .await?
+        {
+            Ok(sop) => sop.sop.personal_fields().to_vec(),
+            // Without its SOP the personal fields are unknown: mask every data value.
+            Err(_) => all_data_fields(&stored),
+        };
+        let rows: Vec<ExportEvent> = stored
+            .iter()
+            .map(|s| {
+                let mut event = s.payload.clone();
+                if !self.request.personal.is_revealed() {
+                    mask_json(&mut event, &personal);
+                }
+                ExportEvent {
+                    seq: s.seq,
+                    at: rfc3339(s.recorded_at),
+                    user: s.user_name.clone(),
+                    role: s.role.clone(),
+                    kind: s.kind.clone(),
+                    prev_hash: s.prev_hash.clone(),
+                    hash: s.hash.clone(),
+                    event,
+                }
+            })
+            .collect();
+        let chunk = match self.request.format {
+            ExportFormat::Jsonl => {
+                let line = json!({
+                    "case_id": record.case_id,
+                    "sop_id": record.sop_id,
+                    "sop_version": record.sop_version,
+                    "status": record.status,
+                    "created_at": rfc3339(record.created_at),
+                    "head_hash": record.head_hash,
+                    "events": rows,
+                });
+                format!("{line}\n")
             }
-            // Exported as stored, even a history that no longer verifies: that is for
-            // `audit verify` to say, and the export is the evidence.
-            let stored = self.store.events(&record.case_id).await?;
-            let personal = match self
-                .sops
-                .get(&self.store, &record.sop_id, record.sop_version)
-                .await?
-            {
-                Ok(sop) => sop.sop.personal_fields().to_vec(),
-                // Without its SOP the personal fields are unknown: mask every data value.
-                Err(_) => all_data_fields(&stored),
+            ExportFormat::Csv => {
+                let mut out = String::new();
+                for r in &rows {
+                    let step = r.event.get("step").or_else(|| r.event.get("from"));
+                    let fields = [
+                        record.case_id.clone(),
+                        record.sop_id.clone(),
+                        record.sop_version.to_string(),
+                        record.status.clone(),
+                        r.seq.to_string(),
+                        r.at.clone(),
+                        r.user.clone(),
+                        r.role.clone(),
+                        r.kind.clone(),
+                        step.and_then(Value::as_str).unwrap_or_default().to_owned(),
+                        r.prev_hash.clone(),
+                        r.hash.clone(),
+                        r.event.to_string(),
+                    ];
+                    let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                    out.push_str(&quoted.join(","));
+                    out.push_str("\r\n");
+                }
+                out
+            }
+        };
+        Ok(Some(chunk))
+    }
+}
+
+impl Exporter {
+    /// The next case of the period and its events: a page of cases at a time, their events
+    /// read in one statement for the page.
+    async fn next_case(
+        &mut self,
+    ) -> Result<Option<(CaseRecord, Vec<sopflow_store::Event>)>, AuditError> {
+        loop {
+            if let Some(next) = self.pending.pop_front() {
+                return Ok(Some(next));
+            }
+            let Some(page) = self.walk.next_page(&self.store).await? else {
+                return Ok(None);
             };
-            let rows: Vec<ExportEvent> = stored
-                .iter()
-                .map(|s| {
-                    let mut event = s.payload.clone();
-                    if !self.request.personal.is_revealed() {
-                        mask_json(&mut event, &personal);
-                    }
-                    ExportEvent {
-                        seq: s.seq,
-                        at: rfc3339(s.recorded_at),
-                        user: s.user_name.clone(),
-                        role: s.role.clone(),
-                        kind: s.kind.clone(),
-                        prev_hash: s.prev_hash.clone(),
-                        hash: s.hash.clone(),
-                        event,
-                    }
-                })
+            let (from, to) = (self.request.from, self.request.to);
+            let page: Vec<CaseRecord> = page
+                .into_iter()
+                .filter(|r| r.created_at >= from && r.created_at < to)
                 .collect();
-            let chunk = match self.request.format {
-                ExportFormat::Jsonl => {
-                    let line = json!({
-                        "case_id": record.case_id,
-                        "sop_id": record.sop_id,
-                        "sop_version": record.sop_version,
-                        "status": record.status,
-                        "created_at": rfc3339(record.created_at),
-                        "head_hash": record.head_hash,
-                        "events": rows,
-                    });
-                    format!("{line}\n")
-                }
-                ExportFormat::Csv => {
-                    let mut out = String::new();
-                    for r in &rows {
-                        let step = r.event.get("step").or_else(|| r.event.get("from"));
-                        let fields = [
-                            record.case_id.clone(),
-                            record.sop_id.clone(),
-                            record.sop_version.to_string(),
-                            record.status.clone(),
-                            r.seq.to_string(),
-                            r.at.clone(),
-                            r.user.clone(),
-                            r.role.clone(),
-                            r.kind.clone(),
-                            step.and_then(Value::as_str).unwrap_or_default().to_owned(),
-                            r.prev_hash.clone(),
-                            r.hash.clone(),
-                            r.event.to_string(),
-                        ];
-                        let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                        out.push_str(&quoted.join(","));
-                        out.push_str("\r\n");
-                    }
-                    out
-                }
-            };
-            return Ok(Some(chunk));
+            let ids: Vec<String> = page.iter().map(|r| r.case_id.clone()).collect();
+            let mut events: HashMap<String, Vec<sopflow_store::Event>> =
+                HashMap::with_capacity(ids.len());
+            for event in self.store.events_of_cases(&ids).await? {
+                events.entry(event.case_id.clone()).or_default().push(event);
+            }
+            self.pending.extend(page.into_iter().map(|record| {
+                let stored = events.remove(&record.case_id).unwrap_or_default();
+                (record, stored)
+            }));
         }
-        Ok(None)
     }
 }
 
