@@ -514,17 +514,19 @@ impl Tx {
             deferred.search.push((case_id.to_owned(), entries.to_vec()));
             return Ok(());
         }
-        self.write_search(&[(case_id.to_owned(), entries.to_vec())])
-            .await
+        self.write_search([(case_id, entries)]).await
     }
 
     /// Replaces the search entries of each case of `cases` (a case given twice: its last).
     /// In one call per chunk of cases where the dialect takes several statements in one.
-    pub(crate) async fn write_search(&mut self, cases: &[(String, Vec<SearchKey>)]) -> Result<()> {
+    pub(crate) async fn write_search<'a>(
+        &mut self,
+        cases: impl IntoIterator<Item = (&'a str, &'a [SearchKey])>,
+    ) -> Result<()> {
         // The last entries of each case, in the order the cases were first indexed.
-        let mut latest: Vec<(&str, &[SearchKey])> = Vec::with_capacity(cases.len());
+        let mut latest: Vec<(&str, &[SearchKey])> = Vec::new();
         for (case_id, entries) in cases {
-            match latest.iter_mut().find(|(c, _)| c == case_id) {
+            match latest.iter_mut().find(|(c, _)| *c == case_id) {
                 Some(found) => found.1 = entries,
                 None => latest.push((case_id, entries)),
             }
@@ -542,10 +544,12 @@ impl Tx {
             chunk.ids.push(case_id);
             chunk.entries.extend(entries.iter().map(|e| (case_id, e)));
         }
-        chunks.push(chunk);
+        if !chunk.ids.is_empty() {
+            chunks.push(chunk);
+        }
         on_backend!(Tx, self, |t| {
             let one_call = <DB as crate::dialect::Dialect>::STATEMENTS_IN_ONE_CALL;
-            for SearchChunk { ids, entries, .. } in chunks.iter().filter(|c| !c.ids.is_empty()) {
+            for SearchChunk { ids, entries, .. } in &chunks {
                 // Each statement, and whether it inserts the entries (after the ids, if the
                 // ids are its parameters too).
                 let statements = match search_sql(ids.len(), entries.len(), one_call) {

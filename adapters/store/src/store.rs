@@ -199,7 +199,9 @@ impl Tx {
                     .execute(&mut *t.conn)
                     .await?;
             }
-            self.write_search(&deferred.search).await?;
+            let search = deferred.search.iter();
+            self.write_search(search.map(|(case_id, entries)| (case_id.as_str(), &entries[..])))
+                .await?;
             self.add_leaves(&deferred.leaves).await?;
         }
         on_backend!(Tx, self, |t| t.commit().await)
