@@ -890,16 +890,14 @@ fn check_append(
     Ok(())
 }
 
-/// Serialises a list filter for the dialect's `json_array` fragment.
-/// Case ids as the JSON array a statement reads them from (`json_array`).
-pub(crate) fn ids_json(case_ids: &[String]) -> Result<String> {
-    serde_json::to_string(case_ids).map_err(|e| Error::Invalid(e.to_string()))
+/// Strings (case ids) as the JSON array the dialect's `json_array` fragment reads.
+pub(crate) fn ids_json(values: &[String]) -> Result<String> {
+    serde_json::to_string(values).map_err(|e| Error::Invalid(e.to_string()))
 }
 
+/// Serialises a list filter for the dialect's `json_array` fragment.
 fn json_list(values: Option<&Vec<String>>) -> Result<Option<String>> {
-    values
-        .map(|v| serde_json::to_string(v).map_err(|e| Error::Invalid(e.to_string())))
-        .transpose()
+    values.map(|v| ids_json(v)).transpose()
 }
 
 /// The exact JSON text an event is stored (and hashed) as.
