@@ -405,12 +405,13 @@ pub(crate) struct CaseRows {
 
 impl CaseRows {
     async fn of_case(store: &Store, case_id: &str) -> Result<Self, AuditError> {
+        let (erasure, outbox, leaves) = kept_beside(store, case_id).await?;
         Ok(Self {
             stored: store.events(case_id).await?,
             salt: store.case_salt(case_id).await?,
-            erasure: store.erasure_of(case_id).await?,
-            outbox: store.outbox_for_case(case_id).await?,
-            leaves: store.case_leaves(case_id).await?,
+            erasure,
+            outbox,
+            leaves,
         })
     }
 
@@ -458,6 +459,18 @@ impl CaseRows {
     }
 }
 
+/// What is kept beside one case's events: its erasure, outbox rows and log leaves.
+async fn kept_beside(
+    store: &Store,
+    case_id: &str,
+) -> Result<(Option<Erasure>, Vec<OutboxItem>, Vec<Leaf>), AuditError> {
+    Ok((
+        store.erasure_of(case_id).await?,
+        store.outbox_for_case(case_id).await?,
+        store.case_leaves(case_id).await?,
+    ))
+}
+
 /// [`CaseRows`] as the checks read them (a caller may hold the events and salt already).
 #[derive(Clone, Copy)]
 pub(crate) struct CaseRead<'a> {
@@ -481,9 +494,7 @@ pub async fn check_case(
 ) -> Result<Vec<Finding>, AuditError> {
     let offset = VerifyOptions::default().utc_offset;
     let case_id = record.case_id.as_str();
-    let erasure = store.erasure_of(case_id).await?;
-    let outbox = store.outbox_for_case(case_id).await?;
-    let leaves = store.case_leaves(case_id).await?;
+    let (erasure, outbox, leaves) = kept_beside(store, case_id).await?;
     let read = CaseRead {
         stored,
         salt,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use super::duration::BudgetRule;
 use super::model::{PrintLayout, SopDocument, Step, StepKind};
@@ -86,14 +86,29 @@ pub struct Sop {
 /// of the names it reads (no clock, no random source in the guard engine), so its result
 /// on the same values is the same: a hit spares the scope and the evaluation. Values are
 /// compared as they are (no key is built); an absent value is `null`, as guards see it.
-#[derive(Debug, Default)]
+///
+/// Entries fill slots in order and are never removed, so a lookup takes no lock: threads
+/// deciding or verifying cases of one SOP at once only read shared memory, where a lock's
+/// counter would bounce between their cores on every lookup.
+#[derive(Debug)]
 pub(crate) struct GuardMemo {
-    entries: RwLock<Vec<(Box<[serde_json::Value]>, bool)>>,
+    entries: Box<[OnceLock<Remembered>]>,
 }
+
+/// The values a guard read, and its result on them.
+type Remembered = (Box<[serde_json::Value]>, bool);
 
 /// Results remembered per guard. The values are those of a few enumerated fields in
 /// practice; the bound keeps odd SOPs from growing it (and a lookup is a scan).
 const REMEMBERED_PER_GUARD: usize = 32;
+
+impl Default for GuardMemo {
+    fn default() -> Self {
+        Self {
+            entries: (0..REMEMBERED_PER_GUARD).map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
 
 impl GuardMemo {
     /// Whether `guard`'s results may be remembered by the values it reads: not when it reads
@@ -115,19 +130,22 @@ impl GuardMemo {
         n: usize,
         value: impl Fn(usize) -> &'v serde_json::Value,
     ) -> Option<bool> {
-        let entries = self.entries.read().ok()?;
-        entries
+        self.entries
             .iter()
+            .map_while(OnceLock::get)
             .find(|(values, _)| values.len() == n && (0..n).all(|i| values[i] == *value(i)))
             .map(|(_, result)| *result)
     }
 
-    /// Remembers `result` for `values`, up to the bound.
+    /// Remembers `result` for `values` in the first free slot, up to the bound. Two threads
+    /// remembering at once take two slots (at worst the same values twice: the same result).
     pub(crate) fn remember(&self, values: Box<[serde_json::Value]>, result: bool) {
-        if let Ok(mut entries) = self.entries.write()
-            && entries.len() < REMEMBERED_PER_GUARD
-        {
-            entries.push((values, result));
+        let mut entry = (values, result);
+        for slot in &self.entries {
+            match slot.set(entry) {
+                Ok(()) => return,
+                Err(taken) => entry = taken,
+            }
         }
     }
 }
@@ -392,5 +410,56 @@ fn has_reference(schema: &serde_json::Value) -> bool {
             .any(|(k, v)| k == "$ref" || k.ends_with("Ref") || has_reference(v)),
         serde_json::Value::Array(items) => items.iter().any(has_reference),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn values(v: &[serde_json::Value]) -> Box<[serde_json::Value]> {
+        v.to_vec().into_boxed_slice()
+    }
+
+    #[test]
+    fn a_memo_recalls_what_it_was_told_by_every_value_and_the_count() {
+        let memo = GuardMemo::default();
+        assert_eq!(memo.recall(1, |_| &serde_json::Value::Null), None);
+        memo.remember(values(&[json!("lengkap")]), true);
+        memo.remember(values(&[json!("kurang")]), false);
+        memo.remember(values(&[json!("kurang"), json!(2)]), true);
+        let one = [json!("kurang")];
+        assert_eq!(memo.recall(1, |i| &one[i]), Some(false));
+        let two = [json!("kurang"), json!(2)];
+        assert_eq!(memo.recall(2, |i| &two[i]), Some(true));
+        let other = [json!("kurang"), json!(3)];
+        assert_eq!(memo.recall(2, |i| &other[i]), None);
+    }
+
+    #[test]
+    fn a_memo_stops_at_its_bound_and_threads_filling_it_at_once_lose_nothing_they_kept() {
+        let memo = GuardMemo::default();
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let memo = &memo;
+                scope.spawn(move || {
+                    for i in 0..REMEMBERED_PER_GUARD {
+                        memo.remember(values(&[json!(t), json!(i)]), (t + i) % 2 == 0);
+                    }
+                });
+            }
+        });
+        let kept: Vec<_> = memo.entries.iter().map_while(OnceLock::get).collect();
+        assert_eq!(kept.len(), REMEMBERED_PER_GUARD);
+        for (v, result) in kept {
+            let (t, i) = (v[0].as_u64().unwrap(), v[1].as_u64().unwrap());
+            assert_eq!(*result, (t + i) % 2 == 0);
+            assert_eq!(memo.recall(2, |j| &v[j]), Some(*result));
+        }
+        // Full: what comes after is not kept, and nothing kept is replaced.
+        let late = json!("late");
+        memo.remember(values(std::slice::from_ref(&late)), true);
+        assert_eq!(memo.recall(1, |_| &late), None);
     }
 }
