@@ -83,6 +83,7 @@ TARGET="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | python3 -c
 SOPFLOW="$TARGET/release/sopflow"
 LOAD="$TARGET/release/sopflow-load"
 ENGINE="$TARGET/release/engine-runner"
+VERIFY="$TARGET/release/engine-verify"
 if [ "$HAVE_ENGINE" = 0 ]; then
     echo "NOTE: bench/engine (package sopflow-bench-engine) is absent: the engine rows are SKIPPED" >&2
 fi
@@ -148,7 +149,7 @@ if [ "$HAVE_ENGINE" = 1 ]; then
         "engine|engine live n=20000|$ENGINE --n 20000 --mode live --what cases"
         "engine|engine live n=20000 persist|$ENGINE --n 20000 --mode live --persist --what cases"
         "engine|engine seq n=20000|$ENGINE --n 20000 --mode seq --what cases"
-        "engine|engine verify n=20000|$ENGINE --n 20000 --mode live --what verify"
+        "engine|engine verify n=20000|$VERIFY --n 20000"
         "engine|engine rhai-baseline n=20000|$ENGINE --n 20000 --mode live --what rhai-baseline"
     )
 fi

@@ -11,7 +11,7 @@
 use sopflow_engine::case::chain::{self, GENESIS, sha256_hex};
 use sopflow_engine::case::{CaseState, CaseStatus, Event, QueueNumber};
 use sopflow_engine::sop::Sop;
-use sopflow_store::{CaseProjection, NewEvent, QueuePlace, Store};
+use sopflow_store::{CaseProjection, NewEvent, Payload, QueuePlace, Store};
 use time::OffsetDateTime;
 
 use crate::SimError;
@@ -90,13 +90,14 @@ pub async fn write(
             let mut prev = GENESIS.to_owned();
             let mut stored = Vec::with_capacity(events.len());
             for event in events {
-                let hash = chain::event_hash(&prev, event, personal, &salt);
+                let link = chain::link(&prev, event, personal, &salt);
+                let hash = link.hash;
                 stored.push(NewEvent {
                     kind: event.body.kind().to_owned(),
                     recorded_at: event.at,
                     user_name: event.by.user.to_string(),
                     role: event.by.role.to_string(),
-                    payload: serde_json::to_value(event)
+                    payload: Payload::from_text(&link.text)
                         .map_err(|e| SimError::Invalid(format!("event of {case_id}: {e}")))?,
                     prev_hash: prev.clone(),
                     hash: hash.clone(),

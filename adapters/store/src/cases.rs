@@ -36,8 +36,8 @@ macro_rules! bind_events {
                 .bind(Ts(r.event.recorded_at))
                 .bind(r.event.user_name.as_str())
                 .bind(r.event.role.as_str())
-                .bind(r.codec)
-                .bind(r.payload.as_slice())
+                .bind(r.event.payload.codec)
+                .bind(r.event.payload.bytes.as_slice())
                 .bind(r.prev_hash.as_deref())
                 .bind(r.hash.as_slice())
         })
@@ -608,14 +608,13 @@ impl Tx {
         let due_at = projection.due_at.map(Ts);
         let queue = projection.queue.as_ref();
         // The events as stored (`codec.rs`): the JSON text (the hash chain covers it)
-        // compressed, the hashes as bytes. A prev_hash is stored only where it is not the hash
+        // compressed (by whoever made the event), the hashes as bytes. A prev_hash is stored only where it is not the hash
         // before it: within the batch it is (checked above), and the first event's is the
         // case's head (the update below checks it) or, for a new case, the genesis hash.
         let rows = (expected_version + 1..)
             .zip(events)
             .enumerate()
             .map(|(i, (seq, e))| {
-                let (codec, payload) = codec::encode(&payload_text(&e.payload)?)?;
                 let prev_hash = match i == 0 && expected_version == 0 {
                     true if e.prev_hash != codec::GENESIS => Some(codec::hash_bytes(&e.prev_hash)?),
                     _ => None,
@@ -625,8 +624,6 @@ impl Tx {
                     seq,
                     bound: crate::seq::bound(seq)?,
                     event: e,
-                    codec,
-                    payload,
                     prev_hash,
                     hash,
                 })
@@ -852,8 +849,6 @@ struct StoredEvent<'a> {
     /// `seq` as the database holds it.
     bound: i64,
     event: &'a NewEvent,
-    codec: i16,
-    payload: Vec<u8>,
     prev_hash: Option<Vec<u8>>,
     hash: Vec<u8>,
 }
@@ -898,9 +893,4 @@ pub(crate) fn ids_json(values: &[String]) -> Result<String> {
 /// Serialises a list filter for the dialect's `json_array` fragment.
 fn json_list(values: Option<&Vec<String>>) -> Result<Option<String>> {
     values.map(|v| ids_json(v)).transpose()
-}
-
-/// The exact JSON text an event is stored (and hashed) as.
-fn payload_text(payload: &serde_json::Value) -> Result<String> {
-    serde_json::to_string(payload).map_err(|e| Error::Invalid(format!("payload: {e}")))
 }

@@ -46,6 +46,35 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
+/// An event's payload as its row holds it: the JSON text the hash chain covers, encoded with
+/// the current codec. Made where the event is made (see `NewEvent`), so that compressing it
+/// is not work of the one writer that appends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    pub(crate) codec: i16,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Payload {
+    /// `text`, the exact JSON text to store, encoded.
+    pub fn from_text(text: &str) -> Result<Self> {
+        let (codec, bytes) = encode(text)?;
+        Ok(Self { codec, bytes })
+    }
+
+    /// `value`'s JSON text (serde_json's compact form), encoded.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self> {
+        let text =
+            serde_json::to_string(value).map_err(|e| Error::Invalid(format!("payload: {e}")))?;
+        Self::from_text(&text)
+    }
+
+    /// The JSON text, decoded again.
+    pub fn text(&self) -> Result<String> {
+        decode(self.codec, &self.bytes)
+    }
+}
+
 /// `text` as stored: (codec, bytes), compressed unless that is no smaller (a tiny text).
 pub(crate) fn encode(text: &str) -> Result<(i16, Vec<u8>)> {
     let bytes = COMPRESSOR.with(|cell| {
@@ -135,6 +164,19 @@ mod tests {
         // The same text, whatever came before it on this thread's context.
         let (_, again) = encode(PAYLOAD).unwrap();
         assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn a_payload_made_ahead_is_the_text_encoded() {
+        let payload = Payload::from_text(PAYLOAD).unwrap();
+        assert_eq!(
+            (payload.codec, payload.bytes.clone()),
+            encode(PAYLOAD).unwrap()
+        );
+        assert_eq!(payload.text().unwrap(), PAYLOAD);
+        let value: serde_json::Value = serde_json::from_str(PAYLOAD).unwrap();
+        // Without serde_json's `preserve_order`, a value's keys come out sorted, as stored.
+        assert_eq!(Payload::from_json(&value).unwrap(), payload);
     }
 
     #[test]

@@ -122,7 +122,7 @@ mod users;
 pub use audit::{AuditAccess, NewAuditAccess};
 pub use backend::{Backend, DbTx, PgStore, PgTx, SqliteStore, SqliteTx};
 pub use calendars::StoredCalendar;
-pub use codec::GENESIS;
+pub use codec::{GENESIS, Payload};
 pub use erasure::{NewErasure, Redaction};
 pub use error::{Error, Result};
 pub use front_office::{

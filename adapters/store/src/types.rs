@@ -30,8 +30,8 @@ pub struct NewEvent {
     pub recorded_at: OffsetDateTime,
     pub user_name: String,
     pub role: String,
-    /// Stored as this exact JSON text (the hash chain covers it).
-    pub payload: serde_json::Value,
+    /// The exact JSON text stored (the hash chain covers it), already encoded.
+    pub payload: crate::Payload,
     pub prev_hash: String,
     pub hash: String,
 }

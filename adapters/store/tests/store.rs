@@ -16,11 +16,11 @@ use serde_json::json;
 use sopflow_store::testing::{Backend, TestDb};
 use sopflow_store::{
     CallKind, CaseFilter, CaseProjection, Counter, Effective, Error, Membership, NewCall,
-    NewRelease, Notified, OutboxStatus, Page, PointSource, Savepoint, SearchKey, ServicePoint,
-    Store, StoredResponse,
+    NewRelease, Notified, OutboxStatus, Page, Payload, PointSource, Savepoint, SearchKey,
+    ServicePoint, Store, StoredResponse,
 };
 use support::{
-    POINT, SOP, T0, at, create_case, deploy, events, hash_of, outbox, projection, raw_sql,
+    POINT, SOP, T0, at, create_case, deploy, events, hash_of, json_of, outbox, projection, raw_sql,
 };
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -201,7 +201,10 @@ async fn appended_events_read_back_in_order(db: &TestDb) {
 
     // The next command, in the shape the runtime uses: read in the transaction, then append.
     let mut more = events("c1", 2, &head, 3, "second");
-    more[1].payload = json!({"z": "Ñoño ✓", "a": [1, 2.5, -3], "nested": {"b": null, "a": true}});
+    more[1].payload = Payload::from_json(
+        &json!({"z": "Ñoño ✓", "a": [1, 2.5, -3], "nested": {"b": null, "a": true}}),
+    )
+    .unwrap();
     let mut tx = store.begin().await.unwrap();
     let seen = tx.case("c1").await.unwrap().unwrap();
     assert_eq!(seen.version, 2);
@@ -225,7 +228,11 @@ async fn appended_events_read_back_in_order(db: &TestDb) {
     for pair in all.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash, "stored chained");
     }
-    assert_eq!(all[3].payload, more[1].payload, "payload round-trips");
+    assert_eq!(
+        all[3].payload,
+        json_of(&more[1].payload),
+        "payload round-trips"
+    );
     assert_eq!(
         (
             all[2].kind.as_str(),
@@ -1352,7 +1359,7 @@ async fn a_long_append_spans_several_statements(db: &TestDb) {
     for pair in all.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash, "stored chained");
     }
-    assert_eq!(all[1_201].payload, many[1_200].payload);
+    assert_eq!(all[1_201].payload, json_of(&many[1_200].payload));
     assert_eq!(store.case("c1").await.unwrap().unwrap().version, 1_202);
 
     // A long append rolled back leaves none of its statements behind.
@@ -1398,7 +1405,7 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
     let head = create_case(&store, v, "c1", 1, &[]).await;
     let mut evs = events("c1", 1, &head, 1, "fmt");
     // Of the size and shape a command's event has.
-    evs[0].payload = json!({
+    let payload = json!({
         "at": "2025-01-31T08:00:00.5Z", "by": {"role": "petugas", "user": "ani"}, "seq": 2,
         "step": "periksa", "type": "step_completed", "v": 2,
         "then": [
@@ -1407,12 +1414,13 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
              "type": "step_entered", "visit": 1}
         ]
     });
+    evs[0].payload = Payload::from_json(&payload).unwrap();
     let mut tx = store.begin().await.unwrap();
     tx.append("c1", 1, &evs, &projection(v, 1, &evs, None), &[])
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let text = serde_json::to_string(&evs[0].payload).unwrap();
+    let text = serde_json::to_string(&payload).unwrap();
     let hash = &evs[0].hash;
     let sql = format!(
         "UPDATE cases SET overdue = overdue WHERE EXISTS (
@@ -1428,7 +1436,7 @@ async fn stored_times_and_json_keep_their_format(db: &TestDb) {
         "the stored payload is compressed, the hash its bytes"
     );
     let read = store.events("c1").await.unwrap();
-    assert_eq!(read[1].payload, evs[0].payload);
+    assert_eq!(read[1].payload, payload);
     assert_eq!(serde_json::to_string(&read[1].payload).unwrap(), text);
     assert_eq!((&read[1].prev_hash, &read[1].hash), (&head, hash));
 

@@ -7,9 +7,8 @@
 //!   the next. `--persist` serializes the new events of every command to their stored JSON
 //!   (event format v2) and appends them to the case's JSON-lines string, kept in memory: what
 //!   the service's store saves after every step.
-//! - `--what verify`: records N histories (untimed), then verifies them all (replay with every
-//!   decision re-evaluated, `engine::case::verify`): on one thread (`events_per_s`), then
-//!   split across every core (`events_per_s_all_cores`).
+//! - Verification is `engine-verify`'s (the same mix; that binary counts no allocation, so
+//!   its threads share no counter).
 //! - `--what rhai-baseline`: a bare `rhai::Engine` evaluates the branch guards the same N cases
 //!   evaluate, on the same values: the floor the engine's cost is compared with.
 
@@ -19,7 +18,7 @@ use anyhow::{Context as _, bail, ensure};
 use cap::Cap;
 use clap::{Parser, ValueEnum};
 use serde_json::{Value, json};
-use sopflow_engine::case::{Event, EventBody, verify};
+use sopflow_engine::case::{Event, EventBody};
 use sopflow_engine::sop::{self, Sop};
 
 use sopflow_bench_engine::mix::{self, Discard, Driver, Keep, MixCase, Sink};
@@ -56,7 +55,6 @@ enum Mode {
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum What {
     Cases,
-    Verify,
     RhaiBaseline,
 }
 
@@ -96,7 +94,6 @@ fn main() -> anyhow::Result<()> {
     let sop = sop::load(KTP_EL).map_err(|e| anyhow::anyhow!("the KTP-el SOP: {e:?}"))?;
     let mut out = match args.what {
         What::Cases => cases(&sop, &args)?,
-        What::Verify => verify_histories(&sop, args.n)?,
         What::RhaiBaseline => rhai_baseline(&sop, args.n)?,
     };
     let (bytes, events) = history_size(&sop, args.n)?;
@@ -109,7 +106,6 @@ fn main() -> anyhow::Result<()> {
         "what".into(),
         json!(match args.what {
             What::Cases => "cases",
-            What::Verify => "verify",
             What::RhaiBaseline => "rhai-baseline",
         }),
     );
@@ -241,62 +237,6 @@ fn live<S: Sink>(
             measure(sink);
             first = false;
         }
-    }
-    Ok(())
-}
-
-/// Records N histories (untimed), then verifies them all: on one thread, then split across
-/// every core (histories are independent, as an auditor's store walk treats them).
-fn verify_histories(sop: &Sop, n: usize) -> anyhow::Result<Figures> {
-    let mut driver = Driver::new(sop);
-    let mut keep = Keep::default();
-    seq(&mut driver, n, &mut keep)?;
-    driver.check(n).map_err(anyhow::Error::msg)?;
-    let histories = &keep.0;
-    let events: usize = histories.iter().map(Vec::len).sum();
-    let started = Instant::now();
-    verify_all(sop, histories, 0)?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let per_thread = histories.len().div_ceil(threads);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = histories
-            .chunks(per_thread)
-            .enumerate()
-            .map(|(t, chunk)| scope.spawn(move || verify_all(sop, chunk, t * per_thread)))
-            .collect();
-        workers.into_iter().try_for_each(|w| {
-            w.join()
-                .map_err(|_| anyhow::anyhow!("a verifier panicked"))?
-        })
-    })?;
-    let elapsed_all = started.elapsed().as_secs_f64();
-    let mut f = Figures::new();
-    f.insert("elapsed_s".into(), json!(round(elapsed, 4)));
-    f.insert("cases_per_s".into(), json!(round(n as f64 / elapsed, 1)));
-    f.insert(
-        "events_per_s".into(),
-        json!(round(events as f64 / elapsed, 1)),
-    );
-    f.insert("threads".into(), json!(threads));
-    f.insert(
-        "events_per_s_all_cores".into(),
-        json!(round(events as f64 / elapsed_all, 1)),
-    );
-    f.insert("events".into(), json!(events));
-    Ok(f)
-}
-
-/// Verifies each history (the `first`-th case onwards, for the error) and that it closed.
-fn verify_all(sop: &Sop, histories: &[Vec<Event>], first: usize) -> anyhow::Result<()> {
-    for (i, history) in histories.iter().enumerate() {
-        let i = first + i;
-        let state = verify(sop, history).map_err(|e| anyhow::anyhow!("case {i}: {e}"))?;
-        ensure!(
-            state.status.is_closed(),
-            "case {i} verified but is not closed"
-        );
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! draw queue numbers inside the same transaction, chain the new events, queue the adapter
 //! requests in the outbox, update the case's projection and commit. Only then is the command
 //! acknowledged, so an acknowledged command is durable and nothing half-done is ever visible.
+//! A command on a case this process committed last is decided and chained before it queues,
+//! on that state; in the transaction it is only written, if the case is still there.
 //!
 //! The runtime answers with what happened ([`Outcome`]: the case after the command, whether
 //! it was created, the command's time); the faces (REST, web pages) render it. It knows no
@@ -471,7 +473,9 @@ impl Runtime {
         if let Some(outcome) = self.replayed(&request).await? {
             return Ok(outcome);
         }
-        let job = self.job(request).await?;
+        let mut job = self.job(request).await?;
+        // Decided here, on this request's task, where it can be: the one writer only writes.
+        job.prepared = self.prepare(&job).await;
         self.submit(job)
             .await?
             .ok_or_else(|| RuntimeError::Corrupt("a command on a case came back without it".into()))

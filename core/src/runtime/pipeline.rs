@@ -1,6 +1,12 @@
 //! One command inside a store transaction: load (or take the cached state), decide, draw queue
 //! numbers, chain the new events, queue adapter requests, update the projection, remember the
 //! outcome under its Idempotency-Key.
+//!
+//! A command on a case this process committed last is decided, chained and encoded before it
+//! queues ([`Runtime::prepare`], on the request's task), on the state it left: the writer then
+//! only checks that the case is still there (its version and head) and writes. Any other
+//! command, or one whose case moved meanwhile, is decided in the transaction as before; both
+//! go through the same functions.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,9 +17,10 @@ use sopflow_engine::case::{
     Actor, CaseCalendar, CaseState, CaseStatus, Command, CommandError, Context, Effect, Event,
     EventBody, execute,
 };
-use sopflow_store::{CaseProjection, NewEvent, NewOutbox, StoredResponse, Tx};
+use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Payload, StoredResponse, Tx};
 use time::OffsetDateTime;
 
+use super::cache::Tip;
 use super::{
     CommandRequest, FollowUp, Idempotency, LoadedCase, Order, Outcome, Runtime, RuntimeError,
     Upload, decode,
@@ -37,6 +44,23 @@ pub(super) struct Job {
     pub(super) idempotency: Option<Idempotency>,
     /// The commands after `command` on the same case (see [`Runtime::run_sequence`]).
     pub(super) then: Vec<FollowUp>,
+    /// The command decided ahead, on the case as this process last committed it.
+    pub(super) prepared: Option<Prepared>,
+}
+
+/// A command decided, chained and encoded before it queued (see [`Runtime::prepare`]): what
+/// the writer appends if the case is still at `opened`'s version and head.
+pub(super) struct Prepared {
+    opened: Opened,
+    state: Arc<CaseState>,
+    chained: Chained,
+}
+
+/// What a job did, as its transaction leaves it: the outcome, and (when it stored events) the
+/// case's tip for the cache once committed.
+pub(super) struct Executed {
+    pub(super) outcome: Option<Outcome>,
+    pub(super) tip: Option<Tip>,
 }
 
 impl Job {
@@ -68,6 +92,23 @@ struct Decided {
     references: Option<sopflow_store::CaseReferences>,
 }
 
+/// What was decided, chained to the case's head and encoded: one append's rows.
+struct Chained {
+    events: Vec<Event>,
+    rows: Vec<NewEvent>,
+    projection: CaseProjection,
+    outbox: Vec<NewOutbox>,
+    references: Option<sopflow_store::CaseReferences>,
+}
+
+/// Where a decision is made: inside the command's transaction (`wrote`: set before its first
+/// write), or ahead of it, where a command that must draw numbers in the store cannot be
+/// decided.
+enum At<'a> {
+    Tx(&'a mut Tx, &'a mut bool),
+    Ahead,
+}
+
 enum Target {
     /// A new case on this SOP version, at this service point.
     New(Arc<Deployed>, Arc<ServicePoint>),
@@ -95,6 +136,18 @@ struct Opened {
     /// The calendar its due times run on: the service point's for a new case, else the one
     /// the case is pinned to.
     calendar: CaseCalendar,
+}
+
+impl Opened {
+    /// The case's tip once `state`, ending at `head`, is committed.
+    fn tip(&self, state: &Arc<CaseState>, head: String) -> Tip {
+        Tip {
+            state: Arc::clone(state),
+            head,
+            salt: self.salt.clone(),
+            point: Arc::from(self.point.id.as_str()),
+        }
+    }
 }
 
 /// What an idempotency record holds: enough to give the same outcome again. Records written
@@ -195,6 +248,7 @@ impl Runtime {
             now,
             idempotency,
             then: Vec::new(),
+            prepared: None,
         })
     }
 
@@ -227,6 +281,7 @@ impl Runtime {
             now,
             idempotency: None,
             then: Vec::new(),
+            prepared: None,
         }
     }
 
@@ -293,6 +348,55 @@ impl Runtime {
         }
     }
 
+    /// Decides `job` before it queues, when it is one command on a case this process
+    /// committed last (the cache holds its tip): on that state, with what the transaction
+    /// would use (its SOP version, service point, calendar, the person's role there), chained
+    /// to that head and encoded. `None` when it cannot be (another case, a sequence, a command
+    /// that draws numbers in the store) or is refused: the writer then decides it in the
+    /// transaction, on the case as stored, and gives the answer.
+    pub(super) async fn prepare(&self, job: &Job) -> Option<Prepared> {
+        if !matches!(job.target, Target::Existing) || !job.then.is_empty() {
+            return None;
+        }
+        let tip = self.cache.tip(&job.case_id)?;
+        if job.expected_version.is_some_and(|v| v != tip.state.version) {
+            return None;
+        }
+        let state = &tip.state;
+        let deployed = self.deployed(&state.sop_id, state.sop_version).await.ok()?;
+        let point = self.point(&tip.point).await.ok()?;
+        let actor = self.acting(job, &deployed, &point.id, &job.case_id).ok()?;
+        let calendar = self.pinned_calendar(state, &job.case_id).await.ok()?;
+        let opened = Opened {
+            case_id: job.case_id.clone(),
+            deployed,
+            current: Some((Arc::clone(state), tip.head)),
+            salt: tip.salt,
+            point,
+            actor,
+            calendar,
+        };
+        let step = Step {
+            command: &job.command,
+            actor: opened.actor.clone(),
+            now: job.now,
+        };
+        let mut decided = Decided::default();
+        let after = self
+            .decide_step(At::Ahead, &opened, Some(state), step, &mut decided)
+            .await
+            .ok()??;
+        if decided.events.is_empty() {
+            return None;
+        }
+        let chained = chain_decided(&opened, &after, decided, job.now).ok()?;
+        Some(Prepared {
+            opened,
+            state: Arc::new(after),
+            chained,
+        })
+    }
+
     /// The body of one command inside `tx`: load, decide, append, remember the outcome;
     /// `None` for a call with nobody waiting. `wrote` is set before the command's first
     /// write: an error after it may leave part of the command in `tx`, an error before it
@@ -302,22 +406,69 @@ impl Runtime {
         tx: &mut Tx,
         job: &Job,
         wrote: &mut bool,
-    ) -> Result<Option<Outcome>, RuntimeError> {
+    ) -> Result<Executed, RuntimeError> {
         if !job.files.is_empty() {
             *wrote = true;
             for (sha256, bytes) in &job.files {
                 tx.put_file(sha256, bytes).await?;
             }
         }
-        let Some(opened) = self.open(tx, job).await? else {
-            return Ok(None);
+        let read = match job.target {
+            Target::Existing => Some(
+                tx.case_and_salt(&job.case_id)
+                    .await?
+                    .ok_or_else(|| RuntimeError::CaseNotFound(job.case_id.clone()))?,
+            ),
+            _ => None,
+        };
+        // Decided ahead on the case as it still is (its version, head and salt): only written.
+        if let (Some(prepared), Some((record, salt))) = (&job.prepared, &read)
+            && salt.as_deref() == Some(prepared.opened.salt.as_str())
+            && prepared
+                .opened
+                .current
+                .as_ref()
+                .is_some_and(|(state, head)| {
+                    state.version == record.version && *head == record.head_hash
+                })
+        {
+            let Prepared {
+                opened,
+                state,
+                chained,
+            } = prepared;
+            let calls = self.write(tx, opened, state, chained, wrote).await?;
+            let outcome = Outcome {
+                case: LoadedCase {
+                    deployed: Arc::clone(&opened.deployed),
+                    state: Arc::clone(state),
+                    service_point: Arc::from(opened.point.id.as_str()),
+                },
+                created: false,
+                at: job.last_now(),
+                replayed: false,
+                calls,
+            };
+            let tip = opened.tip(state, chained.projection.head_hash.clone());
+            return self.finish(tx, job, outcome, Some(tip), wrote).await;
+        }
+        let Some(opened) = self.open(tx, job, read).await? else {
+            return Ok(Executed {
+                outcome: None,
+                tip: None,
+            });
         };
         let created = opened.current.is_none();
-        let (state, calls) = self.commit_command(tx, job, &opened, wrote).await?;
+        let (state, stored) = self.commit_command(tx, job, &opened, wrote).await?;
+        let state = Arc::new(state);
+        let (calls, tip) = match stored {
+            Some((calls, head)) => (calls, Some(opened.tip(&state, head))),
+            None => (Vec::new(), None),
+        };
         let outcome = Outcome {
             case: LoadedCase {
                 deployed: opened.deployed,
-                state: Arc::new(state),
+                state,
                 service_point: Arc::from(opened.point.id.as_str()),
             },
             created,
@@ -325,14 +476,69 @@ impl Runtime {
             replayed: false,
             calls,
         };
-        *wrote |= job.idempotency.is_some();
-        self.remember_outcome(tx, job, &outcome).await?;
-        Ok(Some(outcome))
+        self.finish(tx, job, outcome, tip, wrote).await
     }
 
-    /// Reads and locks the job's case in `tx` (a new case needs nothing read); `None` for a
-    /// call with nobody waiting.
-    async fn open(&self, tx: &mut Tx, job: &Job) -> Result<Option<Opened>, RuntimeError> {
+    /// Remembers the outcome under the job's Idempotency-Key, if it has one.
+    async fn finish(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        outcome: Outcome,
+        tip: Option<Tip>,
+        wrote: &mut bool,
+    ) -> Result<Executed, RuntimeError> {
+        *wrote |= job.idempotency.is_some();
+        self.remember_outcome(tx, job, &outcome).await?;
+        Ok(Executed {
+            outcome: Some(outcome),
+            tip,
+        })
+    }
+
+    /// As whom the job's command is recorded on the case `case_id` of `deployed` at `point`:
+    /// a person in one of their roles there; one who may not see the case is told it does not
+    /// exist.
+    fn acting(
+        &self,
+        job: &Job,
+        deployed: &Deployed,
+        point: &str,
+        case_id: &str,
+    ) -> Result<Actor, RuntimeError> {
+        match &job.user {
+            Some(user) => {
+                let role = crate::access::acting_role(user, deployed, point, &job.command)
+                    .ok_or_else(|| RuntimeError::CaseNotFound(case_id.to_owned()))?;
+                Ok(user.actor_as(&role))
+            }
+            None => Ok(job.actor.clone()),
+        }
+    }
+
+    /// The calendar the case `state` is pinned to.
+    async fn pinned_calendar(
+        &self,
+        state: &CaseState,
+        case_id: &str,
+    ) -> Result<CaseCalendar, RuntimeError> {
+        self.calendars
+            .pinned(&self.store, state.calendar.as_ref())
+            .await
+            .map_err(|e| match e {
+                crate::calendars::CalendarsError::Store(e) => RuntimeError::from(e),
+                other => RuntimeError::Corrupt(format!("case {case_id}: {other}")),
+            })
+    }
+
+    /// Reads and locks the job's case in `tx` (a new case needs nothing read; `read`: the
+    /// named case, as already read in `tx`); `None` for a call with nobody waiting.
+    async fn open(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        read: Option<(sopflow_store::CaseRecord, Option<String>)>,
+    ) -> Result<Option<Opened>, RuntimeError> {
         let case_id = match &job.target {
             Target::Waiting {
                 point,
@@ -359,22 +565,16 @@ impl Runtime {
                 calendar,
             }));
         }
-        let (record, salt) = tx
-            .case_and_salt(&case_id)
-            .await?
-            .ok_or_else(|| RuntimeError::CaseNotFound(case_id.clone()))?;
+        let (record, salt) = match read {
+            Some(read) => read,
+            None => tx
+                .case_and_salt(&case_id)
+                .await?
+                .ok_or_else(|| RuntimeError::CaseNotFound(case_id.clone()))?,
+        };
         let deployed = self.deployed(&record.sop_id, record.sop_version).await?;
         let point = self.point(&self.point_of(&record)).await?;
-        // A person acts in one of their roles at the case's service point; one who may not
-        // see the case is told it does not exist.
-        let actor = match &job.user {
-            Some(user) => {
-                let role = crate::access::acting_role(user, &deployed, &point.id, &job.command)
-                    .ok_or_else(|| RuntimeError::CaseNotFound(case_id.clone()))?;
-                user.actor_as(&role)
-            }
-            None => job.actor.clone(),
-        };
+        let actor = self.acting(job, &deployed, &point.id, &case_id)?;
         let state = match self.cache.get(&case_id, record.version) {
             Some(s) => s,
             None => {
@@ -392,14 +592,7 @@ impl Runtime {
                 current_step: state.current_step.as_deref().map(str::to_owned),
             });
         }
-        let calendar = self
-            .calendars
-            .pinned(&self.store, state.calendar.as_ref())
-            .await
-            .map_err(|e| match e {
-                crate::calendars::CalendarsError::Store(e) => RuntimeError::from(e),
-                other => RuntimeError::Corrupt(format!("case {case_id}: {other}")),
-            })?;
+        let calendar = self.pinned_calendar(&state, &case_id).await?;
         Ok(Some(Opened {
             case_id,
             deployed,
@@ -413,14 +606,15 @@ impl Runtime {
 
     /// Decides the job's command (and, for a sequence, the commands after it, each on the
     /// case the one before left), draws queue numbers, chains and appends, inside `tx`: one
-    /// append for all the job's events.
+    /// append for all the job's events. Returns the case after them and, when events were
+    /// stored, the calls they made and the case's new head.
     async fn commit_command(
         &self,
         tx: &mut Tx,
         job: &Job,
         opened: &Opened,
         wrote: &mut bool,
-    ) -> Result<(CaseState, Vec<Call>), RuntimeError> {
+    ) -> Result<(CaseState, Option<(Vec<Call>, String)>), RuntimeError> {
         let current = opened.current.as_ref().map(|(s, _)| s.as_ref());
         let mut decided = Decided::default();
         let first = Step {
@@ -429,7 +623,7 @@ impl Runtime {
             now: job.now,
         };
         let mut state = self
-            .decide_step(tx, opened, current, first, &mut decided, wrote)
+            .decide_in(tx, wrote, opened, current, first, &mut decided)
             .await?;
         for then in &job.then {
             // Each follows as a command of its own on the case would: as whom the person
@@ -453,7 +647,7 @@ impl Runtime {
                 now: then.now,
             };
             state = self
-                .decide_step(tx, opened, Some(&state), step, &mut decided, wrote)
+                .decide_in(tx, wrote, opened, Some(&state), step, &mut decided)
                 .await?;
         }
         if !job.then.is_empty() {
@@ -465,26 +659,42 @@ impl Runtime {
         }
         if decided.events.is_empty() {
             // Nothing happened (a tick with nothing due): nothing to store.
-            return Ok((state, Vec::new()));
+            return Ok((state, None));
         }
-        let calls = self
-            .store_decided(tx, opened, &state, decided, job.last_now(), wrote)
-            .await?;
-        Ok((state, calls))
+        let chained = chain_decided(opened, &state, decided, job.last_now())?;
+        let calls = self.write(tx, opened, &state, &chained, wrote).await?;
+        Ok((state, Some((calls, chained.projection.head_hash))))
     }
 
-    /// Decides one command on `current` (none: a new case) and gathers what it made into
-    /// `decided`: its events, the queue numbers it draws (inside `tx`), its adapter requests,
-    /// a new case's registration. Returns the case after it.
-    async fn decide_step(
+    /// [`Runtime::decide_step`] inside `tx`.
+    async fn decide_in(
         &self,
         tx: &mut Tx,
+        wrote: &mut bool,
         opened: &Opened,
         current: Option<&CaseState>,
         step: Step<'_>,
         decided: &mut Decided,
-        wrote: &mut bool,
     ) -> Result<CaseState, RuntimeError> {
+        self.decide_step(At::Tx(tx, wrote), opened, current, step, decided)
+            .await?
+            .ok_or_else(|| {
+                RuntimeError::Corrupt("a command in a transaction was not decided".into())
+            })
+    }
+
+    /// Decides one command on `current` (none: a new case) and gathers what it made into
+    /// `decided`: its events, the queue numbers it draws (inside the transaction), its
+    /// adapter requests, a new case's registration. Returns the case after it; `None` when
+    /// decided ahead and it needs the store (numbers to draw, a case to register).
+    async fn decide_step(
+        &self,
+        mut at: At<'_>,
+        opened: &Opened,
+        current: Option<&CaseState>,
+        step: Step<'_>,
+        decided: &mut Decided,
+    ) -> Result<Option<CaseState>, RuntimeError> {
         let deployed = &opened.deployed;
         let sop = &deployed.sop;
         let point = &opened.point;
@@ -504,7 +714,10 @@ impl Runtime {
         let mut index = 0;
         while index < effects.len() {
             if let Effect::AssignQueueNumber { queue, prefix } = &effects[index] {
-                *wrote = true;
+                let At::Tx(tx, wrote) = &mut at else {
+                    return Ok(None);
+                };
+                **wrote = true;
                 let number = crate::queue::draw(
                     tx,
                     &point.id,
@@ -531,7 +744,10 @@ impl Runtime {
         }
         // A new case gets its registration number (an event of its history) and tracking code.
         if current.is_none() {
-            *wrote = true;
+            let At::Tx(tx, wrote) = &mut at else {
+                return Ok(None);
+            };
+            **wrote = true;
             let (event, references) = crate::registration::register_new_case(
                 tx,
                 &mut executed.state,
@@ -549,61 +765,29 @@ impl Runtime {
             }
         }
         decided.events.append(&mut executed.events);
-        Ok(executed.state)
+        Ok(Some(executed.state))
     }
 
-    /// Chains and appends what was decided on the opened case, now at `state`; records its
-    /// references, search keys and calls.
-    async fn store_decided(
+    /// Appends what was chained on the opened case, now at `state`; records its references,
+    /// search keys and calls.
+    async fn write(
         &self,
         tx: &mut Tx,
         opened: &Opened,
         state: &CaseState,
-        decided: Decided,
-        now: OffsetDateTime,
+        chained: &Chained,
         wrote: &mut bool,
     ) -> Result<Vec<Call>, RuntimeError> {
         let deployed = &opened.deployed;
-        let sop = &deployed.sop;
         let point = &opened.point;
-        let Decided {
+        let Chained {
             events,
+            rows,
+            projection,
             outbox,
             references,
-        } = decided;
-        let personal = sop.personal_fields();
-        let mut prev = opened
-            .current
-            .as_ref()
-            .map_or_else(|| GENESIS.to_owned(), |(_, head)| head.clone());
-        let mut new_events = Vec::with_capacity(events.len());
-        for event in &events {
-            let hash = chain::event_hash(&prev, event, personal, &opened.salt);
-            new_events.push(NewEvent {
-                kind: event.body.kind().to_owned(),
-                recorded_at: event.at,
-                user_name: event.by.user.to_string(),
-                role: event.by.role.to_string(),
-                payload: serde_json::to_value(event)
-                    .map_err(|e| RuntimeError::Corrupt(e.to_string()))?,
-                prev_hash: prev.clone(),
-                hash: hash.clone(),
-            });
-            prev = hash;
-        }
-        let projection = CaseProjection {
-            sop_id: deployed.sop_id.clone(),
-            sop_version: deployed.version,
-            status: state.status.as_str().to_owned(),
-            current_step: state.current_step.as_deref().map(str::to_owned),
-            version: state.version,
-            head_hash: prev,
-            due_at: state.next_due(),
-            overdue: state.overdue_recorded(),
-            updated_at: now,
-            service_point: point.id.clone(),
-            queue: queue_place(sop, state),
-        };
+        } = chained;
+        let now = projection.updated_at;
         let expected = opened.current.as_ref().map_or(0, |(s, _)| s.version);
         *wrote = true;
         if opened.current.is_none() {
@@ -615,10 +799,10 @@ impl Runtime {
                 tx.put_calendar(&pin.hash, &pin.id, canonical, now).await?;
             }
         }
-        if let Some(references) = &references {
+        if let Some(references) = references {
             tx.put_case_references(references).await?;
         }
-        tx.append(&opened.case_id, expected, &new_events, &projection, &outbox)
+        tx.append(&opened.case_id, expected, rows, projection, outbox)
             .await?;
         if !outbox.is_empty() {
             self.queued_since_commit.store(true, Ordering::Release);
@@ -633,7 +817,7 @@ impl Runtime {
             let keys = crate::search::keys(&deployed.searchable, &state.data);
             tx.index_case(&opened.case_id, &keys).await?;
         }
-        let calls = crate::calls::calls_in(&events, &opened.case_id, &deployed.sop_id, point);
+        let calls = crate::calls::calls_in(events, &opened.case_id, &deployed.sop_id, point);
         for (row, call) in &calls {
             tx.record_call(row).await?;
             let notice = self
@@ -642,7 +826,7 @@ impl Runtime {
                 .map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
             tx.notify(crate::calls::CHANNEL, &notice).await?;
         }
-        crate::metrics::record_events(state, &events);
+        crate::metrics::record_events(state, events);
         Ok(calls.into_iter().map(|(_, call)| call).collect())
     }
 
@@ -713,6 +897,62 @@ impl Runtime {
             other => Ok(other?),
         }
     }
+}
+
+/// Chains what was decided on the opened case (now at `state`) to its head, encodes each
+/// event's payload as stored, and makes the case's projection after them: no I/O, so it runs
+/// wherever the decision was made.
+fn chain_decided(
+    opened: &Opened,
+    state: &CaseState,
+    decided: Decided,
+    now: OffsetDateTime,
+) -> Result<Chained, RuntimeError> {
+    let deployed = &opened.deployed;
+    let sop = &deployed.sop;
+    let Decided {
+        events,
+        outbox,
+        references,
+    } = decided;
+    let personal = sop.personal_fields();
+    let mut prev = opened
+        .current
+        .as_ref()
+        .map_or_else(|| GENESIS.to_owned(), |(_, head)| head.clone());
+    let mut rows = Vec::with_capacity(events.len());
+    for event in &events {
+        let link = chain::link(&prev, event, personal, &opened.salt);
+        rows.push(NewEvent {
+            kind: event.body.kind().to_owned(),
+            recorded_at: event.at,
+            user_name: event.by.user.to_string(),
+            role: event.by.role.to_string(),
+            payload: Payload::from_text(&link.text)?,
+            prev_hash: std::mem::replace(&mut prev, link.hash.clone()),
+            hash: link.hash,
+        });
+    }
+    let projection = CaseProjection {
+        sop_id: deployed.sop_id.clone(),
+        sop_version: deployed.version,
+        status: state.status.as_str().to_owned(),
+        current_step: state.current_step.as_deref().map(str::to_owned),
+        version: state.version,
+        head_hash: prev,
+        due_at: state.next_due(),
+        overdue: state.overdue_recorded(),
+        updated_at: now,
+        service_point: opened.point.id.clone(),
+        queue: queue_place(sop, state),
+    };
+    Ok(Chained {
+        events,
+        rows,
+        projection,
+        outbox,
+        references,
+    })
 }
 
 /// 128 random bits, hex: the per-case salt of personal-data hashes.

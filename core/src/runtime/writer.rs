@@ -23,7 +23,7 @@ use std::sync::Arc;
 use sopflow_store::{Savepoint, Tx};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::pipeline::Job;
+use super::pipeline::{Executed, Job};
 use super::{Outcome, Runtime, RuntimeError};
 
 /// Most commands committed together on SQLite. Enough to amortise one fsync over a burst of
@@ -188,7 +188,11 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
     for (i, p) in batch.into_iter().enumerate() {
         let Batched { job, reply } = p.batched;
         if broken.is_some() {
-            done.push((reply, Err(RuntimeError::Busy("the batch failed".into()))));
+            done.push((
+                reply,
+                Err(RuntimeError::Busy("the batch failed".into())),
+                None,
+            ));
             continue;
         }
         // A command is rolled back alone to its savepoint when it fails after writing. On
@@ -214,12 +218,19 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
             };
             if let Err(e) = set {
                 broken = Some(e.to_string());
-                done.push((reply, Err(RuntimeError::Busy("the batch failed".into()))));
+                done.push((
+                    reply,
+                    Err(RuntimeError::Busy("the batch failed".into())),
+                    None,
+                ));
                 continue;
             }
         }
         let mut wrote = false;
-        let outcome = runtime.execute(&mut tx, &job, &mut wrote).await;
+        let (outcome, tip) = match runtime.execute(&mut tx, &job, &mut wrote).await {
+            Ok(Executed { outcome, tip }) => (Ok(outcome), tip),
+            Err(e) => (Err(e), None),
+        };
         if guarded {
             let closed = if !policy.always_guarded {
                 close_savepoint(&mut tx, outcome.is_ok()).await
@@ -253,8 +264,9 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
                 Err(RuntimeError::Busy(format!(
                     "the case is held by another transaction: {e}"
                 ))),
+                None,
             )),
-            outcome => done.push((reply, outcome)),
+            outcome => done.push((reply, outcome, tip)),
         }
     }
     let committed = match broken {
@@ -271,14 +283,21 @@ async fn run_batch(runtime: &Runtime, policy: Policy, batch: Vec<Pending>) -> Ve
             done.push((
                 p.batched.reply,
                 Err(RuntimeError::Busy("the batch failed".into())),
+                None,
             ));
         }
     }
-    for (reply, outcome) in done {
+    for (reply, outcome, tip) in done {
         let answer = match (&committed, outcome) {
             (Ok(()), Ok(outcome)) => {
-                if let Some(outcome) = &outcome {
-                    runtime.cache.put(Arc::clone(&outcome.case.state));
+                // Committed: the next command on the case may be decided on it ahead.
+                match tip {
+                    Some(tip) => runtime.cache.put_tip(tip),
+                    None => {
+                        if let Some(outcome) = &outcome {
+                            runtime.cache.put(Arc::clone(&outcome.case.state));
+                        }
+                    }
                 }
                 Ok(outcome)
             }
@@ -431,6 +450,81 @@ mod tests {
         (pending, answer)
     }
 
+    /// A case just opened, at the hand-in: its id and version.
+    async fn case_opened(runtime: &Runtime, i: usize) -> (String, u64) {
+        let siti = petugas();
+        let data = json!({
+            "nik": format!("13129901029{i:05}"),
+            "nama_lengkap": format!("Pemohon Uji {i}"),
+            "alasan": "baru",
+        });
+        let start = CommandRequest::start(
+            "ktp-el",
+            data.as_object().cloned().unwrap(),
+            Vec::new(),
+            siti.actor(),
+            OffsetDateTime::now_utc(),
+        )
+        .by(&siti);
+        let opened = runtime.run(start).await.unwrap();
+        (opened.case.state.case_id.clone(), opened.case.state.version)
+    }
+
+    /// The hand-in of `case_id` (no number to draw: the file check follows), as a request.
+    fn hand_in(case_id: &str) -> CommandRequest {
+        let siti = petugas();
+        let hand_in = Command::CompleteStep {
+            step: "serahkan_berkas".into(),
+            data: Map::new(),
+            documents: vec![DocumentReceipt {
+                doc: "fotokopi_kk".into(),
+                number: None,
+                received: true,
+                sha256: None,
+            }],
+            outcome: None,
+        };
+        CommandRequest::on_case(case_id, hand_in, siti.actor(), OffsetDateTime::now_utc()).by(&siti)
+    }
+
+    /// [`hand_in`], decided ahead on the case as this process last committed it.
+    async fn hand_in_ahead(runtime: &Runtime, case_id: &str) -> (Pending, Answer) {
+        let mut job = runtime.job(hand_in(case_id)).await.unwrap();
+        job.prepared = runtime.prepare(&job).await;
+        assert!(job.prepared.is_some(), "decided ahead on the cached case");
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            batched: Batched { job, reply },
+            reruns: 0,
+        };
+        (pending, answer)
+    }
+
+    /// Every stored event chains to the one before and hashes to what is stored, and the
+    /// history folds to the projection's version: as the auditor checks it.
+    async fn history_holds(runtime: &Runtime, case_id: &str) {
+        let stored = runtime.store.events(case_id).await.unwrap();
+        let events = crate::runtime::decode(&stored).unwrap();
+        let salt = runtime.store.case_salt(case_id).await.unwrap().unwrap();
+        let record = runtime.store.case(case_id).await.unwrap().unwrap();
+        let deployed = runtime
+            .registry
+            .get(&runtime.store, &record.sop_id, record.sop_version)
+            .await
+            .unwrap()
+            .unwrap();
+        let links = events
+            .iter()
+            .zip(&stored)
+            .map(|(e, s)| (e, s.prev_hash.as_str(), s.hash.as_str()));
+        let head =
+            sopflow_engine::case::chain::verify_chain(links, deployed.sop.personal_fields(), &salt)
+                .unwrap();
+        assert_eq!(head, record.head_hash);
+        let state = sopflow_engine::case::CaseState::replay(&events).unwrap();
+        assert_eq!(state.version, record.version);
+    }
+
     async fn step_of(runtime: &Runtime, case_id: &str) -> Option<String> {
         runtime
             .store
@@ -509,6 +603,76 @@ mod tests {
             Err(RuntimeError::Conflict { .. })
         ));
         log_covers(&runtime, &[&a, &b, &c]).await;
+    }
+
+    /// A command decided ahead is written as decided when its case has not moved; when the
+    /// case moved meanwhile (here: the same hand-in, given first by another request), it is
+    /// decided again on the case as stored, and refused as it would be alone. Either way the
+    /// history chains and folds. One that draws a number is decided in the transaction only.
+    async fn decided_ahead_only_on_the_case_as_it_still_is(db: &TestDb, policy: Policy) {
+        let defs = tempfile::tempdir().unwrap();
+        std::fs::write(defs.path().join("ktp-el.yaml"), KTP_EL).unwrap();
+        let runtime = runtime_on(db.store().await, defs.path()).await;
+        let (a, va) = case_opened(&runtime, 1).await;
+        let (b, vb) = case_opened(&runtime, 2).await;
+
+        let (ja, answer_a) = hand_in_ahead(&runtime, &a).await;
+        let (jb, answer_b) = hand_in_ahead(&runtime, &b).await;
+        let moved = runtime.run(hand_in(&b)).await.unwrap();
+        assert!(moved.case.state.version > vb);
+
+        let again = run_batch(&runtime, policy, vec![ja, jb]).await;
+        assert!(again.is_empty());
+        let a_done = answer_a.await.unwrap().unwrap().unwrap();
+        assert_eq!(
+            a_done.case.state.current_step.as_deref(),
+            Some("verifikasi_berkas")
+        );
+        assert!(a_done.case.state.version > va);
+        let stored = runtime.store.case(&a).await.unwrap().unwrap();
+        assert_eq!(stored.version, a_done.case.state.version);
+        match answer_b.await.unwrap() {
+            Err(RuntimeError::Command {
+                current_version, ..
+            }) => assert_eq!(current_version, moved.case.state.version),
+            other => panic!("expected the engine's refusal, got {other:?}"),
+        }
+        assert_eq!(
+            runtime.store.case(&b).await.unwrap().unwrap().version,
+            moved.case.state.version
+        );
+        // The file check draws a queue number: not decided ahead, decided in the batch, on
+        // the tip the batch above left.
+        let (mut check_a, answer) = check(&runtime, &a, None).await;
+        assert!(runtime.prepare(&check_a.batched.job).await.is_none());
+        check_a.batched.job.prepared = None;
+        assert!(run_batch(&runtime, policy, vec![check_a]).await.is_empty());
+        let checked = answer.await.unwrap().unwrap().unwrap();
+        assert_eq!(
+            checked.case.state.current_step.as_deref(),
+            Some("tunggu_antrian")
+        );
+        assert!(checked.case.state.queue_number.is_some());
+        for case in [&a, &b] {
+            history_holds(&runtime, case).await;
+        }
+        log_covers(&runtime, &[&a, &b]).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_decided_ahead() {
+        let db = TestDb::new(Backend::Sqlite).await.unwrap();
+        decided_ahead_only_on_the_case_as_it_still_is(&db, SQLITE).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn postgres_decided_ahead() {
+        let Some(db) = TestDb::new(Backend::Postgres).await else {
+            return;
+        };
+        decided_ahead_only_on_the_case_as_it_still_is(&db, POSTGRES).await;
+        db.cleanup().await;
     }
 
     #[tokio::test]

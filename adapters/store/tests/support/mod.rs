@@ -3,7 +3,7 @@
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 pub use sopflow_store::testing::{Backend, TestDb};
-use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Store};
+use sopflow_store::{CaseProjection, NewEvent, NewOutbox, Payload, Store};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -80,6 +80,11 @@ pub fn hash_of(case_id: &str, seq: u64, tag: &str) -> String {
         .collect()
 }
 
+/// The JSON an appended payload holds, as a stored event reads it back.
+pub fn json_of(payload: &Payload) -> serde_json::Value {
+    serde_json::from_str(&payload.text().unwrap()).unwrap()
+}
+
 /// `n` chained events after seq `after`, the first chaining to `prev` (`""`: the genesis
 /// hash). `tag` marks the writer.
 pub fn events(case_id: &str, after: u64, prev: &str, n: usize, tag: &str) -> Vec<NewEvent> {
@@ -96,7 +101,7 @@ pub fn events(case_id: &str, after: u64, prev: &str, n: usize, tag: &str) -> Vec
                 recorded_at: T0,
                 user_name: "ani".into(),
                 role: "petugas_antrian".into(),
-                payload: json!({"v": 1, "seq": seq, "tag": tag}),
+                payload: Payload::from_json(&json!({"v": 1, "seq": seq, "tag": tag})).unwrap(),
                 prev_hash: std::mem::replace(&mut prev, hash.clone()),
                 hash,
             }
