@@ -255,8 +255,13 @@ async fn two_open_claims_take_two_cases_without_waiting(db: &TestDb) {
     let took = first
         .claim_waiting(DEFAULT_POINT, QUEUE, &sops)
         .await
+        .unwrap()
         .unwrap();
-    assert_eq!(took.as_ref(), Some(&a));
+    // The case's row and salt come with it.
+    assert_eq!(took.0.case_id, a);
+    assert_eq!(took.0.current_step.as_deref(), Some("tunggu_antrian"));
+    assert_eq!(took.1, runtime.store.case_salt(&a).await.unwrap());
+    assert!(took.1.is_some());
     let next = tokio::time::timeout(
         Duration::from_secs(5),
         second.claim_waiting(DEFAULT_POINT, QUEUE, &sops),
@@ -264,7 +269,7 @@ async fn two_open_claims_take_two_cases_without_waiting(db: &TestDb) {
     .await
     .expect("the second claim does not wait for the first")
     .unwrap();
-    assert_eq!(next.as_ref(), Some(&b));
+    assert_eq!(next.map(|(case, _)| case.case_id).as_ref(), Some(&b));
     // With both held, a third finds nobody rather than waiting.
     let mut third = runtime.store.begin().await.unwrap();
     let none = tokio::time::timeout(
@@ -274,7 +279,7 @@ async fn two_open_claims_take_two_cases_without_waiting(db: &TestDb) {
     .await
     .expect("the third claim does not wait")
     .unwrap();
-    assert_eq!(none, None);
+    assert!(none.is_none());
     for tx in [first, second, third] {
         tx.rollback().await.unwrap();
     }

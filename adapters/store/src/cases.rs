@@ -115,10 +115,10 @@ pub(crate) fn events_of(rows: Vec<EventRow>) -> Result<Vec<Event>> {
 
 /// What [`Tx::case_and_salt`] reads: the case row and, beside it, its salt.
 #[derive(FromRow)]
-struct CaseAndSalt {
+pub(crate) struct CaseAndSalt {
     #[sqlx(flatten)]
-    case: CaseRecord,
-    salt: Option<String>,
+    pub(crate) case: CaseRecord,
+    pub(crate) salt: Option<String>,
 }
 
 impl Store {

@@ -141,29 +141,56 @@ impl Store {
 }
 
 impl Tx {
-    /// Records a call, in the transaction of the command whose events make it.
-    pub async fn record_call(&mut self, call: &NewCall) -> Result<i64> {
+    /// Records a call, in the transaction of the command whose events make it; with
+    /// `notice` (channel, payload), also sends it as [`Tx::notify`] does, in the same
+    /// statement (one round trip to the server).
+    pub async fn record_call(
+        &mut self,
+        call: &NewCall,
+        notice: Option<(&str, &str)>,
+    ) -> Result<i64> {
         let seq = crate::seq::bound(call.seq)?;
-        on_backend!(Tx, self, |t| {
-            Ok(sqlx::query_scalar(
-                "INSERT INTO queue_calls (service_point, sop_id, queue, number, counter, kind,
-                                          case_id, seq, at, called_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 RETURNING id",
-            )
-            .bind(call.service_point.as_str())
-            .bind(call.sop_id.as_str())
-            .bind(call.queue.as_str())
-            .bind(call.number.as_str())
-            .bind(call.counter.as_deref())
-            .bind(call.kind.as_str())
-            .bind(call.case_id.as_str())
-            .bind(seq)
-            .bind(Ts(call.at))
-            .bind(call.called_by.as_deref())
-            .fetch_one(&mut *t.conn)
-            .await?)
-        })
+        let insert = "INSERT INTO queue_calls (service_point, sop_id, queue, number, counter,
+                                               kind, case_id, seq, at, called_by)
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                      RETURNING id";
+        macro_rules! bind_call {
+            ($query:expr) => {
+                $query
+                    .bind(call.service_point.as_str())
+                    .bind(call.sop_id.as_str())
+                    .bind(call.queue.as_str())
+                    .bind(call.number.as_str())
+                    .bind(call.counter.as_deref())
+                    .bind(call.kind.as_str())
+                    .bind(call.case_id.as_str())
+                    .bind(seq)
+                    .bind(Ts(call.at))
+                    .bind(call.called_by.as_deref())
+            };
+        }
+        match (self, notice) {
+            (Tx::Postgres(t), Some((channel, payload))) => {
+                let (id, _): (i64, Option<String>) = bind_call!(sqlx::query_as(
+                    "WITH called AS (
+                         INSERT INTO queue_calls (service_point, sop_id, queue, number, counter,
+                                                  kind, case_id, seq, at, called_by)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                         RETURNING id)
+                     SELECT id, pg_notify($11, $12)::text FROM called"
+                ))
+                .bind(channel_name(&t.schema, channel))
+                .bind(payload)
+                .fetch_one(&mut *t.conn)
+                .await?;
+                Ok(id)
+            }
+            (tx, _) => on_backend!(Tx, tx, |t| {
+                Ok(bind_call!(sqlx::query_scalar(insert))
+                    .fetch_one(&mut *t.conn)
+                    .await?)
+            }),
+        }
     }
 
     /// Sends `payload` to the listeners of `channel` (see [`Store::listen`]) when, and only

@@ -2,9 +2,11 @@
 
 use time::Date;
 
+use crate::cases::CaseAndSalt;
 use crate::dialect::sql;
 use crate::error::{Error, Result};
 use crate::store::{Store, Tx, on_backend};
+use crate::types::CaseRecord;
 
 impl Store {
     /// The next number of `queue_key` on `day`, in its own transaction (see
@@ -57,7 +59,8 @@ impl Tx {
 impl Tx {
     /// Takes the next case waiting in `queue` at `service_point` among the cases of
     /// `sop_ids` (by when it entered the queue, then number: see [`crate::QueuePlace`]) and
-    /// locks it until this transaction ends, in one statement. PostgreSQL skips the cases
+    /// locks it until this transaction ends, in one statement that also reads its row and
+    /// salt. PostgreSQL skips the cases
     /// other transactions hold (another process calling, or a command on that case), so two
     /// calls at once take two cases and neither waits; a case called meanwhile no longer
     /// matches when its row is locked and the next one is taken. SQLite has one writer: a
@@ -67,11 +70,15 @@ impl Tx {
         service_point: &str,
         queue: &str,
         sop_ids: &[String],
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<(CaseRecord, Option<String>)>> {
         let sop_ids = serde_json::to_string(sop_ids).map_err(|e| Error::Invalid(e.to_string()))?;
-        on_backend!(Tx, self, |t| {
-            Ok(sqlx::query_scalar(sql!(DB:
-                "SELECT case_id FROM cases
+        // The case's row and salt come with it, as `Tx::case_and_salt` reads them: the call
+        // needs no second round trip to read the case it took.
+        let row: Option<CaseAndSalt> = on_backend!(Tx, self, |t| {
+            sqlx::query_as(sql!(DB:
+                "SELECT " case_columns ",
+                        (SELECT s.salt FROM case_salts s WHERE s.case_id = cases.case_id) AS salt
+                 FROM cases
                  WHERE service_point = $1 AND queue_id = $2 AND status = 'open'
                    AND sop_id IN " json_array("$3") "
                  ORDER BY queue_entered_at, queue_sequence, case_id
@@ -81,7 +88,8 @@ impl Tx {
             .bind(queue)
             .bind(sop_ids.as_str())
             .fetch_optional(&mut *t.conn)
-            .await?)
-        })
+            .await?
+        });
+        Ok(row.map(|row| (row.case, row.salt)))
     }
 }

@@ -1742,7 +1742,7 @@ async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &Test
     tx.append("c1", 1, &evs, &projection(v, 1, &evs, Some("s2")), &[])
         .await
         .unwrap();
-    tx.record_call(&call(2, Some("loket_1"), CallKind::Call, 10))
+    tx.record_call(&call(2, Some("loket_1"), CallKind::Call, 10), None)
         .await
         .unwrap();
     tx.rollback().await.unwrap();
@@ -1768,7 +1768,9 @@ async fn calls_commit_with_their_case_and_the_last_per_counter_is_read(db: &Test
         )
         .await
         .unwrap();
-        tx.record_call(&call(seq, *counter, *kind, *t))
+        // Every other one with its notice, in the same statement on PostgreSQL.
+        let notice = (seq % 2 == 0).then_some(("calls", "called"));
+        tx.record_call(&call(seq, *counter, *kind, *t), notice)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -1856,6 +1858,45 @@ async fn notifications_reach_other_processes_when_they_commit(db: &TestDb) {
     tx.notify("calls", "third").await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(next(&mut notes).await, Notified::Payload("third".into()));
+    // A call recorded with its notice: stored, and heard once (and only if) it commits.
+    let v = deploy(&sending, SOP).await;
+    let head = create_case(&sending, v, "c1", 1, &[]).await;
+    let evs = events("c1", 1, &head, 1, "call");
+    let call = NewCall {
+        service_point: POINT.into(),
+        sop_id: SOP.into(),
+        queue: "cetak".into(),
+        number: "A-001".into(),
+        counter: Some("loket_1".into()),
+        kind: CallKind::Call,
+        case_id: "c1".into(),
+        seq: 2,
+        at: at(10),
+        called_by: Some("ani".into()),
+    };
+    for commit in [false, true] {
+        let mut tx = sending.begin().await.unwrap();
+        tx.append("c1", 1, &evs, &projection(v, 1, &evs, Some("s2")), &[])
+            .await
+            .unwrap();
+        let notice = if commit {
+            "called"
+        } else {
+            "called, rolled back"
+        };
+        let id = tx
+            .record_call(&call, Some(("calls", notice)))
+            .await
+            .unwrap();
+        if !commit {
+            tx.rollback().await.unwrap();
+            continue;
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(next(&mut notes).await, Notified::Payload("called".into()));
+        let stored = sending.calls_since(POINT, T0).await.unwrap();
+        assert_eq!(stored.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
+    }
     other.close().await;
     elsewhere.cleanup().await;
 }

@@ -532,23 +532,24 @@ impl Runtime {
     }
 
     /// Reads and locks the job's case in `tx` (a new case needs nothing read; `read`: the
-    /// named case, as already read in `tx`); `None` for a call with nobody waiting.
+    /// named case, as already read in `tx`; a call takes the next waiting case with its row);
+    /// `None` for a call with nobody waiting.
     async fn open(
         &self,
         tx: &mut Tx,
         job: &Job,
         read: Option<(sopflow_store::CaseRecord, Option<String>)>,
     ) -> Result<Option<Opened>, RuntimeError> {
-        let case_id = match &job.target {
+        let (case_id, read) = match &job.target {
             Target::Waiting {
                 point,
                 queue,
                 sop_ids,
             } => match tx.claim_waiting(point, queue, sop_ids).await? {
-                Some(case_id) => case_id,
+                Some(claimed) => (claimed.0.case_id.clone(), Some(claimed)),
                 None => return Ok(None),
             },
-            _ => job.case_id.clone(),
+            _ => (job.case_id.clone(), read),
         };
         if let Target::New(deployed, point) = &job.target {
             let calendar = self
@@ -819,12 +820,12 @@ impl Runtime {
         }
         let calls = crate::calls::calls_in(events, &opened.case_id, &deployed.sop_id, point);
         for (row, call) in &calls {
-            tx.record_call(row).await?;
             let notice = self
                 .calls
                 .notice(call)
                 .map_err(|e| RuntimeError::Corrupt(e.to_string()))?;
-            tx.notify(crate::calls::CHANNEL, &notice).await?;
+            tx.record_call(row, Some((crate::calls::CHANNEL, &notice)))
+                .await?;
         }
         crate::metrics::record_events(state, events);
         Ok(calls.into_iter().map(|(_, call)| call).collect())
