@@ -150,10 +150,15 @@ impl Tx {
         notice: Option<(&str, &str)>,
     ) -> Result<i64> {
         let seq = crate::seq::bound(call.seq)?;
-        let insert = "INSERT INTO queue_calls (service_point, sop_id, queue, number, counter,
-                                               kind, case_id, seq, at, called_by)
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                      RETURNING id";
+        // One text for both statements (a literal, so that `concat!` can wrap it).
+        macro_rules! insert_call {
+            () => {
+                "INSERT INTO queue_calls (service_point, sop_id, queue, number, counter, kind,
+                                          case_id, seq, at, called_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 RETURNING id"
+            };
+        }
         macro_rules! bind_call {
             ($query:expr) => {
                 $query
@@ -171,14 +176,11 @@ impl Tx {
         }
         match (self, notice) {
             (Tx::Postgres(t), Some((channel, payload))) => {
-                let (id, _): (i64, Option<String>) = bind_call!(sqlx::query_as(
-                    "WITH called AS (
-                         INSERT INTO queue_calls (service_point, sop_id, queue, number, counter,
-                                                  kind, case_id, seq, at, called_by)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                         RETURNING id)
-                     SELECT id, pg_notify($11, $12)::text FROM called"
-                ))
+                let (id, _): (i64, Option<String>) = bind_call!(sqlx::query_as(concat!(
+                    "WITH called AS (",
+                    insert_call!(),
+                    ") SELECT id, pg_notify($11, $12)::text FROM called"
+                )))
                 .bind(channel_name(&t.schema, channel))
                 .bind(payload)
                 .fetch_one(&mut *t.conn)
@@ -186,7 +188,7 @@ impl Tx {
                 Ok(id)
             }
             (tx, _) => on_backend!(Tx, tx, |t| {
-                Ok(bind_call!(sqlx::query_scalar(insert))
+                Ok(bind_call!(sqlx::query_scalar(insert_call!()))
                     .fetch_one(&mut *t.conn)
                     .await?)
             }),

@@ -438,19 +438,11 @@ impl Runtime {
                 chained,
             } = prepared;
             let calls = self.write(tx, opened, state, chained, wrote).await?;
-            let outcome = Outcome {
-                case: LoadedCase {
-                    deployed: Arc::clone(&opened.deployed),
-                    state: Arc::clone(state),
-                    service_point: Arc::from(opened.point.id.as_str()),
-                },
-                created: false,
-                at: job.last_now(),
-                replayed: false,
-                calls,
-            };
-            let tip = opened.tip(state, chained.projection.head_hash.clone());
-            return self.finish(tx, job, outcome, Some(tip), wrote).await;
+            let head = chained.projection.head_hash.clone();
+            let stored = Some((calls, head));
+            return self
+                .finish(tx, job, opened, Arc::clone(state), stored, wrote)
+                .await;
         }
         let Some(opened) = self.open(tx, job, read).await? else {
             return Ok(Executed {
@@ -458,36 +450,39 @@ impl Runtime {
                 tip: None,
             });
         };
-        let created = opened.current.is_none();
         let (state, stored) = self.commit_command(tx, job, &opened, wrote).await?;
-        let state = Arc::new(state);
+        self.finish(tx, job, &opened, Arc::new(state), stored, wrote)
+            .await
+    }
+
+    /// The job's outcome on the opened case, now at `state` (`stored`: the calls its events
+    /// made and the case's new head, when it stored any), remembered under its
+    /// Idempotency-Key if it has one; with the case's tip for the cache. The job created the
+    /// case if none was open before it.
+    async fn finish(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        opened: &Opened,
+        state: Arc<CaseState>,
+        stored: Option<(Vec<Call>, String)>,
+        wrote: &mut bool,
+    ) -> Result<Executed, RuntimeError> {
         let (calls, tip) = match stored {
             Some((calls, head)) => (calls, Some(opened.tip(&state, head))),
             None => (Vec::new(), None),
         };
         let outcome = Outcome {
             case: LoadedCase {
-                deployed: opened.deployed,
+                deployed: Arc::clone(&opened.deployed),
                 state,
                 service_point: Arc::from(opened.point.id.as_str()),
             },
-            created,
+            created: opened.current.is_none(),
             at: job.last_now(),
             replayed: false,
             calls,
         };
-        self.finish(tx, job, outcome, tip, wrote).await
-    }
-
-    /// Remembers the outcome under the job's Idempotency-Key, if it has one.
-    async fn finish(
-        &self,
-        tx: &mut Tx,
-        job: &Job,
-        outcome: Outcome,
-        tip: Option<Tip>,
-        wrote: &mut bool,
-    ) -> Result<Executed, RuntimeError> {
         *wrote |= job.idempotency.is_some();
         self.remember_outcome(tx, job, &outcome).await?;
         Ok(Executed {

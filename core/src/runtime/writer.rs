@@ -356,7 +356,7 @@ mod tests {
     use time::{OffsetDateTime, UtcOffset};
     use tokio::sync::oneshot;
 
-    use super::{Batched, POSTGRES, Pending, Policy, SQLITE, group_commit, run_batch};
+    use super::{Batched, Job, POSTGRES, Pending, Policy, SQLITE, group_commit, run_batch};
     use crate::auth::User;
     use crate::calendars::Calendars;
     use crate::offices::{DEFAULT_POINT, Offices};
@@ -388,44 +388,23 @@ mod tests {
 
     /// A case opened and handed in: at the file check, version 4 or so.
     async fn case_at_check(runtime: &Runtime, i: usize) -> (String, u64) {
-        let siti = petugas();
-        let data = json!({
-            "nik": format!("13129901019{i:05}"),
-            "nama_lengkap": format!("Pemohon Uji {i}"),
-            "alasan": "baru",
-        });
-        let start = CommandRequest::start(
-            "ktp-el",
-            data.as_object().cloned().unwrap(),
-            Vec::new(),
-            siti.actor(),
-            OffsetDateTime::now_utc(),
-        )
-        .by(&siti);
-        let case_id = runtime.run(start).await.unwrap().case.state.case_id.clone();
-        let hand_in = Command::CompleteStep {
-            step: "serahkan_berkas".into(),
-            data: Map::new(),
-            documents: vec![DocumentReceipt {
-                doc: "fotokopi_kk".into(),
-                number: None,
-                received: true,
-                sha256: None,
-            }],
-            outcome: None,
-        };
-        let done = runtime
-            .run(
-                CommandRequest::on_case(&case_id, hand_in, siti.actor(), OffsetDateTime::now_utc())
-                    .by(&siti),
-            )
-            .await
-            .unwrap();
+        let (case_id, _) = case_opened(runtime, i).await;
+        let done = runtime.run(hand_in(&case_id)).await.unwrap();
         assert_eq!(
             done.case.state.current_step.as_deref(),
             Some("verifikasi_berkas")
         );
         (case_id, done.case.state.version)
+    }
+
+    /// `job` as the committer takes it from the queue, with where its answer comes.
+    fn pending(job: Job) -> (Pending, Answer) {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            batched: Batched { job, reply },
+            reruns: 0,
+        };
+        (pending, answer)
     }
 
     /// The file check of `case_id`, if it is at `expected` (any version with `None`).
@@ -441,13 +420,7 @@ mod tests {
             CommandRequest::on_case(case_id, verify, siti.actor(), OffsetDateTime::now_utc())
                 .by(&siti)
                 .expected_version(expected);
-        let job = runtime.job(request).await.unwrap();
-        let (reply, answer) = oneshot::channel();
-        let pending = Pending {
-            batched: Batched { job, reply },
-            reruns: 0,
-        };
-        (pending, answer)
+        pending(runtime.job(request).await.unwrap())
     }
 
     /// A case just opened, at the hand-in: its id and version.
@@ -492,12 +465,7 @@ mod tests {
         let mut job = runtime.job(hand_in(case_id)).await.unwrap();
         job.prepared = runtime.prepare(&job).await;
         assert!(job.prepared.is_some(), "decided ahead on the cached case");
-        let (reply, answer) = oneshot::channel();
-        let pending = Pending {
-            batched: Batched { job, reply },
-            reruns: 0,
-        };
-        (pending, answer)
+        pending(job)
     }
 
     /// Every stored event chains to the one before and hashes to what is stored, and the
